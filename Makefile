@@ -1,0 +1,86 @@
+# Nucleus build. `make` builds the native library, tools and tests into build/ and the two
+# wasm modules (SIMD128 and scalar fallback) into web/dist/. `make test` installs what is
+# missing, builds, and runs every test. Sources are globbed: a new src/*.c joins the library,
+# a new src/tests/test_*.c becomes a test binary, a new src/tools/*.c a native tool.
+SHELL := /bin/bash
+export NODE_PATH := /usr/share/nodejs
+
+CC      ?= cc
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+# No FMA contraction anywhere: native, scalar wasm and SIMD wasm must round identically.
+COMMON  := -std=c11 -ffp-contract=off -Isrc $(WARN)
+CFLAGS  := -O2 -g $(COMMON)
+SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer $(COMMON)
+LDLIBS  := -lm
+
+EMCC    := emcc
+EMFLAGS := -O3 $(COMMON) -DNDEBUG --no-entry -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH=1 \
+           -sMAXIMUM_MEMORY=4GB -sINITIAL_MEMORY=16MB -sTOTAL_STACK=1MB -sABORTING_MALLOC=0 \
+           -sEXPORTED_FUNCTIONS=_malloc,_free
+
+LIB_SRC   := $(wildcard src/*.c)
+LIB_HDR   := $(wildcard src/*.h)
+TEST_SRC  := $(wildcard src/tests/test_*.c)
+TOOL_SRC  := $(wildcard src/tools/*.c)
+TESTS     := $(patsubst src/tests/%.c,build/tests/%,$(TEST_SRC))
+SAN_TESTS := $(patsubst src/tests/%.c,build/san/%,$(TEST_SRC))
+TOOLS     := $(patsubst src/tools/%.c,build/%,$(TOOL_SRC))
+WASM      := web/dist/nucleus-simd.wasm web/dist/nucleus.wasm
+
+.PHONY: all native wasm test test-c test-wasm deps demo bench models clean
+
+all: native wasm
+
+native: build/libnucleus.a $(TOOLS) $(TESTS)
+wasm: $(WASM)
+
+build/obj/%.o: src/%.c $(LIB_HDR) | build/obj
+	$(CC) $(CFLAGS) -c $< -o $@
+build/san/obj/%.o: src/%.c $(LIB_HDR) | build/san/obj
+	$(CC) $(SANFLAGS) -c $< -o $@
+
+build/libnucleus.a: $(patsubst src/%.c,build/obj/%.o,$(LIB_SRC))
+	ar rcs $@ $^
+build/san/libnucleus.a: $(patsubst src/%.c,build/san/obj/%.o,$(LIB_SRC))
+	ar rcs $@ $^
+
+build/tests/%: src/tests/%.c src/tests/check.h build/libnucleus.a | build/tests
+	$(CC) $(CFLAGS) $< build/libnucleus.a $(LDLIBS) -o $@
+build/san/%: src/tests/%.c src/tests/check.h build/san/libnucleus.a | build/san
+	$(CC) $(SANFLAGS) $< build/san/libnucleus.a $(LDLIBS) -o $@
+build/%: src/tools/%.c build/libnucleus.a
+	$(CC) $(CFLAGS) $< build/libnucleus.a $(LDLIBS) -o $@
+
+web/dist/nucleus-simd.wasm: $(LIB_SRC) $(LIB_HDR) | web/dist deps-emcc
+	$(EMCC) $(EMFLAGS) -msimd128 $(LIB_SRC) -o $@
+web/dist/nucleus.wasm: $(LIB_SRC) $(LIB_HDR) | web/dist deps-emcc
+	$(EMCC) $(EMFLAGS) $(LIB_SRC) -o $@
+
+build/obj build/san/obj build/tests build/san web/dist:
+	mkdir -p $@
+
+# --- dependencies: install only what is missing, so a second run costs nothing -----------
+.PHONY: deps-emcc deps-npm
+deps: deps-emcc deps-npm
+deps-emcc:
+	@command -v $(EMCC) >/dev/null || { echo "installing emscripten (apt)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq emscripten >/dev/null; }
+deps-npm: node_modules/.package-lock.json
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+# --- tests ------------------------------------------------------------------------------
+test: deps all $(SAN_TESTS)
+	@$(MAKE) --no-print-directory test-c
+	@$(MAKE) --no-print-directory test-wasm
+
+test-c: $(TESTS) $(SAN_TESTS)
+	@set -e; for t in $(TESTS); do $$t; done
+	@set -e; for t in $(SAN_TESTS); do ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $$t; done
+
+test-wasm: all
+	node --test wasm_tests/
+
+clean:
+	rm -rf build web/dist
