@@ -1,0 +1,48 @@
+/* The exported surface of the wasm module; see api.c. */
+#ifndef NUCLEUS_API_H
+#define NUCLEUS_API_H
+
+#include <stdint.h>
+
+#ifdef __EMSCRIPTEN__
+#include <emscripten.h>
+#define NU_EXPORT EMSCRIPTEN_KEEPALIVE
+#else
+#define NU_EXPORT
+#endif
+
+/* Bumped whenever an exported signature changes; web/wasm.js checks it. */
+#define NU_API_VERSION 1
+
+typedef struct NuApiSampler NuApiSampler;
+
+int nu_api_version(void);
+const char *nu_creation_error(void);
+NuApiSampler *nu_sampler_create(void);
+void nu_sampler_destroy(NuApiSampler *h);
+const char *nu_sampler_error(NuApiSampler *h);
+int nu_sampler_configure(NuApiSampler *h, float temperature, int top_k, double top_p,
+                         double min_p, int min_keep, int top_n, int penalty_last_n,
+                         float repeat_penalty, float frequency_penalty, float presence_penalty);
+void nu_sampler_reseed(NuApiSampler *h, uint32_t lo, uint32_t hi);
+uint32_t nu_sampler_rng_lo(NuApiSampler *h);
+uint32_t nu_sampler_rng_hi(NuApiSampler *h);
+int nu_sampler_bias(NuApiSampler *h, const int32_t *ids, const float *bias, int count);
+void nu_sampler_accept_token(NuApiSampler *h, int token);
+void nu_sampler_clear_history(NuApiSampler *h);
+float *nu_sampler_input(NuApiSampler *h, int n);
+int nu_sampler_step(NuApiSampler *h, const float *logits, int n, int draw);
+int nu_report_token(NuApiSampler *h);
+int nu_report_rank(NuApiSampler *h);
+int nu_report_n(NuApiSampler *h);
+int nu_report_nucleus_size(NuApiSampler *h);
+int nu_report_count(NuApiSampler *h);
+float nu_report_prob(NuApiSampler *h);
+double nu_report_coin(NuApiSampler *h);
+double nu_report_nucleus_mass(NuApiSampler *h);
+double nu_report_entropy(NuApiSampler *h);
+const int32_t *nu_report_ids(NuApiSampler *h);
+const float *nu_report_probs(NuApiSampler *h);
+const double *nu_report_cumulative(NuApiSampler *h);
+
+#endif

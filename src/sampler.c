@@ -1,0 +1,716 @@
+/* The nucleus sampler. See sampler.h for the rules and README "Sampling rules" for the
+ * same text with the exact arithmetic.
+ *
+ * Cost: one O(n) pass for the softmax, O(n) threshold scans to find a candidate set that
+ * surely holds everything the report and the filters need, then a radix sort of those m
+ * candidates only. The vocabulary is never fully sorted unless every token is needed.
+ *
+ * Determinism: the scalar and SIMD128 paths perform the same float operations in the same
+ * order (double sums use four interleaved lanes in both), so native, scalar wasm and SIMD
+ * wasm builds give bit-identical reports. */
+#include "sampler.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef __wasm_simd128__
+#include <wasm_simd128.h>
+#endif
+
+struct NuSampler {
+    NuSamplerParams params;
+    uint64_t rng;
+
+    int32_t *bias_ids;
+    float *bias_values;
+    int32_t bias_count;
+
+    int32_t *history; /* ring buffer of the last params.penalty_last_n accepted tokens */
+    int32_t history_cap, history_len, history_next;
+    int32_t *window;  /* scratch for counting the tokens in the penalty window */
+
+    int64_t cap;      /* vocabulary size the buffers below are allocated for */
+    float *work;      /* logits after bias and penalties */
+    float *probs;     /* probability of each token, by id */
+    uint32_t *cand_ids, *cand_keys, *tmp_ids, *tmp_keys;
+    int32_t *out_ids;
+    float *out_probs;
+    double *out_cumulative;
+
+    NuReport report;
+};
+
+/* ---- random numbers: splitmix64 --------------------------------------------------------- */
+
+static uint64_t splitmix64_next(uint64_t *state) {
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* A uniform double in [0, 1) from the top 53 bits of one output. */
+static double next_coin(uint64_t *state) {
+    return (double)(splitmix64_next(state) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* ---- exp and log with the same bits everywhere --------------------------------------- */
+
+#define EXP_MIN (-104.0f) /* expf below this is 0 even as a subnormal */
+#define ROUND_MAGIC 12582912.0f /* 1.5 * 2^23: adding it rounds to an integer, ties to even */
+#define LOG2E 1.44269504f
+#define LN2_HI 0.693145752f /* few mantissa bits, so k * LN2_HI is exact */
+#define LN2_LO 1.42860677e-06f
+
+/* e^x = 2^k * e^r with r = x - k ln2 in [-ln2/2, ln2/2] and a degree-7 Taylor polynomial
+ * (truncation error below 5e-9). 2^k is applied as 2^(k+64) * 2^-64 so results that are
+ * subnormal round once, correctly. */
+float nu_expf(float x) {
+    if (!(x >= EXP_MIN)) return 0.0f; /* also -Inf */
+    if (x > 88.0f) return INFINITY;
+    float k = (x * LOG2E + ROUND_MAGIC) - ROUND_MAGIC;
+    float r = (x - k * LN2_HI) - k * LN2_LO;
+    float p = 1.0f / 5040;
+    p = p * r + 1.0f / 720;
+    p = p * r + 1.0f / 120;
+    p = p * r + 1.0f / 24;
+    p = p * r + 1.0f / 6;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    union { uint32_t u; float f; } scale = { (uint32_t)((int32_t)k + 64 + 127) << 23 };
+    return (p * scale.f) * 0x1p-64f;
+}
+
+/* ln(x) for finite x > 0: x = m 2^e with m in [sqrt(1/2), sqrt(2)), ln m = 2 atanh(f) with
+ * f = (m-1)/(m+1), |f| < 0.172, series to f^23. */
+static double nu_log(double x) {
+    int e;
+    double m = frexp(x, &e);
+    if (m < 0.70710678118654752) {
+        m *= 2;
+        e--;
+    }
+    double f = (m - 1) / (m + 1), f2 = f * f, s = 1.0 / 23;
+    for (int k = 21; k >= 1; k -= 2) s = s * f2 + 1.0 / k;
+    return e * 0.69314718055994531 + 2 * f * s;
+}
+
+/* ---- parameters -------------------------------------------------------------------------- */
+
+void nu_sampler_default_params(NuSamplerParams *p) {
+    p->temperature = 1.0f;
+    p->top_k = 0;
+    p->top_p = 0.9;
+    p->min_p = 0.0;
+    p->min_keep = 1;
+    p->top_n = 64;
+    p->penalty_last_n = 0;
+    p->repeat_penalty = 1.0f;
+    p->frequency_penalty = 0.0f;
+    p->presence_penalty = 0.0f;
+}
+
+static NuCode check_params(const NuSamplerParams *p, NuError *err) {
+    if (!isfinite(p->temperature))
+        return nu_fail(err, NU_ERR_ARG, "temperature must be a finite number, got %g",
+                       (double)p->temperature);
+    if (isnan(p->top_p) || p->top_p < 0 || p->top_p > 1)
+        return nu_fail(err, NU_ERR_ARG, "topP must be in [0, 1], got %g", p->top_p);
+    if (isnan(p->min_p) || p->min_p < 0 || p->min_p > 1)
+        return nu_fail(err, NU_ERR_ARG, "minP must be in [0, 1], got %g", p->min_p);
+    if (p->min_keep < 0)
+        return nu_fail(err, NU_ERR_ARG, "minKeep must be >= 0, got %d", (int)p->min_keep);
+    if (p->top_n < 0)
+        return nu_fail(err, NU_ERR_ARG, "topN must be >= 0, got %d", (int)p->top_n);
+    if (p->penalty_last_n < 0 || p->penalty_last_n > NU_MAX_VOCAB)
+        return nu_fail(err, NU_ERR_ARG, "penaltyLastN must be in [0, %d], got %d", NU_MAX_VOCAB,
+                       (int)p->penalty_last_n);
+    if (!(p->repeat_penalty > 0) || !isfinite(p->repeat_penalty))
+        return nu_fail(err, NU_ERR_ARG, "repeatPenalty must be a finite number > 0, got %g",
+                       (double)p->repeat_penalty);
+    if (!isfinite(p->frequency_penalty))
+        return nu_fail(err, NU_ERR_ARG, "frequencyPenalty must be finite, got %g",
+                       (double)p->frequency_penalty);
+    if (!isfinite(p->presence_penalty))
+        return nu_fail(err, NU_ERR_ARG, "presencePenalty must be finite, got %g",
+                       (double)p->presence_penalty);
+    return NU_OK;
+}
+
+/* Resizes the history ring to cap entries, keeping the most recent tokens. */
+static NuCode resize_history(NuSampler *s, int32_t cap, NuError *err) {
+    if (cap == s->history_cap) return NU_OK;
+    int32_t *ring = NULL, *window = NULL;
+    if (cap > 0) {
+        ring = malloc((size_t)cap * sizeof *ring);
+        window = malloc((size_t)cap * sizeof *window);
+        if (!ring || !window) {
+            free(ring);
+            free(window);
+            return nu_fail(err, NU_ERR_NOMEM, "cannot allocate a penalty window of %d tokens",
+                           (int)cap);
+        }
+    }
+    int32_t keep = s->history_len < cap ? s->history_len : cap;
+    for (int32_t i = 0; i < keep; i++) { /* oldest kept first */
+        int32_t from = s->history_next - keep + i;
+        if (from < 0) from += s->history_cap;
+        ring[i] = s->history[from];
+    }
+    free(s->history);
+    free(s->window);
+    s->history = ring;
+    s->window = window;
+    s->history_cap = cap;
+    s->history_len = keep;
+    s->history_next = cap > 0 ? keep % cap : 0;
+    return NU_OK;
+}
+
+NuCode nu_sampler_set_params(NuSampler *s, const NuSamplerParams *p, NuError *err) {
+    NuCode rc = check_params(p, err);
+    if (rc == NU_OK) rc = resize_history(s, p->penalty_last_n, err);
+    if (rc == NU_OK) s->params = *p;
+    return rc;
+}
+
+const NuSamplerParams *nu_sampler_params(const NuSampler *s) { return &s->params; }
+
+void nu_sampler_seed(NuSampler *s, uint64_t seed) { s->rng = seed; }
+uint64_t nu_sampler_rng_state(const NuSampler *s) { return s->rng; }
+
+NuCode nu_sampler_set_bias(NuSampler *s, const int32_t *ids, const float *bias, int32_t count,
+                           NuError *err) {
+    if (count < 0 || count > NU_MAX_VOCAB)
+        return nu_fail(err, NU_ERR_ARG, "logit bias count %d is out of range", (int)count);
+    for (int32_t i = 0; i < count; i++) {
+        if (ids[i] < 0)
+            return nu_fail(err, NU_ERR_ARG, "logit bias token id %d is negative", (int)ids[i]);
+        if (isnan(bias[i]) || bias[i] == INFINITY)
+            return nu_fail(err, NU_ERR_ARG, "logit bias for token %d is %s", (int)ids[i],
+                           isnan(bias[i]) ? "NaN" : "+Inf");
+    }
+    int32_t *new_ids = NULL;
+    float *new_values = NULL;
+    if (count > 0) {
+        new_ids = malloc((size_t)count * sizeof *new_ids);
+        new_values = malloc((size_t)count * sizeof *new_values);
+        if (!new_ids || !new_values) {
+            free(new_ids);
+            free(new_values);
+            return nu_fail(err, NU_ERR_NOMEM, "cannot allocate a logit bias of %d entries",
+                           (int)count);
+        }
+        memcpy(new_ids, ids, (size_t)count * sizeof *ids);
+        memcpy(new_values, bias, (size_t)count * sizeof *bias);
+    }
+    free(s->bias_ids);
+    free(s->bias_values);
+    s->bias_ids = new_ids;
+    s->bias_values = new_values;
+    s->bias_count = count;
+    return NU_OK;
+}
+
+void nu_sampler_accept(NuSampler *s, int32_t token) {
+    if (s->history_cap == 0) return;
+    s->history[s->history_next] = token;
+    s->history_next = (s->history_next + 1) % s->history_cap;
+    if (s->history_len < s->history_cap) s->history_len++;
+}
+
+void nu_sampler_reset_history(NuSampler *s) {
+    s->history_len = 0;
+    s->history_next = 0;
+}
+
+/* ---- lifetime ---------------------------------------------------------------------------- */
+
+NuCode nu_sampler_new(NuSampler **out, NuError *err) {
+    NuSampler *s = calloc(1, sizeof *s);
+    if (!s) return nu_fail(err, NU_ERR_NOMEM, "cannot allocate a sampler");
+    nu_sampler_default_params(&s->params);
+    *out = s;
+    return NU_OK;
+}
+
+static void free_buffers(NuSampler *s) {
+    free(s->work);
+    free(s->probs);
+    free(s->cand_ids);
+    free(s->cand_keys);
+    free(s->tmp_ids);
+    free(s->tmp_keys);
+    free(s->out_ids);
+    free(s->out_probs);
+    free(s->out_cumulative);
+    s->work = s->probs = NULL;
+    s->cand_ids = s->cand_keys = s->tmp_ids = s->tmp_keys = NULL;
+    s->out_ids = NULL;
+    s->out_probs = NULL;
+    s->out_cumulative = NULL;
+    s->cap = 0;
+}
+
+void nu_sampler_free(NuSampler *s) {
+    if (!s) return;
+    free_buffers(s);
+    free(s->bias_ids);
+    free(s->bias_values);
+    free(s->history);
+    free(s->window);
+    free(s);
+}
+
+static NuCode reserve(NuSampler *s, int64_t n, NuError *err) {
+    if (n <= s->cap) return NU_OK;
+    free_buffers(s);
+    size_t m = (size_t)n;
+    s->work = malloc(m * sizeof(float));
+    s->probs = malloc(m * sizeof(float));
+    s->cand_ids = malloc(m * sizeof(uint32_t));
+    s->cand_keys = malloc(m * sizeof(uint32_t));
+    s->tmp_ids = malloc(m * sizeof(uint32_t));
+    s->tmp_keys = malloc(m * sizeof(uint32_t));
+    s->out_ids = malloc(m * sizeof(int32_t));
+    s->out_probs = malloc(m * sizeof(float));
+    s->out_cumulative = malloc(m * sizeof(double));
+    if (!s->work || !s->probs || !s->cand_ids || !s->cand_keys || !s->tmp_ids || !s->tmp_keys ||
+        !s->out_ids || !s->out_probs || !s->out_cumulative) {
+        free_buffers(s);
+        return nu_fail(err, NU_ERR_NOMEM, "cannot allocate sampler buffers for %lld tokens",
+                       (long long)n);
+    }
+    s->cap = n;
+    return NU_OK;
+}
+
+/* ---- step 1: bias and penalties on a copy of the logits ---------------------------------- */
+
+static NuCode check_logits(const float *logits, int64_t n, NuError *err) {
+    int finite_or_minus_inf = 1;
+    for (int64_t i = 0; i < n; i++) /* branch-free so the common case vectorises */
+        finite_or_minus_inf &= (logits[i] < INFINITY);
+    if (!finite_or_minus_inf) {
+        for (int64_t i = 0; i < n; i++)
+            if (!(logits[i] < INFINITY))
+                return nu_fail(err, NU_ERR_LOGITS, "logit %lld is %s", (long long)i,
+                               isnan(logits[i]) ? "NaN" : "+Inf");
+    }
+    return NU_OK;
+}
+
+static int compare_ids(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* llama.cpp's penalties: for each distinct token t seen c times in the window,
+ * l = l > 0 ? l / repeat : l * repeat, then l -= c * frequency + presence. */
+static void apply_penalties(NuSampler *s, int64_t n) {
+    const NuSamplerParams *p = &s->params;
+    if (s->history_len == 0 ||
+        (p->repeat_penalty == 1.0f && p->frequency_penalty == 0.0f && p->presence_penalty == 0.0f))
+        return;
+    int32_t m = s->history_len;
+    memcpy(s->window, s->history, (size_t)m * sizeof *s->window);
+    qsort(s->window, (size_t)m, sizeof *s->window, compare_ids);
+    for (int32_t i = 0; i < m;) {
+        int32_t t = s->window[i], c = 0;
+        while (i < m && s->window[i] == t) i++, c++;
+        if (t < 0 || t >= n) continue;
+        float l = s->work[t];
+        l = l > 0 ? l / p->repeat_penalty : l * p->repeat_penalty;
+        s->work[t] = l - ((float)c * p->frequency_penalty + p->presence_penalty);
+    }
+}
+
+/* Copies the logits into s->work with bias and penalties applied; finds the maximum. */
+static NuCode prepare_logits(NuSampler *s, const float *logits, int64_t n, float *max_out,
+                             NuError *err) {
+    for (int32_t i = 0; i < s->bias_count; i++)
+        if (s->bias_ids[i] >= n)
+            return nu_fail(err, NU_ERR_ARG,
+                           "logit bias token id %d is outside the vocabulary of %lld tokens",
+                           (int)s->bias_ids[i], (long long)n);
+    memcpy(s->work, logits, (size_t)n * sizeof *logits);
+    for (int32_t i = 0; i < s->bias_count; i++) s->work[s->bias_ids[i]] += s->bias_values[i];
+    apply_penalties(s, n);
+    float m = -INFINITY;
+    for (int64_t i = 0; i < n; i++) m = s->work[i] > m ? s->work[i] : m;
+    if (m == -INFINITY)
+        return nu_fail(err, NU_ERR_LOGITS, "all %lld logits are -Inf: no token can be drawn",
+                       (long long)n);
+    if (!(m < INFINITY)) /* bias or penalties overflowed a finite logit */
+        return nu_fail(err, NU_ERR_LOGITS, "a logit became +Inf after bias and penalties");
+    *max_out = m;
+    return NU_OK;
+}
+
+/* ---- step 2: softmax --------------------------------------------------------------------- */
+
+typedef struct {
+    double sum;         /* sum of e_i = exp(x_i) */
+    double sum_ex;      /* sum of e_i * x_i, for the entropy */
+} SoftmaxSums;
+
+/* x_i = (l_i - max) / T; probs[i] = e_i = nu_expf(x_i); sums in four interleaved lanes. */
+static SoftmaxSums exp_pass(const float *work, float *e, int64_t n, float max, float t) {
+    double lane[4] = { 0, 0, 0, 0 }, lane_ex[4] = { 0, 0, 0, 0 };
+    int64_t i = 0;
+#ifdef __wasm_simd128__
+    const v128_t vmax = wasm_f32x4_splat(max), vt = wasm_f32x4_splat(t);
+    const v128_t vmin = wasm_f32x4_splat(EXP_MIN), magic = wasm_f32x4_splat(ROUND_MAGIC);
+    const v128_t log2e = wasm_f32x4_splat(LOG2E), ln2hi = wasm_f32x4_splat(LN2_HI);
+    const v128_t ln2lo = wasm_f32x4_splat(LN2_LO), bias = wasm_i32x4_splat(64 + 127);
+    const v128_t zero = wasm_f32x4_splat(0.0f), one = wasm_f32x4_splat(1.0f);
+    const v128_t c7 = wasm_f32x4_splat(1.0f / 5040), c6 = wasm_f32x4_splat(1.0f / 720);
+    const v128_t c5 = wasm_f32x4_splat(1.0f / 120), c4 = wasm_f32x4_splat(1.0f / 24);
+    const v128_t c3 = wasm_f32x4_splat(1.0f / 6), c2 = wasm_f32x4_splat(0.5f);
+    const v128_t tiny = wasm_f32x4_splat(0x1p-64f);
+    v128_t s01 = wasm_f64x2_splat(0), s23 = wasm_f64x2_splat(0);
+    v128_t x01 = wasm_f64x2_splat(0), x23 = wasm_f64x2_splat(0);
+    for (; i + 4 <= n; i += 4) {
+        v128_t x = wasm_f32x4_div(wasm_f32x4_sub(wasm_v128_load(work + i), vmax), vt);
+        v128_t live = wasm_f32x4_ge(x, vmin);
+        v128_t k = wasm_f32x4_sub(wasm_f32x4_add(wasm_f32x4_mul(x, log2e), magic), magic);
+        v128_t r = wasm_f32x4_sub(wasm_f32x4_sub(x, wasm_f32x4_mul(k, ln2hi)),
+                                  wasm_f32x4_mul(k, ln2lo));
+        v128_t p = c7;
+        p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c6);
+        p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c5);
+        p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c4);
+        p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c3);
+        p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c2);
+        p = wasm_f32x4_add(wasm_f32x4_mul(p, r), one);
+        p = wasm_f32x4_add(wasm_f32x4_mul(p, r), one);
+        v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(k), bias), 23);
+        v128_t ev = wasm_v128_and(wasm_f32x4_mul(wasm_f32x4_mul(p, scale), tiny), live);
+        wasm_v128_store(e + i, ev);
+        v128_t xm = wasm_v128_and(x, wasm_f32x4_gt(ev, zero)); /* no 0 * -Inf */
+        v128_t ev_hi = wasm_i32x4_shuffle(ev, ev, 2, 3, 0, 1);
+        v128_t xm_hi = wasm_i32x4_shuffle(xm, xm, 2, 3, 0, 1);
+        v128_t e01 = wasm_f64x2_promote_low_f32x4(ev), e23 = wasm_f64x2_promote_low_f32x4(ev_hi);
+        s01 = wasm_f64x2_add(s01, e01);
+        s23 = wasm_f64x2_add(s23, e23);
+        x01 = wasm_f64x2_add(x01, wasm_f64x2_mul(e01, wasm_f64x2_promote_low_f32x4(xm)));
+        x23 = wasm_f64x2_add(x23, wasm_f64x2_mul(e23, wasm_f64x2_promote_low_f32x4(xm_hi)));
+    }
+    lane[0] = wasm_f64x2_extract_lane(s01, 0);
+    lane[1] = wasm_f64x2_extract_lane(s01, 1);
+    lane[2] = wasm_f64x2_extract_lane(s23, 0);
+    lane[3] = wasm_f64x2_extract_lane(s23, 1);
+    lane_ex[0] = wasm_f64x2_extract_lane(x01, 0);
+    lane_ex[1] = wasm_f64x2_extract_lane(x01, 1);
+    lane_ex[2] = wasm_f64x2_extract_lane(x23, 0);
+    lane_ex[3] = wasm_f64x2_extract_lane(x23, 1);
+#endif
+    for (; i < n; i++) {
+        float x = (work[i] - max) / t;
+        float ei = nu_expf(x);
+        float xm = ei > 0 ? x : 0.0f;
+        e[i] = ei;
+        lane[i & 3] += ei;
+        lane_ex[i & 3] += (double)ei * (double)xm;
+    }
+    SoftmaxSums sums = { (lane[0] + lane[1]) + (lane[2] + lane[3]),
+                         (lane_ex[0] + lane_ex[1]) + (lane_ex[2] + lane_ex[3]) };
+    return sums;
+}
+
+static void scale_pass(float *p, int64_t n, float inv) {
+    int64_t i = 0;
+#ifdef __wasm_simd128__
+    const v128_t v = wasm_f32x4_splat(inv);
+    for (; i + 4 <= n; i += 4) wasm_v128_store(p + i, wasm_f32x4_mul(wasm_v128_load(p + i), v));
+#endif
+    for (; i < n; i++) p[i] *= inv;
+}
+
+/* ---- step 3: the ordered candidate prefix ------------------------------------------------ */
+
+/* Counts the tokens with p >= threshold and estimates their mass (float sum: only used to
+ * decide whether the set is worth sorting; the exact test comes after the sort). */
+static int64_t scan_threshold(const float *p, int64_t n, float threshold, double *mass) {
+    int64_t count = 0, i = 0;
+    float sum = 0;
+#ifdef __wasm_simd128__
+    const v128_t th = wasm_f32x4_splat(threshold);
+    v128_t vcount = wasm_i32x4_splat(0), vsum = wasm_f32x4_splat(0);
+    for (; i + 4 <= n; i += 4) {
+        v128_t v = wasm_v128_load(p + i), keep = wasm_f32x4_ge(v, th);
+        vcount = wasm_i32x4_sub(vcount, keep);
+        vsum = wasm_f32x4_add(vsum, wasm_v128_and(v, keep));
+    }
+    count = (int64_t)(uint32_t)wasm_i32x4_extract_lane(vcount, 0) +
+            (uint32_t)wasm_i32x4_extract_lane(vcount, 1) +
+            (uint32_t)wasm_i32x4_extract_lane(vcount, 2) +
+            (uint32_t)wasm_i32x4_extract_lane(vcount, 3);
+    sum = (wasm_f32x4_extract_lane(vsum, 0) + wasm_f32x4_extract_lane(vsum, 1)) +
+          (wasm_f32x4_extract_lane(vsum, 2) + wasm_f32x4_extract_lane(vsum, 3));
+#endif
+    for (; i < n; i++)
+        if (p[i] >= threshold) count++, sum += p[i];
+    *mass = sum;
+    return count;
+}
+
+/* Appends the ids with p >= threshold, ascending, and their sort keys. */
+static int64_t collect(const float *p, int64_t n, float threshold, uint32_t *ids,
+                       uint32_t *keys) {
+    int64_t m = 0, i = 0;
+#ifdef __wasm_simd128__
+    const v128_t th = wasm_f32x4_splat(threshold);
+    for (; i + 4 <= n; i += 4) {
+        if (!wasm_v128_any_true(wasm_f32x4_ge(wasm_v128_load(p + i), th))) continue;
+        for (int64_t j = i; j < i + 4; j++)
+            if (p[j] >= threshold) ids[m++] = (uint32_t)j;
+    }
+#endif
+    for (; i < n; i++)
+        if (p[i] >= threshold) ids[m++] = (uint32_t)i;
+    for (int64_t j = 0; j < m; j++) { /* descending probability = ascending complemented bits */
+        union { float f; uint32_t u; } bits = { p[ids[j]] };
+        keys[j] = ~bits.u;
+    }
+    return m;
+}
+
+/* Stable sort of (keys, ids) by key: LSD radix with 8-bit digits, skipping digits every key
+ * shares. Stability keeps equal probabilities in ascending id order. */
+static void radix_sort(uint32_t *keys, uint32_t *ids, uint32_t *tmp_keys, uint32_t *tmp_ids,
+                       int64_t m) {
+    if (m < 64) { /* insertion sort: stable, and cheaper for the usual small nucleus */
+        for (int64_t i = 1; i < m; i++) {
+            uint32_t k = keys[i], id = ids[i];
+            int64_t j = i;
+            for (; j > 0 && keys[j - 1] > k; j--) keys[j] = keys[j - 1], ids[j] = ids[j - 1];
+            keys[j] = k, ids[j] = id;
+        }
+        return;
+    }
+    for (int shift = 0; shift < 32; shift += 8) {
+        int64_t count[257] = { 0 };
+        for (int64_t i = 0; i < m; i++) count[((keys[i] >> shift) & 0xFF) + 1]++;
+        if (count[((keys[0] >> shift) & 0xFF) + 1] == m) continue; /* one digit value only */
+        for (int d = 0; d < 256; d++) count[d + 1] += count[d];
+        for (int64_t i = 0; i < m; i++) {
+            int64_t at = count[(keys[i] >> shift) & 0xFF]++;
+            tmp_keys[at] = keys[i];
+            tmp_ids[at] = ids[i];
+        }
+        memcpy(keys, tmp_keys, (size_t)m * sizeof *keys);
+        memcpy(ids, tmp_ids, (size_t)m * sizeof *ids);
+    }
+}
+
+/* Greedy's argmax is the first maximal logit. Two logits that differ by less than float
+ * resolution can share the top probability, so the sort alone may put another id first. */
+static void argmax_to_front(NuSampler *s, int64_t n, int64_t m) {
+    int64_t best = 0;
+    for (int64_t i = 1; i < n; i++)
+        if (s->work[i] > s->work[best]) best = i;
+    int64_t at = 0;
+    while (at < m && s->cand_ids[at] != (uint32_t)best) at++;
+    uint32_t key = s->cand_keys[at];
+    for (; at > 0; at--) { /* it is among the entries sharing the top probability */
+        s->cand_ids[at] = s->cand_ids[at - 1];
+        s->cand_keys[at] = s->cand_keys[at - 1];
+    }
+    s->cand_ids[0] = (uint32_t)best;
+    s->cand_keys[0] = key;
+}
+
+static float key_prob(uint32_t key) {
+    union { uint32_t u; float f; } bits = { ~key };
+    return bits.f;
+}
+
+/* ---- step 4: the filters on the ordered prefix ------------------------------------------- */
+
+typedef enum { CUT_DONE, CUT_NEED_MORE } CutResult;
+
+static int64_t at_least(int64_t size, int64_t min_keep, int64_t before) {
+    int64_t floor = min_keep < before ? min_keep : before;
+    return size > floor ? size : floor;
+}
+
+/* Applies top-k, top-p and min-p to the m sorted candidates. `nonzero` is how many of them
+ * have p > 0 and `complete` whether they include every token with p > 0. Returns
+ * CUT_NEED_MORE when the top-p prefix runs past the candidates. */
+static CutResult apply_filters(const NuSamplerParams *prm, const uint32_t *keys, int64_t nonzero,
+                               int complete, int64_t n, int64_t *size_out) {
+    int64_t size = nonzero; /* tokens with probability 0 are never kept */
+    int k_on = prm->top_k > 0 && prm->top_k < n;
+    if (k_on) size = at_least(size < prm->top_k ? size : prm->top_k, prm->min_keep, size);
+    if (prm->top_p < 1.0) {
+        int64_t cut;
+        if (prm->top_p <= 0.0) {
+            cut = 1;
+        } else {
+            double mass = 1.0; /* top-p sees the probabilities renormalised after top-k */
+            if (k_on) {
+                mass = 0;
+                for (int64_t j = 0; j < size; j++) mass += key_prob(keys[j]);
+            }
+            double target = (prm->top_p - 1e-6) * mass, cum = 0;
+            cut = -1;
+            for (int64_t j = 0; j < size; j++) {
+                cum += key_prob(keys[j]);
+                if (cum >= target) {
+                    cut = j + 1;
+                    break;
+                }
+            }
+            if (cut < 0) {
+                if (!complete && !k_on) return CUT_NEED_MORE;
+                cut = size; /* rounding left the whole set just short of p */
+            }
+        }
+        size = at_least(cut < size ? cut : size, prm->min_keep, size);
+    }
+    if (prm->min_p > 0.0) {
+        double floor = prm->min_p * key_prob(keys[0]);
+        int64_t cut = 0;
+        while (cut < size && (double)key_prob(keys[cut]) >= floor) cut++;
+        size = at_least(cut, prm->min_keep, size);
+    }
+    *size_out = size;
+    return CUT_DONE;
+}
+
+/* ---- the whole step ---------------------------------------------------------------------- */
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+/* Chooses the first candidate threshold: everything for small vocabularies or when every
+ * non-zero token is needed, otherwise a fraction of the largest probability. */
+static float first_threshold(const NuSamplerParams *prm, int64_t n, int greedy, float p_max) {
+    int k_on = prm->top_k > 0 && prm->top_k < n;
+    if (n <= 256) return 0.0f;
+    if (!greedy && !k_on && prm->top_p >= 1.0 && prm->min_p <= 0.0) return FLT_TRUE_MIN;
+    return p_max * 0x1p-4f;
+}
+
+/* Is the set {p >= threshold} (count, estimated mass) large enough to try? */
+static int enough(const NuSamplerParams *prm, int64_t n, int greedy, int64_t need,
+                  int64_t count, double mass, float threshold, float p_max) {
+    if (count < need) return 0;
+    if (greedy || (prm->top_k > 0 && prm->top_k < n)) return 1;
+    if (prm->top_p < 1.0) return mass >= prm->top_p - 1e-4;
+    if (prm->min_p > 0.0) return (double)threshold <= prm->min_p * p_max;
+    return threshold <= FLT_TRUE_MIN;
+}
+
+static float lower_threshold(float threshold) {
+    if (threshold <= FLT_TRUE_MIN) return 0.0f;
+    float next = threshold * 0x1p-8f;
+    return next > 0x1p-126f ? next : FLT_TRUE_MIN;
+}
+
+static void write_report(NuSampler *s, int64_t n, int64_t m, int64_t size, int greedy,
+                         SoftmaxSums sums) {
+    NuReport *r = &s->report;
+    int64_t count = min64(max64(size, s->params.top_n), m);
+    double cum = 0, mass = 0;
+    for (int64_t j = 0; j < count; j++) {
+        float p = greedy ? (j == 0 ? 1.0f : 0.0f) : key_prob(s->cand_keys[j]);
+        s->out_ids[j] = (int32_t)s->cand_ids[j];
+        s->out_probs[j] = p;
+        cum += p;
+        s->out_cumulative[j] = cum;
+        if (j < size) mass += p;
+    }
+    r->n = (int32_t)n;
+    r->nucleus_size = (int32_t)size;
+    r->count = (int32_t)count;
+    r->nucleus_mass = mass;
+    if (greedy) {
+        r->entropy = 0.0;
+    } else {
+        double h = nu_log(sums.sum) - sums.sum_ex / sums.sum;
+        r->entropy = h > 0 ? h : 0.0;
+    }
+    r->token = -1;
+    r->rank = -1;
+    r->prob = NAN;
+    r->coin = NAN;
+    r->ids = s->out_ids;
+    r->probs = s->out_probs;
+    r->cumulative = s->out_cumulative;
+}
+
+/* The first kept token whose running sum exceeds coin * mass; the last kept if none. */
+static void draw(NuSampler *s, int64_t size) {
+    NuReport *r = &s->report;
+    double coin = next_coin(&s->rng), target = coin * r->nucleus_mass, cum = 0;
+    int64_t j = 0;
+    for (; j < size - 1; j++) {
+        cum += s->out_probs[j];
+        if (cum > target) break;
+    }
+    r->coin = coin;
+    r->rank = (int32_t)j;
+    r->token = s->out_ids[j];
+    r->prob = s->out_probs[j];
+}
+
+NuCode nu_sampler_run(NuSampler *s, const float *logits, int64_t n, int do_draw, NuError *err) {
+    if (n < 1 || n > NU_MAX_VOCAB)
+        return nu_fail(err, NU_ERR_LOGITS, "vocabulary size %lld is out of range (1 .. %d)",
+                       (long long)n, NU_MAX_VOCAB);
+    if (!logits) return nu_fail(err, NU_ERR_ARG, "logits are missing");
+    NuCode rc = check_logits(logits, n, err);
+    if (rc == NU_OK) rc = reserve(s, n, err);
+    float max = 0;
+    if (rc == NU_OK) rc = prepare_logits(s, logits, n, &max, err);
+    if (rc != NU_OK) return rc;
+
+    const NuSamplerParams *prm = &s->params;
+    /* Greedy orders its report by the T = 1 distribution, then shows it as a point mass. */
+    int greedy = !(prm->temperature > 0.0f);
+    SoftmaxSums sums = exp_pass(s->work, s->probs, n, max, greedy ? 1.0f : prm->temperature);
+    float inv = (float)(1.0 / sums.sum), p_max = inv; /* the maximum has e = exp(0) = 1 */
+    scale_pass(s->probs, n, inv);
+
+    int64_t need = min64(n, max64(max64(prm->top_n, prm->min_keep), 1));
+    if (prm->top_k > 0 && prm->top_k < n) need = max64(need, prm->top_k);
+    float threshold = first_threshold(prm, n, greedy, p_max);
+    int64_t m, nonzero, size = 1;
+    for (;;) {
+        double mass;
+        int64_t count = scan_threshold(s->probs, n, threshold, &mass);
+        if (threshold > 0.0f && !enough(prm, n, greedy, need, count, mass, threshold, p_max)) {
+            threshold = lower_threshold(threshold);
+            continue;
+        }
+        m = collect(s->probs, n, threshold, s->cand_ids, s->cand_keys);
+        radix_sort(s->cand_keys, s->cand_ids, s->tmp_keys, s->tmp_ids, m);
+        nonzero = m;
+        while (nonzero > 0 && key_prob(s->cand_keys[nonzero - 1]) == 0.0f) nonzero--;
+        if (greedy) {
+            argmax_to_front(s, n, m);
+            break;
+        }
+        int complete = threshold <= FLT_TRUE_MIN;
+        if (apply_filters(prm, s->cand_keys, nonzero, complete, n, &size) == CUT_DONE) break;
+        threshold = lower_threshold(threshold);
+    }
+    write_report(s, n, m, size, greedy, sums);
+    if (!do_draw) return NU_OK;
+    if (greedy) {
+        s->report.token = s->out_ids[0];
+        s->report.rank = 0;
+        s->report.prob = 1.0f;
+    } else {
+        draw(s, size);
+    }
+    nu_sampler_accept(s, s->report.token);
+    return NU_OK;
+}
+
+const NuReport *nu_sampler_report(const NuSampler *s) { return &s->report; }

@@ -1,0 +1,94 @@
+// Finds, loads and instantiates the Nucleus wasm module, the same way in Node and browsers.
+// Two builds ship in dist/: nucleus-simd.wasm (SIMD128) and nucleus.wasm (scalar fallback);
+// the SIMD one is used when the engine validates a tiny SIMD probe module.
+
+export const API_VERSION = 1;
+
+// (module (func (result v128) i32.const 0 i8x16.splat))
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 8, 1, 6, 0, 65, 0, 253, 15, 11,
+]);
+
+export function simdSupported() {
+  return WebAssembly.validate(SIMD_PROBE);
+}
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+
+async function readBytes(url) {
+  if (isNode && url.protocol === 'file:') {
+    const { readFile } = await import('node:fs/promises');
+    return readFile(url);
+  }
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`cannot fetch ${url}: HTTP ${response.status}`);
+  return response.arrayBuffer();
+}
+
+/** A loaded module: its exports plus helpers that read and write its memory. */
+export class WasmModule {
+  constructor(instance, simd) {
+    this.exports = instance.exports;
+    this.simd = simd;
+  }
+
+  get memory() {
+    return this.exports.memory;
+  }
+
+  // Views must be taken afresh after any call that may grow memory.
+  f32(ptr, length) {
+    return new Float32Array(this.memory.buffer, ptr, length);
+  }
+
+  f64(ptr, length) {
+    return new Float64Array(this.memory.buffer, ptr, length);
+  }
+
+  i32(ptr, length) {
+    return new Int32Array(this.memory.buffer, ptr, length);
+  }
+
+  u8(ptr, length) {
+    return new Uint8Array(this.memory.buffer, ptr, length);
+  }
+
+  cstring(ptr) {
+    const bytes = new Uint8Array(this.memory.buffer);
+    let end = ptr;
+    while (bytes[end] !== 0) end++;
+    return new TextDecoder().decode(bytes.subarray(ptr, end));
+  }
+}
+
+const cache = new Map();
+
+/**
+ * Loads the module once per flavour. options.simd: true / false forces a build; by default
+ * SIMD is used when supported. options.url overrides where the wasm file is found.
+ */
+export function loadWasm(options = {}) {
+  const simd = options.simd ?? simdSupported();
+  const url = options.url
+    ? new URL(options.url, import.meta.url)
+    : new URL(simd ? './dist/nucleus-simd.wasm' : './dist/nucleus.wasm', import.meta.url);
+  const key = url.href;
+  if (!cache.has(key)) {
+    const promise = instantiate(url, simd);
+    promise.catch(() => cache.delete(key)); // a failed load may be retried
+    cache.set(key, promise);
+  }
+  return cache.get(key);
+}
+
+async function instantiate(url, simd) {
+  const bytes = await readBytes(url);
+  const imports = { env: { emscripten_notify_memory_growth() {} } };
+  const { instance } = await WebAssembly.instantiate(bytes, imports);
+  instance.exports._initialize?.();
+  const version = instance.exports.nu_api_version();
+  if (version !== API_VERSION) {
+    throw new Error(`${url} has API version ${version}, this loader expects ${API_VERSION}`);
+  }
+  return new WasmModule(instance, simd);
+}
