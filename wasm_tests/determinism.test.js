@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSampler } from '../web/index.js';
@@ -26,7 +26,12 @@ function runNative(settings) {
   writeFileSync(file, new Uint8Array(all.buffer));
   const { temperature, topK, topP, minP, minKeep, topN, seed } = settings;
   const args = [file, N, STEPS, temperature, topK, topP, minP, minKeep, topN, seed].map(String);
-  const out = execFileSync(join(repoRoot, 'build/nucleus_sample'), args, { maxBuffer: 1 << 28 });
+  let out;
+  try {
+    out = execFileSync(join(repoRoot, 'build/nucleus_sample'), args, { maxBuffer: 1 << 28 });
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
   const lines = out.toString().trim().split('\n').map((line) => JSON.parse(line));
   return { reports: lines.slice(0, -1), tokens: lines.at(-1).tokens, rngState: BigInt(lines.at(-1).rngState) };
 }
