@@ -60,11 +60,14 @@ build/obj build/san/obj build/tests build/san web/dist:
 	mkdir -p $@
 
 # --- dependencies: install only what is missing, so a second run costs nothing -----------
-.PHONY: deps-emcc deps-npm
-deps: deps-emcc deps-npm
+.PHONY: deps-emcc deps-npm deps-chromium
+APT_INSTALL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
+deps: deps-emcc deps-npm deps-chromium
 deps-emcc:
-	@command -v $(EMCC) >/dev/null || { echo "installing emscripten (apt)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq emscripten >/dev/null; }
+	@command -v $(EMCC) >/dev/null || { echo "installing emscripten (apt)"; $(APT_INSTALL) emscripten >/dev/null; }
+# The browser tests drive Debian's Chromium through playwright-core (never a downloaded browser).
+deps-chromium:
+	@command -v chromium >/dev/null || { echo "installing chromium (apt)"; $(APT_INSTALL) chromium >/dev/null; }
 deps-npm: node_modules/.package-lock.json
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
