@@ -290,17 +290,42 @@ static NuCode reserve(NuSampler *s, int64_t n, NuError *err) {
 
 /* ---- step 1: bias and penalties on a copy of the logits ---------------------------------- */
 
-static NuCode check_logits(const float *logits, int64_t n, NuError *err) {
-    int finite_or_minus_inf = 1;
-    for (int64_t i = 0; i < n; i++) /* branch-free so the common case vectorises */
-        finite_or_minus_inf &= (logits[i] < INFINITY);
-    if (!finite_or_minus_inf) {
-        for (int64_t i = 0; i < n; i++)
-            if (!(logits[i] < INFINITY))
-                return nu_fail(err, NU_ERR_LOGITS, "logit %lld is %s", (long long)i,
-                               isnan(logits[i]) ? "NaN" : "+Inf");
+/* Copies the logits into work and returns their maximum; *bad is set when any is NaN or
+ * +Inf. One pass, as this runs over the whole vocabulary on every call. */
+static float copy_and_max(const float *in, float *out, int64_t n, int *bad) {
+    int64_t i = 0;
+    float max = -INFINITY;
+    int ok = 1;
+#ifdef __wasm_simd128__
+    const v128_t inf = wasm_f32x4_splat(INFINITY);
+    v128_t vmax = wasm_f32x4_splat(-INFINITY), vok = wasm_i32x4_splat(-1);
+    for (; i + 4 <= n; i += 4) {
+        v128_t v = wasm_v128_load(in + i);
+        wasm_v128_store(out + i, v);
+        vok = wasm_v128_and(vok, wasm_f32x4_lt(v, inf));
+        vmax = wasm_f32x4_pmax(vmax, v);
     }
-    return NU_OK;
+    ok = wasm_i32x4_all_true(vok);
+    for (int j = 0; j < 4; j++) {
+        float m = wasm_f32x4_extract_lane(vmax, 0);
+        max = m > max ? m : max;
+        vmax = wasm_i32x4_shuffle(vmax, vmax, 1, 2, 3, 0);
+    }
+#endif
+    for (; i < n; i++) {
+        out[i] = in[i];
+        ok &= in[i] < INFINITY;
+        max = in[i] > max ? in[i] : max;
+    }
+    *bad = !ok;
+    return max;
+}
+
+static NuCode report_bad_logit(const float *logits, int64_t n, NuError *err) {
+    int64_t i = 0;
+    while (i < n && logits[i] < INFINITY) i++;
+    return nu_fail(err, NU_ERR_LOGITS, "logit %lld is %s", (long long)i,
+                   isnan(logits[i]) ? "NaN" : "+Inf");
 }
 
 static int compare_ids(const void *a, const void *b) {
@@ -336,11 +361,15 @@ static NuCode prepare_logits(NuSampler *s, const float *logits, int64_t n, float
             return nu_fail(err, NU_ERR_ARG,
                            "logit bias token id %d is outside the vocabulary of %lld tokens",
                            (int)s->bias_ids[i], (long long)n);
-    memcpy(s->work, logits, (size_t)n * sizeof *logits);
-    for (int32_t i = 0; i < s->bias_count; i++) s->work[s->bias_ids[i]] += s->bias_values[i];
-    apply_penalties(s, n);
-    float m = -INFINITY;
-    for (int64_t i = 0; i < n; i++) m = s->work[i] > m ? s->work[i] : m;
+    int bad;
+    float m = copy_and_max(logits, s->work, n, &bad);
+    if (bad) return report_bad_logit(logits, n, err);
+    if (s->bias_count > 0 || s->history_len > 0) {
+        for (int32_t i = 0; i < s->bias_count; i++) s->work[s->bias_ids[i]] += s->bias_values[i];
+        apply_penalties(s, n);
+        m = -INFINITY;
+        for (int64_t i = 0; i < n; i++) m = s->work[i] > m ? s->work[i] : m;
+    }
     if (m == -INFINITY)
         return nu_fail(err, NU_ERR_LOGITS, "all %lld logits are -Inf: no token can be drawn",
                        (long long)n);
@@ -376,7 +405,8 @@ static SoftmaxSums exp_pass(const float *work, float *e, int64_t n, float max, f
     for (; i + 4 <= n; i += 4) {
         v128_t x = wasm_f32x4_div(wasm_f32x4_sub(wasm_v128_load(work + i), vmax), vt);
         v128_t live = wasm_f32x4_ge(x, vmin);
-        v128_t k = wasm_f32x4_sub(wasm_f32x4_add(wasm_f32x4_mul(x, log2e), magic), magic);
+        v128_t kmagic = wasm_f32x4_add(wasm_f32x4_mul(x, log2e), magic);
+        v128_t k = wasm_f32x4_sub(kmagic, magic);
         v128_t r = wasm_f32x4_sub(wasm_f32x4_sub(x, wasm_f32x4_mul(k, ln2hi)),
                                   wasm_f32x4_mul(k, ln2lo));
         v128_t p = c7;
@@ -387,7 +417,8 @@ static SoftmaxSums exp_pass(const float *work, float *e, int64_t n, float max, f
         p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c2);
         p = wasm_f32x4_add(wasm_f32x4_mul(p, r), one);
         p = wasm_f32x4_add(wasm_f32x4_mul(p, r), one);
-        v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(k), bias), 23);
+        /* k + magic holds k in its low mantissa bits: an integer k without a conversion */
+        v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_sub(kmagic, magic), bias), 23);
         v128_t ev = wasm_v128_and(wasm_f32x4_mul(wasm_f32x4_mul(p, scale), tiny), live);
         wasm_v128_store(e + i, ev);
         v128_t xm = wasm_v128_and(x, wasm_f32x4_gt(ev, zero)); /* no 0 * -Inf */
@@ -421,41 +452,54 @@ static SoftmaxSums exp_pass(const float *work, float *e, int64_t n, float max, f
     return sums;
 }
 
-static void scale_pass(float *p, int64_t n, float inv) {
-    int64_t i = 0;
-#ifdef __wasm_simd128__
-    const v128_t v = wasm_f32x4_splat(inv);
-    for (; i + 4 <= n; i += 4) wasm_v128_store(p + i, wasm_f32x4_mul(wasm_v128_load(p + i), v));
-#endif
-    for (; i < n; i++) p[i] *= inv;
-}
-
 /* ---- step 3: the ordered candidate prefix ------------------------------------------------ */
 
-/* Counts the tokens with p >= threshold and estimates their mass (float sum: only used to
- * decide whether the set is worth sorting; the exact test comes after the sort). */
-static int64_t scan_threshold(const float *p, int64_t n, float threshold, double *mass) {
-    int64_t count = 0, i = 0;
-    float sum = 0;
+#define LADDER 4 /* thresholds tried per pass over the vocabulary */
+
+/* For each of LADDER thresholds, counts the tokens with p >= t[j] and estimates their mass
+ * (float sums: only used to decide whether a set is worth sorting; the exact test comes
+ * after the sort). When scale != 0 it first multiplies p by scale in place, so the first
+ * scan costs no extra pass. */
+static void scan_ladder(float *p, int64_t n, float scale, const float t[LADDER],
+                        int64_t count[LADDER], double mass[LADDER]) {
+    int64_t i = 0;
+    float sum[LADDER] = { 0 };
+    for (int j = 0; j < LADDER; j++) count[j] = 0;
 #ifdef __wasm_simd128__
-    const v128_t th = wasm_f32x4_splat(threshold);
-    v128_t vcount = wasm_i32x4_splat(0), vsum = wasm_f32x4_splat(0);
-    for (; i + 4 <= n; i += 4) {
-        v128_t v = wasm_v128_load(p + i), keep = wasm_f32x4_ge(v, th);
-        vcount = wasm_i32x4_sub(vcount, keep);
-        vsum = wasm_f32x4_add(vsum, wasm_v128_and(v, keep));
+    const v128_t vscale = wasm_f32x4_splat(scale);
+    v128_t th[LADDER], vcount[LADDER], vsum[LADDER];
+    for (int j = 0; j < LADDER; j++) {
+        th[j] = wasm_f32x4_splat(t[j]);
+        vcount[j] = wasm_i32x4_splat(0);
+        vsum[j] = wasm_f32x4_splat(0);
     }
-    count = (int64_t)(uint32_t)wasm_i32x4_extract_lane(vcount, 0) +
-            (uint32_t)wasm_i32x4_extract_lane(vcount, 1) +
-            (uint32_t)wasm_i32x4_extract_lane(vcount, 2) +
-            (uint32_t)wasm_i32x4_extract_lane(vcount, 3);
-    sum = (wasm_f32x4_extract_lane(vsum, 0) + wasm_f32x4_extract_lane(vsum, 1)) +
-          (wasm_f32x4_extract_lane(vsum, 2) + wasm_f32x4_extract_lane(vsum, 3));
+    for (; i + 4 <= n; i += 4) {
+        v128_t v = wasm_v128_load(p + i);
+        if (scale != 0.0f) {
+            v = wasm_f32x4_mul(v, vscale);
+            wasm_v128_store(p + i, v);
+        }
+        for (int j = 0; j < LADDER; j++) {
+            v128_t keep = wasm_f32x4_ge(v, th[j]);
+            vcount[j] = wasm_i32x4_sub(vcount[j], keep);
+            vsum[j] = wasm_f32x4_add(vsum[j], wasm_v128_and(v, keep));
+        }
+    }
+    for (int j = 0; j < LADDER; j++) {
+        count[j] = (int64_t)(uint32_t)wasm_i32x4_extract_lane(vcount[j], 0) +
+                   (uint32_t)wasm_i32x4_extract_lane(vcount[j], 1) +
+                   (uint32_t)wasm_i32x4_extract_lane(vcount[j], 2) +
+                   (uint32_t)wasm_i32x4_extract_lane(vcount[j], 3);
+        sum[j] = (wasm_f32x4_extract_lane(vsum[j], 0) + wasm_f32x4_extract_lane(vsum[j], 1)) +
+                 (wasm_f32x4_extract_lane(vsum[j], 2) + wasm_f32x4_extract_lane(vsum[j], 3));
+    }
 #endif
-    for (; i < n; i++)
-        if (p[i] >= threshold) count++, sum += p[i];
-    *mass = sum;
-    return count;
+    for (; i < n; i++) {
+        if (scale != 0.0f) p[i] *= scale;
+        for (int j = 0; j < LADDER; j++)
+            if (p[i] >= t[j]) count[j]++, sum[j] += p[i];
+    }
+    for (int j = 0; j < LADDER; j++) mass[j] = sum[j];
 }
 
 /* Appends the ids with p >= threshold, ascending, and their sort keys. */
@@ -587,8 +631,8 @@ static CutResult apply_filters(const NuSamplerParams *prm, const uint32_t *keys,
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
-/* Chooses the first candidate threshold: everything for small vocabularies or when every
- * non-zero token is needed, otherwise a fraction of the largest probability. */
+/* The first candidate threshold: everything for small vocabularies, every non-zero token
+ * when all of them are needed, otherwise a fraction of the largest probability. */
 static float first_threshold(const NuSamplerParams *prm, int64_t n, int greedy, float p_max) {
     int k_on = prm->top_k > 0 && prm->top_k < n;
     if (n <= 256) return 0.0f;
@@ -596,20 +640,23 @@ static float first_threshold(const NuSamplerParams *prm, int64_t n, int greedy, 
     return p_max * 0x1p-4f;
 }
 
+/* Thresholds fall 16-fold per step, then to the smallest subnormal (every non-zero token),
+ * then to 0 (every token). */
+static float lower_threshold(float threshold) {
+    if (threshold <= FLT_TRUE_MIN) return 0.0f;
+    float next = threshold * 0x1p-4f;
+    return next >= 0x1p-126f ? next : FLT_TRUE_MIN;
+}
+
 /* Is the set {p >= threshold} (count, estimated mass) large enough to try? */
 static int enough(const NuSamplerParams *prm, int64_t n, int greedy, int64_t need,
                   int64_t count, double mass, float threshold, float p_max) {
+    if (threshold == 0.0f) return 1;
     if (count < need) return 0;
     if (greedy || (prm->top_k > 0 && prm->top_k < n)) return 1;
     if (prm->top_p < 1.0) return mass >= prm->top_p - 1e-4;
     if (prm->min_p > 0.0) return (double)threshold <= prm->min_p * p_max;
     return threshold <= FLT_TRUE_MIN;
-}
-
-static float lower_threshold(float threshold) {
-    if (threshold <= FLT_TRUE_MIN) return 0.0f;
-    float next = threshold * 0x1p-8f;
-    return next > 0x1p-126f ? next : FLT_TRUE_MIN;
 }
 
 static void write_report(NuSampler *s, int64_t n, int64_t m, int64_t size, int greedy,
@@ -664,8 +711,7 @@ NuCode nu_sampler_run(NuSampler *s, const float *logits, int64_t n, int do_draw,
         return nu_fail(err, NU_ERR_LOGITS, "vocabulary size %lld is out of range (1 .. %d)",
                        (long long)n, NU_MAX_VOCAB);
     if (!logits) return nu_fail(err, NU_ERR_ARG, "logits are missing");
-    NuCode rc = check_logits(logits, n, err);
-    if (rc == NU_OK) rc = reserve(s, n, err);
+    NuCode rc = reserve(s, n, err);
     float max = 0;
     if (rc == NU_OK) rc = prepare_logits(s, logits, n, &max, err);
     if (rc != NU_OK) return rc;
@@ -675,19 +721,28 @@ NuCode nu_sampler_run(NuSampler *s, const float *logits, int64_t n, int do_draw,
     int greedy = !(prm->temperature > 0.0f);
     SoftmaxSums sums = exp_pass(s->work, s->probs, n, max, greedy ? 1.0f : prm->temperature);
     float inv = (float)(1.0 / sums.sum), p_max = inv; /* the maximum has e = exp(0) = 1 */
-    scale_pass(s->probs, n, inv);
 
     int64_t need = min64(n, max64(max64(prm->top_n, prm->min_keep), 1));
     if (prm->top_k > 0 && prm->top_k < n) need = max64(need, prm->top_k);
-    float threshold = first_threshold(prm, n, greedy, p_max);
+    float threshold = first_threshold(prm, n, greedy, p_max), scale = inv;
     int64_t m, nonzero, size = 1;
     for (;;) {
-        double mass;
-        int64_t count = scan_threshold(s->probs, n, threshold, &mass);
-        if (threshold > 0.0f && !enough(prm, n, greedy, need, count, mass, threshold, p_max)) {
-            threshold = lower_threshold(threshold);
+        /* Find the highest threshold on the ladder whose set is large enough. */
+        float ladder[LADDER];
+        int64_t count[LADDER];
+        double mass[LADDER];
+        ladder[0] = threshold;
+        for (int j = 1; j < LADDER; j++) ladder[j] = lower_threshold(ladder[j - 1]);
+        scan_ladder(s->probs, n, scale, ladder, count, mass);
+        scale = 0.0f; /* probabilities are final after the first scan */
+        int j = 0;
+        while (j < LADDER && !enough(prm, n, greedy, need, count[j], mass[j], ladder[j], p_max))
+            j++;
+        if (j == LADDER) {
+            threshold = lower_threshold(ladder[LADDER - 1]);
             continue;
         }
+        threshold = ladder[j];
         m = collect(s->probs, n, threshold, s->cand_ids, s->cand_keys);
         radix_sort(s->cand_keys, s->cand_ids, s->tmp_keys, s->tmp_ids, m);
         nonzero = m;
