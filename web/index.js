@@ -2,3 +2,4 @@
 export { NucleusError } from './errors.js';
 export { createSampler, Sampler, DEFAULTS } from './sampler.js';
 export { simdSupported } from './wasm.js';
+export { loadModel, loadTokenizer, Model, Tokenizer } from './model.js';

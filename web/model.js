@@ -1,0 +1,310 @@
+// Models and tokenizers: JS objects over C handles in the wasm module.
+import { NucleusError, invalid } from './errors.js';
+import { Sampler } from './sampler.js';
+import { readSource } from './source.js';
+import { loadWasm } from './wasm.js';
+
+// Field numbers of nu_model_info / nu_model_str (src/api_model.c).
+const INFO = { vocab: 0, context: 1, dim: 2, layers: 3, heads: 4, kvHeads: 5, hidden: 6, bos: 7, eos: 8, hasWeights: 9 };
+const STR = { name: 0, architecture: 1, quantization: 2, tokenizer: 3 };
+
+const registry = new FinalizationRegistry(({ exports, handle }) => exports.nu_model_close(handle));
+
+const yieldToEventLoop =
+  typeof setImmediate === 'function'
+    ? () => new Promise((resolve) => setImmediate(resolve))
+    : (() => {
+        const channel = new MessageChannel();
+        const waiting = [];
+        channel.port1.onmessage = () => waiting.shift()?.();
+        return () => new Promise((resolve) => { waiting.push(resolve); channel.port2.postMessage(0); });
+      })();
+
+/** The longest suffix of text that is a prefix of some stop string (held back while streaming). */
+function pendingStopPrefix(text, stops) {
+  let keep = 0;
+  for (const stop of stops) {
+    for (let k = Math.min(stop.length - 1, text.length); k > keep; k--) {
+      if (text.endsWith(stop.slice(0, k))) {
+        keep = k;
+        break;
+      }
+    }
+  }
+  return keep;
+}
+
+class Vocabulary {
+  #wasm;
+  #handle;
+  #decoder = new TextDecoder();
+
+  constructor(wasm, handle) {
+    this.#wasm = wasm;
+    this.#handle = handle;
+    registry.register(this, { exports: wasm.exports, handle }, this);
+  }
+
+  get wasm() {
+    return this.#wasm;
+  }
+
+  /** The C handle; throws once disposed. */
+  get handle() {
+    if (!this.#handle) throw new NucleusError('the model has been disposed', 'DISPOSED');
+    return this.#handle;
+  }
+
+  fail(rc) {
+    const message = this.#wasm.cstring(this.#wasm.exports.nu_model_error(this.#handle));
+    return NucleusError.fromC(rc, message);
+  }
+
+  infoInt(field) {
+    return this.#wasm.exports.nu_model_info(this.handle, INFO[field]);
+  }
+
+  infoStr(field) {
+    return this.#wasm.cstring(this.#wasm.exports.nu_model_str(this.handle, STR[field]));
+  }
+
+  get vocabSize() {
+    return this.infoInt('vocab');
+  }
+
+  /** Token ids of text; with { bos: true } the BOS token first. */
+  encode(text, { bos = false } = {}) {
+    if (typeof text !== 'string') throw invalid('text must be a string');
+    const e = this.#wasm.exports;
+    const bytes = new TextEncoder().encode(text);
+    const ptr = e.malloc(bytes.length + 1);
+    if (!ptr) throw new NucleusError(`cannot allocate ${bytes.length} bytes of text`, 'OUT_OF_MEMORY');
+    try {
+      this.#wasm.u8(ptr, bytes.length).set(bytes);
+      const n = e.nu_model_tokenize(this.handle, ptr, bytes.length, bos ? 1 : 0);
+      if (n < 0) throw this.fail(-n);
+      return this.#wasm.i32(e.nu_model_ids(this.handle), n).slice();
+    } finally {
+      e.free(ptr);
+    }
+  }
+
+  #bytes(n) {
+    if (n < 0) throw this.fail(-n);
+    return this.#wasm.u8(this.#wasm.exports.nu_model_bytes(this.handle), n).slice();
+  }
+
+  /** The raw bytes one token appends to a stream (may be part of a UTF-8 character). */
+  pieceBytes(id) {
+    this.#checkId(id);
+    return this.#bytes(this.#wasm.exports.nu_model_piece(this.handle, id));
+  }
+
+  #checkId(id) {
+    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
+      throw invalid(`token id ${id} is outside the vocabulary of ${this.vocabSize}`);
+    }
+  }
+
+  /** Text of a token sequence (leading space of the first SentencePiece token removed). */
+  decode(ids) {
+    const list = Int32Array.from(ids);
+    for (const id of list) this.#checkId(id);
+    const e = this.#wasm.exports;
+    const ptr = e.malloc(Math.max(4, list.length * 4));
+    if (!ptr) throw new NucleusError('cannot allocate the token list', 'OUT_OF_MEMORY');
+    try {
+      this.#wasm.i32(ptr, list.length).set(list);
+      return this.#decoder.decode(this.#bytes(e.nu_model_decode(this.handle, ptr, list.length)));
+    } finally {
+      e.free(ptr);
+    }
+  }
+
+  /** A display form of one token: its text, <0xNN> for a lone byte, the name of a control token. */
+  tokenText(id) {
+    this.#checkId(id);
+    return this.#decoder.decode(this.#bytes(this.#wasm.exports.nu_model_token_text(this.handle, id)));
+  }
+
+  dispose() {
+    if (!this.#handle) return;
+    registry.unregister(this);
+    this.#wasm.exports.nu_model_close(this.#handle);
+    this.#handle = 0;
+  }
+}
+
+/** A vocabulary without weights: { vocabSize, encode, decode, tokenText, dispose }. */
+export class Tokenizer extends Vocabulary {}
+
+export class Model extends Vocabulary {
+  #cached = []; // tokens whose keys and values sit in the KV cache at positions 0..n-1
+  #busy = false;
+  #info;
+
+  constructor(wasm, handle, { name, bytes }) {
+    super(wasm, handle);
+    const e = wasm.exports;
+    this.#info = Object.freeze({
+      name: this.infoStr('name') || name,
+      architecture: this.infoStr('architecture'),
+      vocabSize: this.infoInt('vocab'),
+      contextLength: this.infoInt('context'),
+      embeddingLength: this.infoInt('dim'),
+      feedForwardLength: this.infoInt('hidden'),
+      layers: this.infoInt('layers'),
+      heads: this.infoInt('heads'),
+      kvHeads: this.infoInt('kvHeads'),
+      quantization: this.infoStr('quantization'),
+      tokenizer: this.infoStr('tokenizer'),
+      parameters: e.nu_model_parameters(handle),
+      bytes,
+      bosId: this.infoInt('bos'),
+      eosId: this.infoInt('eos'),
+      simd: wasm.simd,
+    });
+  }
+
+  get info() {
+    return this.#info;
+  }
+
+  tokenize(text, { bos = true } = {}) {
+    return this.encode(text, { bos });
+  }
+
+  #claim() {
+    this.handle; // throws when disposed
+    if (this.#busy) throw new NucleusError('the model is busy with another generate() or logits() call', 'INVALID_STATE');
+    this.#busy = true;
+  }
+
+  /** Runs the model on tokens from position 0, reusing cached positions; returns the logits pointer. */
+  #feed(tokens) {
+    const e = this.wasm.exports;
+    const context = this.#info.contextLength;
+    if (tokens.length === 0) throw invalid('at least one token is needed');
+    if (tokens.length > context) {
+      throw new NucleusError(`${tokens.length} tokens do not fit the context of ${context}`, 'INVALID_STATE');
+    }
+    let start = 0;
+    while (start < tokens.length - 1 && start < this.#cached.length && this.#cached[start] === tokens[start]) start++;
+    this.#cached.length = start;
+    let logits = 0;
+    for (let pos = start; pos < tokens.length; pos++) {
+      logits = e.nu_model_forward(this.handle, tokens[pos], pos);
+      if (!logits) throw this.fail(e.nu_model_error_code(this.handle));
+      this.#cached.push(tokens[pos]);
+    }
+    return logits;
+  }
+
+  /** Logits after feeding tokens from position 0 in a fresh context. */
+  logits(tokens) {
+    this.#claim();
+    try {
+      const list = Array.from(tokens, Number);
+      const ptr = this.#feed(list);
+      return this.wasm.f32(ptr, this.#info.vocabSize).slice();
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /**
+   * Streams generated tokens. prompt: text (tokenized with BOS) or an array of token ids used
+   * as is. Options: the sampler's (temperature, topP, topK, minP, minKeep, seed, topN, penalties,
+   * logitBias), maxTokens (256), stop (string or strings), signal (AbortSignal), logits (true:
+   * each step carries a copy of its logits).
+   */
+  async *generate(prompt, options = {}) {
+    const { maxTokens = 256, stop = [], signal, logits: withLogits = false, ...samplerOptions } = options;
+    if (!Number.isInteger(maxTokens) || maxTokens < 1) throw invalid(`maxTokens must be a positive integer, got ${maxTokens}`);
+    const stops = (typeof stop === 'string' ? [stop] : [...stop]).filter((s) => s.length > 0);
+    if (stops.some((s) => typeof s !== 'string')) throw invalid('stop must be a string or an array of strings');
+    if (signal?.aborted) throw new NucleusError('generation was aborted before it started', 'ABORTED');
+    let tokens = typeof prompt === 'string' ? [...this.tokenize(prompt, { bos: true })] : Array.from(prompt ?? [], Number);
+    if (tokens.length === 0) {
+      if (this.#info.bosId < 0) throw invalid('the prompt is empty and the model has no BOS token');
+      tokens = [this.#info.bosId];
+    }
+    const sampler = new Sampler(this.wasm, samplerOptions);
+    this.#claim();
+    try {
+      sampler.accept(tokens);
+      const decoder = new TextDecoder();
+      const { vocabSize, contextLength, eosId } = this.#info;
+      let text = '';
+      let emitted = 0;
+      for (let index = 0; ; index++) {
+        const started = performance.now();
+        const logitsPtr = this.#feed(tokens);
+        const report = sampler.stepAt(logitsPtr, vocabSize, 1);
+        const ms = performance.now() - started;
+        const step = { index, ...report, text: '', ms, finishReason: null };
+        if (withLogits) step.logits = this.wasm.f32(logitsPtr, vocabSize).slice();
+        tokens.push(report.token);
+        if (report.token === eosId) step.finishReason = 'eos';
+        else text += decoder.decode(this.pieceBytes(report.token), { stream: true });
+        // Text before `emitted` held no stop string (a possible start of one is held back).
+        let stopAt = -1;
+        for (const s of stops) {
+          const at = text.indexOf(s, emitted);
+          if (at >= 0 && (stopAt < 0 || at < stopAt)) stopAt = at;
+        }
+        if (stopAt >= 0) {
+          text = text.slice(0, stopAt);
+          step.finishReason = 'stop';
+        } else if (!step.finishReason && index + 1 >= maxTokens) step.finishReason = 'length';
+        else if (!step.finishReason && tokens.length >= contextLength) step.finishReason = 'context';
+        else if (!step.finishReason && signal?.aborted) step.finishReason = 'abort';
+        if (step.finishReason) text += decoder.decode();
+        const upTo = step.finishReason ? text.length : text.length - pendingStopPrefix(text.slice(emitted), stops);
+        step.text = text.slice(emitted, Math.max(emitted, upTo));
+        emitted = Math.max(emitted, upTo);
+        yield step;
+        if (step.finishReason) return;
+        await yieldToEventLoop(); // lets an abort (or a worker message) arrive between tokens
+      }
+    } finally {
+      this.#busy = false;
+      sampler.dispose();
+    }
+  }
+}
+
+async function open(source, options, vocabOnly) {
+  const { onProgress, tokenizer, simd, wasmUrl } = options;
+  const wasm = await loadWasm({ simd, url: wasmUrl });
+  const e = wasm.exports;
+  const file = await readSource(wasm, source, onProgress);
+  let tok = { ptr: 0, size: 0 };
+  try {
+    if (tokenizer !== undefined) tok = await readSource(wasm, tokenizer);
+  } catch (error) {
+    e.free(file.ptr);
+    throw error;
+  }
+  // nu_model_open owns both buffers from here, on success and on failure.
+  const handle = e.nu_model_open(file.ptr, file.size, tok.ptr, tok.size, vocabOnly ? 1 : 0);
+  if (!handle) {
+    throw NucleusError.fromC(e.nu_creation_code(), `${file.name}: ${wasm.cstring(e.nu_creation_error())}`);
+  }
+  return { wasm, handle, file };
+}
+
+/**
+ * Loads a model: GGUF (llama architecture; F32, F16, Q8_0, Q4_0) or a llama2.c checkpoint with
+ * { tokenizer: tokenizer.bin source }. source: path (Node), URL, ArrayBuffer, typed array, Blob/File.
+ */
+export async function loadModel(source, options = {}) {
+  const { wasm, handle, file } = await open(source, options, false);
+  return new Model(wasm, handle, { name: file.name, bytes: file.size });
+}
+
+/** Loads only the tokenizer of any GGUF (vocab-only files included) or a llama2.c tokenizer.bin. */
+export async function loadTokenizer(source, options = {}) {
+  const { wasm, handle } = await open(source, options, true);
+  return new Tokenizer(wasm, handle);
+}

@@ -1,0 +1,91 @@
+// The page side of web/worker.js: promises and async iterators over the message protocol.
+import { NucleusError } from './errors.js';
+
+export class WorkerModel {
+  #worker;
+  #next = 1;
+  #pending = new Map(); // id -> { onMessage }
+
+  /** workerUrl defaults to the worker beside this module. */
+  constructor(workerUrl = new URL('./worker.js', import.meta.url)) {
+    this.#worker = new Worker(workerUrl, { type: 'module' });
+    this.#worker.onmessage = ({ data }) => this.#pending.get(data.id)?.(data);
+    this.#worker.onerror = (event) => {
+      const error = { message: `worker failed: ${event.message ?? 'unknown error'}`, code: 'INTERNAL' };
+      for (const [id, handler] of this.#pending) handler({ id, type: 'error', error });
+    };
+  }
+
+  #send(op, args, onMessage, transfer = []) {
+    const id = this.#next++;
+    this.#pending.set(id, onMessage);
+    this.#worker.postMessage({ id, op, ...args }, transfer);
+    return id;
+  }
+
+  #call(op, args = {}, onProgress) {
+    return new Promise((resolve, reject) => {
+      this.#send(op, args, (message) => {
+        if (message.type === 'progress') return onProgress?.(message);
+        this.#pending.delete(message.id);
+        if (message.type === 'error') reject(new NucleusError(message.error.message, message.error.code));
+        else resolve(message.value);
+      });
+    });
+  }
+
+  /** Loads a model (URL string, ArrayBuffer, Blob/File) in the worker; resolves to its info. */
+  load(source, { onProgress, ...options } = {}) {
+    return this.#call('load', { source, options }, onProgress);
+  }
+
+  tokenize(text, { bos = true } = {}) {
+    return this.#call('tokenize', { text, bos });
+  }
+
+  decode(ids) {
+    return this.#call('decode', { ids });
+  }
+
+  tokenText(ids) {
+    return this.#call('tokenText', { ids });
+  }
+
+  logits(tokens) {
+    return this.#call('logits', { tokens });
+  }
+
+  /** Streams steps like Model.generate; options.signal aborts (the last step says 'abort'). */
+  async *generate(prompt, { signal, ...options } = {}) {
+    const queue = [];
+    let wake = null;
+    const id = this.#send('generate', { prompt, options }, (message) => {
+      queue.push(message);
+      wake?.();
+    });
+    const abort = () => this.#worker.postMessage({ id: 0, op: 'abort', target: id });
+    signal?.addEventListener('abort', abort, { once: true });
+    let finished = false;
+    try {
+      for (;;) {
+        while (queue.length === 0) await new Promise((resolve) => (wake = resolve));
+        const message = queue.shift();
+        if (message.type === 'step') {
+          yield message.step;
+        } else {
+          finished = true;
+          if (message.type === 'error') throw new NucleusError(message.error.message, message.error.code);
+          return;
+        }
+      }
+    } finally {
+      if (!finished) abort(); // the consumer stopped early: stop the worker too
+      signal?.removeEventListener('abort', abort);
+      this.#pending.delete(id);
+    }
+  }
+
+  terminate() {
+    this.#worker.terminate();
+  }
+}
