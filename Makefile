@@ -56,6 +56,21 @@ web/dist/nucleus-simd.wasm: $(LIB_SRC) $(LIB_HDR) | web/dist deps-emcc
 web/dist/nucleus.wasm: $(LIB_SRC) $(LIB_HDR) | web/dist deps-emcc
 	$(EMCC) $(EMFLAGS) $(LIB_SRC) -o $@
 
+# --- benchmarks (bench/): the library plus the baseline loops, as wasm and native ---------
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_LIB_SRC := $(filter-out bench/bench_native.c,$(BENCH_SRC))
+build/bench-simd.wasm: $(LIB_SRC) $(LIB_HDR) $(BENCH_SRC) | deps-emcc
+	@mkdir -p build
+	$(EMCC) $(EMFLAGS) -msimd128 $(LIB_SRC) $(BENCH_LIB_SRC) -o $@
+build/bench.wasm: $(LIB_SRC) $(LIB_HDR) $(BENCH_SRC) | deps-emcc
+	@mkdir -p build
+	$(EMCC) $(EMFLAGS) $(LIB_SRC) $(BENCH_LIB_SRC) -o $@
+build/bench_native: $(BENCH_SRC) build/libnucleus.a
+	$(CC) -O3 $(COMMON) -march=native $(BENCH_SRC) build/libnucleus.a $(LDLIBS) -o $@
+
+bench: deps all build/bench-simd.wasm build/bench.wasm build/bench_native
+	node bench/run.js
+
 build/obj build/san/obj build/tests build/san web/dist:
 	mkdir -p $@
 
