@@ -42,6 +42,7 @@ NU_EXPORT void nu_sampler_destroy(NuApiSampler *h) {
 }
 
 NU_EXPORT const char *nu_sampler_error(NuApiSampler *h) { return h->err.message; }
+NU_EXPORT int nu_sampler_error_code(NuApiSampler *h) { return h->err.code; }
 
 NU_EXPORT int nu_sampler_configure(NuApiSampler *h, float temperature, int top_k, double top_p,
                                    double min_p, int min_keep, int top_n, int penalty_last_n,

@@ -21,6 +21,7 @@ const char *nu_creation_error(void);
 NuApiSampler *nu_sampler_create(void);
 void nu_sampler_destroy(NuApiSampler *h);
 const char *nu_sampler_error(NuApiSampler *h);
+int nu_sampler_error_code(NuApiSampler *h);
 int nu_sampler_configure(NuApiSampler *h, float temperature, int top_k, double top_p,
                          double min_p, int min_keep, int top_n, int penalty_last_n,
                          float repeat_penalty, float frequency_penalty, float presence_penalty);

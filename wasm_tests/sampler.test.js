@@ -97,6 +97,7 @@ for (const simd of [true, false]) {
         [() => s.sample([0, Infinity]), 'INVALID_LOGITS', /\+Inf/],
         [() => s.sample([-Infinity, -Infinity]), 'INVALID_LOGITS', /all 2 logits are -Inf/],
         [() => s.sample([]), 'INVALID_LOGITS', /out of range/],
+        [() => s.sample(new Float32Array(2 ** 24 + 1)), 'INVALID_LOGITS', /16777217 is out of range/],
         [() => s.sample(null), 'INVALID_ARGUMENT', /logits/],
         [() => s.configure({ topP: NaN }), 'INVALID_ARGUMENT', /topP/],
         [() => s.configure({ topP: 1.01 }), 'INVALID_ARGUMENT', /topP/],

@@ -175,7 +175,7 @@ export class Sampler {
     const n = logits?.length;
     if (typeof n !== 'number') throw invalid('logits must be a Float32Array or an array of numbers');
     const input = e.nu_sampler_input(this.#handle, n);
-    if (!input) this.#check(e.nu_sampler_step(this.#handle, 0, n, draw) || 1);
+    if (!input) this.#check(e.nu_sampler_error_code(this.#handle));
     this.#wasm.f32(input, n).set(logits);
     return this.stepAt(0, n, draw);
   }
