@@ -25,7 +25,9 @@ async function loadBenchWasm(file) {
 
 /** Median microseconds per call over 9 batches of `iters` calls. */
 function timeLoop(run, iters) {
-  run(Math.max(1, iters >> 2)); // warm up
+  // Warm up for 200 ms: V8 first runs wasm in its baseline compiler and tiers hot
+  // functions up to the optimising one only after a while.
+  for (const start = performance.now(); performance.now() - start < 200; ) run(1);
   const times = [];
   for (let b = 0; b < 9; b++) {
     const start = performance.now();

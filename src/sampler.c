@@ -64,12 +64,11 @@ static double next_coin(uint64_t *state) {
 #define LN2_HI 0.693145752f /* few mantissa bits, so k * LN2_HI is exact */
 #define LN2_LO 1.42860677e-06f
 
-/* e^x = 2^k * e^r with r = x - k ln2 in [-ln2/2, ln2/2] and a degree-7 Taylor polynomial
- * (truncation error below 5e-9). 2^k is applied as 2^(k+64) * 2^-64 so results that are
- * subnormal round once, correctly. */
-float nu_expf(float x) {
-    if (!(x >= EXP_MIN)) return 0.0f; /* also -Inf */
-    if (x > 88.0f) return INFINITY;
+/* e^x for x in [EXP_MIN, 0], the only range the softmax needs (x = (l - max) / T, clamped
+ * below). e^x = 2^k * e^r with r = x - k ln2 in [-ln2/2, ln2/2] and a degree-7 Taylor
+ * polynomial (truncation error below 5e-9). 2^k is applied as 2^(k+64) * 2^-64 so results
+ * that are subnormal round once, correctly; e^EXP_MIN rounds to 0. */
+static float exp_clamped(float x) {
     float k = (x * LOG2E + ROUND_MAGIC) - ROUND_MAGIC;
     float r = (x - k * LN2_HI) - k * LN2_LO;
     float p = 1.0f / 5040;
@@ -82,6 +81,12 @@ float nu_expf(float x) {
     p = p * r + 1.0f;
     union { uint32_t u; float f; } scale = { (uint32_t)((int32_t)k + 64 + 127) << 23 };
     return (p * scale.f) * 0x1p-64f;
+}
+
+float nu_expf(float x) {
+    if (x > 88.0f) return INFINITY;
+    if (x > 0.0f) return 1.0f / exp_clamped(-x);
+    return exp_clamped(x > EXP_MIN ? x : EXP_MIN); /* also -Inf and NaN -> 0 */
 }
 
 /* ln(x) for finite x > 0: x = m 2^e with m in [sqrt(1/2), sqrt(2)), ln m = 2 atanh(f) with
@@ -387,15 +392,19 @@ typedef struct {
 } SoftmaxSums;
 
 /* x_i = (l_i - max) / T; probs[i] = e_i = nu_expf(x_i); sums in four interleaved lanes. */
+/* x_i = (l_i - max) / T clamped to EXP_MIN (so -Inf gives e = 0 and e * x stays finite);
+ * probs[i] = e_i = e^x_i; sums in four interleaved lanes. Dividing by T = 1 is skipped: it
+ * is exact. */
 static SoftmaxSums exp_pass(const float *work, float *e, int64_t n, float max, float t) {
     double lane[4] = { 0, 0, 0, 0 }, lane_ex[4] = { 0, 0, 0, 0 };
     int64_t i = 0;
+    const int divide = t != 1.0f;
 #ifdef __wasm_simd128__
     const v128_t vmax = wasm_f32x4_splat(max), vt = wasm_f32x4_splat(t);
     const v128_t vmin = wasm_f32x4_splat(EXP_MIN), magic = wasm_f32x4_splat(ROUND_MAGIC);
     const v128_t log2e = wasm_f32x4_splat(LOG2E), ln2hi = wasm_f32x4_splat(LN2_HI);
     const v128_t ln2lo = wasm_f32x4_splat(LN2_LO), bias = wasm_i32x4_splat(64 + 127);
-    const v128_t zero = wasm_f32x4_splat(0.0f), one = wasm_f32x4_splat(1.0f);
+    const v128_t one = wasm_f32x4_splat(1.0f);
     const v128_t c7 = wasm_f32x4_splat(1.0f / 5040), c6 = wasm_f32x4_splat(1.0f / 720);
     const v128_t c5 = wasm_f32x4_splat(1.0f / 120), c4 = wasm_f32x4_splat(1.0f / 24);
     const v128_t c3 = wasm_f32x4_splat(1.0f / 6), c2 = wasm_f32x4_splat(0.5f);
@@ -403,8 +412,9 @@ static SoftmaxSums exp_pass(const float *work, float *e, int64_t n, float max, f
     v128_t s01 = wasm_f64x2_splat(0), s23 = wasm_f64x2_splat(0);
     v128_t x01 = wasm_f64x2_splat(0), x23 = wasm_f64x2_splat(0);
     for (; i + 4 <= n; i += 4) {
-        v128_t x = wasm_f32x4_div(wasm_f32x4_sub(wasm_v128_load(work + i), vmax), vt);
-        v128_t live = wasm_f32x4_ge(x, vmin);
+        v128_t x = wasm_f32x4_sub(wasm_v128_load(work + i), vmax);
+        if (divide) x = wasm_f32x4_div(x, vt);
+        x = wasm_f32x4_pmax(vmin, x); /* x < vmin ? vmin : x, also for -Inf */
         v128_t kmagic = wasm_f32x4_add(wasm_f32x4_mul(x, log2e), magic);
         v128_t k = wasm_f32x4_sub(kmagic, magic);
         v128_t r = wasm_f32x4_sub(wasm_f32x4_sub(x, wasm_f32x4_mul(k, ln2hi)),
@@ -419,16 +429,15 @@ static SoftmaxSums exp_pass(const float *work, float *e, int64_t n, float max, f
         p = wasm_f32x4_add(wasm_f32x4_mul(p, r), one);
         /* k + magic holds k in its low mantissa bits: an integer k without a conversion */
         v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_sub(kmagic, magic), bias), 23);
-        v128_t ev = wasm_v128_and(wasm_f32x4_mul(wasm_f32x4_mul(p, scale), tiny), live);
+        v128_t ev = wasm_f32x4_mul(wasm_f32x4_mul(p, scale), tiny);
         wasm_v128_store(e + i, ev);
-        v128_t xm = wasm_v128_and(x, wasm_f32x4_gt(ev, zero)); /* no 0 * -Inf */
         v128_t ev_hi = wasm_i32x4_shuffle(ev, ev, 2, 3, 0, 1);
-        v128_t xm_hi = wasm_i32x4_shuffle(xm, xm, 2, 3, 0, 1);
+        v128_t x_hi = wasm_i32x4_shuffle(x, x, 2, 3, 0, 1);
         v128_t e01 = wasm_f64x2_promote_low_f32x4(ev), e23 = wasm_f64x2_promote_low_f32x4(ev_hi);
         s01 = wasm_f64x2_add(s01, e01);
         s23 = wasm_f64x2_add(s23, e23);
-        x01 = wasm_f64x2_add(x01, wasm_f64x2_mul(e01, wasm_f64x2_promote_low_f32x4(xm)));
-        x23 = wasm_f64x2_add(x23, wasm_f64x2_mul(e23, wasm_f64x2_promote_low_f32x4(xm_hi)));
+        x01 = wasm_f64x2_add(x01, wasm_f64x2_mul(e01, wasm_f64x2_promote_low_f32x4(x)));
+        x23 = wasm_f64x2_add(x23, wasm_f64x2_mul(e23, wasm_f64x2_promote_low_f32x4(x_hi)));
     }
     lane[0] = wasm_f64x2_extract_lane(s01, 0);
     lane[1] = wasm_f64x2_extract_lane(s01, 1);
@@ -440,12 +449,13 @@ static SoftmaxSums exp_pass(const float *work, float *e, int64_t n, float max, f
     lane_ex[3] = wasm_f64x2_extract_lane(x23, 1);
 #endif
     for (; i < n; i++) {
-        float x = (work[i] - max) / t;
-        float ei = nu_expf(x);
-        float xm = ei > 0 ? x : 0.0f;
+        float x = work[i] - max;
+        if (divide) x = x / t;
+        x = x > EXP_MIN ? x : EXP_MIN;
+        float ei = exp_clamped(x);
         e[i] = ei;
         lane[i & 3] += ei;
-        lane_ex[i & 3] += (double)ei * (double)xm;
+        lane_ex[i & 3] += (double)ei * (double)x;
     }
     SoftmaxSums sums = { (lane[0] + lane[1]) + (lane[2] + lane[3]),
                          (lane_ex[0] + lane_ex[1]) + (lane_ex[2] + lane_ex[3]) };
