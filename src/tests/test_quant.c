@@ -1,0 +1,279 @@
+/* Half floats, ggml's Q8_0/Q4_0 quantizers (rounding rules and byte layout), dequantize,
+ * row sizes and names. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "check.h"
+#include "quant.h"
+
+static float from_bits(uint32_t u) {
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static uint32_t to_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+/* A slow reference for float -> half: the nearest finite half by binary search over the
+ * ordered magnitudes 0..0x7bff (ties to the even one), infinity beyond 65520. */
+static uint16_t ref_f32_to_f16(float f) {
+    uint16_t sign = signbit(f) ? 0x8000 : 0;
+    double a = fabs((double)f);
+    if (isnan(f))
+        return 0x7e00;
+    if (a >= 65520.0)
+        return sign | 0x7c00;
+    uint16_t lo = 0, hi = 0x7bff;
+    while (lo < hi) { /* largest half <= a */
+        uint16_t mid = (uint16_t)((lo + hi + 1) / 2);
+        if ((double)nu_f16_to_f32(mid) <= a)
+            lo = mid;
+        else
+            hi = (uint16_t)(mid - 1);
+    }
+    if (lo == 0x7bff)
+        return sign | lo;
+    double below = nu_f16_to_f32(lo), above = nu_f16_to_f32((uint16_t)(lo + 1));
+    if (a - below < above - a)
+        return sign | lo;
+    if (a - below > above - a)
+        return sign | (uint16_t)(lo + 1);
+    return sign | (uint16_t)((lo & 1) ? lo + 1 : lo);
+}
+
+static void test_f16_to_f32(void) {
+    CHECK(nu_f16_to_f32(0x3c00) == 1.0f);
+    CHECK(nu_f16_to_f32(0xc000) == -2.0f);
+    CHECK(nu_f16_to_f32(0x7bff) == 65504.0f);
+    CHECK(nu_f16_to_f32(0x0001) == 0x1p-24f);  /* smallest subnormal */
+    CHECK(nu_f16_to_f32(0x03ff) == 1023 * 0x1p-24f);
+    CHECK(nu_f16_to_f32(0x0400) == 0x1p-14f);  /* smallest normal */
+    CHECK(isinf(nu_f16_to_f32(0x7c00)) && nu_f16_to_f32(0x7c00) > 0);
+    CHECK(isinf(nu_f16_to_f32(0xfc00)) && nu_f16_to_f32(0xfc00) < 0);
+    CHECK(isnan(nu_f16_to_f32(0x7e00)));
+    CHECK(isnan(nu_f16_to_f32(0x7c01)));
+    CHECK(to_bits(nu_f16_to_f32(0x8000)) == 0x80000000u);
+
+    /* Every half converts to float and back to itself (NaNs stay NaN). */
+    int roundtrip_bad = 0;
+    for (uint32_t h = 0; h < 0x10000; h++) {
+        float f = nu_f16_to_f32((uint16_t)h);
+        uint16_t back = nu_f32_to_f16(f);
+        int is_nan = (h & 0x7c00) == 0x7c00 && (h & 0x3ff);
+        if (is_nan ? !((back & 0x7c00) == 0x7c00 && (back & 0x3ff)) : back != h)
+            roundtrip_bad++;
+    }
+    CHECK(roundtrip_bad == 0);
+}
+
+static void test_f32_to_f16(void) {
+    CHECK(nu_f32_to_f16(1.0f) == 0x3c00);
+    CHECK(nu_f32_to_f16(1.0f + 0x1p-11f) == 0x3c00);     /* tie -> even */
+    CHECK(nu_f32_to_f16(1.0f + 3 * 0x1p-11f) == 0x3c02); /* tie -> even (up) */
+    CHECK(nu_f32_to_f16(1.0f + 0x1p-11f + 0x1p-20f) == 0x3c01);
+    CHECK(nu_f32_to_f16(65504.0f) == 0x7bff);
+    CHECK(nu_f32_to_f16(65519.0f) == 0x7bff);
+    CHECK(nu_f32_to_f16(65520.0f) == 0x7c00); /* the tie above the largest half overflows */
+    CHECK(nu_f32_to_f16(-1e9f) == 0xfc00);
+    CHECK(nu_f32_to_f16(INFINITY) == 0x7c00);
+    CHECK(nu_f32_to_f16(-INFINITY) == 0xfc00);
+    uint16_t n = nu_f32_to_f16(NAN);
+    CHECK((n & 0x7c00) == 0x7c00 && (n & 0x3ff) != 0);
+    CHECK(nu_f32_to_f16(0x1p-24f) == 0x0001);
+    CHECK(nu_f32_to_f16(0x1p-25f) == 0x0000);          /* tie -> even (zero) */
+    CHECK(nu_f32_to_f16(3 * 0x1p-25f) == 0x0002);      /* tie -> even (up) */
+    CHECK(nu_f32_to_f16(0x1p-25f + 0x1p-40f) == 0x0001);
+    CHECK(nu_f32_to_f16(-0.0f) == 0x8000);
+    CHECK(nu_f32_to_f16(from_bits(1)) == 0x0000);      /* float subnormal */
+    CHECK(nu_f32_to_f16(0x1p-14f - 0x1p-26f) == 0x0400); /* rounds up into the normals */
+
+    /* Against the slow reference: random bit patterns over the whole float range and the
+     * half range, and every midpoint between adjacent halves. */
+    int bad = 0;
+    uint64_t s = 12345;
+    for (int i = 0; i < 200000; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        uint32_t u = (uint32_t)(s >> 32);
+        if (i & 1) /* exponents near the half range */
+            u = (u & 0x807fffffu) | ((uint32_t)(100 + (u >> 23) % 48) << 23);
+        float f = from_bits(u);
+        if (isnan(f))
+            continue;
+        if (nu_f32_to_f16(f) != ref_f32_to_f16(f))
+            bad++;
+    }
+    for (uint16_t h = 0; h < 0x7bff; h++) {
+        float mid = (float)(((double)nu_f16_to_f32(h) + nu_f16_to_f32((uint16_t)(h + 1))) / 2);
+        if (nu_f32_to_f16(mid) != ref_f32_to_f16(mid) || nu_f32_to_f16(-mid) != ref_f32_to_f16(-mid))
+            bad++;
+    }
+    CHECK(bad == 0);
+}
+
+static void test_q8_0(void) {
+    float x[64];
+    /* Block 0: amax 127 so d = 1 and the quants are the rounded values, halves away from 0. */
+    for (int j = 0; j < 32; j++)
+        x[j] = 0.0f;
+    x[0] = 127.0f;
+    x[1] = 2.5f;
+    x[2] = -2.5f;
+    x[3] = 0.49f;
+    x[4] = -126.5f;
+    /* Block 1: all zero gives d = 0 and zero quants. */
+    for (int j = 32; j < 64; j++)
+        x[j] = 0.0f;
+    NuBlockQ8_0 y[2];
+    memset(y, 0x55, sizeof y);
+    nu_quantize_row_q8_0(x, y, 64);
+    CHECK(y[0].d == 0x3c00);
+    CHECK(y[0].qs[0] == 127 && y[0].qs[1] == 3 && y[0].qs[2] == -3 && y[0].qs[3] == 0);
+    CHECK(y[0].qs[4] == -127 && y[0].qs[5] == 0);
+    CHECK(y[1].d == 0);
+    int zero = 1;
+    for (int j = 0; j < 32; j++)
+        zero &= y[1].qs[j] == 0;
+    CHECK(zero);
+
+    /* The reciprocal comes from the float d, not from the half stored in the block. */
+    float z[32] = {1.0f};
+    z[1] = -1.0f;
+    z[2] = 0.3f;
+    NuBlockQ8_0 q;
+    nu_quantize_row_q8_0(z, &q, 32);
+    float d = 1.0f / 127.0f, id = 1.0f / d;
+    CHECK(q.d == nu_f32_to_f16(d));
+    CHECK(q.qs[0] == 127 && q.qs[1] == -127 && q.qs[2] == (int8_t)roundf(0.3f * id));
+
+    /* Round trip on random data: error at most half a step (plus the half rounding of d). */
+    float r[256], back[256];
+    uint64_t s = 99;
+    for (int i = 0; i < 256; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        r[i] = (float)((double)(s >> 11) / 9007199254740992.0 * 2 - 1) * (1 + i / 32);
+    }
+    NuBlockQ8_0 rq[8];
+    nu_quantize_row_q8_0(r, rq, 256);
+    nu_dequantize_row(NU_TYPE_Q8_0, rq, back, 256);
+    int within = 1;
+    for (int i = 0; i < 256; i++) {
+        float step = nu_f16_to_f32(rq[i / 32].d);
+        within &= fabsf(back[i] - r[i]) <= step * 0.5f + fabsf(r[i]) * 1e-3f;
+    }
+    CHECK(within);
+}
+
+static void test_q4_0(void) {
+    float x[32] = {0};
+    x[0] = -8.0f; /* largest magnitude, negative: d = -8 / -8 = 1 */
+    x[1] = 0.5f;  /* 0.5 + 8.5 = 9 */
+    x[2] = 7.6f;  /* 16.1 -> clamped to 15 */
+    x[3] = -0.6f; /* 7.9 -> 7 (truncation) */
+    x[16] = 3.0f; /* high nibble of qs[0]: 11 */
+    x[17] = -7.5f; /* 1.0 -> 1 */
+    NuBlockQ4_0 y;
+    nu_quantize_row_q4_0(x, &y, 32);
+    CHECK(y.d == 0x3c00);
+    CHECK(y.qs[0] == (0 | (11 << 4)));
+    CHECK(y.qs[1] == (9 | (1 << 4)));
+    CHECK(y.qs[2] == (15 | (8 << 4)));
+    CHECK(y.qs[3] == (7 | (8 << 4)));
+
+    /* The signed maximum decides the sign of d; the first one wins a tie in magnitude. */
+    float t[32] = {0};
+    t[5] = 3.0f;
+    t[9] = -3.0f;
+    nu_quantize_row_q4_0(t, &y, 32);
+    CHECK(y.d == nu_f32_to_f16(-0.375f));
+    CHECK((y.qs[5] & 0x0f) == 0);  /* 3 / -0.375 = -8 -> nibble 0 */
+    CHECK((y.qs[9] & 0x0f) == 15); /* -3 -> +8 -> 16.5, clamped */
+
+    /* Dequantize: element j is the low nibble of qs[j], element j + 16 the high nibble. */
+    NuBlockQ4_0 b;
+    b.d = nu_f32_to_f16(0.5f);
+    for (int j = 0; j < 16; j++)
+        b.qs[j] = (uint8_t)(j | ((15 - j) << 4));
+    float out[32];
+    nu_dequantize_row(NU_TYPE_Q4_0, &b, out, 32);
+    int ok = 1;
+    for (int j = 0; j < 16; j++)
+        ok &= out[j] == 0.5f * (j - 8) && out[j + 16] == 0.5f * (7 - j);
+    CHECK(ok);
+
+    /* Round trip on random data: error at most half a step, except the clamped top value. */
+    float r[128], back[128];
+    uint64_t s = 7;
+    for (int i = 0; i < 128; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        r[i] = (float)((double)(s >> 11) / 9007199254740992.0 * 2 - 1);
+    }
+    NuBlockQ4_0 rq[4];
+    nu_quantize_row_q4_0(r, rq, 128);
+    nu_dequantize_row(NU_TYPE_Q4_0, rq, back, 128);
+    int within = 1;
+    for (int i = 0; i < 128; i++) {
+        float step = fabsf(nu_f16_to_f32(rq[i / 32].d));
+        within &= fabsf(back[i] - r[i]) <= step * 1.0f + 1e-3f;
+    }
+    CHECK(within);
+}
+
+static void test_nonfinite_input(void) {
+    /* Must not trap (the float -> int conversions never see NaN or infinity). */
+    float x[32];
+    for (int j = 0; j < 32; j++)
+        x[j] = (float)j;
+    x[3] = NAN;
+    x[7] = INFINITY;
+    NuBlockQ8_0 q8;
+    NuBlockQ4_0 q4;
+    nu_quantize_row_q8_0(x, &q8, 32);
+    nu_quantize_row_q4_0(x, &q4, 32);
+    int in_range = 1;
+    for (int j = 0; j < 32; j++)
+        in_range &= q8.qs[j] != -128;
+    CHECK(in_range);
+}
+
+static void test_f16_f32_dequantize(void) {
+    uint16_t h[3] = {0x3c00, 0xc000, 0x3555};
+    float out[3];
+    nu_dequantize_row(NU_TYPE_F16, h, out, 3);
+    CHECK(out[0] == 1.0f && out[1] == -2.0f && out[2] == nu_f16_to_f32(0x3555));
+    float f[3] = {1.5f, -0.25f, 3.0f}, g[3];
+    nu_dequantize_row(NU_TYPE_F32, f, g, 3);
+    CHECK(memcmp(f, g, sizeof f) == 0);
+}
+
+static void test_sizes_and_names(void) {
+    CHECK(nu_row_bytes(NU_TYPE_F32, 288) == 1152);
+    CHECK(nu_row_bytes(NU_TYPE_F16, 7) == 14);
+    CHECK(nu_row_bytes(NU_TYPE_Q8_0, 288) == 9 * 34);
+    CHECK(nu_row_bytes(NU_TYPE_Q4_0, 64) == 36);
+    CHECK(nu_row_bytes(NU_TYPE_Q8_0, 33) == 0);
+    CHECK(nu_row_bytes(NU_TYPE_Q4_0, 0) == 0);
+    CHECK(nu_row_bytes(NU_TYPE_F32, -4) == 0);
+    CHECK(nu_row_bytes((NuType)3, 64) == 0); /* ggml's Q4_1: not supported */
+    CHECK(nu_row_bytes(NU_TYPE_F32, INT64_MAX) == 0);
+    CHECK(strcmp(nu_type_name(NU_TYPE_F32), "f32") == 0);
+    CHECK(strcmp(nu_type_name(NU_TYPE_F16), "f16") == 0);
+    CHECK(strcmp(nu_type_name(NU_TYPE_Q8_0), "q8_0") == 0);
+    CHECK(strcmp(nu_type_name(NU_TYPE_Q4_0), "q4_0") == 0);
+    CHECK(strcmp(nu_type_name((NuType)12), "unknown") == 0);
+}
+
+int main(void) {
+    test_f16_to_f32();
+    test_f32_to_f16();
+    test_q8_0();
+    test_q4_0();
+    test_nonfinite_input();
+    test_f16_f32_dequantize();
+    test_sizes_and_names();
+    return check_summary("quant");
+}
