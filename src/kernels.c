@@ -1,0 +1,280 @@
+#include "kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "sampler.h" /* nu_expf: the same bits in every build */
+
+#ifdef __wasm_simd128__
+#include <wasm_simd128.h>
+#endif
+
+/* Summation order, shared by the scalar and SIMD code so both round identically:
+ *  - float dot products keep 16 lanes, element i going to lane i % 16; the lanes are then
+ *    reduced as s[l] = (a[l] + a[l+4]) + (a[l+8] + a[l+12]), result (s0 + s2) + (s1 + s3)
+ *    (the natural reduction of four f32x4 accumulators);
+ *  - quantized rows sum each 32-element block exactly in integers, scale it by
+ *    d_w * d_x, and keep 4 lanes, block b going to lane b % 4, reduced as (a0 + a2) + (a1 + a3). */
+#define F32_LANES 16
+
+static float reduce4(const float *a) {
+    return (a[0] + a[2]) + (a[1] + a[3]);
+}
+
+static float reduce16(const float *a) {
+    float s[4];
+    for (int l = 0; l < 4; l++)
+        s[l] = (a[l] + a[l + 4]) + (a[l + 8] + a[l + 12]);
+    return reduce4(s);
+}
+
+/* The f16 conversion of quant.c, inlined for the hot loops. */
+static inline float half_to_float(uint16_t h) {
+    return nu_f16_to_f32(h);
+}
+
+/* --- F32 and F16 rows -------------------------------------------------------------------- */
+
+#ifdef __wasm_simd128__
+
+/* Accumulates the first n - n % 16 products into acc[16]; returns how many it did. */
+static int64_t dot_f32_simd(const float *a, const float *b, int64_t n, float *acc) {
+    v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+    int64_t i = 0;
+    for (; i + F32_LANES <= n; i += F32_LANES) {
+        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(wasm_v128_load(a + i), wasm_v128_load(b + i)));
+        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(wasm_v128_load(a + i + 4), wasm_v128_load(b + i + 4)));
+        s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(wasm_v128_load(a + i + 8), wasm_v128_load(b + i + 8)));
+        s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(wasm_v128_load(a + i + 12), wasm_v128_load(b + i + 12)));
+    }
+    wasm_v128_store(acc, s0);
+    wasm_v128_store(acc + 4, s1);
+    wasm_v128_store(acc + 8, s2);
+    wasm_v128_store(acc + 12, s3);
+    return i;
+}
+
+/* Four halves (in the low 16 bits of each u32 lane) to floats, exactly as half_to_float. */
+static inline v128_t half4_to_float4(v128_t h) {
+    v128_t mag = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x7fff)), 13);
+    v128_t val = wasm_f32x4_mul(mag, wasm_f32x4_splat(0x1p112f));
+    v128_t special = wasm_i32x4_eq(wasm_v128_and(h, wasm_i32x4_splat(0x7c00)), wasm_i32x4_splat(0x7c00));
+    v128_t infnan = wasm_v128_or(wasm_i32x4_splat(0x7f800000),
+                                 wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x3ff)), 13));
+    v128_t sign = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16);
+    return wasm_v128_or(sign, wasm_v128_bitselect(infnan, val, special));
+}
+
+static int64_t dot_f16_simd(const uint16_t *a, const float *b, int64_t n, float *acc) {
+    v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+    int64_t i = 0;
+    for (; i + F32_LANES <= n; i += F32_LANES) {
+        v128_t h0 = wasm_v128_load(a + i), h1 = wasm_v128_load(a + i + 8);
+        v128_t w0 = half4_to_float4(wasm_u32x4_extend_low_u16x8(h0));
+        v128_t w1 = half4_to_float4(wasm_u32x4_extend_high_u16x8(h0));
+        v128_t w2 = half4_to_float4(wasm_u32x4_extend_low_u16x8(h1));
+        v128_t w3 = half4_to_float4(wasm_u32x4_extend_high_u16x8(h1));
+        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(w0, wasm_v128_load(b + i)));
+        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(w1, wasm_v128_load(b + i + 4)));
+        s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(w2, wasm_v128_load(b + i + 8)));
+        s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(w3, wasm_v128_load(b + i + 12)));
+    }
+    wasm_v128_store(acc, s0);
+    wasm_v128_store(acc + 4, s1);
+    wasm_v128_store(acc + 8, s2);
+    wasm_v128_store(acc + 12, s3);
+    return i;
+}
+
+#endif
+
+float nu_dot(const float *a, const float *b, int64_t n) {
+    float acc[F32_LANES] = {0};
+    int64_t i = 0;
+#ifdef __wasm_simd128__
+    i = dot_f32_simd(a, b, n, acc);
+#endif
+    for (; i < n; i++)
+        acc[i % F32_LANES] += a[i] * b[i];
+    return reduce16(acc);
+}
+
+static float dot_f16(const uint16_t *a, const float *b, int64_t n) {
+    float acc[F32_LANES] = {0};
+    int64_t i = 0;
+#ifdef __wasm_simd128__
+    i = dot_f16_simd(a, b, n, acc);
+#endif
+    for (; i < n; i++)
+        acc[i % F32_LANES] += half_to_float(a[i]) * b[i];
+    return reduce16(acc);
+}
+
+/* --- Q8_0 and Q4_0 rows against a Q8_0 vector --------------------------------------------- */
+
+static int32_t block_dot_q8(const NuBlockQ8_0 *w, const NuBlockQ8_0 *x) {
+    int32_t sum = 0;
+    for (int j = 0; j < NU_QK; j++)
+        sum += (int32_t)w->qs[j] * x->qs[j];
+    return sum;
+}
+
+static int32_t block_dot_q4(const NuBlockQ4_0 *w, const NuBlockQ8_0 *x) {
+    int32_t sum = 0;
+    for (int j = 0; j < NU_QK / 2; j++) {
+        sum += ((w->qs[j] & 0x0f) - 8) * x->qs[j];
+        sum += ((w->qs[j] >> 4) - 8) * x->qs[j + NU_QK / 2];
+    }
+    return sum;
+}
+
+#ifdef __wasm_simd128__
+
+/* i32x4 partial sums of w[0..16) * x[0..16) for i8 vectors: widen to i16, multiply-add pairs. */
+static inline v128_t dot_i8x16(v128_t w, v128_t x) {
+    v128_t lo = wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(w), wasm_i16x8_extend_low_i8x16(x));
+    v128_t hi = wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(w), wasm_i16x8_extend_high_i8x16(x));
+    return wasm_i32x4_add(lo, hi);
+}
+
+static inline v128_t block_dot_q8_simd(const NuBlockQ8_0 *w, const NuBlockQ8_0 *x) {
+    return wasm_i32x4_add(dot_i8x16(wasm_v128_load(w->qs), wasm_v128_load(x->qs)),
+                          dot_i8x16(wasm_v128_load(w->qs + 16), wasm_v128_load(x->qs + 16)));
+}
+
+static inline v128_t block_dot_q4_simd(const NuBlockQ4_0 *w, const NuBlockQ8_0 *x) {
+    v128_t q = wasm_v128_load(w->qs);
+    v128_t eight = wasm_i8x16_splat(8);
+    v128_t lo = wasm_i8x16_sub(wasm_v128_and(q, wasm_i8x16_splat(0x0f)), eight);
+    v128_t hi = wasm_i8x16_sub(wasm_u8x16_shr(q, 4), eight);
+    return wasm_i32x4_add(dot_i8x16(lo, wasm_v128_load(x->qs)), dot_i8x16(hi, wasm_v128_load(x->qs + 16)));
+}
+
+/* [sum(p0), sum(p1), sum(p2), sum(p3)]: integer, so exact in any order. */
+static inline v128_t hsum4_i32x4(v128_t p0, v128_t p1, v128_t p2, v128_t p3) {
+    v128_t a = wasm_i32x4_add(wasm_i32x4_shuffle(p0, p1, 0, 4, 1, 5), wasm_i32x4_shuffle(p0, p1, 2, 6, 3, 7));
+    v128_t b = wasm_i32x4_add(wasm_i32x4_shuffle(p2, p3, 0, 4, 1, 5), wasm_i32x4_shuffle(p2, p3, 2, 6, 3, 7));
+    return wasm_i32x4_add(wasm_i32x4_shuffle(a, b, 0, 1, 4, 5), wasm_i32x4_shuffle(a, b, 2, 3, 6, 7));
+}
+
+/* The block scales d of four consecutive blocks (a stride of `stride` bytes) as floats. */
+static inline v128_t scales4(const void *blocks, size_t stride) {
+    const uint8_t *p = blocks;
+    uint16_t d[4];
+    for (int k = 0; k < 4; k++)
+        memcpy(&d[k], p + k * stride, sizeof d[k]);
+    return half4_to_float4(wasm_u32x4_make(d[0], d[1], d[2], d[3]));
+}
+
+/* Accumulates blocks [0, nb - nb % 4) into acc[4]; returns how many it did. */
+static int64_t dot_q8_simd(const NuBlockQ8_0 *w, const NuBlockQ8_0 *x, int64_t nb, float *acc) {
+    v128_t sum = wasm_f32x4_splat(0.0f);
+    int64_t b = 0;
+    for (; b + 4 <= nb; b += 4) {
+        v128_t isum = hsum4_i32x4(block_dot_q8_simd(w + b, x + b), block_dot_q8_simd(w + b + 1, x + b + 1),
+                                  block_dot_q8_simd(w + b + 2, x + b + 2), block_dot_q8_simd(w + b + 3, x + b + 3));
+        v128_t scale = wasm_f32x4_mul(scales4(w + b, sizeof *w), scales4(x + b, sizeof *x));
+        sum = wasm_f32x4_add(sum, wasm_f32x4_mul(scale, wasm_f32x4_convert_i32x4(isum)));
+    }
+    wasm_v128_store(acc, sum);
+    return b;
+}
+
+static int64_t dot_q4_simd(const NuBlockQ4_0 *w, const NuBlockQ8_0 *x, int64_t nb, float *acc) {
+    v128_t sum = wasm_f32x4_splat(0.0f);
+    int64_t b = 0;
+    for (; b + 4 <= nb; b += 4) {
+        v128_t isum = hsum4_i32x4(block_dot_q4_simd(w + b, x + b), block_dot_q4_simd(w + b + 1, x + b + 1),
+                                  block_dot_q4_simd(w + b + 2, x + b + 2), block_dot_q4_simd(w + b + 3, x + b + 3));
+        v128_t scale = wasm_f32x4_mul(scales4(w + b, sizeof *w), scales4(x + b, sizeof *x));
+        sum = wasm_f32x4_add(sum, wasm_f32x4_mul(scale, wasm_f32x4_convert_i32x4(isum)));
+    }
+    wasm_v128_store(acc, sum);
+    return b;
+}
+
+#endif
+
+static float dot_q8(const NuBlockQ8_0 *w, const NuBlockQ8_0 *x, int64_t nb) {
+    float acc[4] = {0};
+    int64_t b = 0;
+#ifdef __wasm_simd128__
+    b = dot_q8_simd(w, x, nb, acc);
+#endif
+    for (; b < nb; b++) {
+        float scale = half_to_float(w[b].d) * half_to_float(x[b].d);
+        acc[b % 4] += scale * (float)block_dot_q8(w + b, x + b);
+    }
+    return reduce4(acc);
+}
+
+static float dot_q4(const NuBlockQ4_0 *w, const NuBlockQ8_0 *x, int64_t nb) {
+    float acc[4] = {0};
+    int64_t b = 0;
+#ifdef __wasm_simd128__
+    b = dot_q4_simd(w, x, nb, acc);
+#endif
+    for (; b < nb; b++) {
+        float scale = half_to_float(w[b].d) * half_to_float(x[b].d);
+        acc[b % 4] += scale * (float)block_dot_q4(w + b, x + b);
+    }
+    return reduce4(acc);
+}
+
+/* --- entry points ------------------------------------------------------------------------- */
+
+void nu_matvec(const NuTensor *w, const float *x, const NuBlockQ8_0 *xq, float *out) {
+    const int64_t cols = w->cols, nb = cols / NU_QK;
+    const size_t row_bytes = nu_row_bytes(w->type, cols);
+    for (int64_t r = 0; r < w->rows; r++) {
+        const void *row = (const uint8_t *)w->data + (size_t)r * row_bytes;
+        switch (w->type) {
+        case NU_TYPE_F32: out[r] = nu_dot(row, x, cols); break;
+        case NU_TYPE_F16: out[r] = dot_f16(row, x, cols); break;
+        case NU_TYPE_Q8_0: out[r] = dot_q8(row, xq, nb); break;
+        case NU_TYPE_Q4_0: out[r] = dot_q4(row, xq, nb); break;
+        default: out[r] = 0.0f; break;
+        }
+    }
+}
+
+void nu_embedding_row(const NuTensor *t, int64_t row, float *out) {
+    size_t row_bytes = nu_row_bytes(t->type, t->cols);
+    if (row_bytes == 0 || row < 0 || row >= t->rows) {
+        memset(out, 0, (size_t)(t->cols > 0 ? t->cols : 0) * sizeof *out);
+        return;
+    }
+    nu_dequantize_row(t->type, (const uint8_t *)t->data + (size_t)row * row_bytes, out, t->cols);
+}
+
+void nu_axpy(float *y, float a, const float *x, int64_t n) {
+    int64_t i = 0;
+#ifdef __wasm_simd128__
+    v128_t va = wasm_f32x4_splat(a);
+    for (; i + 4 <= n; i += 4)
+        wasm_v128_store(y + i, wasm_f32x4_add(wasm_v128_load(y + i), wasm_f32x4_mul(va, wasm_v128_load(x + i))));
+#endif
+    for (; i < n; i++)
+        y[i] += a * x[i];
+}
+
+void nu_rmsnorm(float *out, const float *x, const float *weight, int64_t n, float eps) {
+    float ms = nu_dot(x, x, n) / (float)n;
+    float scale = 1.0f / sqrtf(ms + eps);
+    for (int64_t i = 0; i < n; i++)
+        out[i] = weight[i] * (scale * x[i]);
+}
+
+void nu_softmax(float *x, int64_t n) {
+    float max = x[0];
+    for (int64_t i = 1; i < n; i++)
+        if (x[i] > max)
+            max = x[i];
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+        x[i] = nu_expf(x[i] - max);
+        sum += x[i];
+    }
+    for (int64_t i = 0; i < n; i++)
+        x[i] /= sum;
+}
