@@ -94,6 +94,9 @@ float nu_dot(const float *a, const float *b, int64_t n) {
 #ifdef __wasm_simd128__
     i = dot_f32_simd(a, b, n, acc);
 #endif
+    for (; i + F32_LANES <= n; i += F32_LANES) /* the SIMD loop's work, lane by lane */
+        for (int l = 0; l < F32_LANES; l++)
+            acc[l] += a[i + l] * b[i + l];
     for (; i < n; i++)
         acc[i % F32_LANES] += a[i] * b[i];
     return reduce16(acc);
@@ -105,6 +108,9 @@ static float dot_f16(const uint16_t *a, const float *b, int64_t n) {
 #ifdef __wasm_simd128__
     i = dot_f16_simd(a, b, n, acc);
 #endif
+    for (; i + F32_LANES <= n; i += F32_LANES)
+        for (int l = 0; l < F32_LANES; l++)
+            acc[l] += half_to_float(a[i + l]) * b[i + l];
     for (; i < n; i++)
         acc[i % F32_LANES] += half_to_float(a[i]) * b[i];
     return reduce16(acc);
