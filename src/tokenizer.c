@@ -1,0 +1,469 @@
+/* The tokenizer handle: building it from GGUF metadata or llama2.c's tokenizer.bin, the
+ * token text index, decoding, and the public entry points. The encoding algorithms are in
+ * tok_spm.c and tok_bpe.c. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tok_internal.h"
+#include "unicode.h"
+
+/* Vocabularies are far smaller; the bound keeps every size computation in range. */
+#define MAX_VOCAB (1 << 24)
+
+/* --- small helpers -------------------------------------------------------------------- */
+
+int tok_buf_append(TokBuf *b, const void *src, size_t n) {
+    if (n > SIZE_MAX - b->len) return 0;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n) {
+            if (cap > SIZE_MAX / 2) return 0;
+            cap *= 2;
+        }
+        uint8_t *p = realloc(b->data, cap);
+        if (!p) return 0;
+        b->data = p;
+        b->cap = cap;
+    }
+    if (n) memcpy(b->data + b->len, src, n);
+    b->len += n;
+    return 1;
+}
+
+uint32_t tok_hash(const uint8_t *s, size_t n) {
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 16777619u;
+    return h;
+}
+
+const uint8_t *tok_text(const NuTokenizer *t, int32_t id, size_t *len) {
+    *len = t->text_off[id + 1] - t->text_off[id];
+    return t->text.data + t->text_off[id];
+}
+
+int32_t tok_lookup(const NuTokenizer *t, const uint8_t *s, size_t n) {
+    for (uint32_t i = tok_hash(s, n) & t->index.mask;; i = (i + 1) & t->index.mask) {
+        uint32_t v = t->index.slots[i];
+        if (v == 0) return -1;
+        size_t len;
+        const uint8_t *text = tok_text(t, (int32_t)(v - 1), &len);
+        if (len == n && memcmp(text, s, n) == 0) return (int32_t)(v - 1);
+    }
+}
+
+/* A table with at least twice as many slots as entries, so probes stay short. */
+static int index_alloc(TokIndex *ix, uint64_t entries) {
+    uint32_t size = 16;
+    while (size < 2 * entries) size *= 2;
+    ix->slots = calloc(size, sizeof *ix->slots);
+    ix->mask = size - 1;
+    return ix->slots != NULL;
+}
+
+/* Adds every token text; a text that occurs twice maps to its last id, as in llama.cpp. */
+static void index_tokens(NuTokenizer *t) {
+    for (int32_t id = 0; id < t->n_vocab; id++) {
+        size_t len;
+        const uint8_t *s = tok_text(t, id, &len);
+        uint32_t i = tok_hash(s, len) & t->index.mask;
+        for (;; i = (i + 1) & t->index.mask) {
+            uint32_t v = t->index.slots[i];
+            if (v == 0) break;
+            size_t other_len;
+            const uint8_t *other = tok_text(t, (int32_t)(v - 1), &other_len);
+            if (other_len == len && memcmp(other, s, len) == 0) break;
+        }
+        t->index.slots[i] = (uint32_t)id + 1;
+    }
+}
+
+/* --- the merge heap ------------------------------------------------------------------- */
+
+static int pair_before(const TokPair *a, const TokPair *b) {
+    return a->prio < b->prio || (a->prio == b->prio && a->left < b->left);
+}
+
+int tok_heap_push(TokHeap *h, TokPair p) {
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 64;
+        if (cap > SIZE_MAX / sizeof *h->items) return 0;
+        TokPair *items = realloc(h->items, cap * sizeof *items);
+        if (!items) return 0;
+        h->items = items;
+        h->cap = cap;
+    }
+    size_t i = h->n++;
+    while (i > 0 && pair_before(&p, &h->items[(i - 1) / 2])) {
+        h->items[i] = h->items[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h->items[i] = p;
+    return 1;
+}
+
+TokPair tok_heap_pop(TokHeap *h) {
+    TokPair top = h->items[0], last = h->items[--h->n];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= h->n) break;
+        if (c + 1 < h->n && pair_before(&h->items[c + 1], &h->items[c])) c++;
+        if (!pair_before(&h->items[c], &last)) break;
+        h->items[i] = h->items[c];
+        i = c;
+    }
+    if (h->n) h->items[i] = last;
+    return top;
+}
+
+/* --- building ------------------------------------------------------------------------- */
+
+void nu_tokenizer_free(NuTokenizer *t) {
+    if (!t) return;
+    free(t->text.data);
+    free(t->text_off);
+    free(t->scores);
+    free(t->types);
+    free(t->index.slots);
+    free(t->piece.data);
+    free(t->display.data);
+    free(t->piece_off);
+    free(t->display_off);
+    free(t->merges.slots);
+    free(t->merge_pair);
+    free(t->merge_result);
+    free(t);
+}
+
+NuCode tok_create(TokKind kind, int32_t n_vocab, NuTokenizer **out, NuError *err) {
+    *out = NULL;
+    if (n_vocab < 1 || n_vocab > MAX_VOCAB)
+        return nu_fail(err, NU_ERR_FORMAT, "vocabulary size %d is out of range (1..%d)",
+                       (int)n_vocab, MAX_VOCAB);
+    NuTokenizer *t = calloc(1, sizeof *t);
+    if (!t) return nu_fail(err, NU_ERR_NOMEM, "out of memory for the tokenizer");
+    size_t n = (size_t)n_vocab;
+    t->kind = kind;
+    t->n_vocab = n_vocab;
+    t->text_off = calloc(n + 1, sizeof *t->text_off);
+    t->piece_off = calloc(n + 1, sizeof *t->piece_off);
+    t->display_off = calloc(n + 1, sizeof *t->display_off);
+    t->scores = calloc(n, sizeof *t->scores);
+    t->types = calloc(n, sizeof *t->types);
+    if (!t->text_off || !t->piece_off || !t->display_off || !t->scores || !t->types ||
+        !index_alloc(&t->index, n)) {
+        nu_tokenizer_free(t);
+        return nu_fail(err, NU_ERR_NOMEM, "out of memory for a vocabulary of %d tokens",
+                       (int)n_vocab);
+    }
+    t->bos = t->eos = t->unk = -1;
+    t->space_marker = "\xE2\x96\x81";
+    t->space_marker_len = 3;
+    *out = t;
+    return NU_OK;
+}
+
+NuCode tok_add(NuTokenizer *t, int32_t id, const char *text, size_t len, float score, int type,
+               NuError *err) {
+    if (isnan(score)) return nu_fail(err, NU_ERR_FORMAT, "token %d has a NaN score", (int)id);
+    if (type < TOK_NORMAL || type > TOK_BYTE)
+        return nu_fail(err, NU_ERR_FORMAT, "token %d has unknown type %d", (int)id, type);
+    if (len > UINT32_MAX - t->text.len || !tok_buf_append(&t->text, text, len))
+        return nu_fail(err, NU_ERR_NOMEM, "out of memory for the text of token %d", (int)id);
+    t->text_off[id + 1] = (uint32_t)t->text.len;
+    t->scores[id] = score;
+    t->types[id] = (uint8_t)type;
+    return NU_OK;
+}
+
+/* Appends s[0..n) as valid UTF-8: each byte that is not part of a valid sequence shows as
+ * <0xNN>. */
+static int append_display(TokBuf *b, const uint8_t *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        uint32_t cp;
+        int len = nu_utf8_decode(s + i, n - i, &cp);
+        if (len > 0) {
+            if (!tok_buf_append(b, s + i, (size_t)len)) return 0;
+            i += (size_t)len;
+        } else {
+            char hex[8];
+            snprintf(hex, sizeof hex, "<0x%02X>", s[i]);
+            if (!tok_buf_append(b, hex, 6)) return 0;
+            i++;
+        }
+    }
+    return 1;
+}
+
+/* Control, unknown and unused tokens show their name; the rest what they decode to. */
+static int add_display(NuTokenizer *t, int32_t id) {
+    uint8_t type = t->types[id];
+    size_t len;
+    const uint8_t *s;
+    if (type == TOK_CONTROL || type == TOK_UNKNOWN || type == TOK_UNUSED) {
+        s = tok_text(t, id, &len);
+    } else {
+        s = t->piece.data + t->piece_off[id];
+        len = t->piece_off[id + 1] - t->piece_off[id];
+    }
+    return append_display(&t->display, s, len);
+}
+
+NuCode tok_finish(NuTokenizer *t, NuError *err) {
+    index_tokens(t);
+    if (t->kind == TOK_SPM) spm_find_byte_tokens(t);
+    else bpe_find_byte_tokens(t);
+    for (int32_t id = 0; id < t->n_vocab; id++) {
+        int ok = t->kind == TOK_SPM ? spm_append_piece(t, id, &t->piece)
+                                    : bpe_append_piece(t, id, &t->piece);
+        if (!ok || t->piece.len > UINT32_MAX)
+            return nu_fail(err, NU_ERR_NOMEM, "out of memory for the token pieces");
+        t->piece_off[id + 1] = (uint32_t)t->piece.len;
+    }
+    for (int32_t id = 0; id < t->n_vocab; id++) {
+        if (!add_display(t, id) || t->display.len > UINT32_MAX)
+            return nu_fail(err, NU_ERR_NOMEM, "out of memory for the token display forms");
+        t->display_off[id + 1] = (uint32_t)t->display.len;
+    }
+    return NU_OK;
+}
+
+/* --- loading from GGUF ---------------------------------------------------------------- */
+
+static int str_is(GgufStr s, const char *lit) {
+    return s.len == strlen(lit) && memcmp(s.ptr, lit, s.len) == 0;
+}
+
+/* An optional special token id: absent keys keep *id; -1 / 0xFFFFFFFF mean "none". */
+static NuCode read_special(const GgufFile *g, const char *key, int32_t n_vocab, int32_t *id,
+                           NuError *err) {
+    if (gguf_find_key(g, key) < 0) return NU_OK;
+    int64_t v;
+    NuCode rc = gguf_get_i64(g, key, &v, err);
+    if (rc) return rc;
+    if (v == -1 || v == (int64_t)UINT32_MAX) {
+        *id = -1;
+        return NU_OK;
+    }
+    if (v < 0 || v >= n_vocab)
+        return nu_fail(err, NU_ERR_FORMAT, "%s is %lld but the vocabulary has %d tokens", key,
+                       (long long)v, (int)n_vocab);
+    *id = (int32_t)v;
+    return NU_OK;
+}
+
+static NuCode read_flag(const GgufFile *g, const char *key, int *flag, NuError *err) {
+    if (gguf_find_key(g, key) < 0) return NU_OK;
+    return gguf_get_bool(g, key, flag, err);
+}
+
+/* An optional per-token array must have one element per token. */
+static NuCode check_per_token(const GgufFile *g, const char *key, int32_t n_vocab, int *present,
+                              NuError *err) {
+    *present = gguf_find_key(g, key) >= 0;
+    if (!*present) return NU_OK;
+    GgufType type;
+    uint64_t count;
+    NuCode rc = gguf_get_arr(g, key, &type, &count, err);
+    if (rc) return rc;
+    if (count != (uint64_t)n_vocab)
+        return nu_fail(err, NU_ERR_FORMAT, "%s has %llu entries but there are %d tokens", key,
+                       (unsigned long long)count, (int)n_vocab);
+    return NU_OK;
+}
+
+static NuCode gguf_kind(const GgufFile *g, TokKind *kind, int *split_digits, NuError *err) {
+    GgufStr model;
+    NuCode rc = gguf_get_str(g, "tokenizer.ggml.model", &model, err);
+    if (rc) return rc;
+    if (str_is(model, "llama")) {
+        *kind = TOK_SPM;
+        return NU_OK;
+    }
+    if (!str_is(model, "gpt2"))
+        return nu_fail(err, NU_ERR_UNSUPPORTED,
+                       "tokenizer model '%.*s' is not supported (only llama and gpt2 are)",
+                       (int)(model.len > 64 ? 64 : model.len), model.ptr);
+    *kind = TOK_BPE;
+    *split_digits = 0;
+    if (gguf_find_key(g, "tokenizer.ggml.pre") < 0) return NU_OK;
+    GgufStr pre;
+    rc = gguf_get_str(g, "tokenizer.ggml.pre", &pre, err);
+    if (rc) return rc;
+    if (str_is(pre, "starcoder")) *split_digits = 1;
+    else if (!str_is(pre, "gpt-2") && !str_is(pre, "default"))
+        return nu_fail(err, NU_ERR_UNSUPPORTED,
+                       "pre-tokenizer '%.*s' is not supported (gpt-2, default and starcoder are)",
+                       (int)(pre.len > 64 ? 64 : pre.len), pre.ptr);
+    return NU_OK;
+}
+
+static NuCode gguf_tokens(NuTokenizer *t, const GgufFile *g, NuError *err) {
+    int has_scores, has_types;
+    NuCode rc = check_per_token(g, "tokenizer.ggml.scores", t->n_vocab, &has_scores, err);
+    if (!rc) rc = check_per_token(g, "tokenizer.ggml.token_type", t->n_vocab, &has_types, err);
+    for (int32_t id = 0; !rc && id < t->n_vocab; id++) {
+        GgufStr s;
+        float score = 0.0f;
+        int64_t type = TOK_NORMAL;
+        rc = gguf_get_arr_str(g, "tokenizer.ggml.tokens", (uint64_t)id, &s, err);
+        if (!rc && has_scores) rc = gguf_get_arr_f32(g, "tokenizer.ggml.scores", (uint64_t)id, &score, err);
+        if (!rc && has_types)
+            rc = gguf_get_arr_i64(g, "tokenizer.ggml.token_type", (uint64_t)id, &type, err);
+        if (!rc && (type < TOK_NORMAL || type > TOK_BYTE))
+            rc = nu_fail(err, NU_ERR_FORMAT, "token %d has unknown type %lld", (int)id, (long long)type);
+        if (!rc) rc = tok_add(t, id, s.ptr, (size_t)s.len, score, (int)type, err);
+    }
+    return rc;
+}
+
+static NuCode gguf_merges(NuTokenizer *t, const GgufFile *g, NuError *err) {
+    GgufType type;
+    uint64_t count;
+    NuCode rc = gguf_get_arr(g, "tokenizer.ggml.merges", &type, &count, err);
+    if (rc) return rc;
+    if (type != GGUF_TYPE_STRING)
+        return nu_fail(err, NU_ERR_FORMAT, "tokenizer.ggml.merges holds %s, not strings",
+                       gguf_type_name(type));
+    rc = bpe_merges_init(t, count, err);
+    for (uint64_t i = 0; !rc && i < count; i++) {
+        GgufStr s;
+        rc = gguf_get_arr_str(g, "tokenizer.ggml.merges", i, &s, err);
+        if (!rc) rc = bpe_add_merge(t, (int32_t)i, s.ptr, (size_t)s.len, err);
+    }
+    return rc;
+}
+
+NuCode nu_tokenizer_from_gguf(const GgufFile *g, NuTokenizer **out, NuError *err) {
+    if (!out) return nu_fail(err, NU_ERR_ARG, "out is NULL");
+    *out = NULL;
+    if (!g) return nu_fail(err, NU_ERR_ARG, "the GGUF file is NULL");
+    TokKind kind = TOK_SPM;
+    int split_digits = 0;
+    NuCode rc = gguf_kind(g, &kind, &split_digits, err);
+    if (rc) return rc;
+    GgufType type;
+    uint64_t count;
+    rc = gguf_get_arr(g, "tokenizer.ggml.tokens", &type, &count, err);
+    if (rc) return rc;
+    if (type != GGUF_TYPE_STRING)
+        return nu_fail(err, NU_ERR_FORMAT, "tokenizer.ggml.tokens holds %s, not strings",
+                       gguf_type_name(type));
+    if (count > MAX_VOCAB)
+        return nu_fail(err, NU_ERR_FORMAT, "tokenizer.ggml.tokens has %llu entries (at most %d)",
+                       (unsigned long long)count, MAX_VOCAB);
+    NuTokenizer *t;
+    rc = tok_create(kind, (int32_t)count, &t, err);
+    if (rc) return rc;
+    t->split_digits = split_digits;
+    if (kind == TOK_SPM) { /* llama.cpp's defaults for SPM vocabularies without the keys */
+        t->add_bos = t->add_space_prefix = 1;
+        if (t->n_vocab > 2) t->unk = 0, t->bos = 1, t->eos = 2;
+    }
+    rc = gguf_tokens(t, g, err);
+    if (!rc) rc = read_special(g, "tokenizer.ggml.bos_token_id", t->n_vocab, &t->bos, err);
+    if (!rc) rc = read_special(g, "tokenizer.ggml.eos_token_id", t->n_vocab, &t->eos, err);
+    if (!rc) rc = read_special(g, "tokenizer.ggml.unknown_token_id", t->n_vocab, &t->unk, err);
+    if (!rc) rc = read_flag(g, "tokenizer.ggml.add_bos_token", &t->add_bos, err);
+    if (!rc && kind == TOK_SPM)
+        rc = read_flag(g, "tokenizer.ggml.add_space_prefix", &t->add_space_prefix, err);
+    if (!rc) rc = tok_finish(t, err);
+    if (!rc && kind == TOK_BPE) rc = gguf_merges(t, g, err);
+    if (rc) {
+        nu_tokenizer_free(t);
+        return rc;
+    }
+    *out = t;
+    return NU_OK;
+}
+
+/* --- the public API ------------------------------------------------------------------- */
+
+int nu_tokenizer_vocab_size(const NuTokenizer *t) { return t ? t->n_vocab : 0; }
+int nu_tokenizer_bos(const NuTokenizer *t) { return t ? t->bos : -1; }
+int nu_tokenizer_eos(const NuTokenizer *t) { return t ? t->eos : -1; }
+int nu_tokenizer_wants_bos(const NuTokenizer *t) { return t ? t->add_bos : 0; }
+
+NuCode nu_tokenizer_encode(const NuTokenizer *t, const char *text, size_t len, int add_bos,
+                           int32_t *ids, size_t cap, size_t *n_ids, NuError *err) {
+    if (!n_ids) return nu_fail(err, NU_ERR_ARG, "n_ids is NULL");
+    *n_ids = 0;
+    if (!t) return nu_fail(err, NU_ERR_ARG, "the tokenizer is NULL");
+    if (!text && len) return nu_fail(err, NU_ERR_ARG, "text is NULL but len is %zu", len);
+    if (!ids && cap) return nu_fail(err, NU_ERR_ARG, "ids is NULL but cap is %zu", cap);
+    const uint8_t *s = (const uint8_t *)text;
+    size_t bad = nu_utf8_invalid_at(s, len);
+    if (bad < len)
+        return nu_fail(err, NU_ERR_TEXT, "text is not valid UTF-8 at byte offset %zu (byte 0x%02X)",
+                       bad, s[bad]);
+    if (add_bos && t->bos < 0)
+        return nu_fail(err, NU_ERR_ARG, "BOS requested but the vocabulary has no BOS token");
+    TokOut out = {ids, cap, 0};
+    if (add_bos) tok_out_push(&out, t->bos);
+    NuCode rc = t->kind == TOK_SPM ? spm_encode(t, s, len, &out, err)
+                                   : bpe_encode(t, s, len, &out, err);
+    if (rc) return rc;
+    *n_ids = out.n;
+    if (out.n > cap)
+        return nu_fail(err, NU_ERR_ARG, "the text needs %zu token ids but the buffer holds %zu",
+                       out.n, cap);
+    return NU_OK;
+}
+
+static NuCode check_id(const NuTokenizer *t, int32_t id, NuError *err) {
+    if (!t) return nu_fail(err, NU_ERR_ARG, "the tokenizer is NULL");
+    if (id < 0 || id >= t->n_vocab)
+        return nu_fail(err, NU_ERR_ARG, "token id %d is out of range (vocabulary of %d)", (int)id,
+                       (int)t->n_vocab);
+    return NU_OK;
+}
+
+NuCode nu_tokenizer_piece(const NuTokenizer *t, int32_t id, const char **bytes, size_t *len,
+                          NuError *err) {
+    if (!bytes || !len) return nu_fail(err, NU_ERR_ARG, "bytes or len is NULL");
+    NuCode rc = check_id(t, id, err);
+    if (rc) return rc;
+    *bytes = (const char *)t->piece.data + t->piece_off[id];
+    *len = t->piece_off[id + 1] - t->piece_off[id];
+    return NU_OK;
+}
+
+NuCode nu_tokenizer_token_text(const NuTokenizer *t, int32_t id, const char **text,
+                               size_t *len, NuError *err) {
+    if (!text || !len) return nu_fail(err, NU_ERR_ARG, "text or len is NULL");
+    NuCode rc = check_id(t, id, err);
+    if (rc) return rc;
+    *text = (const char *)t->display.data + t->display_off[id];
+    *len = t->display_off[id + 1] - t->display_off[id];
+    return NU_OK;
+}
+
+NuCode nu_tokenizer_decode(const NuTokenizer *t, const int32_t *ids, size_t n, char *buf,
+                           size_t cap, size_t *len, NuError *err) {
+    if (!len) return nu_fail(err, NU_ERR_ARG, "len is NULL");
+    *len = 0;
+    if (!ids && n) return nu_fail(err, NU_ERR_ARG, "ids is NULL but n is %zu", n);
+    if (!buf && cap) return nu_fail(err, NU_ERR_ARG, "buf is NULL but cap is %zu", cap);
+    int strip = t && t->kind == TOK_SPM && t->add_space_prefix;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *p;
+        size_t plen;
+        NuCode rc = nu_tokenizer_piece(t, ids[i], &p, &plen, err);
+        if (rc) return rc;
+        if (strip && t->types[ids[i]] != TOK_CONTROL) {
+            strip = 0;
+            if (plen > 0 && p[0] == ' ') p++, plen--;
+        }
+        if (total < cap) memcpy(buf + total, p, plen < cap - total ? plen : cap - total);
+        total += plen;
+    }
+    *len = total;
+    if (total > cap)
+        return nu_fail(err, NU_ERR_ARG, "the text needs %zu bytes but the buffer holds %zu",
+                       total, cap);
+    return NU_OK;
+}
