@@ -1,0 +1,58 @@
+/* The Llama forward pass, in the spirit of llama2.c's run.c: one token at a time, float32
+ * activations, a key/value cache per layer, weights in any of F32, F16, Q8_0, Q4_0.
+ *
+ *   NuRunState *s;
+ *   nu_runstate_new(&config, &s, &err);
+ *   for each position: nu_forward(&config, &weights, s, token, pos, &err);
+ *                      logits = nu_runstate_logits(s);   (config.vocab_size floats)
+ *   nu_runstate_free(s);
+ *
+ * Positions must be fed in order from 0 (each forward reads the cache rows of earlier ones);
+ * restarting at a lower position simply overwrites the cache from there. */
+#ifndef NUCLEUS_MODEL_H
+#define NUCLEUS_MODEL_H
+
+#include <stddef.h>
+
+#include "common.h"
+#include "quant.h"
+#include "tensor.h"
+
+/* Largest run state we allocate: wasm32 memory tops out at 4 GiB. */
+#define NU_RUNSTATE_MAX_BYTES ((uint64_t)4 << 30)
+
+typedef struct NuRunState {
+    NuConfig config;   /* the shape it was allocated for */
+    size_t bytes;      /* total allocated, for reporting */
+    float *x;          /* residual stream [dim] */
+    float *xb, *xb2;   /* normalized input / attention output, and a second buffer [dim] */
+    float *hb, *hb2;   /* feed-forward gate and up [hidden_dim] */
+    float *q;          /* query [dim] */
+    float *att;        /* attention scores [n_heads * seq_len] */
+    float *logits;     /* output [vocab_size] */
+    float *key_cache;  /* [n_layers][seq_len][kv_dim] */
+    float *value_cache;
+    float *rope_cos, *rope_sin; /* this position's rotation, [rope_dim / 2] */
+    NuBlockQ8_0 *xq;   /* an input vector quantized for Q8_0/Q4_0 weights [max(dim, hidden) / 32] */
+} NuRunState;
+
+/* Checks the config (positive sizes, heads dividing dim, kv heads dividing heads, an even
+ * rope_dim no larger than the head, finite eps and theta) and allocates the state. Fails
+ * with NU_ERR_ARG for a bad config and NU_ERR_NOMEM, naming the size, when the state would
+ * exceed NU_RUNSTATE_MAX_BYTES or an allocation fails. */
+NuCode nu_runstate_new(const NuConfig *c, NuRunState **out, NuError *err);
+void nu_runstate_free(NuRunState *s);
+
+/* The logits written by the last nu_forward (vocab_size floats). */
+const float *nu_runstate_logits(const NuRunState *s);
+
+/* Checks that every tensor of w has the shape c implies, a supported type (norms F32) and
+ * data. NU_ERR_FORMAT naming the tensor otherwise. nu_forward calls it on every call. */
+NuCode nu_weights_check(const NuConfig *c, const NuWeights *w, NuError *err);
+
+/* Feeds `token` at position `pos` and writes the next-token logits. Errors: NU_ERR_ARG (token
+ * out of range, negative pos, config not the one s was made for), NU_ERR_STATE ("context
+ * full") when pos >= seq_len, NU_ERR_FORMAT from nu_weights_check. */
+NuCode nu_forward(const NuConfig *c, const NuWeights *w, NuRunState *s, int token, int pos, NuError *err);
+
+#endif
