@@ -104,4 +104,10 @@ const char *gguf_ggml_type_name(uint32_t ggml_type);
 /* Size in bytes of one element of a scalar value type, 0 for STRING/ARRAY/unknown. */
 size_t gguf_type_size(GgufType type);
 
+/* Byte size of a tensor of ggml_type with n_dims (1..4) dimensions ne[]: checks that every
+ * dimension is positive, the product does not overflow, ne[0] is a whole number of blocks,
+ * and the type is one whose layout is known (NU_ERR_UNSUPPORTED otherwise). */
+NuCode gguf_tensor_size(uint32_t ggml_type, uint32_t n_dims, const int64_t *ne, uint64_t *size,
+                        NuError *err);
+
 #endif
