@@ -36,9 +36,9 @@ static NuCode check_config(const NuConfig *c, NuError *err) {
     return NU_OK;
 }
 
-/* a * b into *out unless it exceeds the limit (so sums of a few such terms cannot overflow). */
-static int mul_within(uint64_t a, uint64_t b, uint64_t *out) {
-    if (a != 0 && b > NU_RUNSTATE_MAX_BYTES / a)
+/* a * b into *out; 0 when the product does not fit in 64 bits. */
+static int mul_u64(uint64_t a, uint64_t b, uint64_t *out) {
+    if (a != 0 && b > UINT64_MAX / a)
         return 0;
     *out = a * b;
     return 1;
@@ -59,20 +59,23 @@ NuCode nu_runstate_new(const NuConfig *c, NuRunState **out, NuError *err) {
     const uint64_t max_in = dim > hidden ? dim : hidden;
     const uint64_t q_blocks = (max_in + NU_QK - 1) / NU_QK;
 
-    /* Everything is counted before anything is allocated. */
-    uint64_t cache, att, rows;
-    int ok = mul_within((uint64_t)c->n_layers, (uint64_t)c->seq_len, &rows) &&
-             mul_within(rows, kv_dim * sizeof(float), &cache) &&
-             mul_within((uint64_t)c->n_heads, (uint64_t)c->seq_len * sizeof(float), &att);
-    uint64_t total = ok ? 2 * cache + att +
-                              (4 * dim + 2 * hidden + (uint64_t)c->vocab_size + (uint64_t)c->rope_dim) * sizeof(float) +
-                              q_blocks * sizeof(NuBlockQ8_0) + sizeof(NuRunState)
-                        : UINT64_MAX;
+    /* Everything is counted before anything is allocated. Each term is below 2^62 (ints
+     * multiplied at most three at a time, times 4 bytes, or refused), so the sum cannot wrap. */
+    uint64_t rows, cache = 0, att = 0;
+    int ok = mul_u64((uint64_t)c->n_layers, (uint64_t)c->seq_len, &rows) &&
+             mul_u64(rows, kv_dim * sizeof(float), &cache) && cache < ((uint64_t)1 << 62) &&
+             mul_u64((uint64_t)c->n_heads, (uint64_t)c->seq_len * sizeof(float), &att);
+    uint64_t total = 2 * cache + att +
+                     (4 * dim + 2 * hidden + (uint64_t)c->vocab_size + (uint64_t)c->rope_dim) * sizeof(float) +
+                     q_blocks * sizeof(NuBlockQ8_0) + sizeof(NuRunState);
+    if (!ok)
+        return nu_fail(err, NU_ERR_NOMEM,
+                       "run state for %d layers x %d positions x %llu kv dims needs more than 2^62 bytes",
+                       c->n_layers, c->seq_len, (unsigned long long)kv_dim);
     if (total > NU_RUNSTATE_MAX_BYTES || total > SIZE_MAX)
         return nu_fail(err, NU_ERR_NOMEM,
-                       "run state for %d layers x %d positions x %llu kv dims needs %s%llu bytes, over the 4 GiB limit",
-                       c->n_layers, c->seq_len, (unsigned long long)kv_dim, ok ? "" : "more than ",
-                       (unsigned long long)(ok ? total : NU_RUNSTATE_MAX_BYTES));
+                       "run state for %d layers x %d positions x %llu kv dims needs %llu bytes, over the 4 GiB limit",
+                       c->n_layers, c->seq_len, (unsigned long long)kv_dim, (unsigned long long)total);
 
     NuRunState *s = calloc(1, sizeof *s);
     if (!s)
