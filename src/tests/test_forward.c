@@ -233,8 +233,14 @@ static void check_reference(const Model *m, const char *source, const RefRecord 
             for (int i = 0; i < vocab; i++)
                 worst = fmax(worst, fabs(logits[(size_t)k * vocab + i] - rec->logits[(size_t)k * vocab + i]));
         int agree = common_prefix(tokens, rec->greedy, rec->n_greedy);
-        printf("%s, prompt %d: logits max abs error %.2e over %d rows; greedy agrees for %d of %d tokens\n",
-               source, r, worst, rec->n_logit_rows, agree, rec->n_greedy);
+        /* The bits of every logit: equal in native, scalar wasm and SIMD wasm builds. */
+        uint64_t hash = 0xcbf29ce484222325ull;
+        const uint8_t *bytes = (const uint8_t *)logits;
+        for (size_t i = 0; i < (size_t)rec->n_greedy * vocab * sizeof(float); i++)
+            hash = (hash ^ bytes[i]) * 0x100000001b3ull;
+        printf("%s, prompt %d: logits max abs error %.2e over %d rows; greedy agrees for %d of %d tokens; "
+               "logits hash %016llx\n",
+               source, r, worst, rec->n_logit_rows, agree, rec->n_greedy, (unsigned long long)hash);
         CHECK(worst <= 1e-3);
         CHECK(agree >= (rec->n_greedy < 64 ? rec->n_greedy : 64));
         free(logits);
