@@ -65,7 +65,8 @@ struct NuTokenizer {
 };
 
 /* --- building (tokenizer.c) ----------------------------------------------------------- */
-/* A tokenizer with room for n_vocab tokens, to be filled with tok_add in id order. */
+/* A tokenizer with room for n_vocab tokens, to be filled with tok_add in id order (type is
+ * one of TOK_NORMAL..TOK_BYTE, checked by the caller). */
 NuCode tok_create(TokKind kind, int32_t n_vocab, NuTokenizer **out, NuError *err);
 NuCode tok_add(NuTokenizer *t, int32_t id, const char *text, size_t len, float score, int type,
                NuError *err);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "llama2c.h"
 #include "tok_internal.h"
 #include "unicode.h"
 
@@ -168,8 +169,6 @@ NuCode tok_create(TokKind kind, int32_t n_vocab, NuTokenizer **out, NuError *err
 NuCode tok_add(NuTokenizer *t, int32_t id, const char *text, size_t len, float score, int type,
                NuError *err) {
     if (isnan(score)) return nu_fail(err, NU_ERR_FORMAT, "token %d has a NaN score", (int)id);
-    if (type < TOK_NORMAL || type > TOK_BYTE)
-        return nu_fail(err, NU_ERR_FORMAT, "token %d has unknown type %d", (int)id, type);
     if (len > UINT32_MAX - t->text.len || !tok_buf_append(&t->text, text, len))
         return nu_fail(err, NU_ERR_NOMEM, "out of memory for the text of token %d", (int)id);
     t->text_off[id + 1] = (uint32_t)t->text.len;
@@ -380,6 +379,53 @@ NuCode nu_tokenizer_from_gguf(const GgufFile *g, NuTokenizer **out, NuError *err
     return NU_OK;
 }
 
+/* --- loading llama2.c's tokenizer.bin ------------------------------------------------- */
+
+/* tokenizer.bin has no token types: llama2.c's export puts <unk>, BOS and EOS at 0..2 and
+ * the byte tokens, spelled <0xNN>, after them. */
+static int llama2c_type(int32_t id, const uint8_t *s, size_t len) {
+    if (id == 0) return TOK_UNKNOWN;
+    if (id <= 2) return TOK_CONTROL;
+    if (len == 6 && memcmp(s, "<0x", 3) == 0 && s[5] == '>') return TOK_BYTE;
+    return TOK_NORMAL;
+}
+
+NuCode nu_tokenizer_from_llama2c(const uint8_t *data, size_t size, int vocab_size,
+                                 NuTokenizer **out, NuError *err) {
+    if (!out) return nu_fail(err, NU_ERR_ARG, "out is NULL");
+    *out = NULL;
+    if (!data && size) return nu_fail(err, NU_ERR_ARG, "data is NULL but size is %zu", size);
+    if (vocab_size > MAX_VOCAB)
+        return nu_fail(err, NU_ERR_ARG, "vocabulary size %d is more than the %d supported",
+                       vocab_size, MAX_VOCAB);
+    NuLlama2cVocab v = {0};
+    NuTokenizer *t = NULL;
+    NuCode rc = nu_llama2c_vocab_parse(data, size, vocab_size, &v, err);
+    if (!rc) rc = tok_create(TOK_SPM, vocab_size, &t, err);
+    for (int32_t id = 0; !rc && id < vocab_size; id++) {
+        const uint8_t *s = data + v.offsets[id];
+        rc = tok_add(t, id, (const char *)s, v.lengths[id], v.scores[id],
+                     llama2c_type(id, s, v.lengths[id]), err);
+    }
+    nu_llama2c_vocab_free(&v);
+    if (!rc) {
+        /* pieces are stored with '▁' already turned back into ' ' */
+        t->space_marker = " ";
+        t->space_marker_len = 1;
+        t->add_bos = t->add_space_prefix = 1;
+        t->unk = 0;
+        t->bos = vocab_size > 1 ? 1 : -1;
+        t->eos = vocab_size > 2 ? 2 : -1;
+        rc = tok_finish(t, err);
+    }
+    if (rc) {
+        nu_tokenizer_free(t);
+        return rc;
+    }
+    *out = t;
+    return NU_OK;
+}
+
 /* --- the public API ------------------------------------------------------------------- */
 
 int nu_tokenizer_vocab_size(const NuTokenizer *t) { return t ? t->n_vocab : 0; }
@@ -445,9 +491,10 @@ NuCode nu_tokenizer_decode(const NuTokenizer *t, const int32_t *ids, size_t n, c
                            size_t cap, size_t *len, NuError *err) {
     if (!len) return nu_fail(err, NU_ERR_ARG, "len is NULL");
     *len = 0;
+    if (!t) return nu_fail(err, NU_ERR_ARG, "the tokenizer is NULL");
     if (!ids && n) return nu_fail(err, NU_ERR_ARG, "ids is NULL but n is %zu", n);
     if (!buf && cap) return nu_fail(err, NU_ERR_ARG, "buf is NULL but cap is %zu", cap);
-    int strip = t && t->kind == TOK_SPM && t->add_space_prefix;
+    int strip = t->kind == TOK_SPM && t->add_space_prefix;
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
         const char *p;
@@ -458,6 +505,8 @@ NuCode nu_tokenizer_decode(const NuTokenizer *t, const int32_t *ids, size_t n, c
             strip = 0;
             if (plen > 0 && p[0] == ' ') p++, plen--;
         }
+        if (plen > SIZE_MAX - total)
+            return nu_fail(err, NU_ERR_ARG, "the decoded text would exceed SIZE_MAX bytes");
         if (total < cap) memcpy(buf + total, p, plen < cap - total ? plen : cap - total);
         total += plen;
     }
