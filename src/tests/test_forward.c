@@ -10,11 +10,15 @@
 #include <string.h>
 
 #include "check.h"
+#include "gguf.h"
+#include "llama2c.h"
+#include "loader.h"
 #include "model.h"
 #include "quant.h"
 
 #define REF_PATH "../shared/reference/stories260K/greedy.jsonl"
 #define BIN_PATH "../shared/models/stories260K/stories260K.bin"
+#define GGUF_PATH "../shared/models/stories260K/stories260K.gguf"
 #define MAX_TOKENS 1024
 #define MAX_LOGIT_ROWS 8
 
@@ -121,60 +125,40 @@ static int load_reference(RefRecord *recs, int max, int vocab) {
     return n;
 }
 
-/* --- test-only: llama2.c .bin checkpoint mapped into NuWeights (until the loader lands) --- */
+/* --- the model, from either file ---------------------------------------------------------- */
 
 typedef struct {
     NuConfig config;
     NuWeights weights;
     uint8_t *file;
+    GgufFile *gguf;
 } Model;
 
-static NuTensor f32_tensor(const float **p, int64_t rows, int64_t cols) {
-    NuTensor t = {NU_TYPE_F32, rows, cols, *p};
-    *p += rows * cols;
-    return t;
-}
-
-static int load_bin(Model *m) {
+static int load_model(Model *m, const char *path) {
+    memset(m, 0, sizeof *m);
     size_t size;
-    m->file = read_file(BIN_PATH, &size);
-    if (!m->file || size < 28)
+    NuError err;
+    NuCode rc;
+    m->file = read_file(path, &size);
+    if (!m->file) {
+        fprintf(stderr, "cannot read %s\n", path);
         return 0;
-    int32_t h[7];
-    memcpy(h, m->file, sizeof h);
-    NuConfig *c = &m->config;
-    c->dim = h[0];
-    c->hidden_dim = h[1];
-    c->n_layers = h[2];
-    c->n_heads = h[3];
-    c->n_kv_heads = h[4];
-    c->vocab_size = abs(h[5]);
-    c->seq_len = h[6];
-    c->rope_dim = c->dim / c->n_heads;
-    c->rope_theta = 10000.0f;
-    c->norm_eps = 1e-5f;
-    int64_t dim = c->dim, hidden = c->hidden_dim, L = c->n_layers, kv = dim / c->n_heads * c->n_kv_heads;
-    const float *p = (const float *)(m->file + 28);
-    NuWeights *w = &m->weights;
-    w->layers = calloc((size_t)L, sizeof(NuLayer));
-    w->token_embd = f32_tensor(&p, c->vocab_size, dim);
-    for (int l = 0; l < L; l++) w->layers[l].attn_norm = f32_tensor(&p, 1, dim);
-    for (int l = 0; l < L; l++) w->layers[l].wq = f32_tensor(&p, dim, dim);
-    for (int l = 0; l < L; l++) w->layers[l].wk = f32_tensor(&p, kv, dim);
-    for (int l = 0; l < L; l++) w->layers[l].wv = f32_tensor(&p, kv, dim);
-    for (int l = 0; l < L; l++) w->layers[l].wo = f32_tensor(&p, dim, dim);
-    for (int l = 0; l < L; l++) w->layers[l].ffn_norm = f32_tensor(&p, 1, dim);
-    for (int l = 0; l < L; l++) w->layers[l].ffn_gate = f32_tensor(&p, hidden, dim);
-    for (int l = 0; l < L; l++) w->layers[l].ffn_down = f32_tensor(&p, dim, hidden);
-    for (int l = 0; l < L; l++) w->layers[l].ffn_up = f32_tensor(&p, hidden, dim);
-    w->output_norm = f32_tensor(&p, 1, dim);
-    p += c->seq_len * (dim / c->n_heads); /* llama2.c's unused freq_cis_real and _imag */
-    w->output = h[5] > 0 ? w->token_embd : f32_tensor(&p, c->vocab_size, dim);
-    return (const uint8_t *)p <= m->file + size;
+    }
+    if (strstr(path, ".gguf")) {
+        rc = gguf_open(m->file, size, &m->gguf, &err);
+        if (rc == NU_OK)
+            rc = nu_load_gguf_weights(m->gguf, &m->config, &m->weights, &err);
+    } else {
+        rc = nu_llama2c_load(m->file, size, &m->config, &m->weights, &err);
+    }
+    if (rc != NU_OK)
+        fprintf(stderr, "%s: %s\n", path, err.message);
+    return rc == NU_OK;
 }
 
 static void free_model(Model *m) {
-    free(m->weights.layers);
+    nu_weights_free(&m->weights);
+    gguf_close(m->gguf);
     free(m->file);
 }
 
@@ -465,20 +449,23 @@ static void test_forward_errors(const Model *m) {
 }
 
 int main(void) {
-    Model m;
-    CHECK(load_bin(&m));
+    Model bin, gguf;
+    CHECK(load_model(&bin, BIN_PATH));
+    CHECK(load_model(&gguf, GGUF_PATH));
     static RefRecord recs[4];
-    int n = load_reference(recs, 4, m.config.vocab_size);
+    int n = load_reference(recs, 4, bin.config.vocab_size);
     CHECK(n == 2);
-    check_reference(&m, "stories260K.bin", recs, n);
+    check_reference(&bin, "stories260K.bin", recs, n);
+    check_reference(&gguf, "stories260K.gguf", recs, n);
     /* Measured: Q8_0 agrees for all 64 tokens with mean KL ~5e-4; Q4_0 (a 260K-parameter model
      * loses much at 4 bits) agrees for 5-23 tokens with mean KL ~0.1. */
-    check_quantized(&m, NU_TYPE_Q8_0, recs, n, 5e-3, 48);
-    check_quantized(&m, NU_TYPE_Q4_0, recs, n, 0.3, 3);
-    test_runstate_errors(&m.config);
-    test_forward_errors(&m);
+    check_quantized(&bin, NU_TYPE_Q8_0, recs, n, 5e-3, 48);
+    check_quantized(&bin, NU_TYPE_Q4_0, recs, n, 0.3, 3);
+    test_runstate_errors(&bin.config);
+    test_forward_errors(&bin);
     for (int r = 0; r < n; r++)
         free(recs[r].logits);
-    free_model(&m);
+    free_model(&bin);
+    free_model(&gguf);
     return check_summary("forward");
 }
