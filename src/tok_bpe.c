@@ -230,7 +230,8 @@ static size_t next_word(const uint32_t *cp, size_t i, size_t end) {
 NuCode bpe_encode(const NuTokenizer *t, const uint8_t *text, size_t len, TokOut *out,
                   NuError *err) {
     if (len == 0) return NU_OK;
-    if (len > INT32_MAX) return nu_fail(err, NU_ERR_ARG, "text of %zu bytes is too long to encode", len);
+    if (len > INT32_MAX || len >= SIZE_MAX / 16) /* keeps every array size below in range */
+        return nu_fail(err, NU_ERR_ARG, "text of %zu bytes is too long to encode", len);
     uint32_t *cp = malloc(len * sizeof *cp);
     size_t *off = malloc((len + 1) * sizeof *off); /* byte offset of each code point */
     Encoder e = {t, malloc(len * sizeof *e.sym), {0}, out};

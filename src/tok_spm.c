@@ -157,7 +157,7 @@ NuCode spm_encode(const NuTokenizer *t, const uint8_t *text, size_t len, TokOut 
     size_t n;
     uint8_t *esc = escape_spaces(t, text, len, &n);
     if (!esc) return nu_fail(err, NU_ERR_NOMEM, "out of memory for a text of %zu bytes", len);
-    if (n > INT32_MAX) {
+    if (n > INT32_MAX || n > SIZE_MAX / sizeof(Symbol)) {
         free(esc);
         return nu_fail(err, NU_ERR_ARG, "text of %zu bytes is too long to encode", len);
     }
