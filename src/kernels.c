@@ -28,11 +28,6 @@ static float reduce16(const float *a) {
     return reduce4(s);
 }
 
-/* The f16 conversion of quant.c, inlined for the hot loops. */
-static inline float half_to_float(uint16_t h) {
-    return nu_f16_to_f32(h);
-}
-
 /* --- F32 and F16 rows -------------------------------------------------------------------- */
 
 #ifdef __wasm_simd128__
@@ -54,7 +49,7 @@ static int64_t dot_f32_simd(const float *a, const float *b, int64_t n, float *ac
     return i;
 }
 
-/* Four halves (in the low 16 bits of each u32 lane) to floats, exactly as half_to_float. */
+/* Four halves (in the low 16 bits of each u32 lane) to floats, exactly as nu_f16_to_f32. */
 static inline v128_t half4_to_float4(v128_t h) {
     v128_t mag = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x7fff)), 13);
     v128_t val = wasm_f32x4_mul(mag, wasm_f32x4_splat(0x1p112f));
@@ -110,9 +105,9 @@ static float dot_f16(const uint16_t *a, const float *b, int64_t n) {
 #endif
     for (; i + F32_LANES <= n; i += F32_LANES)
         for (int l = 0; l < F32_LANES; l++)
-            acc[l] += half_to_float(a[i + l]) * b[i + l];
+            acc[l] += nu_f16_to_f32(a[i + l]) * b[i + l];
     for (; i < n; i++)
-        acc[i % F32_LANES] += half_to_float(a[i]) * b[i];
+        acc[i % F32_LANES] += nu_f16_to_f32(a[i]) * b[i];
     return reduce16(acc);
 }
 
@@ -208,7 +203,7 @@ static float dot_q8(const NuBlockQ8_0 *w, const NuBlockQ8_0 *x, int64_t nb) {
     b = dot_q8_simd(w, x, nb, acc);
 #endif
     for (; b < nb; b++) {
-        float scale = half_to_float(w[b].d) * half_to_float(x[b].d);
+        float scale = nu_f16_to_f32(w[b].d) * nu_f16_to_f32(x[b].d);
         acc[b % 4] += scale * (float)block_dot_q8(w + b, x + b);
     }
     return reduce4(acc);
@@ -221,7 +216,7 @@ static float dot_q4(const NuBlockQ4_0 *w, const NuBlockQ8_0 *x, int64_t nb) {
     b = dot_q4_simd(w, x, nb, acc);
 #endif
     for (; b < nb; b++) {
-        float scale = half_to_float(w[b].d) * half_to_float(x[b].d);
+        float scale = nu_f16_to_f32(w[b].d) * nu_f16_to_f32(x[b].d);
         acc[b % 4] += scale * (float)block_dot_q4(w + b, x + b);
     }
     return reduce4(acc);
