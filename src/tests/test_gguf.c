@@ -567,6 +567,58 @@ static void test_deep_nesting(void) {
     gguf_writer_free(w);
 }
 
+/* Random byte changes to the small file (fixed seed): every outcome is a clean success or
+ * a format/unsupported error, and a file that opens can be read through every getter. */
+static void test_mutations(void) {
+    size_t size;
+    uint8_t *good = small_file(&size, 0);
+    uint8_t *p = malloc(size);
+    uint64_t state = 0x9E3779B97F4A7C15u;
+    int clean = 1, opened = 0;
+    for (int iter = 0; iter < 3000; iter++) {
+        memcpy(p, good, size);
+        for (int k = 0; k < 1 + iter % 4; k++) {
+            state = state * 6364136223846793005u + 1442695040888963407u;
+            size_t at = (size_t)(state >> 33) % size;
+            p[at] = (uint8_t)(state >> 13);
+        }
+        GgufFile *g = NULL;
+        NuError err;
+        NuCode rc = gguf_open(p, size, &g, &err);
+        if (rc != NU_OK) {
+            clean &= (rc == NU_ERR_FORMAT || rc == NU_ERR_UNSUPPORTED) && g == NULL;
+            continue;
+        }
+        opened++;
+        for (uint64_t i = 0; i < gguf_kv_count(g); i++) {
+            GgufStr key = gguf_kv_key(g, i), s;
+            char name[64];
+            snprintf(name, sizeof name, "%.*s", (int)(key.len < 63 ? key.len : 63), key.ptr);
+            int64_t v;
+            float f;
+            GgufType et;
+            uint64_t n;
+            gguf_get_i64(g, name, &v, &err);
+            gguf_get_f32(g, name, &f, &err);
+            gguf_get_str(g, name, &s, &err);
+            if (gguf_get_arr(g, name, &et, &n, &err) == NU_OK && n > 0) {
+                gguf_get_arr_str(g, name, n - 1, &s, &err);
+                gguf_get_arr_i64(g, name, n - 1, &v, &err);
+                gguf_get_arr_f32(g, name, n - 1, &f, &err);
+            }
+        }
+        for (uint64_t i = 0; i < gguf_tensor_count(g); i++) {
+            const GgufTensorInfo *t = gguf_tensor(g, i);
+            clean &= t->data >= p && t->data + t->size <= p + size;
+        }
+        gguf_close(g);
+    }
+    CHECK(clean);
+    CHECK(opened > 100); /* changes inside names and tensor data keep the file valid */
+    free(p);
+    free(good);
+}
+
 int main(void) {
     test_stories260k();
     test_vocab("ggml-vocab-llama-spm.gguf", "llama", 32000, 0, "\xe7\xbb\x99"); /* 给 */
@@ -579,5 +631,6 @@ int main(void) {
     test_malformed();
     test_alignment_values();
     test_deep_nesting();
+    test_mutations();
     return check_summary("test_gguf");
 }
