@@ -2,6 +2,7 @@
 #ifndef NUCLEUS_API_H
 #define NUCLEUS_API_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __EMSCRIPTEN__
@@ -15,6 +16,7 @@
 #define NU_API_VERSION 1
 
 typedef struct NuApiSampler NuApiSampler;
+typedef struct NuApiModel NuApiModel;
 
 int nu_api_version(void);
 const char *nu_creation_error(void);
@@ -45,5 +47,24 @@ double nu_report_entropy(NuApiSampler *h);
 const int32_t *nu_report_ids(NuApiSampler *h);
 const float *nu_report_probs(NuApiSampler *h);
 const double *nu_report_cumulative(NuApiSampler *h);
+
+/* api_model.c */
+int nu_creation_code(void);
+const char *nu_model_creation_error(void);
+NuApiModel *nu_model_open(uint8_t *data, size_t size, uint8_t *tok, size_t tok_size, int vocab_only);
+void nu_model_close(NuApiModel *m);
+const char *nu_model_error(NuApiModel *m);
+int nu_model_error_code(NuApiModel *m);
+int nu_model_info(NuApiModel *m, int field);
+double nu_model_parameters(NuApiModel *m);
+const char *nu_model_str(NuApiModel *m, int field);
+int nu_model_tokenize(NuApiModel *m, const char *text, int len, int add_bos);
+const int32_t *nu_model_ids(NuApiModel *m);
+const char *nu_model_bytes(NuApiModel *m);
+int nu_model_piece(NuApiModel *m, int id);
+int nu_model_token_text(NuApiModel *m, int id);
+int nu_model_decode(NuApiModel *m, const int32_t *ids, int n);
+const float *nu_model_forward(NuApiModel *m, int token, int pos);
+
 
 #endif

@@ -73,9 +73,11 @@ async function generate(values) {
     maxTokens: number(values, 'max-tokens', 256, true),
     topN: 0,
   };
+  const prompt = need(values, 'prompt');
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
-  for await (const step of model.generate(need(values, 'prompt'), { ...options, signal: controller.signal })) {
+  if (!values.json) out(prompt); // like llama2.c: the story starts with the prompt
+  for await (const step of model.generate(prompt, { ...options, signal: controller.signal })) {
     if (values.json) {
       const { index, token, text, prob, nucleusSize, nucleusMass, entropy } = step;
       out(JSON.stringify({ index, token, text, prob, nucleusSize, nucleusMass, entropy }) + '\n');

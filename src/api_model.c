@@ -1,0 +1,257 @@
+/* The model half of the wasm surface (api.c has the sampler): one opaque handle that owns a
+ * model file's bytes, its tokenizer, its weights and its run state. Results that are arrays
+ * or bytes stay in buffers owned by the handle until the next call. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "gguf.h"
+#include "llama2c.h"
+#include "loader.h"
+#include "model.h"
+#include "quant.h"
+#include "tokenizer.h"
+
+struct NuApiModel {
+    uint8_t *data; /* the model file (or vocab-only GGUF); tensors point into it */
+    size_t size;
+    GgufFile *gguf; /* NULL for a llama2.c checkpoint */
+    NuConfig config;
+    NuWeights weights;
+    int has_weights;
+    NuTokenizer *tokenizer;
+    NuRunState *state;
+    double parameters;
+    char name[128];
+    char architecture[32];
+    char quantization[16];
+    char tokenizer_model[16];
+    int32_t *ids; /* last nu_model_tokenize result */
+    size_t ids_cap;
+    char *bytes; /* last piece / token text / decode result */
+    size_t bytes_cap;
+    NuError err;
+};
+
+static NuError creation_error_model;
+
+NU_EXPORT int nu_creation_code(void) {
+    return creation_error_model.code ? (int)creation_error_model.code : (int)NU_ERR_NOMEM;
+}
+
+NU_EXPORT const char *nu_model_creation_error(void) { return creation_error_model.message; }
+
+static void copy_str(char *dst, size_t cap, const char *src, size_t len) {
+    if (len >= cap) len = cap - 1;
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+}
+
+static void copy_gguf_str(const GgufFile *g, const char *key, char *dst, size_t cap) {
+    GgufStr s;
+    if (gguf_get_str(g, key, &s, NULL) == NU_OK) copy_str(dst, cap, s.ptr, s.len);
+}
+
+static double tensor_elements(const NuTensor *t) { return t->data ? (double)t->rows * t->cols : 0; }
+
+/* Parameters and the type of the layer matrices ("mixed" when they differ). */
+static void describe_weights(NuApiModel *m) {
+    const NuWeights *w = &m->weights;
+    double total = tensor_elements(&w->token_embd) + tensor_elements(&w->output_norm);
+    if (w->output.data != w->token_embd.data) total += tensor_elements(&w->output);
+    NuType type = w->layers[0].wq.type;
+    int mixed = 0;
+    for (int l = 0; l < m->config.n_layers; l++) {
+        const NuTensor *all[9] = { &w->layers[l].attn_norm, &w->layers[l].wq, &w->layers[l].wk,
+                                   &w->layers[l].wv, &w->layers[l].wo, &w->layers[l].ffn_norm,
+                                   &w->layers[l].ffn_gate, &w->layers[l].ffn_down,
+                                   &w->layers[l].ffn_up };
+        for (int i = 0; i < 9; i++) {
+            total += tensor_elements(all[i]);
+            if (all[i]->rows > 1 && all[i]->type != type) mixed = 1;
+        }
+    }
+    m->parameters = total;
+    const char *name = mixed ? "mixed" : nu_type_name(type);
+    copy_str(m->quantization, sizeof m->quantization, name, strlen(name));
+}
+
+static NuCode open_gguf(NuApiModel *m, int vocab_only, NuError *err) {
+    NuCode rc = gguf_open(m->data, m->size, &m->gguf, err);
+    if (rc == NU_OK) rc = nu_tokenizer_from_gguf(m->gguf, &m->tokenizer, err);
+    if (rc != NU_OK) return rc;
+    copy_gguf_str(m->gguf, "general.name", m->name, sizeof m->name);
+    copy_gguf_str(m->gguf, "general.architecture", m->architecture, sizeof m->architecture);
+    copy_gguf_str(m->gguf, "tokenizer.ggml.model", m->tokenizer_model, sizeof m->tokenizer_model);
+    if (vocab_only) return NU_OK;
+    rc = nu_load_gguf_weights(m->gguf, &m->config, &m->weights, err);
+    if (rc == NU_OK && m->config.vocab_size != nu_tokenizer_vocab_size(m->tokenizer))
+        rc = nu_fail(err, NU_ERR_FORMAT, "the tokenizer has %d tokens but the model's vocabulary is %d",
+                     nu_tokenizer_vocab_size(m->tokenizer), m->config.vocab_size);
+    return rc;
+}
+
+static NuCode open_llama2c(NuApiModel *m, const uint8_t *tok, size_t tok_size, NuError *err) {
+    if (!tok)
+        return nu_fail(err, NU_ERR_FORMAT,
+                       "not a GGUF file; a llama2.c checkpoint needs its tokenizer.bin as well");
+    NuCode rc = nu_llama2c_load(m->data, m->size, &m->config, &m->weights, err);
+    if (rc == NU_OK)
+        rc = nu_tokenizer_from_llama2c(tok, tok_size, m->config.vocab_size, &m->tokenizer, err);
+    if (rc != NU_OK) return rc;
+    copy_str(m->architecture, sizeof m->architecture, "llama", 5);
+    copy_str(m->tokenizer_model, sizeof m->tokenizer_model, "llama", 5);
+    return NU_OK;
+}
+
+NU_EXPORT void nu_model_close(NuApiModel *m) {
+    if (!m) return;
+    nu_runstate_free(m->state);
+    nu_tokenizer_free(m->tokenizer);
+    nu_weights_free(&m->weights);
+    gguf_close(m->gguf);
+    free(m->data);
+    free(m->ids);
+    free(m->bytes);
+    free(m);
+}
+
+/* Takes ownership of data (and tok, a llama2.c tokenizer.bin, or NULL) whatever the outcome:
+ * both are freed on failure. vocab_only loads just the tokenizer of a GGUF file. Returns NULL
+ * on failure, with nu_creation_code / nu_model_creation_error set. */
+NU_EXPORT NuApiModel *nu_model_open(uint8_t *data, size_t size, uint8_t *tok, size_t tok_size,
+                                    int vocab_only) {
+    NuError *err = &creation_error_model;
+    nu_clear(err);
+    NuApiModel *m = calloc(1, sizeof *m);
+    if (!m) {
+        free(data);
+        free(tok);
+        nu_fail(err, NU_ERR_NOMEM, "cannot allocate a model");
+        return NULL;
+    }
+    m->data = data;
+    m->size = size;
+    NuCode rc;
+    if (size == 0) rc = nu_fail(err, NU_ERR_FORMAT, "the file is empty");
+    else if (size >= 4 && memcmp(data, "GGUF", 4) == 0) rc = open_gguf(m, vocab_only, err);
+    else if (vocab_only) rc = nu_fail(err, NU_ERR_FORMAT, "not a GGUF file (no GGUF magic)");
+    else rc = open_llama2c(m, tok, tok_size, err);
+    free(tok); /* the tokenizer keeps its own copy of what it needs */
+    if (rc == NU_OK && !vocab_only) {
+        m->has_weights = 1;
+        describe_weights(m);
+        rc = nu_runstate_new(&m->config, &m->state, err);
+    }
+    if (rc != NU_OK) {
+        nu_model_close(m);
+        return NULL;
+    }
+    return m;
+}
+
+NU_EXPORT const char *nu_model_error(NuApiModel *m) { return m->err.message; }
+NU_EXPORT int nu_model_error_code(NuApiModel *m) { return m->err.code; }
+
+enum { INFO_VOCAB, INFO_CONTEXT, INFO_DIM, INFO_LAYERS, INFO_HEADS, INFO_KV_HEADS, INFO_HIDDEN,
+       INFO_BOS, INFO_EOS, INFO_HAS_WEIGHTS };
+
+NU_EXPORT int nu_model_info(NuApiModel *m, int field) {
+    const NuConfig *c = &m->config;
+    switch (field) {
+    case INFO_VOCAB: return nu_tokenizer_vocab_size(m->tokenizer);
+    case INFO_CONTEXT: return c->seq_len;
+    case INFO_DIM: return c->dim;
+    case INFO_LAYERS: return c->n_layers;
+    case INFO_HEADS: return c->n_heads;
+    case INFO_KV_HEADS: return c->n_kv_heads;
+    case INFO_HIDDEN: return c->hidden_dim;
+    case INFO_BOS: return nu_tokenizer_bos(m->tokenizer);
+    case INFO_EOS: return nu_tokenizer_eos(m->tokenizer);
+    case INFO_HAS_WEIGHTS: return m->has_weights;
+    }
+    return -1;
+}
+
+NU_EXPORT double nu_model_parameters(NuApiModel *m) { return m->parameters; }
+
+NU_EXPORT const char *nu_model_str(NuApiModel *m, int field) {
+    switch (field) {
+    case 0: return m->name;
+    case 1: return m->architecture;
+    case 2: return m->quantization;
+    case 3: return m->tokenizer_model;
+    }
+    return "";
+}
+
+static int grow(void **buf, size_t *cap, size_t need, size_t elem, NuError *err) {
+    if (need <= *cap) return 1;
+    void *bigger = realloc(*buf, need * elem);
+    if (!bigger) {
+        nu_fail(err, NU_ERR_NOMEM, "cannot allocate %zu bytes", need * elem);
+        return 0;
+    }
+    *buf = bigger;
+    *cap = need;
+    return 1;
+}
+
+/* Encodes text[0..len); returns the number of ids (read them at nu_model_ids) or -code. */
+NU_EXPORT int nu_model_tokenize(NuApiModel *m, const char *text, int len, int add_bos) {
+    size_t n = 0;
+    NuCode rc = nu_tokenizer_encode(m->tokenizer, text, (size_t)len, add_bos, m->ids, m->ids_cap,
+                                    &n, &m->err);
+    if (rc == NU_ERR_ARG && n > m->ids_cap) { /* too small: grow to the count it reported */
+        if (!grow((void **)&m->ids, &m->ids_cap, n, sizeof *m->ids, &m->err)) return -NU_ERR_NOMEM;
+        rc = nu_tokenizer_encode(m->tokenizer, text, (size_t)len, add_bos, m->ids, m->ids_cap, &n,
+                                 &m->err);
+    }
+    return rc == NU_OK ? (int)n : -(int)rc;
+}
+
+NU_EXPORT const int32_t *nu_model_ids(NuApiModel *m) { return m->ids; }
+NU_EXPORT const char *nu_model_bytes(NuApiModel *m) { return m->bytes; }
+
+static int keep_bytes(NuApiModel *m, const char *src, size_t len) {
+    if (!grow((void **)&m->bytes, &m->bytes_cap, len + 1, 1, &m->err)) return -NU_ERR_NOMEM;
+    memcpy(m->bytes, src, len);
+    return (int)len;
+}
+
+/* The bytes one token appends to a stream; returns their count (at nu_model_bytes) or -code. */
+NU_EXPORT int nu_model_piece(NuApiModel *m, int id) {
+    const char *bytes;
+    size_t len;
+    NuCode rc = nu_tokenizer_piece(m->tokenizer, id, &bytes, &len, &m->err);
+    return rc == NU_OK ? keep_bytes(m, bytes, len) : -(int)rc;
+}
+
+NU_EXPORT int nu_model_token_text(NuApiModel *m, int id) {
+    const char *text;
+    size_t len;
+    NuCode rc = nu_tokenizer_token_text(m->tokenizer, id, &text, &len, &m->err);
+    return rc == NU_OK ? keep_bytes(m, text, len) : -(int)rc;
+}
+
+NU_EXPORT int nu_model_decode(NuApiModel *m, const int32_t *ids, int n) {
+    size_t len = 0;
+    NuCode rc = nu_tokenizer_decode(m->tokenizer, ids, (size_t)n, m->bytes, m->bytes_cap, &len,
+                                    &m->err);
+    if (rc == NU_ERR_ARG && len > m->bytes_cap) {
+        if (!grow((void **)&m->bytes, &m->bytes_cap, len, 1, &m->err)) return -NU_ERR_NOMEM;
+        rc = nu_tokenizer_decode(m->tokenizer, ids, (size_t)n, m->bytes, m->bytes_cap, &len,
+                                 &m->err);
+    }
+    return rc == NU_OK ? (int)len : -(int)rc;
+}
+
+/* Feeds token at pos; returns the logits (vocab floats, valid until the next call) or NULL. */
+NU_EXPORT const float *nu_model_forward(NuApiModel *m, int token, int pos) {
+    if (!m->has_weights) {
+        nu_fail(&m->err, NU_ERR_STATE, "this handle holds only a tokenizer");
+        return NULL;
+    }
+    if (nu_forward(&m->config, &m->weights, m->state, token, pos, &m->err) != NU_OK) return NULL;
+    return nu_runstate_logits(m->state);
+}
