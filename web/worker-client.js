@@ -51,6 +51,11 @@ export class WorkerModel {
     return this.#call('tokenText', { ids });
   }
 
+  /** The raw bytes each token appends to a stream (Uint8Arrays; see Model.pieceBytes). */
+  pieces(ids) {
+    return this.#call('pieces', { ids });
+  }
+
   logits(tokens) {
     return this.#call('logits', { tokens });
   }

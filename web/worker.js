@@ -1,7 +1,8 @@
 // The model API behind a Web Worker message protocol, so a page never blocks on the model.
 // Requests: { id, op, ...args }. Replies: { id, type: 'progress' | 'step' | 'result' | 'error', ... }.
 // ops: load { source, options }, generate { prompt, options }, abort { target },
-//      tokenize { text, bos }, decode { ids }, tokenText { ids }, logits { tokens }, info, dispose.
+//      tokenize { text, bos }, decode { ids }, tokenText { ids }, pieces { ids }, logits { tokens },
+//      info, dispose.
 import { loadModel } from './index.js';
 
 let model = null;
@@ -52,6 +53,7 @@ const OPS = {
   tokenize: ({ text, bos = true }) => [...requireModel().tokenize(text, { bos })],
   decode: ({ ids }) => requireModel().decode(ids),
   tokenText: ({ ids }) => ids.map((id) => requireModel().tokenText(id)),
+  pieces: ({ ids }) => ids.map((id) => requireModel().pieceBytes(id)),
   logits({ tokens }) {
     const logits = requireModel().logits(tokens);
     return logits;
