@@ -93,3 +93,87 @@ export const DEFAULTS: Readonly<Required<Omit<SamplerParams, 'logitBias'>>>;
 
 export function createSampler(options?: SamplerOptions): Promise<Sampler>;
 export function simdSupported(): boolean;
+
+// ---- models -------------------------------------------------------------------------------
+
+/** A path (Node), a URL or URL string, bytes, or a Blob/File. */
+export type ModelSource = string | URL | ArrayBuffer | ArrayBufferView | Blob;
+
+export interface LoadOptions {
+  /** Called as the file is read: bytes loaded and the total (0 when unknown). */
+  onProgress?: (progress: { loaded: number; total: number }) => void;
+  /** llama2.c checkpoints: their tokenizer.bin. */
+  tokenizer?: ModelSource;
+  simd?: boolean;
+  wasmUrl?: string | URL;
+}
+
+export interface ModelInfo {
+  name: string;
+  architecture: string;
+  vocabSize: number;
+  contextLength: number;
+  embeddingLength: number;
+  feedForwardLength: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  /** Type of the layer matrices: 'f32', 'f16', 'q8_0', 'q4_0' or 'mixed'. */
+  quantization: string;
+  /** tokenizer.ggml.model: 'llama' (SentencePiece) or 'gpt2' (byte-level BPE). */
+  tokenizer: string;
+  parameters: number;
+  /** Size of the model file. */
+  bytes: number;
+  bosId: number;
+  eosId: number;
+  /** Whether the SIMD128 build runs it. */
+  simd: boolean;
+}
+
+export type FinishReason = 'eos' | 'length' | 'stop' | 'abort' | 'context';
+
+export interface GenerateOptions extends SamplerParams {
+  seed?: number | bigint;
+  /** Default 256. */
+  maxTokens?: number;
+  /** Generation ends when the text contains one; the text returned stops before it. */
+  stop?: string | string[];
+  signal?: AbortSignal;
+  /** Attach a copy of each step's logits (Float32Array) as `step.logits`. */
+  logits?: boolean;
+}
+
+export interface GenerateStep extends StepReport {
+  index: number;
+  /** Text this token adds; '' while a UTF-8 character or a possible stop string is incomplete. */
+  text: string;
+  /** Milliseconds for this token's forward pass and sampling. */
+  ms: number;
+  /** Set on the last step only. */
+  finishReason: FinishReason | null;
+  logits?: Float32Array;
+}
+
+export class Tokenizer {
+  readonly vocabSize: number;
+  encode(text: string, options?: { bos?: boolean }): Int32Array;
+  decode(ids: ArrayLike<number>): string;
+  tokenText(id: number): string;
+  /** The raw bytes a token appends to a stream. */
+  pieceBytes(id: number): Uint8Array;
+  dispose(): void;
+}
+
+export class Model extends Tokenizer {
+  readonly info: ModelInfo;
+  /** Token ids of text; BOS first unless { bos: false }. */
+  tokenize(text: string, options?: { bos?: boolean }): Int32Array;
+  /** Logits after feeding tokens from position 0 in a fresh context. */
+  logits(tokens: ArrayLike<number>): Float32Array;
+  /** prompt: text (tokenized with BOS) or token ids used as they are. */
+  generate(prompt: string | ArrayLike<number>, options?: GenerateOptions): AsyncGenerator<GenerateStep, void, void>;
+}
+
+export function loadModel(source: ModelSource, options?: LoadOptions): Promise<Model>;
+export function loadTokenizer(source: ModelSource, options?: Omit<LoadOptions, 'tokenizer'>): Promise<Tokenizer>;
