@@ -68,6 +68,10 @@ build/bench.wasm: $(LIB_SRC) $(LIB_HDR) $(BENCH_SRC) | deps-emcc
 build/bench_native: $(BENCH_SRC) build/libnucleus.a
 	$(CC) -O3 $(COMMON) -march=native $(BENCH_SRC) build/libnucleus.a $(LDLIBS) -o $@
 
+# The live page on http://127.0.0.1:8080 (demo/server.js; loopback only).
+demo: deps all models
+	node demo/server.js --port 8080
+
 bench: deps all build/bench-simd.wasm build/bench.wasm build/bench_native
 	node bench/run.js
 

@@ -96,9 +96,11 @@ async function info(values) {
 }
 
 async function tokenize(values) {
-  const source = values.tokenizer ?? need(values, 'model');
   const text = need(values, 'text');
-  const tokenizer = await loadTokenizer(source);
+  // A llama2.c tokenizer.bin needs its checkpoint for the vocabulary size; GGUF stands alone.
+  const tokenizer = values.tokenizer
+    ? await loadModel(need(values, 'model'), { tokenizer: values.tokenizer })
+    : await loadTokenizer(need(values, 'model'));
   out(JSON.stringify([...tokenizer.encode(text, { bos: false })]) + '\n');
   tokenizer.dispose();
 }
