@@ -229,14 +229,15 @@ export class Model extends Vocabulary {
       if (this.#info.bosId < 0) throw invalid('the prompt is empty and the model has no BOS token');
       tokens = [this.#info.bosId];
     }
-    const sampler = new Sampler(this.wasm, samplerOptions);
     this.#claim();
+    let sampler;
     try {
+      sampler = new Sampler(this.wasm, samplerOptions);
       sampler.accept(tokens);
       const decoder = new TextDecoder();
       const { vocabSize, contextLength, eosId } = this.#info;
       let text = '';
-      let emitted = 0;
+      let emitted = 0; // text[0..emitted) has been yielded and holds no stop string
       for (let index = 0; ; index++) {
         const started = performance.now();
         const logitsPtr = this.#feed(tokens);
@@ -245,21 +246,23 @@ export class Model extends Vocabulary {
         const step = { index, ...report, text: '', ms, finishReason: null };
         if (withLogits) step.logits = this.wasm.f32(logitsPtr, vocabSize).slice();
         tokens.push(report.token);
-        if (report.token === eosId) step.finishReason = 'eos';
-        else text += decoder.decode(this.pieceBytes(report.token), { stream: true });
-        // Text before `emitted` held no stop string (a possible start of one is held back).
+        if (report.token !== eosId) text += decoder.decode(this.pieceBytes(report.token), { stream: true });
         let stopAt = -1;
         for (const s of stops) {
           const at = text.indexOf(s, emitted);
           if (at >= 0 && (stopAt < 0 || at < stopAt)) stopAt = at;
         }
-        if (stopAt >= 0) {
-          text = text.slice(0, stopAt);
-          step.finishReason = 'stop';
-        } else if (!step.finishReason && index + 1 >= maxTokens) step.finishReason = 'length';
-        else if (!step.finishReason && tokens.length >= contextLength) step.finishReason = 'context';
-        else if (!step.finishReason && signal?.aborted) step.finishReason = 'abort';
+        if (stopAt >= 0) text = text.slice(0, stopAt);
+        // Positions 0..contextLength-1 can be fed; a drawn token beyond them ends the run.
+        step.finishReason =
+          report.token === eosId ? 'eos'
+          : stopAt >= 0 ? 'stop'
+          : index + 1 >= maxTokens ? 'length'
+          : tokens.length > contextLength ? 'context'
+          : signal?.aborted ? 'abort'
+          : null;
         if (step.finishReason) text += decoder.decode();
+        // While streaming, hold back a tail that may be the start of a stop string.
         const upTo = step.finishReason ? text.length : text.length - pendingStopPrefix(text.slice(emitted), stops);
         step.text = text.slice(emitted, Math.max(emitted, upTo));
         emitted = Math.max(emitted, upTo);
@@ -269,7 +272,7 @@ export class Model extends Vocabulary {
       }
     } finally {
       this.#busy = false;
-      sampler.dispose();
+      sampler?.dispose();
     }
   }
 }
