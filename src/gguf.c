@@ -25,6 +25,8 @@ typedef struct {
     uint64_t count;     /* arrays: element count; strings: byte length */
     const uint8_t *value; /* scalars and arrays: the raw encoded bytes; strings: the chars */
     size_t *str_pos;    /* string arrays: file position of each element's length prefix */
+    const uint8_t *raw; /* the value exactly as encoded after its type id, for verbatim copies */
+    size_t raw_len;
 } GgufKv;
 
 struct GgufFile {
@@ -85,14 +87,14 @@ static NuCode take(Cursor *c, uint64_t n, const uint8_t **out, const char *what)
 }
 
 static NuCode read_u32(Cursor *c, uint32_t *v, const char *what) {
-    const uint8_t *p;
+    const uint8_t *p = NULL;
     NuCode rc = take(c, 4, &p, what);
     if (rc == NU_OK) *v = (uint32_t)le(p, 4);
     return rc;
 }
 
 static NuCode read_u64(Cursor *c, uint64_t *v, const char *what) {
-    const uint8_t *p;
+    const uint8_t *p = NULL;
     NuCode rc = take(c, 8, &p, what);
     if (rc == NU_OK) *v = le(p, 8);
     return rc;
@@ -100,7 +102,7 @@ static NuCode read_u64(Cursor *c, uint64_t *v, const char *what) {
 
 static NuCode read_str(Cursor *c, GgufStr *s, const char *what) {
     uint64_t len;
-    const uint8_t *p;
+    const uint8_t *p = NULL;
     NuCode rc = read_u64(c, &len, what);
     if (rc == NU_OK) rc = take(c, len, &p, what);
     if (rc == NU_OK) {
@@ -247,7 +249,7 @@ static NuCode skip_array(Cursor *c, int depth, const char *key, GgufType *elem_t
 }
 
 static NuCode skip_value(Cursor *c, GgufType type, int depth, const char *key, size_t *str_pos) {
-    const uint8_t *p;
+    const uint8_t *p = NULL;
     NuCode rc;
     switch (type) {
     case GGUF_TYPE_STRING: {
@@ -300,6 +302,8 @@ static NuCode read_kv(Cursor *c, GgufKv *kv) {
         rc = skip_value(c, kv->type, 1, key, NULL);
         kv->value = c->data + start;
     }
+    kv->raw = c->data + start;
+    kv->raw_len = c->pos - start;
     return rc;
 }
 
@@ -340,7 +344,7 @@ static void *alloc_array(uint64_t n, size_t elem, NuError *err, const char *what
 /* ---- opening ------------------------------------------------------------------------- */
 
 static NuCode read_header(Cursor *c, GgufFile *g, uint64_t *n_tensors, uint64_t *n_kv) {
-    const uint8_t *magic;
+    const uint8_t *magic = NULL;
     NuCode rc = take(c, 4, &magic, "the magic");
     if (rc != NU_OK) return rc;
     if (memcmp(magic, "GGUF", 4) != 0)
@@ -536,6 +540,11 @@ uint64_t gguf_kv_count(const GgufFile *g) { return g->n_kv; }
 GgufStr gguf_kv_key(const GgufFile *g, uint64_t index) { return g->kvs[index].key; }
 GgufType gguf_kv_type(const GgufFile *g, uint64_t index) { return g->kvs[index].type; }
 
+void gguf_kv_raw(const GgufFile *g, uint64_t index, const uint8_t **bytes, size_t *len) {
+    *bytes = g->kvs[index].raw;
+    *len = g->kvs[index].raw_len;
+}
+
 static const GgufKv *find_kv(const GgufFile *g, const char *key) {
     GgufStr k = {key, strlen(key)};
     size_t lo = 0, hi = (size_t)g->n_kv;
@@ -707,7 +716,7 @@ NuCode gguf_get_arr_str(const GgufFile *g, const char *key, uint64_t index, Gguf
 NuCode gguf_get_arr_i64(const GgufFile *g, const char *key, uint64_t index, int64_t *out,
                         NuError *err) {
     const GgufKv *kv;
-    const uint8_t *p;
+    const uint8_t *p = NULL;
     NuCode rc = numeric_elem(g, key, index, &kv, &p, err);
     return rc ? rc : get_int(key, kv->elem_type, p, out, err);
 }
@@ -715,7 +724,7 @@ NuCode gguf_get_arr_i64(const GgufFile *g, const char *key, uint64_t index, int6
 NuCode gguf_get_arr_f32(const GgufFile *g, const char *key, uint64_t index, float *out,
                         NuError *err) {
     const GgufKv *kv;
-    const uint8_t *p;
+    const uint8_t *p = NULL;
     NuCode rc = numeric_elem(g, key, index, &kv, &p, err);
     return rc ? rc : get_float(key, kv->elem_type, p, out, err);
 }

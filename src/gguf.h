@@ -64,6 +64,10 @@ uint64_t gguf_kv_count(const GgufFile *g);
 int64_t gguf_find_key(const GgufFile *g, const char *key);
 GgufStr gguf_kv_key(const GgufFile *g, uint64_t index);
 GgufType gguf_kv_type(const GgufFile *g, uint64_t index);
+/* The value of entry index (< gguf_kv_count) exactly as encoded after its type id: a
+ * scalar's bytes, a string's u64 length and characters, an array's element type, count and
+ * elements (nested arrays included). Copy it verbatim with gguf_add_raw (gguf_write.h). */
+void gguf_kv_raw(const GgufFile *g, uint64_t index, const uint8_t **bytes, size_t *len);
 
 /* Typed getters. Each fails with NU_ERR_FORMAT and a message naming the key when it is
  * missing or holds an incompatible type. Integer getters accept any integer type whose

@@ -16,8 +16,9 @@ typedef struct {
     uint32_t n_dims;
     int64_t ne[GGUF_MAX_DIMS];
     uint32_t type;
-    const void *data;
+    const void *data; /* NULL: left zeroed, for the caller to fill in place */
     uint64_t size;
+    size_t pos; /* where its data starts in the last finished buffer */
 } PendingTensor;
 
 struct GgufWriter {
@@ -30,7 +31,8 @@ struct GgufWriter {
     uint32_t alignment;
 };
 
-static int buf_put(Buf *b, const void *src, size_t n) {
+/* Makes room for n more bytes. */
+static int buf_grow(Buf *b, size_t n) {
     if (n > SIZE_MAX - b->len) return 0;
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
@@ -40,8 +42,20 @@ static int buf_put(Buf *b, const void *src, size_t n) {
         b->p = p;
         b->cap = cap;
     }
+    return 1;
+}
+
+static int buf_put(Buf *b, const void *src, size_t n) {
+    if (!buf_grow(b, n)) return 0;
     if (n) memcpy(b->p + b->len, src, n);
     b->len += n;
+    return 1;
+}
+
+static int buf_zeros(Buf *b, uint64_t n) {
+    if (n > SIZE_MAX || !buf_grow(b, (size_t)n)) return 0;
+    if (n) memset(b->p + b->len, 0, (size_t)n);
+    b->len += (size_t)n;
     return 1;
 }
 
@@ -231,21 +245,37 @@ NuCode gguf_add_tensor(GgufWriter *w, const char *name, uint32_t n_dims, const i
 
 static uint64_t pad_to(uint64_t n, uint64_t a) { return (a - n % a) % a; }
 
-static int buf_zeros(Buf *b, uint64_t n) {
-    static const uint8_t zeros[64];
-    while (n) {
-        size_t k = n < sizeof zeros ? (size_t)n : sizeof zeros;
-        if (!buf_put(b, zeros, k)) return 0;
-        n -= k;
+static uint64_t add_sat(uint64_t a, uint64_t b) { return b > UINT64_MAX - a ? UINT64_MAX : a + b; }
+
+/* The finished file's size, saturating at UINT64_MAX. */
+static uint64_t file_size(const GgufWriter *w) {
+    uint64_t n = add_sat(24, w->kv.len);
+    for (uint64_t i = 0; i < w->n_tensors; i++) {
+        const PendingTensor *t = &w->tensors[i];
+        n = add_sat(n, 8 + strlen(t->name) + 4 + 8 * (uint64_t)t->n_dims + 4 + 8);
     }
-    return 1;
+    n = add_sat(n, pad_to(n, w->alignment));
+    for (uint64_t i = 0; i < w->n_tensors; i++) {
+        uint64_t size = w->tensors[i].size;
+        n = add_sat(n, add_sat(size, pad_to(size, w->alignment)));
+    }
+    return n;
 }
 
 NuCode gguf_writer_finish(GgufWriter *w, uint8_t **out, size_t *size, NuError *err) {
     *out = NULL;
     *size = 0;
     if (w->err.code != NU_OK) return nu_fail(err, w->err.code, "%s", w->err.message);
-    Buf b = {0};
+    /* Sized up front and allocated once: a model file may be a large part of memory. */
+    uint64_t total = file_size(w);
+    if (total > SIZE_MAX)
+        return nu_fail(err, NU_ERR_NOMEM, "GGUF writer: a file of %s%" PRIu64 " bytes does not "
+                       "fit in memory", total == UINT64_MAX ? "more than " : "", total);
+    Buf b = {malloc((size_t)total), 0, (size_t)total};
+    if (!b.p)
+        return nu_fail(err, NU_ERR_NOMEM, "GGUF writer: no memory for a file of %" PRIu64
+                       " bytes", total);
+    /* Each write fits the buffer sized above; the checks only guard against a miscount. */
     int ok = buf_put(&b, "GGUF", 4) && buf_le(&b, 3, 4) && buf_le(&b, w->n_tensors, 8) &&
              buf_le(&b, w->n_kv, 8) && buf_put(&b, w->kv.p, w->kv.len);
     uint64_t offset = 0;
@@ -258,8 +288,9 @@ NuCode gguf_writer_finish(GgufWriter *w, uint8_t **out, size_t *size, NuError *e
     }
     ok = ok && buf_zeros(&b, pad_to(b.len, w->alignment));
     for (uint64_t i = 0; ok && i < w->n_tensors; i++) {
-        const PendingTensor *t = &w->tensors[i];
-        ok = t->size <= SIZE_MAX && buf_put(&b, t->data, (size_t)t->size) &&
+        PendingTensor *t = &w->tensors[i];
+        t->pos = b.len;
+        ok = (t->data ? buf_put(&b, t->data, (size_t)t->size) : buf_zeros(&b, t->size)) &&
              buf_zeros(&b, pad_to(t->size, w->alignment));
     }
     if (!ok) {
@@ -269,4 +300,8 @@ NuCode gguf_writer_finish(GgufWriter *w, uint8_t **out, size_t *size, NuError *e
     *out = b.p;
     *size = b.len;
     return NU_OK;
+}
+
+size_t gguf_writer_tensor_pos(const GgufWriter *w, uint64_t index) {
+    return index < w->n_tensors ? w->tensors[index].pos : SIZE_MAX;
 }

@@ -49,12 +49,19 @@ NuCode gguf_add_raw(GgufWriter *w, const char *key, GgufType type, const void *b
 NuCode gguf_set_alignment(GgufWriter *w, uint32_t alignment);
 
 /* A tensor of n_dims dimensions ne[] (ne[0] = columns) of a ggml type; its byte size is
- * computed from them, and data must hold that many bytes until finish. */
+ * computed from them, and data must hold that many bytes until finish. With data NULL the
+ * tensor is left zeroed in the finished buffer, for the caller to fill in place (see
+ * gguf_writer_tensor_pos), so a large tensor never has to exist twice in memory. */
 NuCode gguf_add_tensor(GgufWriter *w, const char *name, uint32_t n_dims, const int64_t *ne,
                        uint32_t ggml_type, const void *data);
 
-/* Lays out the file. On success *out is a malloc'd buffer of *size bytes that the caller
- * frees with free(). The writer can be freed afterwards (or finished again). */
+/* Lays out the file in one allocation of exactly its size. On success *out is a malloc'd
+ * buffer of *size bytes that the caller frees with free(). The writer can be freed
+ * afterwards (or finished again). */
 NuCode gguf_writer_finish(GgufWriter *w, uint8_t **out, size_t *size, NuError *err);
+
+/* After a successful finish: the byte position in the finished buffer where the data of
+ * the index-th tensor added starts (SIZE_MAX for an index past the tensors). */
+size_t gguf_writer_tensor_pos(const GgufWriter *w, uint64_t index);
 
 #endif
