@@ -69,7 +69,7 @@ NuCode nu_llama2c_load(const uint8_t *data, size_t size, NuConfig *cfg, NuWeight
     memset(w, 0, sizeof *w);
     if ((uintptr_t)data % 4 != 0)
         return nu_fail(err, NU_ERR_ARG, "llama2.c checkpoint: buffer is not 4-byte aligned");
-    int shared;
+    int shared = 0;
     NuCode rc = read_header(data, size, cfg, &shared, err);
     if (rc != NU_OK) return rc;
 
