@@ -92,11 +92,21 @@ function currentIndex() {
 
 let queue = Promise.resolve();
 let ticket = 0;
+let pending = 0; // requested jobs and loads not finished yet: the page is busy from the click on
+
+function setBusy(delta) {
+  pending += delta;
+  const busy = pending > 0;
+  document.body.dataset.busy = String(busy);
+  ui.output.dataset.state = busy ? 'running' : 'done';
+  ui.stop.disabled = !busy;
+}
 
 /** Runs work(job) after the current job stops; a job superseded before it starts never runs. */
 function runJob(work) {
   const mine = ++ticket;
   if (state.job) state.job.stopped = true;
+  setBusy(+1);
   const run = queue.then(async () => {
     if (mine !== ticket) return;
     await state.loading;
@@ -106,25 +116,17 @@ function runJob(work) {
     }
     const job = { stopped: false };
     state.job = job;
-    setBusy(true);
     try {
       await work(job);
     } catch (error) {
       ui.genStatus.textContent = `Error: ${error.message}`;
     } finally {
       state.job = null;
-      setBusy(false);
       renderAll(true);
     }
-  });
+  }).finally(() => setBusy(-1));
   queue = run.catch(() => {});
   return run;
-}
-
-function setBusy(busy) {
-  document.body.dataset.busy = String(busy);
-  ui.output.dataset.state = busy ? 'running' : 'done';
-  ui.stop.disabled = !busy;
 }
 
 async function promptTokens() {
@@ -252,11 +254,16 @@ function resetBranches(branches) {
 
 // ---- rendering --------------------------------------------------------------------------
 
+// While tokens stream in, the text updates every frame but the SVG views at most every 200 ms:
+// redrawing them costs more than a token of a small model.
 let frame = 0;
+let lastHeavy = 0;
 function scheduleRender() {
-  if (!frame) frame = requestAnimationFrame(() => {
+  if (!frame) frame = requestAnimationFrame((now) => {
     frame = 0;
-    renderAll(false);
+    const heavy = now - lastHeavy >= 200;
+    if (heavy) lastHeavy = now;
+    renderAll(false, !heavy);
   });
 }
 
@@ -403,10 +410,11 @@ function renderSample(step, report) {
     `${Math.round(inside * 1000)} of 1000 inside the nucleus of ${report.nucleusSize}; largest gap ${f(gap)}.`;
 }
 
-function renderAll(full) {
+function renderAll(full, textOnly = false) {
   renderOutput(full);
   renderBranches();
   renderStatus();
+  if (textOnly) return;
   renderCharts();
   renderStep();
 }
@@ -441,6 +449,7 @@ function loadModel(source, name) {
   ticket++;
   if (state.job) state.job.stopped = true;
   const previous = queue;
+  setBusy(+1);
   const task = (async () => {
     await previous;
     setModelStatus('loading', `Loading ${name}…`);
@@ -465,6 +474,7 @@ function loadModel(source, name) {
     } finally {
       ui.progress.hidden = true;
       renderAll(true);
+      setBusy(-1);
     }
   })();
   state.loading = task;

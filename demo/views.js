@@ -153,7 +153,7 @@ export function drawChart(root, values, { selected, forced = [], format = (v) =>
     if (i === selected) classes.push('selected');
     if (forced[i]) classes.push('forced');
     const g = svg('g', { class: classes.join(' ') },
-      svg('title', {}, `step ${i}: ${format(v)}`),
+      svg('title', {}, `step ${i + 1}: ${format(v)}`),
       svg('rect', { class: 'hit', x: left + i * w, y: top, width: w, height: bottom - top }),
       svg('rect', { class: 'fill', x: left + i * w + w * 0.1, y: bottom - h, width: Math.max(0.6, w * 0.8), height: Math.max(0.5, h) }),
     );

@@ -1,0 +1,187 @@
+// The live demo page in headless Chromium: default model, CLI agreement, re-rendering the
+// nucleus from stored logits, teaching mode, a corrupt model file, literal text, branching,
+// "Sample 1000", compare mode; screenshots of each mode in build/screenshots/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { openBrowser } from './browser.js';
+
+const MODEL = 'models/stories260K-q8_0.gguf';
+const SHOTS = 'build/screenshots';
+const noModel = !existsSync(MODEL) && `${MODEL} is not built yet (make models)`;
+
+let browser;
+let page;
+const dialogs = [];
+const pageErrors = [];
+
+const byId = (id) => `[data-testid="${id}"]`;
+const text = (id) => page.textContent(byId(id));
+const outputCount = () => page.locator(`${byId('output')} > *`).count();
+
+async function generate({ prompt, temperature, topP = '0.9', maxTokens, seed = '42' }) {
+  await page.fill(byId('prompt'), prompt);
+  await page.fill(byId('temperature'), temperature);
+  await page.fill(byId('top-p'), topP);
+  await page.fill(byId('max-tokens'), maxTokens);
+  await page.fill(byId('seed'), seed);
+  await page.click(byId('generate'));
+  await page.waitForFunction(() => document.body.dataset.busy === 'false' && document.querySelector('[data-testid=output]').children.length > 0);
+}
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  browser = await openBrowser();
+  page = await browser.context.newPage();
+  await page.setViewportSize({ width: 1280, height: 900 });
+  page.on('dialog', (dialog) => {
+    dialogs.push(dialog.message());
+    dialog.dismiss();
+  });
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await page.goto(browser.url);
+  await page.waitForFunction(() => document.querySelector('[data-testid=model-status]')?.dataset.state !== 'loading');
+});
+after(() => browser.close());
+
+test('teaching mode: at p = 0.9, T = 1 the nucleus is cat, dog, bird, fish', async () => {
+  await page.click(byId('mode-teach'));
+  await page.fill(byId('temperature'), '1');
+  await page.fill(byId('top-p'), '0.9');
+  const words = (inside) => page.$$eval(`${byId('teach-list')} li[data-in-nucleus="${inside}"]`, (items) => items.map((li) => li.dataset.word));
+  assert.deepEqual(await words('true'), ['cat', 'dog', 'bird', 'fish']);
+  assert.deepEqual(await words('false'), ['lizard', 'hamster']);
+  assert.equal(await text('teach-nucleus'), 'cat, dog, bird, fish');
+  await page.screenshot({ path: `${SHOTS}/teach.png`, fullPage: true });
+
+  // p = 0.5: cat alone reaches 0.524; editing a logit re-sorts (fish above everything).
+  await page.fill(byId('top-p'), '0.5');
+  assert.deepEqual(await words('true'), ['cat']);
+  await page.fill(byId('toy-logit-fish'), '5');
+  assert.deepEqual(await words('true'), ['fish']);
+  await page.click(byId('teach-reset'));
+  await page.fill(byId('top-p'), '0.9');
+  await page.click(byId('mode-explore'));
+});
+
+test('the default model loads in the worker', { skip: noModel }, async () => {
+  await page.waitForFunction(() => document.body.dataset.ready === 'true');
+  assert.match(await text('model-status'), /^Ready: stories260K-q8_0\.gguf/);
+  assert.equal(await text('vocab-size'), '512');
+});
+
+test('T = 0 gives the same text as the CLI', { skip: noModel }, async () => {
+  const prompt = 'Once upon a time';
+  const cli = execFileSync(process.execPath, [
+    'web/cli.js', 'generate', '--model', MODEL, '--prompt', prompt, '--temperature', '0', '--max-tokens', '32',
+  ]).toString();
+  await generate({ prompt, temperature: '0', maxTokens: '32' });
+  assert.equal(await outputCount(), 32);
+  assert.equal((await text('output')).trim(), cli.trim());
+  const ids = await page.$$eval(`${byId('output')} > *`, (spans) => spans.map((s) => s.dataset.tokenId));
+  assert.ok(ids.every((id) => /^\d+$/.test(id)));
+  assert.equal(await text('nucleus-size'), '1'); // greedy
+});
+
+test('moving p redraws the current step from its stored logits, without new tokens', { skip: noModel }, async () => {
+  await generate({ prompt: 'Once upon a time', temperature: '1', maxTokens: '24', seed: '7' });
+  const count = await outputCount();
+  // Pin the step with the widest distribution, so p has room to act.
+  const sizes = await page.$$eval(`${byId('chart-nucleus-size')} .bar title`, (titles) => titles.map((t) => Number(t.textContent.split(': ')[1])));
+  const widest = sizes.indexOf(Math.max(...sizes));
+  await page.click(`${byId('output')} > [data-step="${widest}"]`);
+  const before = Number(await text('nucleus-size'));
+  assert.equal(before, sizes[widest]);
+  assert.ok(before > 1, `step ${widest} has a nucleus of ${before}`);
+  const tokensBefore = await page.$$eval(`${byId('output')} > *`, (spans) => spans.map((s) => s.dataset.tokenId).join());
+
+  await page.fill(byId('top-p'), '0.3');
+  const after = Number(await text('nucleus-size'));
+  assert.ok(after < before, `nucleus ${before} at p 0.9, ${after} at p 0.3`);
+  assert.equal(await outputCount(), count);
+  assert.equal(await page.$$eval(`${byId('output')} > *`, (spans) => spans.map((s) => s.dataset.tokenId).join()), tokensBefore);
+
+  // Temperature too: hotter flattens the distribution, the nucleus grows.
+  await page.fill(byId('temperature'), '2');
+  assert.ok(Number(await text('nucleus-size')) > after);
+  await page.fill(byId('temperature'), '1');
+  await page.fill(byId('top-p'), '0.9');
+  assert.equal(Number(await text('nucleus-size')), before);
+  assert.equal(Number(await text('vocab-size')), 512);
+});
+
+test('Sample 1000 and forcing a candidate as a new branch', { skip: noModel }, async () => {
+  await page.click(byId('sample-1000'));
+  assert.match(await text('sample-note'), /1000 draws with seed 7 .*: 1000 of 1000 inside the nucleus/);
+  const at = Number((await text('step-index')).split(' ')[0]) - 1;
+  const count = await outputCount();
+  // The second candidate of this step: forced, then generation continues on a new branch.
+  const forced = await page.getAttribute(`${byId('nucleus-view')} .bar[data-rank="1"]`, 'data-token-id');
+  await page.click(`${byId('nucleus-view')} .bar[data-rank="1"] .fill`);
+  await page.waitForFunction(() => document.body.dataset.busy === 'false' && document.querySelectorAll('[data-testid=branches] button').length === 2);
+  assert.equal(await page.getAttribute(`${byId('output')} > [data-step="${at}"]`, 'data-token-id'), forced);
+  assert.equal(await page.getAttribute(`${byId('output')} > [data-step="${at}"]`, 'class').then((c) => c.includes('forced')), true);
+  const branchCount = await outputCount();
+  assert.ok(branchCount > at && branchCount <= 24, `${branchCount} tokens on the new branch`);
+  await page.screenshot({ path: `${SHOTS}/generate.png`, fullPage: true });
+  // Back to the first branch: its tokens are intact.
+  await page.click(`${byId('branches')} li:first-child button`);
+  assert.equal(await outputCount(), count);
+});
+
+test('a corrupt model file is refused and the previous model keeps working', { skip: noModel }, async () => {
+  const junk = Buffer.alloc(1000);
+  for (let i = 0; i < junk.length; i++) junk[i] = (i * 2654435761) >>> 24;
+  await page.setInputFiles(byId('model-file'), { name: 'junk.gguf', mimeType: 'application/octet-stream', buffer: junk });
+  await page.waitForFunction(() => document.querySelector('[data-testid=model-status]').dataset.state === 'error');
+  assert.match(await text('model-status'), /^Error: cannot load junk\.gguf: .+ Still using stories260K-q8_0\.gguf\.$/);
+  await generate({ prompt: 'Once upon a time', temperature: '0', maxTokens: '8' });
+  assert.equal(await outputCount(), 8);
+  assert.match(await text('output'), /^Once upon a time, there/);
+});
+
+test('Stop ends a long generation; Step adds exactly one token', { skip: noModel }, async () => {
+  await page.fill(byId('max-tokens'), '2000');
+  await page.fill(byId('temperature'), '1');
+  await page.click(byId('generate'));
+  await page.waitForFunction(() => document.querySelector('[data-testid=output]').children.length >= 5);
+  await page.click(byId('stop'));
+  await page.waitForFunction(() => document.body.dataset.busy === 'false');
+  const count = await outputCount();
+  assert.ok(count < 2000);
+  assert.match(await text('gen-status'), /stopped/);
+  await page.click(byId('step'));
+  await page.waitForFunction(() => document.body.dataset.busy === 'false');
+  assert.equal(await outputCount(), count + 1);
+});
+
+test('prompt and tokens are shown as text, never as markup', { skip: noModel }, async () => {
+  const prompt = '<img src=x onerror=alert(1)>';
+  await generate({ prompt, temperature: '1', maxTokens: '6' });
+  assert.ok((await text('output')).startsWith(prompt));
+  assert.equal(await page.locator('img').count(), 0);
+  await page.waitForTimeout(100);
+  assert.deepEqual(dialogs, []);
+});
+
+test('compare mode: two settings on the same prompt and seed, with their metrics', { skip: noModel }, async () => {
+  await page.fill(byId('prompt'), 'Once upon a time');
+  await page.fill(byId('max-tokens'), '40');
+  await page.click(byId('mode-compare'));
+  await page.click(byId('compare-run'));
+  await page.waitForFunction(() => document.body.dataset.busy === 'false' && !/…|–/.test(document.querySelector('[data-testid=compare-b-repetition]').textContent));
+  for (const side of ['a', 'b']) {
+    assert.equal(await page.locator(`${byId(`compare-${side}-output`)} > *`).count(), 40);
+    for (const metric of ['distinct2', 'repetition']) {
+      const value = Number(await text(`compare-${side}-${metric}`));
+      assert.ok(value >= 0 && value <= 1, `${side} ${metric} ${value}`);
+    }
+  }
+  await page.screenshot({ path: `${SHOTS}/compare.png`, fullPage: true });
+  await page.click(byId('mode-explore'));
+});
+
+test('no script errors', () => {
+  assert.deepEqual(pageErrors, []);
+});
