@@ -268,7 +268,7 @@ NuCode gguf_writer_finish(GgufWriter *w, uint8_t **out, size_t *size, NuError *e
     if (w->err.code != NU_OK) return nu_fail(err, w->err.code, "%s", w->err.message);
     /* Sized up front and allocated once: a model file may be a large part of memory. */
     uint64_t total = file_size(w);
-    if (total > SIZE_MAX)
+    if (total > (uint64_t)PTRDIFF_MAX) /* no object may be larger */
         return nu_fail(err, NU_ERR_NOMEM, "GGUF writer: a file of %s%" PRIu64 " bytes does not "
                        "fit in memory", total == UINT64_MAX ? "more than " : "", total);
     Buf b = {malloc((size_t)total), 0, (size_t)total};
