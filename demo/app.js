@@ -3,7 +3,7 @@
 // screen, and each step's logits are kept so the nucleus can be redrawn for any p and T at once.
 import { createSampler, Sampler } from '/web/index.js';
 import { WorkerModel } from '/web/worker-client.js';
-import { drawNucleus, drawChart, drawHistogram, displayToken, landingRank } from './views.js';
+import { drawNucleus, drawChart, drawHistogram, displayToken } from './views.js';
 import { createTeach } from './teach.js';
 import { distinct2, repetitionRate } from './metrics.js';
 
@@ -363,7 +363,6 @@ function renderStep() {
   state.focus = Math.min(state.focus, Math.min(50, report.ids.length) - 1);
   const landed = drawNucleus(ui.view, {
     report, label, topP: s.topP, chosen: step.token, coin: step.coin, focus: state.focus,
-    sample: state.sample?.step === step ? state.sample.shares : null,
   }, (rank) => forceToken(at, report.ids[rank]));
 
   ui.stepIndex.textContent = `${at + 1} of ${branch.steps.length}`;

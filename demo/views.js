@@ -31,7 +31,7 @@ const BOX = { left: 46, right: 46, top: 18, plotH: 210, width: 800 };
 /**
  * The nucleus of one step. view: { report (sampler.inspect with the current settings), label(id),
  * topP, chosen (token id drawn or forced at this step), coin (or null), focus (rank with keyboard
- * focus or -1), sample (Map id -> share of 1000 draws, optional) }. onPick(rank) when a bar is clicked.
+ * focus or -1) }. onPick(rank) when a bar is clicked. Returns the rank the coin lands on (or -1).
  */
 export function drawNucleus(root, view, onPick) {
   root.replaceChildren();
@@ -86,16 +86,6 @@ export function drawNucleus(root, view, onPick) {
     ));
   }
   root.append(bars);
-
-  // The 1000-draw shares, as dots over the bars (on the probability axis).
-  if (view.sample) {
-    const dots = svg('g', { class: 'sample-dots' });
-    for (let i = 0; i < shown; i++) {
-      const share = view.sample.get(report.ids[i]);
-      if (share) dots.append(svg('circle', { cx: x(i) + slotW / 2, cy: yProb(share), r: 2.5 }));
-    }
-    root.append(dots);
-  }
 
   // Cumulative curve: a step up at each token, ending at 1 after the rest of the vocabulary.
   const points = [[x(0), yCum(0)]];

@@ -124,10 +124,20 @@ test('Sample 1000 and forcing a candidate as a new branch', { skip: noModel }, a
   assert.equal(await page.getAttribute(`${byId('output')} > [data-step="${at}"]`, 'class').then((c) => c.includes('forced')), true);
   const branchCount = await outputCount();
   assert.ok(branchCount > at && branchCount <= 24, `${branchCount} tokens on the new branch`);
+  await page.click(byId('sample-1000'));
   await page.screenshot({ path: `${SHOTS}/generate.png`, fullPage: true });
   // Back to the first branch: its tokens are intact.
   await page.click(`${byId('branches')} li:first-child button`);
   assert.equal(await outputCount(), count);
+  // The keyboard does the same: arrows pick a candidate of the current step, Enter forces it.
+  await page.focus(byId('nucleus-view'));
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowRight');
+  const picked = await page.getAttribute(`${byId('nucleus-view')} .bar.focus`, 'data-token-id');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.body.dataset.busy === 'false' && document.querySelectorAll('[data-testid=branches] button').length === 3);
+  const last = Number((await text('step-index')).split(' ')[0]) - 1;
+  assert.equal(await page.getAttribute(`${byId('output')} > [data-step="${last}"]`, 'data-token-id'), picked);
 });
 
 test('a corrupt model file is refused and the previous model keeps working', { skip: noModel }, async () => {
