@@ -216,10 +216,11 @@ export class Model extends Vocabulary {
    * Streams generated tokens. prompt: text (tokenized with BOS) or an array of token ids used
    * as is. Options: the sampler's (temperature, topP, topK, minP, minKeep, seed, topN, penalties,
    * logitBias), maxTokens (256), stop (string or strings), signal (AbortSignal), logits (true:
-   * each step carries a copy of its logits).
+   * each step carries a copy of its logits), trace (called with each token's trace record).
    */
   async *generate(prompt, options = {}) {
-    const { maxTokens = 256, stop = [], signal, logits: withLogits = false, ...samplerOptions } = options;
+    const { maxTokens = 256, stop = [], signal, logits: withLogits = false, trace, ...samplerOptions } = options;
+    if (trace !== undefined && typeof trace !== 'function') throw invalid('trace must be a function');
     if (!Number.isInteger(maxTokens) || maxTokens < 1) throw invalid(`maxTokens must be a positive integer, got ${maxTokens}`);
     const stops = (typeof stop === 'string' ? [stop] : [...stop]).filter((s) => s.length > 0);
     if (stops.some((s) => typeof s !== 'string')) throw invalid('stop must be a string or an array of strings');
@@ -241,9 +242,11 @@ export class Model extends Vocabulary {
       for (let index = 0; ; index++) {
         const started = performance.now();
         const logitsPtr = this.#feed(tokens);
+        const fed = performance.now();
         const report = sampler.stepAt(logitsPtr, vocabSize, 1);
-        const ms = performance.now() - started;
-        const step = { index, ...report, text: '', ms, finishReason: null };
+        const done = performance.now();
+        const timing = { ms: done - started, forwardMs: fed - started, sampleUs: (done - fed) * 1000 };
+        const step = { index, ...report, text: '', ...timing, finishReason: null };
         if (withLogits) step.logits = this.wasm.f32(logitsPtr, vocabSize).slice();
         tokens.push(report.token);
         if (report.token !== eosId) text += decoder.decode(this.pieceBytes(report.token), { stream: true });
@@ -266,6 +269,10 @@ export class Model extends Vocabulary {
         const upTo = step.finishReason ? text.length : text.length - pendingStopPrefix(text.slice(emitted), stops);
         step.text = text.slice(emitted, Math.max(emitted, upTo));
         emitted = Math.max(emitted, upTo);
+        if (trace) {
+          const { token, prob, coin, nucleusSize, nucleusMass, entropy, forwardMs, sampleUs } = step;
+          trace({ index, token, text: step.text, prob, coin, nucleusSize, nucleusMass, entropy, sampleUs, forwardMs });
+        }
         yield step;
         if (step.finishReason) return;
         await yieldToEventLoop(); // lets an abort (or a worker message) arrive between tokens
