@@ -468,7 +468,7 @@ function loadModel(source, name) {
       return true;
     } catch (error) {
       const still = state.info ? ` Still using ${state.modelName}.` : '';
-      setModelStatus('error', `Error: cannot load ${name}: ${error.message}.${still}`);
+      setModelStatus('error', `Error: cannot load ${name}: ${error.message.replace(/\.$/, '')}.${still}`);
       return false;
     } finally {
       ui.progress.hidden = true;
