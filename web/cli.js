@@ -1,16 +1,25 @@
 #!/usr/bin/env node
 // The nucleus command line: a thin layer over the ES-module API.
-import { writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { NucleusError, loadModel, loadTokenizer } from './index.js';
+import { readTrace, replayTrace, runSweep, sweepCsv, sweepTable, traceHeader } from './trace.js';
 
 const USAGE = `usage: nucleus <command> [options]
 
 commands:
   generate --model F --prompt T [--temperature X] [--top-p X] [--top-k N] [--min-p X]
-           [--seed N] [--max-tokens N] [--json] [--tokenizer tokenizer.bin]
+           [--seed N] [--max-tokens N] [--json] [--trace run.jsonl] [--tokenizer tokenizer.bin]
       streams generated text to stdout; with --json one JSON object per token:
-      {"index","token","text","prob","nucleusSize","nucleusMass","entropy"}
+      {"index","token","text","prob","nucleusSize","nucleusMass","entropy"};
+      --trace writes a header line and one line per token to a file
+  replay run.jsonl [--model F]
+      generates again with a trace's model and settings; exit 0 when every token matches,
+      otherwise prints the first step that differs and exits 1
+  sweep --model F --prompts FILE [--top-p 0.5,0.7,0.9,0.95,1] [--temperature 0.7,1,1.3]
+        [--seeds 5] [--max-tokens 128] [--csv|--json]
+      generates for every (p, T) over the prompts (one per line) and seeds 0..N-1 and prints
+      nucleus size, entropy, cut mass, KL, distinct-1/2/3, repetition, mean prob, tok/s
   info --model F [--tokenizer tokenizer.bin]
       prints the model's info as JSON
   tokenize --model F --text T [--tokenizer tokenizer.bin]
@@ -33,6 +42,10 @@ const OPTIONS = {
   seed: { type: 'string' },
   'max-tokens': { type: 'string' },
   json: { type: 'boolean' },
+  csv: { type: 'boolean' },
+  trace: { type: 'string' },
+  prompts: { type: 'string' },
+  seeds: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -76,6 +89,13 @@ async function generate(values) {
   const prompt = need(values, 'prompt');
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
+  let traceFd = null;
+  if (values.trace) {
+    const header = await traceHeader(model, values.model, { prompt, ...options });
+    traceFd = openSync(values.trace, 'w');
+    writeSync(traceFd, JSON.stringify(header) + '\n');
+    options.trace = (record) => writeSync(traceFd, JSON.stringify(record) + '\n');
+  }
   if (!values.json) out(prompt); // like llama2.c: the story starts with the prompt
   for await (const step of model.generate(prompt, { ...options, signal: controller.signal })) {
     if (values.json) {
@@ -86,7 +106,72 @@ async function generate(values) {
     }
   }
   if (!values.json) out('\n');
+  if (traceFd !== null) closeSync(traceFd);
   model.dispose();
+}
+
+function numberList(values, name, fallback) {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  const list = raw.split(',').map((item) => Number(item));
+  if (list.some((x, i) => !Number.isFinite(x) || raw.split(',')[i].trim() === '')) {
+    throw new UsageError(`--${name} must be a comma-separated list of numbers, got "${raw}"`);
+  }
+  return list;
+}
+
+async function replay(values, positionals) {
+  const file = positionals[0];
+  if (!file) throw new UsageError('replay needs a trace file');
+  let trace;
+  try {
+    trace = await readTrace(file);
+  } catch (error) {
+    throw new NucleusError(error.code === 'ENOENT' ? `cannot open ${file}: no such file` : error.message, 'IO');
+  }
+  const modelPath = values.model ?? trace.header.model.path;
+  const sha256 = (await traceHeader({ info: {} }, modelPath, { prompt: '' })).model.sha256;
+  if (sha256 !== trace.header.model.sha256) {
+    throw new NucleusError(`${modelPath} is not the traced model (sha256 ${sha256.slice(0, 12)}..., trace has ${trace.header.model.sha256.slice(0, 12)}...)`, 'INVALID_ARGUMENT');
+  }
+  const model = await loadModel(modelPath);
+  const result = await replayTrace(model, trace);
+  model.dispose();
+  if (result.ok) {
+    out(`replay: all ${result.steps} tokens match\n`);
+    return 0;
+  }
+  const expected = result.expected === null ? 'the end of the trace' : `token ${result.expected}`;
+  const actual = result.actual === null ? 'generation ended' : `token ${result.actual}`;
+  out(`replay: step ${result.index} differs: the trace has ${expected}, this run gave ${actual}\n`);
+  return 1;
+}
+
+async function sweep(values) {
+  const { readFile } = await import('node:fs/promises');
+  const promptsFile = need(values, 'prompts');
+  let prompts;
+  try {
+    prompts = (await readFile(promptsFile, 'utf8')).split('\n').filter((line) => line.trim() !== '');
+  } catch (error) {
+    throw new NucleusError(`cannot read ${promptsFile}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`, 'IO');
+  }
+  if (prompts.length === 0) throw new UsageError(`${promptsFile} holds no prompt`);
+  const topPs = numberList(values, 'top-p', [0.5, 0.7, 0.9, 0.95, 1]);
+  const temperatures = numberList(values, 'temperature', [0.7, 1, 1.3]);
+  const seeds = number(values, 'seeds', 5, true);
+  const maxTokens = number(values, 'max-tokens', 128, true);
+  if (seeds < 1) throw new UsageError('--seeds must be at least 1');
+  const model = await loadModel(need(values, 'model'));
+  const rows = await runSweep(model, {
+    prompts, topPs, temperatures, seeds, maxTokens,
+    onProgress: ({ done, total }) => {
+      if (process.stderr.isTTY) process.stderr.write(`\rsweep: ${done}/${total} runs`);
+    },
+  });
+  if (process.stderr.isTTY) process.stderr.write('\n');
+  model.dispose();
+  out(values.json ? JSON.stringify(rows, null, 2) + '\n' : values.csv ? sweepCsv(rows) : sweepTable(rows));
 }
 
 async function info(values) {
@@ -105,7 +190,7 @@ async function tokenize(values) {
   tokenizer.dispose();
 }
 
-const COMMANDS = { generate, info, tokenize };
+const COMMANDS = { generate, info, tokenize, replay, sweep };
 
 async function main(argv) {
   const [command, ...rest] = argv;
@@ -116,8 +201,9 @@ async function main(argv) {
   const run = COMMANDS[command];
   if (!run) throw new UsageError(`unknown command "${command}"`);
   let values;
+  let positionals;
   try {
-    ({ values } = parseArgs({ args: rest, options: OPTIONS, strict: true }));
+    ({ values, positionals } = parseArgs({ args: rest, options: OPTIONS, strict: true, allowPositionals: command === 'replay' }));
   } catch (error) {
     throw new UsageError(error.message);
   }
@@ -125,8 +211,7 @@ async function main(argv) {
     out(USAGE + '\n');
     return 0;
   }
-  await run(values);
-  return 0;
+  return (await run(values, positionals)) ?? 0;
 }
 
 main(process.argv.slice(2)).then(

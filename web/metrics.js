@@ -72,8 +72,9 @@ export function summarize(runs) {
     meanNucleusSize: mean(steps.map((s) => s.nucleusSize)),
     medianNucleusSize: median(steps.map((s) => s.nucleusSize)),
     meanEntropy: mean(steps.map((s) => s.entropy)),
-    meanTruncatedMass: mean(steps.map((s) => 1 - s.nucleusMass)),
-    meanKL: mean(steps.map((s) => -Math.log(s.nucleusMass))),
+    // A nucleus of every token can sum to 1 + 1e-8 in float: the mass cut away is then 0.
+    meanTruncatedMass: mean(steps.map((s) => Math.max(0, 1 - s.nucleusMass))),
+    meanKL: mean(steps.map((s) => Math.max(0, -Math.log(s.nucleusMass)))),
     distinct1: distinctN(texts, 1),
     distinct2: distinctN(texts, 2),
     distinct3: distinctN(texts, 3),
