@@ -3,7 +3,7 @@
 // screen, and each step's logits are kept so the nucleus can be redrawn for any p and T at once.
 import { createSampler, Sampler } from '/web/index.js';
 import { WorkerModel } from '/web/worker-client.js';
-import { drawNucleus, drawChart, drawHistogram, displayToken } from './views.js';
+import { drawNucleus, drawChart, drawHistogram, displayToken, svg } from './views.js';
 import { createTeach } from './teach.js';
 import { distinct2, repetitionRate } from './metrics.js';
 
@@ -344,8 +344,9 @@ function clearStep() {
   state.view = null;
   for (const el of [ui.nucleusSize, ui.nucleusMass, ui.entropy, ui.chosenToken, ui.chosenRank, ui.chosenProb, ui.stepIndex]) el.textContent = '–';
   ui.vocabSize.textContent = state.info ? String(state.info.vocabSize) : '–';
-  ui.coinNote.textContent = state.info ? 'Press Generate or Step: each token’s nucleus appears here.' : '';
-  ui.view.replaceChildren();
+  ui.coinNote.textContent = '';
+  ui.view.replaceChildren(svg('text', { x: 400, y: 150, 'text-anchor': 'middle', class: 'empty' },
+    state.info ? 'Press Generate or Step: the nucleus of every token appears here.' : 'Load a model to generate (or try the Teach tab).'));
   ui.reroll.disabled = ui.sample.disabled = true;
   ui.sampleBox.hidden = true;
 }
