@@ -1,0 +1,153 @@
+// Tokenizers through loadTokenizer on the built wasm: llama.cpp's GPT-2 test vectors, known
+// SentencePiece ids, round trips, display forms, and errors that leave the handle usable.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadTokenizer, NucleusError } from '../web/index.js';
+import { sharedDir } from './helpers.js';
+
+const VOCAB = join(sharedDir, 'models/vocab');
+
+// llama.cpp's test-tokenizer-0 inputs: cases separated by this line (the file ends with one),
+// and the expected ids, one line of space-separated numbers per case.
+const CASES = readFileSync(join(VOCAB, 'ggml-vocab-gpt-2.gguf.inp'), 'utf8').split('\n__ggml_vocab_test__\n').slice(0, -1);
+const GPT2_IDS = readFileSync(join(VOCAB, 'ggml-vocab-gpt-2.gguf.out'), 'utf8')
+  .split('\n')
+  .slice(0, CASES.length)
+  .map((line) => line.split(' ').filter(Boolean).map(Number));
+
+const VARIED = [
+  'Hello world',
+  '  two leading spaces and trailing  ',
+  'line one\nline two\n\nline four\r\n',
+  'Ünïcödé: naïve café, Straße, Ελληνικά, русский, 日本語のテキスト, 한국어, עברית, العربية',
+  'emoji 🦙🚀😶‍🌫️ and CJK 我想在apple工作',
+  "don't, I'll, they're, 'RE 'S",
+  '<s> and </s> are plain text here',
+  '\x01\x02\x7f control bytes',
+  ' ',
+  '\n',
+];
+
+describe('GPT-2 byte-level BPE (ggml-vocab-gpt-2.gguf)', () => {
+  let tok;
+  before(async () => {
+    tok = await loadTokenizer(join(VOCAB, 'ggml-vocab-gpt-2.gguf'));
+  });
+  after(() => tok.dispose());
+
+  test('the file has 46 cases and as many id lines', () => {
+    assert.equal(CASES.length, 46);
+    assert.equal(GPT2_IDS.length, 46);
+    assert.equal(tok.vocabSize, 50257);
+  });
+
+  test('every llama.cpp test case encodes to the expected ids and decodes back', () => {
+    CASES.forEach((text, i) => {
+      const ids = tok.encode(text);
+      assert.deepEqual([...ids], GPT2_IDS[i], `case ${i} ${JSON.stringify(text)}`);
+      assert.equal(tok.decode(ids), text, `round trip of case ${i}`);
+    });
+  });
+
+  test('no BOS unless asked; BOS is <|endoftext|> (50256)', () => {
+    assert.deepEqual([...tok.encode('Hello world')], [15496, 995]);
+    assert.deepEqual([...tok.encode('Hello world', { bos: true })], [50256, 15496, 995]);
+    assert.equal(tok.tokenText(50256), '<|endoftext|>');
+    assert.equal(tok.decode([15496, 995]), 'Hello world');
+  });
+});
+
+describe('SentencePiece (ggml-vocab-llama-spm.gguf)', () => {
+  let tok;
+  before(async () => {
+    tok = await loadTokenizer(join(VOCAB, 'ggml-vocab-llama-spm.gguf'));
+  });
+  after(() => tok.dispose());
+
+  test('known Llama 2 ids from llama.cpp', () => {
+    assert.equal(tok.vocabSize, 32000);
+    const known = [
+      ['Hello world', [15043, 3186]],
+      [' Hello world', [29871, 15043, 3186]],
+      ['Hello, world!', [15043, 29892, 3186, 29991]],
+      [' ', [259]],
+      ['\n\n', [29871, 13, 13]],
+      [' this is 🦙.cpp', [29871, 445, 338, 29871, 243, 162, 169, 156, 29889, 8223]], // 🦙 as 4 byte tokens
+    ];
+    for (const [text, ids] of known) assert.deepEqual([...tok.encode(text)], ids, JSON.stringify(text));
+    assert.deepEqual([...tok.encode('Hello world', { bos: true })], [1, 15043, 3186]);
+  });
+
+  test('round trips (with and without BOS), pieces and display forms', () => {
+    for (const text of [...VARIED, ...CASES.slice(0, 20)]) {
+      assert.equal(tok.decode(tok.encode(text)), text, JSON.stringify(text));
+      assert.equal(tok.decode(tok.encode(text, { bos: true })), text, `${JSON.stringify(text)} with BOS`);
+    }
+    assert.equal(tok.decode([1, 15043, 3186, 2]), 'Hello world');
+    assert.deepEqual(tok.pieceBytes(15043), new TextEncoder().encode(' Hello'));
+    assert.equal(tok.tokenText(15043), ' Hello');
+    assert.equal(tok.tokenText(1), '<s>');
+    assert.equal(tok.tokenText(2), '</s>');
+    assert.equal(tok.tokenText(243), '<0xF0>'); // byte tokens that are not UTF-8 on their own
+    assert.deepEqual(tok.pieceBytes(243), Uint8Array.of(0xf0));
+    assert.deepEqual(tok.pieceBytes(1), new Uint8Array(0));
+  });
+
+  test('lone surrogates reach the tokenizer as U+FFFD (TextEncoder replaces them)', () => {
+    assert.deepEqual([...tok.encode('a\uD800b')], [...tok.encode('a\uFFFDb')]);
+    assert.equal(tok.decode(tok.encode('a\uDFFFb')), 'a\uFFFDb');
+  });
+
+  test('bad ids and arguments are INVALID_ARGUMENT errors; the handle works afterwards', () => {
+    const invalid = (fn, what) => assert.throws(fn, (e) => e instanceof NucleusError && e.code === 'INVALID_ARGUMENT' &&
+      /outside the vocabulary|must be/.test(e.message), what);
+    invalid(() => tok.decode([15043, 32000]), 'decode 32000');
+    invalid(() => tok.decode([-1]), 'decode -1');
+    invalid(() => tok.tokenText(40000), 'tokenText');
+    invalid(() => tok.pieceBytes(-3), 'pieceBytes');
+    invalid(() => tok.encode(42), 'encode a number');
+    assert.equal(tok.decode([15043, 3186]), 'Hello world');
+    assert.deepEqual([...tok.encode('Hello world')], [15043, 3186]);
+  });
+
+  test('a disposed tokenizer says so', async () => {
+    const t = await loadTokenizer(join(VOCAB, 'ggml-vocab-llama-spm.gguf'));
+    t.dispose();
+    t.dispose(); // twice is fine
+    assert.throws(() => t.encode('x'), { name: 'NucleusError', code: 'DISPOSED' });
+    assert.throws(() => t.decode([1]), { code: 'DISPOSED' });
+  });
+});
+
+describe('other GGUF vocabularies', () => {
+  // Expected ids from llama.cpp's models/ggml-vocab-{phi-3,starcoder}.gguf.out.
+  const EXPECTED = {
+    'ggml-vocab-phi-3.gguf': { size: 32064, cases: { 12: [29871, 15043, 3186], 28: [268, 15043, 13, 1678, 15043], 36: [29871, 29941, 29941, 29941] } },
+    'ggml-vocab-starcoder.gguf': { size: 49152, cases: { 12: [12009, 5810], 28: [283, 12009, 303, 12009], 36: [56, 56, 56] } },
+  };
+  for (const [file, { size, cases }] of Object.entries(EXPECTED)) {
+    test(file, async () => {
+      const tok = await loadTokenizer(join(VOCAB, file));
+      assert.equal(tok.vocabSize, size);
+      for (const [i, ids] of Object.entries(cases)) {
+        assert.deepEqual([...tok.encode(CASES[i])], ids, `case ${i} ${JSON.stringify(CASES[i])}`);
+        assert.equal(tok.decode(tok.encode(CASES[i])), CASES[i]);
+      }
+      tok.dispose();
+    });
+  }
+});
+
+describe('loadTokenizer refusals', () => {
+  test('a llama2.c tokenizer.bin alone (it does not store its size) or bytes that are no GGUF', async () => {
+    for (const source of [join(sharedDir, 'models/stories260K/tok512.bin'), new Uint8Array([1, 2, 3, 4, 5])]) {
+      await assert.rejects(loadTokenizer(source), (e) => e instanceof NucleusError && e.code === 'BAD_FORMAT' && /GGUF/.test(e.message));
+    }
+    await assert.rejects(loadTokenizer(new Uint8Array(0)), { code: 'BAD_FORMAT', message: /empty/ });
+    const tok = await loadTokenizer(join(VOCAB, 'ggml-vocab-llama-spm.gguf'));
+    assert.deepEqual([...tok.encode('Hello world')], [15043, 3186]);
+    tok.dispose();
+  });
+});
