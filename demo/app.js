@@ -469,7 +469,9 @@ function loadModel(source, name) {
       return true;
     } catch (error) {
       const still = state.info ? ` Still using ${state.modelName}.` : '';
-      setModelStatus('error', `Error: cannot load ${name}: ${error.message.replace(/\.$/, '')}.${still}`);
+      let reason = error.message.replace(/\.$/, '');
+      if (reason.startsWith(`${name}: `)) reason = reason.slice(name.length + 2); // model.js names the file too
+      setModelStatus('error', `Error: cannot load ${name}: ${reason}.${still}`);
       return false;
     } finally {
       ui.progress.hidden = true;
