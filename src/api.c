@@ -3,6 +3,7 @@
  * Only plain i32/f32/f64 cross the boundary; 64-bit seeds travel as two 32-bit halves. */
 #include "api.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,15 @@ static NuError creation_error; /* for failures before any handle exists */
 NU_EXPORT int nu_api_version(void) { return NU_API_VERSION; }
 
 NU_EXPORT const char *nu_creation_error(void) { return creation_error.message; }
+
+/* Bytes currently allocated by malloc: lets hosts check that failures and dispose leak nothing. */
+NU_EXPORT double nu_heap_used(void) {
+#ifdef __EMSCRIPTEN__
+    return (double)mallinfo().uordblks;
+#else
+    return (double)mallinfo2().uordblks;
+#endif
+}
 
 NU_EXPORT NuApiSampler *nu_sampler_create(void) {
     NuApiSampler *h = calloc(1, sizeof *h);

@@ -20,6 +20,7 @@ typedef struct NuApiModel NuApiModel;
 
 int nu_api_version(void);
 const char *nu_creation_error(void);
+double nu_heap_used(void);
 NuApiSampler *nu_sampler_create(void);
 void nu_sampler_destroy(NuApiSampler *h);
 const char *nu_sampler_error(NuApiSampler *h);

@@ -93,6 +93,8 @@ export const DEFAULTS: Readonly<Required<Omit<SamplerParams, 'logitBias'>>>;
 
 export function createSampler(options?: SamplerOptions): Promise<Sampler>;
 export function simdSupported(): boolean;
+/** Bytes allocated in the wasm module's heap and the size of its linear memory. */
+export function memoryUsage(options?: { simd?: boolean; wasmUrl?: string | URL }): Promise<{ heapUsed: number; memoryBytes: number }>;
 
 // ---- models -------------------------------------------------------------------------------
 

@@ -2,4 +2,10 @@
 export { NucleusError } from './errors.js';
 export { createSampler, Sampler, DEFAULTS } from './sampler.js';
 export { simdSupported } from './wasm.js';
+import { loadWasm } from './wasm.js';
+
+/** { heapUsed, memoryBytes } of the wasm module (the SIMD build unless { simd: false }). */
+export async function memoryUsage(options = {}) {
+  return (await loadWasm({ simd: options.simd, url: options.wasmUrl })).memoryUsage();
+}
 export { loadModel, loadTokenizer, Model, Tokenizer } from './model.js';

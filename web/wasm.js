@@ -53,6 +53,11 @@ export class WasmModule {
     return new Uint8Array(this.memory.buffer, ptr, length);
   }
 
+  /** Bytes allocated in the module's heap, and the size of its linear memory. */
+  memoryUsage() {
+    return { heapUsed: this.exports.nu_heap_used(), memoryBytes: this.memory.buffer.byteLength };
+  }
+
   cstring(ptr) {
     const bytes = new Uint8Array(this.memory.buffer);
     let end = ptr;
