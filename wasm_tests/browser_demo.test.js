@@ -175,6 +175,16 @@ test('prompt and tokens are shown as text, never as markup', { skip: noModel }, 
   assert.deepEqual(dialogs, []);
 });
 
+test('the F32 and Q4_0 variants load from the model list', { skip: noModel }, async () => {
+  for (const variant of ['f32', 'q4_0', 'q8_0']) {
+    await page.selectOption(byId('model-select'), `/models/stories260K-${variant}.gguf`);
+    await page.waitForFunction(() => document.body.dataset.busy === 'false');
+    assert.match(await text('model-status'), new RegExp(`^Ready: stories260K-${variant}\\.gguf`));
+    await generate({ prompt: 'Once upon a time', temperature: '0', maxTokens: '4' });
+    assert.equal(await outputCount(), 4);
+  }
+});
+
 test('compare mode: two settings on the same prompt and seed, with their metrics', { skip: noModel }, async () => {
   await page.fill(byId('prompt'), 'Once upon a time');
   await page.fill(byId('max-tokens'), '40');
