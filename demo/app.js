@@ -616,6 +616,9 @@ function wire() {
     if (event.key === 'ArrowRight' || event.key === 'ArrowLeft') {
       state.focus = Math.max(0, Math.min(shown - 1, state.focus + (event.key === 'ArrowRight' ? 1 : -1)));
       renderStep();
+      const { report } = state.view;
+      $('view-focus').textContent = `candidate ${state.focus + 1}: ${JSON.stringify(label(report.ids[state.focus]))}, ` +
+        `p ${f(report.probs[state.focus])}, ${state.focus < report.nucleusSize ? 'in the nucleus' : 'cut off'}. Enter forces it.`;
     } else if ((event.key === 'Enter' || event.key === ' ') && state.focus >= 0) {
       forceToken(state.view.at, state.view.report.ids[state.focus]);
     } else return;
