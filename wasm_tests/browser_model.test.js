@@ -1,0 +1,61 @@
+// The model runtime in Chromium, through the page's Web Worker: the same tokens as the native
+// build for the same seed, and cancellation that leaves the worker usable.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openBrowser } from './browser.js';
+import { repoRoot, sharedDir } from './helpers.js';
+
+const GGUF = join(sharedDir, 'models/stories260K/stories260K.gguf');
+const SETTINGS = { temperature: 0.9, topP: 0.9, topK: 0, minP: 0, seed: 2024 };
+
+let browser;
+let page;
+
+before(async () => {
+  browser = await openBrowser();
+  page = await browser.context.newPage();
+  // Serve the shared model under a URL of the test's own (the demo server only serves models/).
+  const body = readFileSync(GGUF);
+  await page.route('**/test/stories260K.gguf', (route) => route.fulfill({ body, contentType: 'application/octet-stream' }));
+  await page.goto(browser.url + 'web/index.js');
+});
+after(() => browser.close());
+
+test('Chromium worker, Node and native draw the same tokens for a seed', async () => {
+  const args = [GGUF, '-', 'Once upon a time', '80', ...['temperature', 'topP', 'topK', 'minP', 'seed'].map((k) => SETTINGS[k])].map(String);
+  const native = execFileSync(join(repoRoot, 'build/nucleus_generate'), args, { encoding: 'utf8' }).trim().split(' ').map(Number);
+  const inPage = await page.evaluate(async (settings) => {
+    const { WorkerModel } = await import('/web/worker-client.js');
+    const worker = new WorkerModel();
+    await worker.load('/test/stories260K.gguf');
+    const tokens = [];
+    for await (const step of worker.generate('Once upon a time', { ...settings, maxTokens: 80 })) tokens.push(step.token);
+    worker.terminate();
+    return tokens;
+  }, SETTINGS);
+  assert.deepEqual(inPage, native);
+});
+
+test('aborting in the worker ends with abort, and the worker generates again', async () => {
+  const result = await page.evaluate(async () => {
+    const { WorkerModel } = await import('/web/worker-client.js');
+    const worker = new WorkerModel();
+    await worker.load('/test/stories260K.gguf');
+    const controller = new AbortController();
+    const reasons = [];
+    for await (const step of worker.generate('Once upon a time', { seed: 5, maxTokens: 1500, signal: controller.signal })) {
+      reasons.push(step.finishReason);
+      if (step.index === 5) controller.abort();
+    }
+    let again = 0;
+    for await (const step of worker.generate('Once upon a time', { seed: 5, maxTokens: 12 })) again = step.index + 1;
+    worker.terminate();
+    return { reasons, again };
+  });
+  assert.equal(result.reasons.at(-1), 'abort');
+  assert.ok(result.reasons.length < 1500);
+  assert.equal(result.again, 12);
+});
