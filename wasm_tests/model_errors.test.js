@@ -1,10 +1,10 @@
 // Malformed model files through loadModel: each is a NucleusError with the right code and a
-// message naming the problem; failures leak nothing and the module keeps working.
+// message naming the problem; failures leak nothing (memoryUsage().heapUsed) and the module keeps working.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadModel, NucleusError } from '../web/index.js';
+import { loadModel, loadTokenizer, memoryUsage, NucleusError } from '../web/index.js';
 import { sharedDir } from './helpers.js';
 
 const STORIES = join(sharedDir, 'models/stories260K');
@@ -142,30 +142,37 @@ describe('malformed models', () => {
 });
 
 describe('memory', () => {
-  test('200 failed loads do not grow wasm memory', async () => {
-    const model = await loadModel(GGUF_BYTES); // the same module the failures run in
-    const memory = model.wasm.memory;
-    model.dispose();
+  test('200 failed loads leave the heap and the memory size exactly as they were', async () => {
+    await memoryUsage(); // the module is loaded
     for (const c of CASES) await expectFailure(c); // reach the high-water mark once
-    const before = memory.buffer.byteLength;
+    const before = await memoryUsage();
     for (let i = 0; i < 200; i++) await expectFailure(CASES[i % CASES.length]);
-    assert.equal(memory.buffer.byteLength, before);
+    assert.deepEqual(await memoryUsage(), before);
   });
 
-  test('load, generate, dispose: repeated 30 times, memory stays where the first left it', async () => {
-    const cycle = async (source, options) => {
-      const model = await loadModel(source, options);
-      for await (const step of model.generate('Once upon a time', { temperature: 1, seed: 1, maxTokens: 20 })) void step;
-      model.logits([1, 403]);
-      const memory = model.wasm.memory;
-      model.dispose();
-      assert.throws(() => model.logits([1]), { code: 'DISPOSED' });
-      return memory;
-    };
-    const memory = await cycle(GGUF_BYTES, {});
-    await cycle(BIN_BYTES, { tokenizer: TOK_BYTES });
-    const before = memory.buffer.byteLength;
-    for (let i = 0; i < 30; i++) await cycle(i % 2 ? GGUF_BYTES : BIN_BYTES, i % 2 ? {} : { tokenizer: TOK_BYTES });
-    assert.equal(memory.buffer.byteLength, before);
+  test('dispose returns the heap to its level before the load (GGUF, .bin, tokenizer, both builds)', async () => {
+    const loads = [
+      () => loadModel(GGUF_BYTES),
+      () => loadModel(BIN_BYTES, { tokenizer: TOK_BYTES }),
+      () => loadModel(BIN, { tokenizer: TOK, simd: false }),
+      () => loadTokenizer(join(sharedDir, 'models/vocab/ggml-vocab-gpt-2.gguf')),
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const load of loads) {
+        const simd = load !== loads[2];
+        const before = await memoryUsage({ simd });
+        const handle = await load();
+        assert.ok((await memoryUsage({ simd })).heapUsed > before.heapUsed);
+        if (handle.generate) {
+          for await (const step of handle.generate('Once upon a time', { temperature: 1, seed: round, maxTokens: 20 })) void step;
+          handle.logits([1, 403]);
+        } else {
+          handle.decode(handle.encode('Hello world'));
+        }
+        handle.dispose();
+        assert.equal((await memoryUsage({ simd })).heapUsed, before.heapUsed, `round ${round}, load ${loads.indexOf(load)}`);
+        assert.throws(() => handle.encode('x'), { code: 'DISPOSED' });
+      }
+    }
   });
 });
