@@ -2,6 +2,7 @@
 // The nucleus command line: a thin layer over the ES-module API.
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { TYPES, convertModel, synthModel } from './convert.js';
 import { NucleusError, loadModel, loadTokenizer } from './index.js';
 import { readTrace, replayTrace, runSweep, sweepCsv, sweepTable, traceHeader } from './trace.js';
 
@@ -24,6 +25,13 @@ commands:
       prints the model's info as JSON
   tokenize --model F --text T [--tokenizer tokenizer.bin]
       prints the token ids of T as a JSON array (no BOS); works with vocab-only GGUF files
+  convert --input F [--tokenizer tokenizer.bin] --output G --type f32|q8_0|q4_0
+      converts a GGUF (llama) or a llama2.c checkpoint with its tokenizer.bin to a GGUF file
+      with f32, q8_0 or q4_0 matrices (rows that are not whole 32-blocks: f16); progress on stderr
+  synth --shape S --vocab V.gguf --output G --type f32|q8_0|q4_0 [--seed N]
+      writes a model with seeded random weights; S is stories15M, stories42M, stories110M or
+      DIM,HIDDEN,LAYERS,HEADS,KVHEADS,VOCAB,SEQ; the tokenizer is copied from V.gguf, whose
+      token count must equal VOCAB
 
 options:
   -h, --help   this text`;
@@ -46,6 +54,11 @@ const OPTIONS = {
   trace: { type: 'string' },
   prompts: { type: 'string' },
   seeds: { type: 'string' },
+  input: { type: 'string' },
+  output: { type: 'string' },
+  type: { type: 'string' },
+  shape: { type: 'string' },
+  vocab: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -190,7 +203,36 @@ async function tokenize(values) {
   tokenizer.dispose();
 }
 
-const COMMANDS = { generate, info, tokenize, replay, sweep };
+function targetType(values) {
+  const type = need(values, 'type');
+  if (!Object.hasOwn(TYPES, type)) {
+    throw new UsageError(`--type must be one of ${Object.keys(TYPES).join(', ')}, got "${type}"`);
+  }
+  return type;
+}
+
+function progress(line) {
+  process.stderr.write(`nucleus: ${line}\n`);
+}
+
+async function convert(values) {
+  const input = need(values, 'input');
+  const output = need(values, 'output');
+  const type = targetType(values);
+  await convertModel({ input, tokenizer: values.tokenizer, output, type, log: progress });
+}
+
+async function synth(values) {
+  const shape = need(values, 'shape');
+  const vocab = need(values, 'vocab');
+  const output = need(values, 'output');
+  const type = targetType(values);
+  const value = BigInt(seed(values));
+  if (value >= 2n ** 64n) throw new UsageError(`--seed must be below 2^64, got "${values.seed}"`);
+  await synthModel({ shape, vocab, output, type, seed: value, log: progress });
+}
+
+const COMMANDS = { generate, info, tokenize, replay, sweep, convert, synth };
 
 async function main(argv) {
   const [command, ...rest] = argv;

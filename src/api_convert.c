@@ -1,0 +1,71 @@
+/* The converter in the wasm surface. The host mallocs the inputs and keeps them (they are
+ * only read; it frees them after the call), calls nu_convert_model or nu_synth_model, and
+ * gets an output handle: it copies the file out from nu_output_data / nu_output_size, then
+ * frees the handle with nu_output_free. A failed call returns NULL, with the reason at
+ * nu_convert_error_code / nu_convert_error. */
+#include <stdlib.h>
+
+#include "api.h"
+#include "convert.h"
+
+typedef struct NuApiOutput {
+    uint8_t *data;
+    size_t size;
+} NuApiOutput;
+
+static NuError convert_error;
+
+NU_EXPORT int nu_convert_error_code(void) { return (int)convert_error.code; }
+NU_EXPORT const char *nu_convert_error(void) { return convert_error.message; }
+
+static NuApiOutput *wrap(NuCode rc, uint8_t *data, size_t size) {
+    if (rc != NU_OK) return NULL;
+    NuApiOutput *o = malloc(sizeof *o);
+    if (!o) {
+        free(data);
+        nu_fail(&convert_error, NU_ERR_NOMEM, "cannot allocate an output handle");
+        return NULL;
+    }
+    o->data = data;
+    o->size = size;
+    return o;
+}
+
+/* A GGUF (llama) or llama2.c checkpoint (with tok, its tokenizer.bin; tok NULL for GGUF) to a
+ * GGUF file whose matrices are of ggml type `type` (0 f32, 8 q8_0, 2 q4_0). name: general.name
+ * for a llama2.c input (NULL for the default). */
+NU_EXPORT NuApiOutput *nu_convert_model(const uint8_t *model, size_t model_size,
+                                        const uint8_t *tok, size_t tok_size, int type,
+                                        const char *name) {
+    uint8_t *data;
+    size_t size;
+    NuCode rc = nu_convert(model, model_size, tok, tok_size, (NuType)type, name, &data, &size,
+                           &convert_error);
+    return wrap(rc, data, size);
+}
+
+/* A random-weight model of shape (see nu_synth_shape) with the tokenizer of the GGUF file in
+ * vocab; the 64-bit seed comes as two 32-bit halves. */
+NU_EXPORT NuApiOutput *nu_synth_model(const char *shape, const uint8_t *vocab, size_t vocab_size,
+                                      int type, uint32_t seed_lo, uint32_t seed_hi,
+                                      const char *name) {
+    NuConfig cfg;
+    uint8_t *data = NULL;
+    size_t size = 0;
+    NuCode rc = nu_synth_shape(shape, &cfg, &convert_error);
+    if (rc == NU_OK)
+        rc = nu_synth(&cfg, vocab, vocab_size, (NuType)type, (uint64_t)seed_hi << 32 | seed_lo, name,
+                      &data, &size, &convert_error);
+    return wrap(rc, data, size);
+}
+
+NU_EXPORT const uint8_t *nu_output_data(const NuApiOutput *o) { return o->data; }
+
+/* A double, since a size of 2 GiB or more does not fit the i32 the host reads. */
+NU_EXPORT double nu_output_size(const NuApiOutput *o) { return (double)o->size; }
+
+NU_EXPORT void nu_output_free(NuApiOutput *o) {
+    if (!o) return;
+    free(o->data);
+    free(o);
+}

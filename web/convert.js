@@ -1,0 +1,133 @@
+// Model conversion and synthetic models for the command line (Node only): reads the inputs
+// into wasm memory, runs the C converter (src/convert.c through src/api_convert.c) and
+// writes the GGUF file it returns.
+import { open, rm } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { NucleusError, invalid } from './errors.js';
+import { readSource } from './source.js';
+import { loadWasm } from './wasm.js';
+
+/** Target types and their ggml type ids. */
+export const TYPES = Object.freeze({ f32: 0, q8_0: 8, q4_0: 2 });
+
+const WRITE_CHUNK = 64 << 20;
+
+function typeId(type) {
+  if (!Object.hasOwn(TYPES, type)) throw invalid(`type must be one of ${Object.keys(TYPES).join(', ')}, got "${type}"`);
+  return TYPES[type];
+}
+
+function mib(bytes) {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/** A NUL-terminated copy of text in wasm memory (free it with exports.free). */
+function cString(wasm, text) {
+  const bytes = new TextEncoder().encode(text);
+  const ptr = wasm.exports.malloc(bytes.length + 1);
+  if (!ptr) throw new NucleusError('cannot allocate a string in wasm memory', 'OUT_OF_MEMORY');
+  wasm.u8(ptr, bytes.length).set(bytes);
+  wasm.u8(ptr + bytes.length, 1)[0] = 0;
+  return ptr;
+}
+
+function freeAll(wasm, ptrs) {
+  for (const ptr of ptrs) if (ptr) wasm.exports.free(ptr);
+}
+
+/** Writes the output handle's bytes to path, then frees the handle. */
+async function writeOutput(wasm, handle, path) {
+  const e = wasm.exports;
+  try {
+    const ptr = e.nu_output_data(handle);
+    const size = e.nu_output_size(handle);
+    let file;
+    try {
+      file = await open(path, 'w');
+      // No wasm call happens while writing, so the memory views stay valid.
+      for (let done = 0; done < size; ) {
+        const length = Math.min(WRITE_CHUNK, size - done);
+        const { bytesWritten } = await file.write(wasm.u8(ptr + done, length), 0, length);
+        done += bytesWritten;
+      }
+    } catch (error) {
+      if (file) {
+        await file.close().catch(() => {});
+        file = undefined;
+        await rm(path, { force: true }).catch(() => {}); // leave no partial file behind
+      }
+      throw new NucleusError(`cannot write ${path}: ${error.message}`, 'IO', { cause: error });
+    } finally {
+      await file?.close();
+    }
+    return size;
+  } finally {
+    e.nu_output_free(handle);
+  }
+}
+
+function failed(wasm) {
+  const e = wasm.exports;
+  return NucleusError.fromC(e.nu_convert_error_code(), wasm.cstring(e.nu_convert_error()));
+}
+
+/**
+ * Converts input (GGUF llama, or a llama2.c checkpoint with its tokenizer.bin) to a GGUF file
+ * at output with type f32, q8_0 or q4_0 matrices. log(text) receives progress lines.
+ * Returns { output, bytes, seconds }.
+ */
+export async function convertModel({ input, tokenizer, output, type, log = () => {} }) {
+  const id = typeId(type);
+  const started = performance.now();
+  const wasm = await loadWasm();
+  const e = wasm.exports;
+  const model = await readSource(wasm, input);
+  let tok = { ptr: 0, size: 0 };
+  let name = 0;
+  let handle;
+  try {
+    if (tokenizer !== undefined) tok = await readSource(wasm, tokenizer);
+    name = cString(wasm, basename(input, extname(input)));
+    log(`converting ${input} (${mib(model.size)}) to ${type}`);
+    handle = e.nu_convert_model(model.ptr, model.size, tok.ptr, tok.size, id, name);
+  } finally {
+    freeAll(wasm, [model.ptr, tok.ptr, name]); // the converter only read them
+  }
+  if (!handle) throw failed(wasm);
+  const bytes = await writeOutput(wasm, handle, output);
+  const seconds = (performance.now() - started) / 1000;
+  log(`wrote ${output} (${mib(bytes)}) in ${seconds.toFixed(1)} s`);
+  return { output, bytes, seconds };
+}
+
+/**
+ * Writes a model with seeded random weights at output. shape: stories15M, stories42M,
+ * stories110M or "DIM,HIDDEN,LAYERS,HEADS,KVHEADS,VOCAB,SEQ"; vocab: a GGUF file whose
+ * tokenizer is copied (its token count must equal VOCAB); seed: a BigInt or integer in
+ * [0, 2^64). Returns { output, bytes, seconds }.
+ */
+export async function synthModel({ shape, vocab, output, type, seed = 0n, log = () => {} }) {
+  const id = typeId(type);
+  const big = BigInt(seed);
+  if (big < 0n || big >= 2n ** 64n) throw invalid(`seed must be in [0, 2^64), got ${seed}`);
+  const started = performance.now();
+  const wasm = await loadWasm();
+  const e = wasm.exports;
+  const file = await readSource(wasm, vocab);
+  let shapePtr = 0;
+  let handle;
+  try {
+    shapePtr = cString(wasm, String(shape));
+    log(`generating ${shape} ${type} (seed ${big}) with the tokenizer of ${vocab}`);
+    const lo = Number(big & 0xffffffffn);
+    const hi = Number(big >> 32n);
+    handle = e.nu_synth_model(shapePtr, file.ptr, file.size, id, lo, hi, shapePtr);
+  } finally {
+    freeAll(wasm, [file.ptr, shapePtr]);
+  }
+  if (!handle) throw failed(wasm);
+  const bytes = await writeOutput(wasm, handle, output);
+  const seconds = (performance.now() - started) / 1000;
+  log(`wrote ${output} (${mib(bytes)}) in ${seconds.toFixed(1)} s`);
+  return { output, bytes, seconds };
+}
