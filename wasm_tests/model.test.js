@@ -177,13 +177,14 @@ describe('quantized models against f32', () => {
   // a wrong block layout or scale gives KL of several nats and no agreement at all.
   const BOUNDS = {
     q8_0: { klMean: 5e-3, klMax: 3e-2, maxAbs: 1.5, agreeAtLeast: 32 },
-    q4_0: { klMean: 0.3, klMax: 1.5, maxAbs: 12, agreeAtLeast: 1 },
+    q4_0: { klMean: 0.3, klMax: 1.5, maxAbs: 20, agreeAtLeast: 1 },
   };
   for (const type of ['q8_0', 'q4_0']) {
     test(`${type}: greedy agreement, logits max abs error and KL along the f32 greedy path`, { skip: missing(type) }, async (t) => {
       const quant = await loadModel(file(type));
       const f32 = await loadModel(GGUF);
-      assert.equal(quant.info.quantization, type);
+      // ffn_down (172 columns, not whole 32-element blocks) stays F16, so the layer matrices differ.
+      assert.equal(quant.info.quantization, 'mixed');
       const bound = BOUNDS[type];
       for (const ref of REFERENCE) {
         const greedy = ref.greedy_tokens.slice(0, 64);
@@ -209,6 +210,19 @@ describe('quantized models against f32', () => {
       }
       quant.dispose();
       f32.dispose();
+    });
+
+    test(`${type}: native, SIMD wasm and scalar wasm give bit-identical logits`, { skip: missing(type) }, async () => {
+      const simd = await loadModel(file(type), { simd: true });
+      const scalar = await loadModel(file(type), { simd: false });
+      for (const ref of REFERENCE) {
+        const tokens = [...ref.prompt_tokens, ...ref.greedy_tokens.slice(0, 20)];
+        const native = nativeLogits(file(type), tokens);
+        assertSameBits(simd.logits(tokens), native, `${type} SIMD vs native, "${ref.prompt}"`);
+        assertSameBits(scalar.logits(tokens), native, `${type} scalar vs native, "${ref.prompt}"`);
+      }
+      simd.dispose();
+      scalar.dispose();
     });
   }
 });
