@@ -75,6 +75,30 @@ demo: deps all models
 bench: deps all build/bench-simd.wasm build/bench.wasm build/bench_native
 	node bench/run.js
 
+# --- models (git-ignored; models/README.md says how they are made) ----------------------
+# models-small: stories260K converted from llama2.c's files, for the tests; models adds the
+# synthetic stories15M/42M/110M (random weights, llama SPM vocab) for the bench. Each file is
+# remade when its inputs or the converter change; written to a .tmp and renamed when done.
+SHARED_MODELS := ../shared/models
+MODEL_TYPES   := f32 q8_0 q4_0
+SMALL_MODELS  := $(foreach t,$(MODEL_TYPES),models/stories260K-$(t).gguf)
+SYNTH_MODELS  := $(foreach s,stories15M stories42M stories110M,$(foreach t,$(MODEL_TYPES),models/$(s)-$(t).gguf))
+CONVERTER     := src/convert.c src/convert.h src/api_convert.c web/convert.js | $(WASM)
+.PHONY: models-small
+models: $(SMALL_MODELS) $(SYNTH_MODELS)
+models-small: $(SMALL_MODELS)
+
+models/stories260K-%.gguf: $(SHARED_MODELS)/stories260K/stories260K.bin $(SHARED_MODELS)/stories260K/tok512.bin $(CONVERTER)
+	@mkdir -p models
+	node web/cli.js convert --input $< --tokenizer $(word 2,$^) --output $@.tmp --type $*
+	mv $@.tmp $@
+
+$(SYNTH_MODELS): models/%.gguf: $(SHARED_MODELS)/vocab/ggml-vocab-llama-spm.gguf $(CONVERTER)
+	@mkdir -p models
+	node web/cli.js synth --shape $(firstword $(subst -, ,$*)) --type $(lastword $(subst -, ,$*)) \
+	    --vocab $< --seed 1 --output $@.tmp
+	mv $@.tmp $@
+
 build/obj build/san/obj build/tests build/san web/dist:
 	mkdir -p $@
 
