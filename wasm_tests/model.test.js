@@ -227,6 +227,25 @@ describe('quantized models against f32', () => {
   }
 });
 
+describe('larger shapes: stories15M from `make models` (288 dims, whole blocks everywhere)', () => {
+  for (const type of ['f32', 'q8_0', 'q4_0']) {
+    const path = join(repoRoot, `models/stories15M-${type}.gguf`);
+    const skip = !existsSync(path) && `models/stories15M-${type}.gguf is not built (make models)`;
+    test(`${type}: native, SIMD wasm and scalar wasm give bit-identical logits`, { skip }, async () => {
+      const simd = await loadModel(path, { simd: true });
+      const scalar = await loadModel(path, { simd: false });
+      assert.equal(simd.info.quantization, type);
+      const tokens = [...simd.tokenize('Once upon a time, there was a little girl')];
+      const native = nativeLogits(path, tokens);
+      assert.equal(native.length, simd.info.vocabSize);
+      assertSameBits(simd.logits(tokens), native, `${type} SIMD vs native`);
+      assertSameBits(scalar.logits(tokens), native, `${type} scalar vs native`);
+      simd.dispose();
+      scalar.dispose();
+    });
+  }
+});
+
 // --- generate() -----------------------------------------------------------------------------
 
 describe('generate', () => {
