@@ -212,6 +212,17 @@ describe('quantized models against f32', () => {
       f32.dispose();
     });
 
+    if (type === 'q8_0') {
+      test('q8_0: the CLI prints llama2.c\'s f32 greedy story', { skip: missing(type) }, () => {
+        const stdout = execFileSync(
+          process.execPath,
+          [CLI, 'generate', '--model', file(type), '--prompt', 'Once upon a time', '--temperature', '0', '--max-tokens', '60'],
+          { encoding: 'utf8' },
+        );
+        assert.equal(stdout, readFileSync(join(REFERENCE_DIR, 'stories260K_greedy_n64_once.txt'), 'utf8'));
+      });
+    }
+
     test(`${type}: native, SIMD wasm and scalar wasm give bit-identical logits`, { skip: missing(type) }, async () => {
       const simd = await loadModel(file(type), { simd: true });
       const scalar = await loadModel(file(type), { simd: false });
