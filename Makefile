@@ -128,5 +128,37 @@ test-c: $(TESTS) $(SAN_TESTS)
 test-wasm: all
 	node --test wasm_tests/
 
+# --- fuzzing (src/fuzz/): libFuzzer + ASan/UBSan, one binary per target in targets.h -----
+# `make fuzz` runs each target for FUZZ_SECONDS on src/fuzz/corpus/<target>/ and prints
+# libFuzzer's final stats; `make fuzz-corpus` regenerates those seeds with gen_corpus.
+FUZZ_CC      := clang-14
+FUZZ_SECONDS ?= 60
+FUZZ_NAMES   := gguf weights llama2c tokenizer vocab_bin sampler
+FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+                -fno-sanitize-recover=all $(COMMON)
+FUZZERS      := $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_NAMES))
+FUZZ_OBJ     := $(patsubst src/%.c,build/fuzz/obj/%.o,$(LIB_SRC))
+FUZZ_HDR     := src/fuzz/targets.h src/fuzz/vocab.h
+
+.PHONY: fuzz fuzz-corpus deps-fuzz
+.SECONDARY: $(FUZZ_OBJ)
+deps-fuzz:
+	@command -v $(FUZZ_CC) >/dev/null && dpkg -s libclang-rt-14-dev >/dev/null 2>&1 || \
+	  { echo "installing clang-14 and libclang-rt-14-dev (apt)"; $(APT_INSTALL) clang-14 libclang-rt-14-dev >/dev/null; }
+build/fuzz/obj/%.o: src/%.c $(LIB_HDR) | deps-fuzz
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+build/fuzz/fuzz_%: src/fuzz/fuzz_main.c $(FUZZ_HDR) $(FUZZ_OBJ) | deps-fuzz
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -DFUZZ_TARGET='"$*"' $< $(FUZZ_OBJ) $(LDLIBS) -o $@
+build/fuzz/gen_corpus: src/fuzz/gen_corpus.c src/fuzz/vocab.h build/libnucleus.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< build/libnucleus.a $(LDLIBS) -o $@
+
+fuzz: $(FUZZERS)
+	@src/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZERS)
+fuzz-corpus: build/fuzz/gen_corpus
+	rm -rf src/fuzz/corpus
+	build/fuzz/gen_corpus src/fuzz/corpus
+
 clean:
 	rm -rf build web/dist
