@@ -20,7 +20,7 @@ const byId = (id) => `[data-testid="${id}"]`;
 const text = (id) => page.textContent(byId(id));
 const outputCount = () => page.locator(`${byId('output')} > *`).count();
 
-async function generate({ prompt, temperature, topP = '0.9', maxTokens, seed = '42' }) {
+async function generate({ prompt, temperature, topP = '0.9', maxTokens, seed = '0' }) {
   await page.fill(byId('prompt'), prompt);
   await page.fill(byId('temperature'), temperature);
   await page.fill(byId('top-p'), topP);
