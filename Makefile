@@ -69,7 +69,7 @@ build/bench_native: $(BENCH_SRC) build/libnucleus.a
 	$(CC) -O3 $(COMMON) -march=native $(BENCH_SRC) build/libnucleus.a $(LDLIBS) -o $@
 
 # The live page on http://127.0.0.1:8080 (demo/server.js; loopback only).
-demo: deps all models
+demo: deps all models-small
 	node demo/server.js --port 8080
 
 bench: deps all build/bench-simd.wasm build/bench.wasm build/bench_native
@@ -117,7 +117,7 @@ node_modules/.package-lock.json: package-lock.json
 	@touch $@
 
 # --- tests ------------------------------------------------------------------------------
-test: deps all $(SAN_TESTS)
+test: deps all models-small $(SAN_TESTS)
 	@$(MAKE) --no-print-directory test-c
 	@$(MAKE) --no-print-directory test-wasm
 

@@ -54,25 +54,27 @@ static void copy_gguf_str(const GgufFile *g, const char *key, char *dst, size_t 
 
 static double tensor_elements(const NuTensor *t) { return t->data ? (double)t->rows * t->cols : 0; }
 
-/* Parameters and the type of the layer matrices ("mixed" when they differ). */
+/* Parameters, and the type holding most of the layer matrices' weights (a quantized file
+ * may keep a few matrices whose rows are not whole blocks in F16). */
 static void describe_weights(NuApiModel *m) {
     const NuWeights *w = &m->weights;
     double total = tensor_elements(&w->token_embd) + tensor_elements(&w->output_norm);
     if (w->output.data != w->token_embd.data) total += tensor_elements(&w->output);
-    NuType type = w->layers[0].wq.type;
-    int mixed = 0;
+    double by_type[NU_TYPE_Q8_0 + 1] = { 0 };
     for (int l = 0; l < m->config.n_layers; l++) {
-        const NuTensor *all[9] = { &w->layers[l].attn_norm, &w->layers[l].wq, &w->layers[l].wk,
-                                   &w->layers[l].wv, &w->layers[l].wo, &w->layers[l].ffn_norm,
-                                   &w->layers[l].ffn_gate, &w->layers[l].ffn_down,
-                                   &w->layers[l].ffn_up };
+        const NuLayer *y = &w->layers[l];
+        const NuTensor *all[9] = { &y->attn_norm, &y->wq, &y->wk, &y->wv, &y->wo,
+                                   &y->ffn_norm, &y->ffn_gate, &y->ffn_down, &y->ffn_up };
         for (int i = 0; i < 9; i++) {
             total += tensor_elements(all[i]);
-            if (all[i]->rows > 1 && all[i]->type != type) mixed = 1;
+            if (all[i]->rows > 1) by_type[all[i]->type] += tensor_elements(all[i]);
         }
     }
+    NuType dominant = NU_TYPE_F32;
+    for (int t = 0; t <= NU_TYPE_Q8_0; t++)
+        if (by_type[t] > by_type[dominant]) dominant = (NuType)t;
     m->parameters = total;
-    const char *name = mixed ? "mixed" : nu_type_name(type);
+    const char *name = nu_type_name(dominant);
     copy_str(m->quantization, sizeof m->quantization, name, strlen(name));
 }
 

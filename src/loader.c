@@ -122,6 +122,9 @@ static NuCode read_config(const GgufFile *g, NuConfig *c, NuError *err) {
     if (arch.len != 5 || memcmp(arch.ptr, "llama", 5) != 0)
         return nu_fail(err, NU_ERR_UNSUPPORTED, "architecture '%.*s' is not supported (only "
                        "llama)", arch.len > 64 ? 64 : (int)arch.len, arch.ptr);
+    if (gguf_tensor_count(g) == 0) /* before the hparams: a vocab-only file may claim 7B ones */
+        return nu_fail(err, NU_ERR_FORMAT,
+                       "the file has no tensors: it holds a vocabulary only (load it as a tokenizer)");
     memset(c, 0, sizeof *c);
     /* Evaluated in order, so the defaults below can use the values read before them. */
     if ((rc = get_dim(g, "llama.embedding_length", REQUIRED, 0, &c->dim, err)) ||

@@ -34,6 +34,22 @@ function pendingStopPrefix(text, stops) {
   return keep;
 }
 
+/** Token ids as a plain array, each an integer (range is checked where the vocabulary is known). */
+function tokenList(ids, what) {
+  if (ids == null || typeof ids === 'string' || typeof ids[Symbol.iterator] !== 'function') {
+    throw invalid(`${what} must be an array of token ids`);
+  }
+  const list = Array.from(ids);
+  for (const id of list) if (!Number.isInteger(id)) throw invalid(`${what}: ${String(id)} is not a token id`);
+  return list;
+}
+
+function stopList(stop) {
+  const list = typeof stop === 'string' ? [stop] : Array.isArray(stop) ? stop : null;
+  if (!list || list.some((s) => typeof s !== 'string')) throw invalid('stop must be a string or an array of strings');
+  return list.filter((s) => s.length > 0);
+}
+
 class Vocabulary {
   #wasm;
   #handle;
@@ -108,7 +124,7 @@ class Vocabulary {
 
   /** Text of a token sequence (leading space of the first SentencePiece token removed). */
   decode(ids) {
-    const list = Int32Array.from(ids);
+    const list = tokenList(ids, 'decode');
     for (const id of list) this.#checkId(id);
     const e = this.#wasm.exports;
     const ptr = e.malloc(Math.max(4, list.length * 4));
@@ -204,7 +220,7 @@ export class Model extends Vocabulary {
   logits(tokens) {
     this.#claim();
     try {
-      const list = Array.from(tokens, Number);
+      const list = tokenList(tokens, 'logits');
       const ptr = this.#feed(list);
       return this.wasm.f32(ptr, this.#info.vocabSize).slice();
     } finally {
@@ -222,10 +238,9 @@ export class Model extends Vocabulary {
     const { maxTokens = 256, stop = [], signal, logits: withLogits = false, trace, ...samplerOptions } = options;
     if (trace !== undefined && typeof trace !== 'function') throw invalid('trace must be a function');
     if (!Number.isInteger(maxTokens) || maxTokens < 1) throw invalid(`maxTokens must be a positive integer, got ${maxTokens}`);
-    const stops = (typeof stop === 'string' ? [stop] : [...stop]).filter((s) => s.length > 0);
-    if (stops.some((s) => typeof s !== 'string')) throw invalid('stop must be a string or an array of strings');
+    const stops = stopList(stop);
     if (signal?.aborted) throw new NucleusError('generation was aborted before it started', 'ABORTED');
-    let tokens = typeof prompt === 'string' ? [...this.tokenize(prompt, { bos: true })] : Array.from(prompt ?? [], Number);
+    let tokens = typeof prompt === 'string' ? [...this.tokenize(prompt, { bos: true })] : tokenList(prompt, 'prompt');
     if (tokens.length === 0) {
       if (this.#info.bosId < 0) throw invalid('the prompt is empty and the model has no BOS token');
       tokens = [this.#info.bosId];
@@ -264,7 +279,10 @@ export class Model extends Vocabulary {
           : tokens.length > contextLength ? 'context'
           : signal?.aborted ? 'abort'
           : null;
-        if (step.finishReason) text += decoder.decode();
+        if (step.finishReason) {
+          const tail = decoder.decode(); // bytes of an unfinished character
+          if (step.finishReason !== 'stop') text += tail; // after a stop they lie past the cut
+        }
         // While streaming, hold back a tail that may be the start of a stop string.
         const upTo = step.finishReason ? text.length : text.length - pendingStopPrefix(text.slice(emitted), stops);
         step.text = text.slice(emitted, Math.max(emitted, upTo));
@@ -313,7 +331,7 @@ export async function loadModel(source, options = {}) {
   return new Model(wasm, handle, { name: file.name, bytes: file.size });
 }
 
-/** Loads only the tokenizer of any GGUF (vocab-only files included) or a llama2.c tokenizer.bin. */
+/** Loads only the tokenizer of any GGUF file, vocab-only files included. */
 export async function loadTokenizer(source, options = {}) {
   const { wasm, handle } = await open(source, options, true);
   return new Tokenizer(wasm, handle);
