@@ -117,7 +117,9 @@ node_modules/.package-lock.json: package-lock.json
 	@touch $@
 
 # --- tests ------------------------------------------------------------------------------
-test: deps all models-small $(SAN_TESTS)
+# The tests use stories260K and the synthetic stories15M (whole 32-element blocks everywhere).
+TEST_MODELS := $(SMALL_MODELS) $(foreach t,$(MODEL_TYPES),models/stories15M-$(t).gguf)
+test: deps all $(TEST_MODELS) $(SAN_TESTS)
 	@$(MAKE) --no-print-directory test-c
 	@$(MAKE) --no-print-directory test-wasm
 

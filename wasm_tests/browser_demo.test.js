@@ -4,12 +4,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { openBrowser } from './browser.js';
 
 const MODEL = 'models/stories260K-q8_0.gguf';
 const SHOTS = 'build/screenshots';
-const noModel = !existsSync(MODEL) && `${MODEL} is not built yet (make models)`;
 
 let browser;
 let page;
@@ -65,13 +64,13 @@ test('teaching mode: at p = 0.9, T = 1 the nucleus is cat, dog, bird, fish', asy
   await page.click(byId('mode-explore'));
 });
 
-test('the default model loads in the worker', { skip: noModel }, async () => {
+test('the default model loads in the worker', async () => {
   await page.waitForFunction(() => document.body.dataset.ready === 'true');
   assert.match(await text('model-status'), /^Ready: stories260K-q8_0\.gguf/);
   assert.equal(await text('vocab-size'), '512');
 });
 
-test('T = 0 gives the same text as the CLI', { skip: noModel }, async () => {
+test('T = 0 gives the same text as the CLI', async () => {
   const prompt = 'Once upon a time';
   const cli = execFileSync(process.execPath, [
     'web/cli.js', 'generate', '--model', MODEL, '--prompt', prompt, '--temperature', '0', '--max-tokens', '32',
@@ -84,7 +83,7 @@ test('T = 0 gives the same text as the CLI', { skip: noModel }, async () => {
   assert.equal(await text('nucleus-size'), '1'); // greedy
 });
 
-test('moving p redraws the current step from its stored logits, without new tokens', { skip: noModel }, async () => {
+test('moving p redraws the current step from its stored logits, without new tokens', async () => {
   await generate({ prompt: 'Once upon a time', temperature: '1', maxTokens: '24', seed: '7' });
   const count = await outputCount();
   // Pin the step with the widest distribution, so p has room to act.
@@ -111,7 +110,7 @@ test('moving p redraws the current step from its stored logits, without new toke
   assert.equal(Number(await text('vocab-size')), 512);
 });
 
-test('Sample 1000 and forcing a candidate as a new branch', { skip: noModel }, async () => {
+test('Sample 1000 and forcing a candidate as a new branch', async () => {
   await page.click(byId('sample-1000'));
   assert.match(await text('sample-note'), /1000 draws with seed 7 .*: 1000 of 1000 inside the nucleus/);
   const at = Number((await text('step-index')).split(' ')[0]) - 1;
@@ -140,7 +139,7 @@ test('Sample 1000 and forcing a candidate as a new branch', { skip: noModel }, a
   assert.equal(await page.getAttribute(`${byId('output')} > [data-step="${last}"]`, 'data-token-id'), picked);
 });
 
-test('a corrupt model file is refused and the previous model keeps working', { skip: noModel }, async () => {
+test('a corrupt model file is refused and the previous model keeps working', async () => {
   const junk = Buffer.alloc(1000);
   for (let i = 0; i < junk.length; i++) junk[i] = (i * 2654435761) >>> 24;
   await page.setInputFiles(byId('model-file'), { name: 'junk.gguf', mimeType: 'application/octet-stream', buffer: junk });
@@ -151,7 +150,7 @@ test('a corrupt model file is refused and the previous model keeps working', { s
   assert.match(await text('output'), /^Once upon a time, there/);
 });
 
-test('Stop ends a long generation; Step adds exactly one token', { skip: noModel }, async () => {
+test('Stop ends a long generation; Step adds exactly one token', async () => {
   await page.fill(byId('max-tokens'), '2000');
   await page.fill(byId('temperature'), '1');
   await page.click(byId('generate'));
@@ -166,7 +165,7 @@ test('Stop ends a long generation; Step adds exactly one token', { skip: noModel
   assert.equal(await outputCount(), count + 1);
 });
 
-test('prompt and tokens are shown as text, never as markup', { skip: noModel }, async () => {
+test('prompt and tokens are shown as text, never as markup', async () => {
   const prompt = '<img src=x onerror=alert(1)>';
   await generate({ prompt, temperature: '1', maxTokens: '6' });
   assert.ok((await text('output')).startsWith(prompt));
@@ -175,7 +174,7 @@ test('prompt and tokens are shown as text, never as markup', { skip: noModel }, 
   assert.deepEqual(dialogs, []);
 });
 
-test('the F32 and Q4_0 variants load from the model list', { skip: noModel }, async () => {
+test('the F32 and Q4_0 variants load from the model list', async () => {
   for (const variant of ['f32', 'q4_0', 'q8_0']) {
     await page.selectOption(byId('model-select'), `/models/stories260K-${variant}.gguf`);
     await page.waitForFunction(() => document.body.dataset.busy === 'false');
@@ -185,7 +184,7 @@ test('the F32 and Q4_0 variants load from the model list', { skip: noModel }, as
   }
 });
 
-test('compare mode: two settings on the same prompt and seed, with their metrics', { skip: noModel }, async () => {
+test('compare mode: two settings on the same prompt and seed, with their metrics', async () => {
   await page.fill(byId('prompt'), 'Once upon a time');
   await page.fill(byId('max-tokens'), '40');
   await page.click(byId('mode-compare'));

@@ -4,7 +4,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel, NucleusError } from '../web/index.js';
 import { repoRoot, sharedDir } from './helpers.js';
@@ -161,9 +161,8 @@ describe('native, SIMD wasm and scalar wasm give bit-identical logits', () => {
 
 describe('quantized models against f32', () => {
   const file = (type) => join(repoRoot, `models/stories260K-${type}.gguf`);
-  const missing = (type) => !existsSync(file(type)) && `models/stories260K-${type}.gguf is not built (make models)`;
 
-  test('models/stories260K-f32.gguf: the .bin\'s logits bit for bit', { skip: missing('f32') }, async () => {
+  test('models/stories260K-f32.gguf: the .bin\'s logits bit for bit', async () => {
     const f32 = await loadModel(file('f32'));
     const bin = await loadModel(BIN, { tokenizer: TOK });
     assert.equal(f32.info.quantization, 'f32');
@@ -180,7 +179,7 @@ describe('quantized models against f32', () => {
     q4_0: { klMean: 0.3, klMax: 1.5, maxAbs: 20, agreeAtLeast: 1 },
   };
   for (const type of ['q8_0', 'q4_0']) {
-    test(`${type}: greedy agreement, logits max abs error and KL along the f32 greedy path`, { skip: missing(type) }, async (t) => {
+    test(`${type}: greedy agreement, logits max abs error and KL along the f32 greedy path`, async (t) => {
       const quant = await loadModel(file(type));
       const f32 = await loadModel(GGUF);
       // ffn_down (172 columns, not whole 32-element blocks) stays F16; most weights are `type`.
@@ -213,7 +212,7 @@ describe('quantized models against f32', () => {
     });
 
     if (type === 'q8_0') {
-      test('q8_0: the CLI prints llama2.c\'s f32 greedy story', { skip: missing(type) }, () => {
+      test('q8_0: the CLI prints llama2.c\'s f32 greedy story', () => {
         const stdout = execFileSync(
           process.execPath,
           [CLI, 'generate', '--model', file(type), '--prompt', 'Once upon a time', '--temperature', '0', '--max-tokens', '60'],
@@ -223,7 +222,7 @@ describe('quantized models against f32', () => {
       });
     }
 
-    test(`${type}: native, SIMD wasm and scalar wasm give bit-identical logits`, { skip: missing(type) }, async () => {
+    test(`${type}: native, SIMD wasm and scalar wasm give bit-identical logits`, async () => {
       const simd = await loadModel(file(type), { simd: true });
       const scalar = await loadModel(file(type), { simd: false });
       for (const ref of REFERENCE) {
@@ -241,8 +240,7 @@ describe('quantized models against f32', () => {
 describe('larger shapes: stories15M from `make models` (288 dims, whole blocks everywhere)', () => {
   for (const type of ['f32', 'q8_0', 'q4_0']) {
     const path = join(repoRoot, `models/stories15M-${type}.gguf`);
-    const skip = !existsSync(path) && `models/stories15M-${type}.gguf is not built (make models)`;
-    test(`${type}: native, SIMD wasm and scalar wasm give bit-identical logits`, { skip }, async () => {
+    test(`${type}: native, SIMD wasm and scalar wasm give bit-identical logits`, async () => {
       const simd = await loadModel(path, { simd: true });
       const scalar = await loadModel(path, { simd: false });
       assert.equal(simd.info.quantization, type);
