@@ -63,19 +63,24 @@ static double next_coin(uint64_t *state) {
 #define LOG2E 1.44269504f
 #define LN2_HI 0.693145752f /* few mantissa bits, so k * LN2_HI is exact */
 #define LN2_LO 1.42860677e-06f
+/* e^r on [-ln2/2, ln2/2]: degree 6, interpolated at the Chebyshev nodes (relative error
+ * 2e-8, a third of a float ulp); coefficients 0..2 are exactly 1, 1, 1/2. */
+#define EXP_C3 0x1.555404p-3f
+#define EXP_C4 0x1.5554acp-5f
+#define EXP_C5 0x1.126fa6p-7f
+#define EXP_C6 0x1.6d7532p-10f
 
 /* e^x for x in [EXP_MIN, 0], the only range the softmax needs (x = (l - max) / T, clamped
- * below). e^x = 2^k * e^r with r = x - k ln2 in [-ln2/2, ln2/2] and a degree-7 Taylor
- * polynomial (truncation error below 5e-9). 2^k is applied as 2^(k+64) * 2^-64 so results
- * that are subnormal round once, correctly; e^EXP_MIN rounds to 0. */
+ * below). e^x = 2^k * e^r with r = x - k ln2 in [-ln2/2, ln2/2] and the degree-6
+ * polynomial above. 2^k is applied as 2^(k+64) * 2^-64 so results that are subnormal round
+ * once, correctly; e^EXP_MIN rounds to 0. */
 static float exp_clamped(float x) {
     float k = (x * LOG2E + ROUND_MAGIC) - ROUND_MAGIC;
     float r = (x - k * LN2_HI) - k * LN2_LO;
-    float p = 1.0f / 5040;
-    p = p * r + 1.0f / 720;
-    p = p * r + 1.0f / 120;
-    p = p * r + 1.0f / 24;
-    p = p * r + 1.0f / 6;
+    float p = EXP_C6;
+    p = p * r + EXP_C5;
+    p = p * r + EXP_C4;
+    p = p * r + EXP_C3;
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
@@ -405,9 +410,9 @@ static SoftmaxSums exp_pass(const float *work, float *e, int64_t n, float max, f
     const v128_t log2e = wasm_f32x4_splat(LOG2E), ln2hi = wasm_f32x4_splat(LN2_HI);
     const v128_t ln2lo = wasm_f32x4_splat(LN2_LO), bias = wasm_i32x4_splat(64 + 127);
     const v128_t one = wasm_f32x4_splat(1.0f);
-    const v128_t c7 = wasm_f32x4_splat(1.0f / 5040), c6 = wasm_f32x4_splat(1.0f / 720);
-    const v128_t c5 = wasm_f32x4_splat(1.0f / 120), c4 = wasm_f32x4_splat(1.0f / 24);
-    const v128_t c3 = wasm_f32x4_splat(1.0f / 6), c2 = wasm_f32x4_splat(0.5f);
+    const v128_t c6 = wasm_f32x4_splat(EXP_C6), c5 = wasm_f32x4_splat(EXP_C5);
+    const v128_t c4 = wasm_f32x4_splat(EXP_C4), c3 = wasm_f32x4_splat(EXP_C3);
+    const v128_t c2 = wasm_f32x4_splat(0.5f);
     const v128_t tiny = wasm_f32x4_splat(0x1p-64f);
     v128_t s01 = wasm_f64x2_splat(0), s23 = wasm_f64x2_splat(0);
     v128_t x01 = wasm_f64x2_splat(0), x23 = wasm_f64x2_splat(0);
@@ -419,8 +424,7 @@ static SoftmaxSums exp_pass(const float *work, float *e, int64_t n, float max, f
         v128_t k = wasm_f32x4_sub(kmagic, magic);
         v128_t r = wasm_f32x4_sub(wasm_f32x4_sub(x, wasm_f32x4_mul(k, ln2hi)),
                                   wasm_f32x4_mul(k, ln2lo));
-        v128_t p = c7;
-        p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c6);
+        v128_t p = c6;
         p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c5);
         p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c4);
         p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c3);
@@ -466,13 +470,15 @@ static SoftmaxSums exp_pass(const float *work, float *e, int64_t n, float max, f
 
 #define LADDER 4 /* thresholds tried per pass over the vocabulary */
 
-/* For each of LADDER thresholds, counts the tokens with p >= t[j] and estimates their mass
- * (float sums: only used to decide whether a set is worth sorting; the exact test comes
- * after the sort). When scale != 0 it first multiplies p by scale in place, so the first
- * scan costs no extra pass. */
-static void scan_ladder(float *p, int64_t n, float scale, const float t[LADDER],
-                        int64_t count[LADDER], double mass[LADDER]) {
-    int64_t i = 0;
+/* For each of LADDER thresholds (descending), counts the tokens with p >= t[j] and
+ * estimates their mass (float sums: only used to decide whether a set is worth sorting; the
+ * exact test comes after the sort), and appends the ids with p >= t[LADDER - 1], ascending,
+ * to ids. When scale != 0 it first multiplies p by scale in place, so the first scan costs
+ * no extra pass. Returns the number of ids appended. */
+static int64_t scan_ladder(float *p, int64_t n, float scale, const float t[LADDER],
+                           int64_t count[LADDER], double mass[LADDER], uint32_t *ids) {
+    int64_t i = 0, m = 0;
+    const float lowest = t[LADDER - 1];
     float sum[LADDER] = { 0 };
     for (int j = 0; j < LADDER; j++) count[j] = 0;
 #ifdef __wasm_simd128__
@@ -489,11 +495,15 @@ static void scan_ladder(float *p, int64_t n, float scale, const float t[LADDER],
             v = wasm_f32x4_mul(v, vscale);
             wasm_v128_store(p + i, v);
         }
+        v128_t keep = wasm_i32x4_splat(0);
         for (int j = 0; j < LADDER; j++) {
-            v128_t keep = wasm_f32x4_ge(v, th[j]);
+            keep = wasm_f32x4_ge(v, th[j]);
             vcount[j] = wasm_i32x4_sub(vcount[j], keep);
             vsum[j] = wasm_f32x4_add(vsum[j], wasm_v128_and(v, keep));
         }
+        if (wasm_v128_any_true(keep)) /* keep is the lowest threshold's mask */
+            for (int64_t k = i; k < i + 4; k++)
+                if (p[k] >= lowest) ids[m++] = (uint32_t)k;
     }
     for (int j = 0; j < LADDER; j++) {
         count[j] = (int64_t)(uint32_t)wasm_i32x4_extract_lane(vcount[j], 0) +
@@ -508,29 +518,23 @@ static void scan_ladder(float *p, int64_t n, float scale, const float t[LADDER],
         if (scale != 0.0f) p[i] *= scale;
         for (int j = 0; j < LADDER; j++)
             if (p[i] >= t[j]) count[j]++, sum[j] += p[i];
+        if (p[i] >= lowest) ids[m++] = (uint32_t)i;
     }
     for (int j = 0; j < LADDER; j++) mass[j] = sum[j];
+    return m;
 }
 
-/* Appends the ids with p >= threshold, ascending, and their sort keys. */
-static int64_t collect(const float *p, int64_t n, float threshold, uint32_t *ids,
-                       uint32_t *keys) {
-    int64_t m = 0, i = 0;
-#ifdef __wasm_simd128__
-    const v128_t th = wasm_f32x4_splat(threshold);
-    for (; i + 4 <= n; i += 4) {
-        if (!wasm_v128_any_true(wasm_f32x4_ge(wasm_v128_load(p + i), th))) continue;
-        for (int64_t j = i; j < i + 4; j++)
-            if (p[j] >= threshold) ids[m++] = (uint32_t)j;
-    }
-#endif
-    for (; i < n; i++)
-        if (p[i] >= threshold) ids[m++] = (uint32_t)i;
-    for (int64_t j = 0; j < m; j++) { /* descending probability = ascending complemented bits */
+/* Keeps the ids (ascending) with p >= threshold and sets their sort keys. */
+static int64_t keep_above(const float *p, uint32_t *ids, int64_t m, float threshold,
+                          uint32_t *keys) {
+    int64_t kept = 0;
+    for (int64_t j = 0; j < m; j++) {
         union { float f; uint32_t u; } bits = { p[ids[j]] };
-        keys[j] = ~bits.u;
+        if (bits.f < threshold) continue;
+        ids[kept] = ids[j];
+        keys[kept++] = ~bits.u; /* descending probability = ascending complemented bits */
     }
-    return m;
+    return kept;
 }
 
 /* Stable sort of (keys, ids) by key: LSD radix with 8-bit digits, skipping digits every key
@@ -743,7 +747,7 @@ NuCode nu_sampler_run(NuSampler *s, const float *logits, int64_t n, int do_draw,
         double mass[LADDER];
         ladder[0] = threshold;
         for (int j = 1; j < LADDER; j++) ladder[j] = lower_threshold(ladder[j - 1]);
-        scan_ladder(s->probs, n, scale, ladder, count, mass);
+        int64_t collected = scan_ladder(s->probs, n, scale, ladder, count, mass, s->cand_ids);
         scale = 0.0f; /* probabilities are final after the first scan */
         int j = 0;
         while (j < LADDER && !enough(prm, n, greedy, need, count[j], mass[j], ladder[j], p_max))
@@ -753,7 +757,7 @@ NuCode nu_sampler_run(NuSampler *s, const float *logits, int64_t n, int do_draw,
             continue;
         }
         threshold = ladder[j];
-        m = collect(s->probs, n, threshold, s->cand_ids, s->cand_keys);
+        m = keep_above(s->probs, s->cand_ids, collected, threshold, s->cand_keys);
         radix_sort(s->cand_keys, s->cand_ids, s->tmp_keys, s->tmp_ids, m);
         nonzero = m;
         while (nonzero > 0 && key_prob(s->cand_keys[nonzero - 1]) == 0.0f) nonzero--;
