@@ -98,6 +98,14 @@ const CASES = [
   ['a Q4_1 matrix', patched(GGUF_BYTES, (v) => v.setUint32(tensor('token_embd.weight').typeAt, 3, true)), {}, 'UNSUPPORTED', /token_embd.weight has type Q4_1 \(3\), which is not supported/],
   ['a dimension of 0', patched(GGUF_BYTES, (v) => v.setBigUint64(tensor('blk.0.attn_q.weight').dimsAt, 0n, true)), {}, 'BAD_FORMAT', /blk.0.attn_q.weight dimension 0 is 0/],
   ['a dimension of 2^40', patched(GGUF_BYTES, (v) => v.setBigUint64(tensor('blk.0.attn_q.weight').dimsAt, 1n << 40n, true)), {}, 'BAD_FORMAT', /blk.0.attn_q.weight: data ends at byte \d+/],
+  ['inconsistent shapes', patched(GGUF_BYTES, (v) => {
+    const dims = tensor('blk.0.ffn_up.weight').dimsAt;
+    const [cols, rows] = [v.getBigUint64(dims, true), v.getBigUint64(dims + 8, true)];
+    v.setBigUint64(dims, rows, true);
+    v.setBigUint64(dims + 8, cols, true);
+  }), {}, 'BAD_FORMAT', /tensor blk.0.ffn_up.weight has shape \[172, 64\] but the config implies \[64, 172\]/],
+  ['a tensor offset out of range', patched(GGUF_BYTES, (v) => v.setBigUint64(tensor('blk.0.ffn_up.weight').typeAt + 4, 1n << 40n, true)), {}, 'BAD_FORMAT', /blk.0.ffn_up.weight: data ends at byte \d+ but the file has 1185376/],
+  ['overlapping tensors', patched(GGUF_BYTES, (v) => v.setBigUint64(tensor('blk.0.ffn_up.weight').typeAt + 4, 64n, true)), {}, 'BAD_FORMAT', /tensors token_embd.weight and blk.0.ffn_up.weight overlap/],
   ['a missing tensor', patched(GGUF_BYTES, (v, c) => c.set(ascii('output_norX'), find('output_norm.weight'))), {}, 'BAD_FORMAT', /tensor output_norm.weight is missing/],
   ['another architecture', patched(GGUF_BYTES, (v, c) => c.set(ascii('mamba'), find('llama', find('general.architecture')))), {}, 'UNSUPPORTED', /architecture 'mamba' is not supported/],
   ['a context length of 2^31 - 1', patched(GGUF_BYTES, (v) => v.setUint32(find('llama.context_length') + 24, 0x7fffffff, true)), {}, 'OUT_OF_MEMORY', /run state of \d+ bytes .* over the 4 GiB limit/],
