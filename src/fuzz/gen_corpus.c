@@ -252,6 +252,13 @@ static void tokenizer_seeds(void) {
         snprintf(name, sizeof name, "text%zu.txt", i);
         write_seed("tokenizer", name, texts[i], strlen(texts[i]));
     }
+    /* A longer text: every rule of the pre-tokenizers and long merge chains. */
+    char long_text[2048];
+    size_t n = 0;
+    for (int i = 0; n + 80 < sizeof long_text; i++)
+        n += (size_t)snprintf(long_text + n, sizeof long_text - n, "%s%d the Hello  world's 'LL\t\n\n"
+                              "\xC3\xA9\xE6\x97\xA5\xE6\x9C\xAC!? abcbc ", i % 3 ? " " : "\n", i * 37);
+    write_seed("tokenizer", "long.txt", long_text, n);
     const int32_t ids[] = {1, 300, 17, 259, 280, 2, 0, 3, 70};
     write_seed("tokenizer", "ids.bin", ids, sizeof ids);
 }
