@@ -16,11 +16,13 @@ struct NuApiSampler {
     int64_t input_cap;
 };
 
-static NuError creation_error; /* for failures before any handle exists */
+/* Failures before any handle exists (creating a sampler, opening a model). */
+NuError nu_creation;
 
 NU_EXPORT int nu_api_version(void) { return NU_API_VERSION; }
 
-NU_EXPORT const char *nu_creation_error(void) { return creation_error.message; }
+NU_EXPORT const char *nu_creation_error(void) { return nu_creation.message; }
+NU_EXPORT int nu_creation_code(void) { return nu_creation.code; }
 
 /* Bytes currently allocated by malloc: lets hosts check that failures and dispose leak nothing. */
 NU_EXPORT double nu_heap_used(void) {
@@ -34,10 +36,10 @@ NU_EXPORT double nu_heap_used(void) {
 NU_EXPORT NuApiSampler *nu_sampler_create(void) {
     NuApiSampler *h = calloc(1, sizeof *h);
     if (!h) {
-        nu_fail(&creation_error, NU_ERR_NOMEM, "cannot allocate a sampler");
+        nu_fail(&nu_creation, NU_ERR_NOMEM, "cannot allocate a sampler");
         return NULL;
     }
-    if (nu_sampler_new(&h->sampler, &creation_error) != NU_OK) {
+    if (nu_sampler_new(&h->sampler, &nu_creation) != NU_OK) {
         free(h);
         return NULL;
     }

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common.h"
+
 #ifdef __EMSCRIPTEN__
 #include <emscripten.h>
 #define NU_EXPORT EMSCRIPTEN_KEEPALIVE
@@ -19,7 +21,9 @@ typedef struct NuApiSampler NuApiSampler;
 typedef struct NuApiModel NuApiModel;
 
 int nu_api_version(void);
+extern NuError nu_creation; /* the last failure to create a handle */
 const char *nu_creation_error(void);
+int nu_creation_code(void);
 double nu_heap_used(void);
 NuApiSampler *nu_sampler_create(void);
 void nu_sampler_destroy(NuApiSampler *h);
@@ -50,8 +54,6 @@ const float *nu_report_probs(NuApiSampler *h);
 const double *nu_report_cumulative(NuApiSampler *h);
 
 /* api_model.c */
-int nu_creation_code(void);
-const char *nu_model_creation_error(void);
 NuApiModel *nu_model_open(uint8_t *data, size_t size, uint8_t *tok, size_t tok_size, int vocab_only);
 void nu_model_close(NuApiModel *m);
 const char *nu_model_error(NuApiModel *m);

@@ -33,14 +33,6 @@ struct NuApiModel {
     NuError err;
 };
 
-static NuError creation_error_model;
-
-NU_EXPORT int nu_creation_code(void) {
-    return creation_error_model.code ? (int)creation_error_model.code : (int)NU_ERR_NOMEM;
-}
-
-NU_EXPORT const char *nu_model_creation_error(void) { return creation_error_model.message; }
-
 static void copy_str(char *dst, size_t cap, const char *src, size_t len) {
     if (len >= cap) len = cap - 1;
     memcpy(dst, src, len);
@@ -120,10 +112,10 @@ NU_EXPORT void nu_model_close(NuApiModel *m) {
 
 /* Takes ownership of data (and tok, a llama2.c tokenizer.bin, or NULL) whatever the outcome:
  * both are freed on failure. vocab_only loads just the tokenizer of a GGUF file. Returns NULL
- * on failure, with nu_creation_code / nu_model_creation_error set. */
+ * on failure, with nu_creation_code / nu_creation_error set. */
 NU_EXPORT NuApiModel *nu_model_open(uint8_t *data, size_t size, uint8_t *tok, size_t tok_size,
                                     int vocab_only) {
-    NuError *err = &creation_error_model;
+    NuError *err = &nu_creation;
     nu_clear(err);
     NuApiModel *m = calloc(1, sizeof *m);
     if (!m) {

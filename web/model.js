@@ -317,7 +317,7 @@ async function open(source, options, vocabOnly) {
   // nu_model_open owns both buffers from here, on success and on failure.
   const handle = e.nu_model_open(file.ptr, file.size, tok.ptr, tok.size, vocabOnly ? 1 : 0);
   if (!handle) {
-    throw NucleusError.fromC(e.nu_creation_code(), `${file.name}: ${wasm.cstring(e.nu_model_creation_error())}`);
+    throw NucleusError.fromC(e.nu_creation_code(), `${file.name}: ${wasm.cstring(e.nu_creation_error())}`);
   }
   return { wasm, handle, file };
 }

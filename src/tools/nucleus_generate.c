@@ -41,7 +41,7 @@ int main(int argc, char **argv) {
     }
     NuApiModel *m = nu_model_open(data, size, tok, tok_size, 0);
     if (!m) {
-        fprintf(stderr, "%s\n", nu_model_creation_error());
+        fprintf(stderr, "%s\n", nu_creation_error());
         return 1;
     }
     int n = nu_model_tokenize(m, argv[3], (int)strlen(argv[3]), 1);
