@@ -269,7 +269,11 @@ static void vocab_bin_seeds(void) {
     size_t size;
     int n;
     uint8_t *bin = fuzz_vocab_llama2c(&size, &n);
-    uint8_t *seed = malloc(size + 4);
+    uint8_t *seed = bin ? malloc(size + 4) : NULL;
+    if (!seed) {
+        fprintf(stderr, "gen_corpus: out of memory\n");
+        exit(1);
+    }
     int32_t count = n;
     memcpy(seed, &count, 4);
     memcpy(seed + 4, bin, size);
