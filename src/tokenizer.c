@@ -15,9 +15,10 @@
 
 /* --- small helpers -------------------------------------------------------------------- */
 
+/* The buffer is allocated even by an empty append, so data + offset is never NULL + 0. */
 int tok_buf_append(TokBuf *b, const void *src, size_t n) {
     if (n > SIZE_MAX - b->len) return 0;
-    if (b->len + n > b->cap) {
+    if (b->len + n > b->cap || !b->data) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->len + n) {
             if (cap > SIZE_MAX / 2) return 0;
@@ -153,8 +154,11 @@ NuCode tok_create(TokKind kind, int32_t n_vocab, NuTokenizer **out, NuError *err
     t->display_off = calloc(n + 1, sizeof *t->display_off);
     t->scores = calloc(n, sizeof *t->scores);
     t->types = calloc(n, sizeof *t->types);
+    /* Token texts, pieces and display forms may all be empty (a vocabulary of control
+     * tokens): allocate the buffers anyway, so their offsets always apply to memory. */
     if (!t->text_off || !t->piece_off || !t->display_off || !t->scores || !t->types ||
-        !index_alloc(&t->index, n)) {
+        !index_alloc(&t->index, n) || !tok_buf_append(&t->text, "", 0) ||
+        !tok_buf_append(&t->piece, "", 0) || !tok_buf_append(&t->display, "", 0)) {
         nu_tokenizer_free(t);
         return nu_fail(err, NU_ERR_NOMEM, "out of memory for a vocabulary of %d tokens",
                        (int)n_vocab);

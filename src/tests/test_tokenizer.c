@@ -646,6 +646,17 @@ static void test_bad_llama2c(void) {
         free(copy);
     }
     free(data);
+    /* One empty token (found by fuzzing): every text buffer is empty, yet the pointers the
+     * API hands out must point at memory. */
+    const uint8_t one_empty[12] = {16, 0, 0, 0, 0, 0, 0x80, 0xBF, 0, 0, 0, 0};
+    CHECK(nu_tokenizer_from_llama2c(one_empty, sizeof one_empty, 1, &t, &err) == NU_OK);
+    if (t) {
+        const char *p = NULL;
+        size_t len = 1;
+        CHECK(nu_tokenizer_piece(t, 0, &p, &len, &err) == NU_OK && p != NULL && len == 3);
+        CHECK(nu_tokenizer_token_text(t, 0, &p, &len, &err) == NU_OK && p != NULL && len == 0);
+        nu_tokenizer_free(t);
+    }
 }
 
 /* A tiny GGUF writer for malformed vocabularies. */
