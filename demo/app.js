@@ -5,6 +5,7 @@ import { createSampler, Sampler } from '/web/index.js';
 import { WorkerModel } from '/web/worker-client.js';
 import { drawNucleus, drawChart, drawHistogram, displayToken, svg } from './views.js';
 import { createTeach } from './teach.js';
+import { createSweep } from './sweep.js';
 import { distinct2, repetitionRate } from './metrics.js';
 
 const $ = (id) => document.getElementById(id);
@@ -71,7 +72,7 @@ const state = {
   focus: -1, // keyboard-focused candidate rank in the nucleus view
   view: null, // { at, report } drawn last
   sample: null, // { step, shares } from "Sample 1000"
-  job: null,
+  job: null, // the running job: { signal, stopped, stop() }
 };
 
 let viewSampler; // inspects stored logits for the view
@@ -99,13 +100,18 @@ function setBusy(delta) {
   const busy = pending > 0;
   document.body.dataset.busy = String(busy);
   ui.output.dataset.state = busy ? 'running' : 'done';
-  ui.stop.disabled = !busy;
+  ui.stop.disabled = $('compare-stop').disabled = !busy;
+}
+
+function newJob() {
+  const controller = new AbortController();
+  return { signal: controller.signal, get stopped() { return controller.signal.aborted; }, stop: () => controller.abort() };
 }
 
 /** Runs work(job) after the current job stops; a job superseded before it starts never runs. */
 function runJob(work) {
   const mine = ++ticket;
-  if (state.job) state.job.stopped = true;
+  state.job?.stop();
   setBusy(+1);
   const run = queue.then(async () => {
     if (mine !== ticket) return;
@@ -114,7 +120,7 @@ function runJob(work) {
       ui.genStatus.textContent = 'No model is loaded.';
       return;
     }
-    const job = { stopped: false };
+    const job = newJob();
     state.job = job;
     try {
       await work(job);
@@ -447,7 +453,7 @@ function describe(info, name) {
 /** Loads a model into the worker; on failure the previous model stays in use. */
 function loadModel(source, name) {
   ticket++;
-  if (state.job) state.job.stopped = true;
+  state.job?.stop();
   const previous = queue;
   setBusy(+1);
   const task = (async () => {
@@ -542,9 +548,20 @@ function selectMode(mode) {
     $(tab.getAttribute('aria-controls')).hidden = !on;
   }
   if (mode === 'teach') teach.render();
+  if (mode === 'sweep') sweep.render();
 }
 
 let teach;
+let sweep;
+
+/** A sweep cell's setting on the sliders, shown in Generate (the current step redrawn with it). */
+function pickSetting(topP, temperature) {
+  ui.topP.value = String(topP);
+  ui.temperature.value = String(temperature);
+  selectMode('explore');
+  onSettings();
+  ui.generate.focus();
+}
 
 function onSettings() {
   showSettings();
@@ -565,9 +582,8 @@ function wire() {
   }
   ui.generate.addEventListener('click', generate);
   ui.step.addEventListener('click', stepOnce);
-  ui.stop.addEventListener('click', () => {
-    if (state.job) state.job.stopped = true;
-  });
+  ui.stop.addEventListener('click', () => state.job?.stop());
+  $('compare-stop').addEventListener('click', () => state.job?.stop());
   ui.reroll.addEventListener('click', () => state.view && reroll(state.view.at));
   ui.sample.addEventListener('click', () => {
     const at = currentIndex();
@@ -597,7 +613,8 @@ function wire() {
     state.hover = null;
     renderAll(false);
   });
-  ui.output.addEventListener('keydown', (event) => {
+  // The stream and both charts: arrows move the shown step, Escape follows the end again.
+  const stepKeys = (event) => {
     const n = activeBranch()?.steps.length ?? 0;
     if (n === 0) return;
     const at = currentIndex();
@@ -607,7 +624,8 @@ function wire() {
     else return;
     event.preventDefault();
     renderAll(false);
-  });
+  };
+  for (const el of [ui.output, ui.chartSize, ui.chartEntropy]) el.addEventListener('keydown', stepKeys);
 
   // The nucleus view: arrows pick a candidate, Enter forces it.
   ui.view.addEventListener('keydown', (event) => {
@@ -630,9 +648,10 @@ function wire() {
   tabs.forEach((tab, i) => {
     tab.addEventListener('click', () => selectMode(tab.id.slice(4)));
     tab.addEventListener('keydown', (event) => {
-      const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
-      if (!step) return;
-      const next = tabs[(i + step + tabs.length) % tabs.length];
+      const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[event.key];
+      if (to === undefined) return;
+      event.preventDefault();
+      const next = tabs[(to + tabs.length) % tabs.length];
       next.focus();
       selectMode(next.id.slice(4));
     });
@@ -664,6 +683,13 @@ function wire() {
 async function main() {
   [viewSampler, genSampler, histSampler] = await Promise.all([0, 1, 2].map(() => createSampler({ topN: TOP_N })));
   teach = createTeach({ sampler: await createSampler(), settings });
+  sweep = createSweep({
+    runJob,
+    worker: state.worker,
+    modelName: () => (state.info ? state.modelName : ''),
+    pick: pickSetting,
+    current: () => ({ topP: Number(ui.topP.value), temperature: Number(ui.temperature.value) }),
+  });
   wire();
   showSettings();
   selectMode('explore');

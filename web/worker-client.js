@@ -23,14 +23,18 @@ export class WorkerModel {
     return id;
   }
 
-  #call(op, args = {}, onProgress) {
+  #call(op, args = {}, onProgress, signal) {
     return new Promise((resolve, reject) => {
-      this.#send(op, args, (message) => {
+      const abort = () => this.#worker.postMessage({ id: 0, op: 'abort', target: id });
+      const id = this.#send(op, args, (message) => {
         if (message.type === 'progress') return onProgress?.(message);
         this.#pending.delete(message.id);
+        signal?.removeEventListener('abort', abort);
         if (message.type === 'error') reject(new NucleusError(message.error.message, message.error.code));
         else resolve(message.value);
       });
+      if (signal?.aborted) abort();
+      else signal?.addEventListener('abort', abort, { once: true });
     });
   }
 
@@ -58,6 +62,16 @@ export class WorkerModel {
 
   logits(tokens) {
     return this.#call('logits', { tokens });
+  }
+
+  /**
+   * Runs web/trace.js runSweep in the worker: { prompts, topPs, temperatures, seeds, maxTokens }.
+   * Resolves to its rows; onProgress({ done, total, row }) after each run (row: a setting just
+   * finished). signal aborts: the promise rejects with code ABORTED.
+   */
+  sweep(plan, { onProgress, signal } = {}) {
+    const { prompts, topPs, temperatures, seeds, maxTokens } = plan;
+    return this.#call('sweep', { prompts, topPs, temperatures, seeds, maxTokens }, onProgress, signal);
   }
 
   /** Streams steps like Model.generate; options.signal aborts (the last step says 'abort'). */

@@ -1,12 +1,13 @@
 // The model API behind a Web Worker message protocol, so a page never blocks on the model.
 // Requests: { id, op, ...args }. Replies: { id, type: 'progress' | 'step' | 'result' | 'error', ... }.
 // ops: load { source, options }, generate { prompt, options }, abort { target },
-//      tokenize { text, bos }, decode { ids }, tokenText { ids }, pieces { ids }, logits { tokens },
-//      info, dispose.
+//      sweep { prompts, topPs, temperatures, seeds, maxTokens } (progress { done, total, row? };
+//      result: the rows of web/trace.js runSweep), tokenize { text, bos }, decode { ids },
+//      tokenText { ids }, pieces { ids }, logits { tokens }, info, dispose.
 import { loadModel } from './index.js';
 
 let model = null;
-const running = new Map(); // generate request id -> AbortController
+const running = new Map(); // generate or sweep request id -> AbortController
 
 function reply(message, transfer = []) {
   self.postMessage(message, transfer);
@@ -44,6 +45,31 @@ const OPS = {
       running.delete(id);
     }
     return null;
+  },
+  // One runSweep per (topP, temperature), in runSweep's order, so each setting's row reaches
+  // the page as soon as it is done. An abort ends it with an ABORTED error.
+  async sweep({ id, prompts, topPs, temperatures, seeds, maxTokens }) {
+    const controller = new AbortController();
+    running.set(id, controller); // before any await: an abort sent right after must find it
+    try {
+      const { runSweep } = await import('./trace.js'); // only pages that sweep load it
+      const total = topPs.length * temperatures.length * prompts.length * seeds;
+      const rows = [];
+      for (const topP of topPs) {
+        for (const temperature of temperatures) {
+          const before = rows.length * prompts.length * seeds;
+          const [row] = await runSweep(requireModel(), {
+            prompts, topPs: [topP], temperatures: [temperature], seeds, maxTokens, signal: controller.signal,
+            onProgress: ({ done }) => done < prompts.length * seeds && reply({ id, type: 'progress', done: before + done, total }),
+          });
+          rows.push(row);
+          reply({ id, type: 'progress', done: before + prompts.length * seeds, total, row });
+        }
+      }
+      return rows;
+    } finally {
+      running.delete(id);
+    }
   },
   abort({ target }) {
     running.get(target)?.abort();
