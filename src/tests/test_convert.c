@@ -536,6 +536,7 @@ static void test_bad_inputs(const Bytes *bin, const Bytes *tok) {
     }
     CHECK(clean);
     CHECK(converted > 0);
+    printf("mutations: %d of %zu converted\n", converted, (limit + 2) / 3);
     free(copy);
     free(tiny.data);
     free(small.data);
