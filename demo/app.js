@@ -1,7 +1,8 @@
 // The live page. The model runs in a Web Worker (it only computes logits); the page samples
 // every token with a main-thread sampler, so the settings in force at each step are the ones on
 // screen, and each step's logits are kept so the nucleus can be redrawn for any p and T at once.
-import { createSampler, Sampler } from '/web/index.js';
+// The sampler alone: the model code is only needed in the worker.
+import { createSampler, Sampler } from '/web/sampler.js';
 import { WorkerModel } from '/web/worker-client.js';
 import { drawNucleus, drawChart, drawHistogram, displayToken, svg } from './views.js';
 import { createTeach } from './teach.js';

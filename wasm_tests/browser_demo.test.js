@@ -1,6 +1,7 @@
-// The live demo page in headless Chromium: default model, CLI agreement, re-rendering the
-// nucleus from stored logits, teaching mode, a corrupt model file, literal text, branching,
-// "Sample 1000", compare mode; screenshots of each mode in build/screenshots/.
+// The live demo page in headless Chromium: first-load transfer size, default model, CLI
+// agreement, re-rendering the nucleus from stored logits, teaching mode, a corrupt model file,
+// literal text, branching, "Sample 1000", compare mode, labels and keyboard access; screenshots
+// of each mode in build/screenshots/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -14,6 +15,7 @@ let browser;
 let page;
 const dialogs = [];
 const pageErrors = [];
+const firstLoad = []; // { path, bytes } of every response until the page is ready
 
 const byId = (id) => `[data-testid="${id}"]`;
 const text = (id) => page.textContent(byId(id));
@@ -39,8 +41,18 @@ before(async () => {
     dialog.dismiss();
   });
   page.on('pageerror', (error) => pageErrors.push(error.message));
+  // Bytes on the wire: headers plus the body (the server sends Content-Length, no compression).
+  const recording = [];
+  page.on('requestfinished', (request) => recording.push((async () => {
+    const [sizes, response] = await Promise.all([request.sizes(), request.response()]);
+    const body = Number((await response.allHeaders())['content-length'] ?? sizes.responseBodySize);
+    firstLoad.push({ path: new URL(request.url()).pathname, bytes: sizes.responseHeadersSize + body, body });
+  })()));
   await page.goto(browser.url);
   await page.waitForFunction(() => document.querySelector('[data-testid=model-status]')?.dataset.state !== 'loading');
+  await page.waitForFunction(() => document.body.dataset.ready === 'true');
+  await Promise.all(recording);
+  page.removeAllListeners('requestfinished');
 });
 after(() => browser.close());
 
@@ -62,6 +74,22 @@ test('teaching mode: at p = 0.9, T = 1 the nucleus is cat, dog, bird, fish', asy
   await page.click(byId('teach-reset'));
   await page.fill(byId('top-p'), '0.9');
   await page.click(byId('mode-explore'));
+});
+
+test('first load: what the page transfers', (t) => {
+  const sum = (filter) => firstLoad.filter(filter).reduce((total, r) => total + r.bytes, 0);
+  const total = sum(() => true);
+  const model = sum((r) => r.path.startsWith('/models/'));
+  const wasm = sum((r) => r.path.endsWith('.wasm'));
+  const page = sum((r) => r.path === '/' || r.path.startsWith('/demo/'));
+  const pkg = sum((r) => r.path.startsWith('/web/') && r.path.endsWith('.js'));
+  t.diagnostic(`first load: ${firstLoad.length} responses, ${total} bytes: model ${model}, wasm ${wasm}, page HTML/CSS/JS ${page}, package JS ${pkg}`);
+  assert.equal(firstLoad.filter((r) => r.path.startsWith('/models/')).length, 1); // the model is fetched once, by the worker
+  assert.equal(model, sum((r) => r.path === '/models/stories260K-q8_0.gguf'));
+  assert.ok(firstLoad.every((r) => !r.path.endsWith('/nucleus.wasm')), 'the scalar wasm is not fetched where SIMD works');
+  assert.ok(!firstLoad.some((r) => r.path === '/web/trace.js'), 'the worker loads trace.js only for a sweep');
+  assert.ok(page < 100_000, `the page's own files: ${page} bytes`);
+  assert.ok(total < 850_000, `first load: ${total} bytes`);
 });
 
 test('the default model loads in the worker', async () => {
@@ -188,6 +216,10 @@ test('compare mode: two settings on the same prompt and seed, with their metrics
   await page.fill(byId('prompt'), 'Once upon a time');
   await page.fill(byId('max-tokens'), '40');
   await page.click(byId('mode-compare'));
+  // Each side has its own p and T: the sidebar's sliders step aside.
+  assert.equal(await page.isVisible(byId('top-p')), false);
+  assert.equal(await page.isVisible(byId('temperature')), false);
+  assert.equal(await page.isVisible(byId('top-k')), true);
   await page.click(byId('compare-run'));
   await page.waitForFunction(() => document.body.dataset.busy === 'false' && !/…|–/.test(document.querySelector('[data-testid=compare-b-repetition]').textContent));
   for (const side of ['a', 'b']) {
@@ -198,6 +230,56 @@ test('compare mode: two settings on the same prompt and seed, with their metrics
     }
   }
   await page.screenshot({ path: `${SHOTS}/compare.png`, fullPage: true });
+  await page.click(byId('mode-explore'));
+  assert.equal(await page.isVisible(byId('top-p')), true);
+});
+
+test('the charts move the shown step with the keyboard', async () => {
+  await generate({ prompt: 'Once upon a time', temperature: '1', maxTokens: '12', seed: '3' });
+  await page.focus(byId('chart-nucleus-size'));
+  await page.keyboard.press('Home');
+  assert.equal(await text('step-index'), '1 of 12');
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await text('step-index'), '2 of 12');
+  assert.equal(await page.locator(`${byId('chart-entropy')} .bar.selected`).count(), 1);
+  await page.focus(byId('chart-entropy'));
+  await page.keyboard.press('End');
+  assert.equal(await text('step-index'), '12 of 12');
+});
+
+test('every control has a name and Tab reaches it, in every mode', async () => {
+  for (const mode of ['explore', 'teach', 'compare', 'sweep']) {
+    await page.click(byId(`mode-${mode}`));
+    const controls = await page.evaluate(() => {
+      const shown = (el) => el.getClientRects().length > 0;
+      const name = (el) => [
+        ...[...(el.labels ?? [])].map((l) => l.textContent),
+        el.getAttribute('aria-label'),
+        ...(el.getAttribute('aria-labelledby') ?? '').split(' ').map((id) => document.getElementById(id)?.textContent),
+        el.matches('button, summary') ? el.textContent : '',
+      ].filter((n) => n && n.trim()).join(' ').trim();
+      const list = [...document.querySelectorAll('input, select, textarea, button, summary, [tabindex="0"]')]
+        .filter((el) => shown(el) && !el.disabled && !el.closest('[role=tablist]'));
+      return list.map((el, i) => {
+        el.dataset.a11y = String(i);
+        return { key: el.type === 'radio' ? `radio:${el.name}` : String(i), what: `${el.tagName} ${el.id || el.dataset.testid || ''}`, name: name(el) };
+      });
+    });
+    for (const c of controls) assert.ok(c.name.length > 0, `${mode}: ${c.what} has no accessible name`);
+    // From the selected tab, Tab walks the page; every control (one radio per group) comes up.
+    await page.focus(byId(`mode-${mode}`));
+    const reached = new Set();
+    for (let i = 0; i < controls.length + 5; i++) {
+      await page.keyboard.press('Tab');
+      const at = await page.evaluate(() => {
+        const el = document.activeElement;
+        return el?.dataset.a11y === undefined ? null : el.type === 'radio' ? `radio:${el.name}` : el.dataset.a11y;
+      });
+      if (at !== null) reached.add(at);
+    }
+    const missed = controls.filter((c) => !reached.has(c.key)).map((c) => c.what);
+    assert.deepEqual(missed, [], `${mode}: not reachable with Tab`);
+  }
   await page.click(byId('mode-explore'));
 });
 
