@@ -2,7 +2,7 @@
  * only read; it frees them after the call), calls nu_convert_model or nu_synth_model, and
  * gets an output handle: it copies the file out from nu_output_data / nu_output_size, then
  * frees the handle with nu_output_free. A failed call returns NULL, with the reason at
- * nu_convert_error_code / nu_convert_error. */
+ * nu_creation_code / nu_creation_error (api.c). */
 #include <stdlib.h>
 
 #include "api.h"
@@ -13,17 +13,12 @@ typedef struct NuApiOutput {
     size_t size;
 } NuApiOutput;
 
-static NuError convert_error;
-
-NU_EXPORT int nu_convert_error_code(void) { return (int)convert_error.code; }
-NU_EXPORT const char *nu_convert_error(void) { return convert_error.message; }
-
 static NuApiOutput *wrap(NuCode rc, uint8_t *data, size_t size) {
     if (rc != NU_OK) return NULL;
     NuApiOutput *o = malloc(sizeof *o);
     if (!o) {
         free(data);
-        nu_fail(&convert_error, NU_ERR_NOMEM, "cannot allocate an output handle");
+        nu_fail(&nu_creation, NU_ERR_NOMEM, "cannot allocate an output handle");
         return NULL;
     }
     o->data = data;
@@ -40,7 +35,7 @@ NU_EXPORT NuApiOutput *nu_convert_model(const uint8_t *model, size_t model_size,
     uint8_t *data;
     size_t size;
     NuCode rc = nu_convert(model, model_size, tok, tok_size, (NuType)type, name, &data, &size,
-                           &convert_error);
+                           &nu_creation);
     return wrap(rc, data, size);
 }
 
@@ -52,10 +47,10 @@ NU_EXPORT NuApiOutput *nu_synth_model(const char *shape, const uint8_t *vocab, s
     NuConfig cfg;
     uint8_t *data = NULL;
     size_t size = 0;
-    NuCode rc = nu_synth_shape(shape, &cfg, &convert_error);
+    NuCode rc = nu_synth_shape(shape, &cfg, &nu_creation);
     if (rc == NU_OK)
         rc = nu_synth(&cfg, vocab, vocab_size, (NuType)type, (uint64_t)seed_hi << 32 | seed_lo, name,
-                      &data, &size, &convert_error);
+                      &data, &size, &nu_creation);
     return wrap(rc, data, size);
 }
 

@@ -68,7 +68,7 @@ async function writeOutput(wasm, handle, path) {
 
 function failed(wasm) {
   const e = wasm.exports;
-  return NucleusError.fromC(e.nu_convert_error_code(), wasm.cstring(e.nu_convert_error()));
+  return NucleusError.fromC(e.nu_creation_code(), wasm.cstring(e.nu_creation_error()));
 }
 
 /**
