@@ -44,9 +44,9 @@ build/libnucleus.a: $(patsubst src/%.c,build/obj/%.o,$(LIB_SRC))
 build/san/libnucleus.a: $(patsubst src/%.c,build/san/obj/%.o,$(LIB_SRC))
 	ar rcs $@ $^
 
-build/tests/%: src/tests/%.c src/tests/check.h build/libnucleus.a | build/tests
+build/tests/%: src/tests/%.c src/tests/check.h src/tests/files.h build/libnucleus.a | build/tests
 	$(CC) $(CFLAGS) $< build/libnucleus.a $(LDLIBS) -o $@
-build/san/%: src/tests/%.c src/tests/check.h build/san/libnucleus.a | build/san
+build/san/%: src/tests/%.c src/tests/check.h src/tests/files.h build/san/libnucleus.a | build/san
 	$(CC) $(SANFLAGS) $< build/san/libnucleus.a $(LDLIBS) -o $@
 build/%: src/tools/%.c build/libnucleus.a
 	$(CC) $(CFLAGS) $< build/libnucleus.a $(LDLIBS) -o $@

@@ -6,30 +6,13 @@
 #include <string.h>
 
 #include "check.h"
+#include "files.h"
 #include "gguf.h"
 #include "gguf_write.h"
 #include "llama2c.h"
 #include "loader.h"
 #include "model.h"
 
-static uint8_t *read_file(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "cannot open %s\n", path);
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc(n > 0 ? (size_t)n : 1);
-    if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
-        free(p);
-        p = NULL;
-    }
-    fclose(f);
-    *size = (size_t)n;
-    return p;
-}
 
 static int same_tensor(const NuTensor *a, const NuTensor *b) {
     return a->type == NU_TYPE_F32 && b->type == NU_TYPE_F32 && a->rows == b->rows &&
