@@ -56,23 +56,27 @@ web/dist/nucleus-simd.wasm: $(LIB_SRC) $(LIB_HDR) | web/dist deps-emcc
 web/dist/nucleus.wasm: $(LIB_SRC) $(LIB_HDR) | web/dist deps-emcc
 	$(EMCC) $(EMFLAGS) $(LIB_SRC) -o $@
 
-# --- benchmarks (bench/): the library plus the baseline loops, as wasm and native ---------
+# --- benchmarks (bench/): the library plus the bench loops (sampler, kernels, decode), as ----
+# wasm (SIMD128 and scalar) and native; bench/run.js times them, plus the browser and wllama.
 BENCH_SRC := $(wildcard bench/*.c)
+BENCH_HDR := $(wildcard bench/*.h)
 BENCH_LIB_SRC := $(filter-out bench/bench_native.c,$(BENCH_SRC))
-build/bench-simd.wasm: $(LIB_SRC) $(LIB_HDR) $(BENCH_SRC) | deps-emcc
+build/bench-simd.wasm: $(LIB_SRC) $(LIB_HDR) $(BENCH_SRC) $(BENCH_HDR) | deps-emcc
 	@mkdir -p build
 	$(EMCC) $(EMFLAGS) -msimd128 $(LIB_SRC) $(BENCH_LIB_SRC) -o $@
-build/bench.wasm: $(LIB_SRC) $(LIB_HDR) $(BENCH_SRC) | deps-emcc
+build/bench.wasm: $(LIB_SRC) $(LIB_HDR) $(BENCH_SRC) $(BENCH_HDR) | deps-emcc
 	@mkdir -p build
 	$(EMCC) $(EMFLAGS) $(LIB_SRC) $(BENCH_LIB_SRC) -o $@
-build/bench_native: $(BENCH_SRC) build/libnucleus.a
+build/bench_native: $(BENCH_SRC) $(BENCH_HDR) build/libnucleus.a
 	$(CC) -O3 $(COMMON) -march=native $(BENCH_SRC) build/libnucleus.a $(LDLIBS) -o $@
 
 # The live page on http://127.0.0.1:8080 (demo/server.js; loopback only).
 demo: deps all models-small
 	node demo/server.js --port 8080
 
-bench: deps all build/bench-simd.wasm build/bench.wasm build/bench_native
+# Prints the tables and writes build/bench.json (about 6 minutes on 2 cores; make models first
+# takes about 30 s more on a fresh clone).
+bench: deps all models build/bench-simd.wasm build/bench.wasm build/bench_native
 	node bench/run.js
 
 # --- models (git-ignored; models/README.md says how they are made) ----------------------

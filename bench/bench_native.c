@@ -1,10 +1,16 @@
 #define _POSIX_C_SOURCE 199309L /* clock_gettime */
-/* Native half of the sampler benchmark: prints one JSON line per case with the median
- * microseconds per call of our sampler and of the full-sort baseline. */
+/* Native half of the benchmark; prints one JSON line per case.
+ *   bench_native [sampler]        median microseconds per call of our sampler and of the full-sort baseline
+ *   bench_native kernels          median microseconds per nu_matvec for every type and shape
+ *   bench_native decode MODEL N R load time, time to first token and decode tokens/s
+ *                                 (greedy and top-p 0.9), medians of R runs of N tokens */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
+#include "bench_decode.h"
+#include "bench_kernels.h"
 #include "bench_loops.h"
 
 static double now_us(void) {
@@ -31,7 +37,7 @@ static double median_us(int ours, NuSampler *s, const float *logits, int n, int 
     return t[4];
 }
 
-int main(void) {
+static int sampler_main(void) {
     const int sizes[2] = { 32000, 151936 };
     const float scales[3] = { 10, 3, 0.5f };
     NuSampler *s = bench_sampler(0.9f);
@@ -51,4 +57,111 @@ int main(void) {
     }
     nu_sampler_free(s);
     return 0;
+}
+
+static double median_of(double *t, int n) {
+    qsort(t, (size_t)n, sizeof *t, by_value);
+    return t[n / 2];
+}
+
+/* Median microseconds per nu_matvec over 7 batches of about 20 ms, after 100 ms of warm-up. */
+static double matvec_us(BenchMatvec *b) {
+    double start = now_us();
+    int calls = 0;
+    while (now_us() - start < 100000) calls += (bench_matvec_loop(b, 1), 1);
+    int iters = (int)(20000 / ((now_us() - start) / calls)) + 1;
+    double t[7];
+    for (int k = 0; k < 7; k++) {
+        double s0 = now_us();
+        bench_matvec_loop(b, iters);
+        t[k] = (now_us() - s0) / iters;
+    }
+    return median_of(t, 7);
+}
+
+static int kernels_main(void) {
+    const int types[4] = { 0, 1, 8, 2 };
+    /* {rows, cols}: the in x out shapes 288x768, 768x288, 768x2048, 2048x768, 288x32000. */
+    const int shapes[5][2] = { { 768, 288 }, { 288, 768 }, { 2048, 768 }, { 768, 2048 }, { 32000, 288 } };
+    for (int ti = 0; ti < 4; ti++) {
+        for (int si = 0; si < 5; si++) {
+            BenchMatvec *b = bench_matvec_new(types[ti], shapes[si][0], shapes[si][1], (uint32_t)si);
+            if (!b) return fprintf(stderr, "cannot make a %dx%d matrix\n", shapes[si][0], shapes[si][1]), 1;
+            printf("{\"type\":%d,\"rows\":%d,\"cols\":%d,\"bytes\":%.0f,\"us\":%.3f}\n", types[ti],
+                   shapes[si][0], shapes[si][1], bench_matvec_weight_bytes(b), matvec_us(b));
+            bench_matvec_free(b);
+        }
+    }
+    return 0;
+}
+
+static uint8_t *read_file(const char *path, size_t *size) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    uint8_t *data = NULL;
+    long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (n > 0 && fseek(f, 0, SEEK_SET) == 0 && (data = malloc((size_t)n)) && fread(data, 1, (size_t)n, f) != (size_t)n) {
+        free(data);
+        data = NULL;
+    }
+    fclose(f);
+    *size = n > 0 ? (size_t)n : 0;
+    return data;
+}
+
+/* One run: prefill the prompt and draw (time to first token), then tokens - 1 more steps. */
+static int decode_run(NuApiModel *m, float temperature, const int32_t *prompt, int n, int tokens,
+                      double *ttft_ms, double *tok_s) {
+    NuSampler *s = bench_decode_sampler(temperature, 0.9f, 1);
+    if (!s) return -1;
+    double t0 = now_us();
+    int token = bench_prefill(m, s, prompt, n);
+    double t1 = now_us();
+    if (token >= 0) token = bench_decode_steps(m, s, token, n, tokens - 1);
+    double t2 = now_us();
+    nu_sampler_free(s);
+    *ttft_ms = (t1 - t0) / 1000;
+    *tok_s = (tokens - 1) / ((t2 - t1) / 1e6);
+    return token;
+}
+
+static int decode_main(const char *path, int tokens, int repeats) {
+    size_t size;
+    double t0 = now_us();
+    uint8_t *data = read_file(path, &size);
+    if (!data) return fprintf(stderr, "cannot read %s\n", path), 1;
+    NuApiModel *m = nu_model_open(data, size, NULL, 0, 0);
+    double load_ms = (now_us() - t0) / 1000;
+    if (!m) return fprintf(stderr, "%s: %s\n", path, nu_creation_error()), 1;
+    const char *text = "Once upon a time";
+    int n = nu_model_tokenize(m, text, (int)strlen(text), 1);
+    if (n <= 0 || n > 16) return fprintf(stderr, "%s: cannot tokenize the prompt\n", path), 1;
+    int32_t prompt[16];
+    memcpy(prompt, nu_model_ids(m), (size_t)n * sizeof *prompt);
+    double ttft, speed, warm[2];
+    if (decode_run(m, 0, prompt, n, 8, &warm[0], &warm[1]) < 0) return fprintf(stderr, "%s\n", nu_model_error(m)), 1;
+    printf("{\"model\":\"%s\",\"loadMs\":%.2f,\"promptTokens\":%d,\"tokens\":%d,\"repeats\":%d", path, load_ms, n,
+           tokens, repeats);
+    const float temps[2] = { 0, 1 };
+    const char *names[2] = { "greedy", "topP" };
+    for (int k = 0; k < 2; k++) {
+        double ttfts[16], speeds[16];
+        for (int r = 0; r < repeats && r < 16; r++) {
+            if (decode_run(m, temps[k], prompt, n, tokens, &ttft, &speed) < 0) return fprintf(stderr, "%s\n", nu_model_error(m)), 1;
+            ttfts[r] = ttft, speeds[r] = speed;
+        }
+        int runs = repeats < 16 ? repeats : 16;
+        printf(",\"%s\":{\"tokS\":%.3f,\"ttftMs\":%.3f}", names[k], median_of(speeds, runs), median_of(ttfts, runs));
+    }
+    printf("}\n");
+    nu_model_close(m);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc == 1 || (argc == 2 && strcmp(argv[1], "sampler") == 0)) return sampler_main();
+    if (argc == 2 && strcmp(argv[1], "kernels") == 0) return kernels_main();
+    if (argc == 5 && strcmp(argv[1], "decode") == 0) return decode_main(argv[2], atoi(argv[3]), atoi(argv[4]));
+    fprintf(stderr, "usage: %s [sampler | kernels | decode MODEL TOKENS REPEATS]\n", argv[0]);
+    return 2;
 }

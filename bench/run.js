@@ -1,41 +1,29 @@
 #!/usr/bin/env node
-// `make bench`: every figure is a median of repeated batches and is printed next to a
-// baseline measured in the same process. Writes build/bench.json.
+// `make bench`: every figure is a median of repeated runs, printed next to a baseline measured
+// in the same run (ratios). Writes build/bench.json.
+//   node bench/run.js [--only sampler,kernels,e2e,browser,size]
+// Sections: 1 sampler, 2 kernels, 3 end to end in Node and native, 4 + 5 in the browser with
+// wllama as the same-run peer, 6 size.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { cpus, loadavg } from 'node:os';
+import { printBrowser, runBrowser } from './browser.js';
+import { printE2e, runE2e } from './e2e.js';
+import { clockMHz, printKernels, runKernels } from './kernels.js';
+import { loadBenchWasm, root, timeLoop } from './lib.js';
+import { printSize, runSize } from './size.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const SIZES = [32000, 151936];
 const SCALES = [10, 3, 0.5];
 const SHAPE = { 10: 'peaked', 3: 'medium', 0.5: 'flat' };
+// llama2.c's sample_topp (microseconds per call) from the issue: measured on these machines,
+// not in this run.
+const PEER = { '32000 peaked': 198, '32000 medium': 2270, '32000 flat': 9770, '151936 medium': 11900 };
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1];
-}
-
-async function loadBenchWasm(file) {
-  const bytes = readFileSync(root + file);
-  const { instance } = await WebAssembly.instantiate(bytes, { env: { emscripten_notify_memory_growth() {} } });
-  instance.exports._initialize?.();
-  return instance.exports;
-}
-
-/** Median microseconds per call over 9 batches of `iters` calls. */
-function timeLoop(run, iters) {
-  // Warm up for 200 ms: V8 first runs wasm in its baseline compiler and tiers hot
-  // functions up to the optimising one only after a while.
-  for (const start = performance.now(); performance.now() - start < 200; ) run(1);
-  const times = [];
-  for (let b = 0; b < 9; b++) {
-    const start = performance.now();
-    run(iters);
-    times.push(((performance.now() - start) * 1000) / iters);
-  }
-  return median(times);
-}
+const SECTIONS = ['sampler', 'kernels', 'e2e', 'browser', 'size'];
+const onlyArg = process.argv.indexOf('--only');
+const only = onlyArg > 0 ? process.argv[onlyArg + 1].split(',') : SECTIONS;
+for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section "${s}" (${SECTIONS.join(', ')})`);
 
 async function samplerWasm(file) {
   const e = await loadBenchWasm(file);
@@ -56,36 +44,72 @@ async function samplerWasm(file) {
 }
 
 function samplerNative() {
-  const out = execFileSync(root + 'build/bench_native', { encoding: 'utf8' });
+  const out = execFileSync(root + 'build/bench_native', ['sampler'], { encoding: 'utf8' });
   return out.trim().split('\n').map((line) => JSON.parse(line));
 }
 
 function table(title, rows) {
   console.log(`\n${title}`);
-  console.log('vocab    shape   ours (us)  full sort (us)  speed-up');
+  console.log('vocab    shape   ours (us)  full sort (us)  speed-up   llama2.c* (us)  vs llama2.c*');
   for (const r of rows) {
     const ratio = r.fullSortUs / r.oursUs;
-    console.log(
-      `${String(r.n).padEnd(8)} ${SHAPE[r.scale].padEnd(7)} ${r.oursUs.toFixed(1).padStart(9)} ${r.fullSortUs.toFixed(1).padStart(15)} ${ratio.toFixed(1).padStart(8)}x`,
-    );
+    const peer = PEER[`${r.n} ${SHAPE[r.scale]}`];
     r.speedup = ratio;
+    if (peer) r.vsLlama2c = peer / r.oursUs;
+    console.log(
+      `${String(r.n).padEnd(8)} ${SHAPE[r.scale].padEnd(7)} ${r.oursUs.toFixed(1).padStart(9)} ${r.fullSortUs.toFixed(1).padStart(15)} ${ratio.toFixed(1).padStart(8)}x` +
+      (peer ? ` ${String(peer).padStart(16)} ${r.vsLlama2c.toFixed(1).padStart(12)}x` : ''),
+    );
   }
 }
 
+function cpuModel() {
+  try {
+    return readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m)?.[1].trim() ?? cpus()[0]?.model;
+  } catch {
+    return cpus()[0]?.model ?? 'unknown';
+  }
+}
+
+const started = performance.now();
 const results = {
-  machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version },
+  machine: { cpu: cpuModel(), mhz: clockMHz(), cores: cpus().length, node: process.version, loadAverageAtStart: loadavg()[0] },
   date: new Date().toISOString(),
-  sampler: {
+};
+const log = (line) => process.stderr.write(line + '\n');
+console.log(`Nucleus bench on ${results.machine.cpu} at ${results.machine.mhz ?? '?'} MHz (${results.machine.cores} cores), Node ${process.version}, load average ${loadavg()[0].toFixed(2)}`);
+
+if (only.includes('sampler')) {
+  results.sampler = {
     wasmSimd: await samplerWasm('build/bench-simd.wasm'),
     wasmScalar: await samplerWasm('build/bench.wasm'),
     native: samplerNative(),
-  },
-};
-console.log(`Nucleus bench on ${results.machine.cpu} (${results.machine.cores} cores), Node ${process.version}`);
-console.log('Sampler: softmax + top-p 0.9 + draw with the full step report, against a full-sort baseline (same module)');
-table('wasm SIMD128 in Node', results.sampler.wasmSimd);
-table('wasm scalar in Node', results.sampler.wasmScalar);
-table('native', results.sampler.native);
+  };
+  console.log('\n1. Sampler: softmax + top-p 0.9 + draw with the full step report, against a full-sort baseline (same module)');
+  console.log('   * llama2.c sample_topp: peer figure measured on these machines, not in this run (the issue\'s numbers)');
+  table('wasm SIMD128 in Node', results.sampler.wasmSimd);
+  table('wasm scalar in Node', results.sampler.wasmScalar);
+  table('native', results.sampler.native);
+}
+if (only.includes('kernels')) {
+  results.kernels = await runKernels();
+  printKernels(results.kernels);
+}
+if (only.includes('e2e')) {
+  results.e2e = runE2e(log);
+  printE2e(results.e2e);
+}
+if (only.includes('browser')) {
+  results.browser = await runBrowser(log);
+  printBrowser(results.browser);
+}
+if (only.includes('size')) {
+  results.size = runSize();
+  printSize(results.size);
+}
+
+results.machine.loadAverageAtEnd = loadavg()[0];
+results.seconds = (performance.now() - started) / 1000;
 mkdirSync(root + 'build', { recursive: true });
 writeFileSync(root + 'build/bench.json', JSON.stringify(results, null, 2) + '\n');
-console.log('\nwrote build/bench.json');
+console.log(`\nwrote build/bench.json (${results.seconds.toFixed(0)} s, load average at the end ${loadavg()[0].toFixed(2)})`);

@@ -1,0 +1,91 @@
+/* Matrix-vector loops the kernel benchmark times: nu_matvec on seeded random weights of one
+ * type and shape, shared by the wasm bench modules and the native bench binary. The input
+ * vector is quantized once when the matrix is made, as the forward pass does once per
+ * vector, so a loop times the kernel alone. */
+#include "bench_kernels.h"
+
+#include <stdlib.h>
+
+#include "../src/api.h"
+#include "../src/kernels.h"
+
+struct BenchMatvec {
+    NuTensor w;
+    void *data;
+    float *x;
+    NuBlockQ8_0 *xq;
+    float *out;
+};
+
+/* Uniform on [-1, 1) from a xorshift64 stream. */
+static float next_uniform(uint64_t *state) {
+    *state ^= *state << 13, *state ^= *state >> 7, *state ^= *state << 17;
+    return (float)((*state >> 40) * 0x1p-23 - 1.0);
+}
+
+/* Writes one row of cols random weights (standard deviation about 0.02) in the given type. */
+static void fill_row(NuType type, void *dst, float *tmp, int cols, uint64_t *state) {
+    for (int c = 0; c < cols; c++) tmp[c] = 0.0346f * next_uniform(state);
+    switch (type) {
+    case NU_TYPE_F32:
+        for (int c = 0; c < cols; c++) ((float *)dst)[c] = tmp[c];
+        break;
+    case NU_TYPE_F16:
+        for (int c = 0; c < cols; c++) ((uint16_t *)dst)[c] = nu_f32_to_f16(tmp[c]);
+        break;
+    case NU_TYPE_Q8_0: nu_quantize_row_q8_0(tmp, dst, cols); break;
+    case NU_TYPE_Q4_0: nu_quantize_row_q4_0(tmp, dst, cols); break;
+    }
+}
+
+NU_EXPORT void bench_matvec_free(BenchMatvec *b) {
+    if (!b) return;
+    free(b->data);
+    free(b->x);
+    free(b->xq);
+    free(b->out);
+    free(b);
+}
+
+NU_EXPORT BenchMatvec *bench_matvec_new(int type, int rows, int cols, uint32_t seed) {
+    size_t row_bytes = nu_row_bytes((NuType)type, cols);
+    BenchMatvec *b = calloc(1, sizeof *b);
+    if (!b || row_bytes == 0 || rows <= 0) {
+        free(b);
+        return NULL;
+    }
+    b->w = (NuTensor){ .type = (NuType)type, .rows = rows, .cols = cols };
+    b->data = malloc(row_bytes * (size_t)rows);
+    b->x = malloc((size_t)cols * sizeof *b->x);
+    b->xq = malloc((size_t)(cols / NU_QK + 1) * sizeof *b->xq);
+    b->out = malloc((size_t)rows * sizeof *b->out);
+    if (!b->data || !b->x || !b->xq || !b->out) {
+        bench_matvec_free(b);
+        return NULL;
+    }
+    float *tmp = malloc((size_t)cols * sizeof *tmp);
+    if (!tmp) {
+        bench_matvec_free(b);
+        return NULL;
+    }
+    uint64_t state = 0x9E3779B97F4A7C15ull * (seed + 1);
+    for (int c = 0; c < cols; c++) b->x[c] = next_uniform(&state);
+    if (cols % NU_QK == 0) nu_quantize_row_q8_0(b->x, b->xq, cols);
+    for (int r = 0; r < rows; r++) fill_row((NuType)type, (uint8_t *)b->data + (size_t)r * row_bytes, tmp, cols, &state);
+    free(tmp);
+    b->w.data = b->data;
+    return b;
+}
+
+NU_EXPORT double bench_matvec_weight_bytes(const BenchMatvec *b) {
+    return (double)nu_row_bytes(b->w.type, b->w.cols) * (double)b->w.rows;
+}
+
+NU_EXPORT double bench_matvec_loop(BenchMatvec *b, int iters) {
+    double sum = 0;
+    for (int i = 0; i < iters; i++) {
+        nu_matvec(&b->w, b->x, b->xq, b->out);
+        sum += b->out[i % b->w.rows];
+    }
+    return sum;
+}

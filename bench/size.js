@@ -1,0 +1,43 @@
+// Section 6: bytes of the runtime a page or a package ships: the wasm modules (web/dist) and
+// the JS (web/*.js), raw and gzip (node:zlib, level 9).
+import { readdirSync, readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { root } from './lib.js';
+
+function measure(dir, suffix) {
+  return readdirSync(root + dir)
+    .filter((name) => name.endsWith(suffix))
+    .sort()
+    .map((name) => {
+      const bytes = readFileSync(`${root}${dir}/${name}`);
+      return { file: `${dir}/${name}`, raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+    });
+}
+
+const sum = (files, key) => files.reduce((total, f) => total + f[key], 0);
+
+export function runSize() {
+  const wasm = measure('web/dist', '.wasm');
+  const js = measure('web', '.js');
+  const simd = wasm.filter((f) => f.file.endsWith('nucleus-simd.wasm'));
+  return {
+    files: [...wasm, ...js],
+    js: { raw: sum(js, 'raw'), gzip: sum(js, 'gzip') },
+    // Everything the package ships (both wasm builds and every JS file), and what a page with
+    // SIMD128 loads (one wasm build and the JS).
+    total: { raw: sum(wasm, 'raw') + sum(js, 'raw'), gzip: sum(wasm, 'gzip') + sum(js, 'gzip') },
+    page: { raw: sum(simd, 'raw') + sum(js, 'raw'), gzip: sum(simd, 'gzip') + sum(js, 'gzip') },
+  };
+}
+
+const KB = (bytes) => (bytes / 1024).toFixed(1);
+
+export function printSize(s) {
+  console.log('\n6. Size: runtime files, raw and gzip -9 (KB = 1024 bytes)');
+  console.log('file                          raw KB  gzip KB');
+  const line = (name, f) => console.log(`${name.padEnd(28)} ${KB(f.raw).padStart(7)} ${KB(f.gzip).padStart(8)}`);
+  for (const f of s.files.filter((x) => x.file.endsWith('.wasm'))) line(f.file, f);
+  line('web/*.js (all)', s.js);
+  line('SIMD wasm + JS (a page)', s.page);
+  line('both wasm + JS (package)', s.total);
+}
