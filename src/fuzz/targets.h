@@ -24,6 +24,7 @@
 #include "model.h"
 #include "quant.h"
 #include "sampler.h"
+#include "tok_internal.h" /* the differential checks read the vocabulary directly */
 #include "tokenizer.h"
 #include "unicode.h"
 #include "vocab.h"
@@ -318,6 +319,100 @@ static void fuzz_round_trip(const NuTokenizer *t, const uint8_t *text, size_t le
     free(ids);
 }
 
+/* ---- differential checks: the heap-based encoders against plain quadratic ones ---- */
+
+/* SPM the slow way: escape spaces, one symbol per character, then repeatedly merge the
+ * adjacent pair whose joined text is the highest-scoring token (leftmost on ties); a
+ * symbol that is no token becomes its bytes' tokens (or <unk>). Returns the id count, or
+ * -1 when the ids do not fit in cap. */
+static long fuzz_spm_slow(const NuTokenizer *t, const uint8_t *text, size_t len, int32_t *ids,
+                          size_t cap) {
+    size_t m = t->space_marker_len, n = 0, n_sym = 0;
+    uint8_t *e = malloc(len * m + m);
+    size_t *start = malloc((len * m + m) * sizeof *start), *slen = malloc((len * m + m) * sizeof *slen);
+    long out = 0;
+    if (!e || !start || !slen) goto done;
+    if (t->add_space_prefix) memcpy(e, t->space_marker, m), n = m;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == ' ') memcpy(e + n, t->space_marker, m), n += m;
+        else e[n++] = text[i];
+    }
+    for (size_t i = 0; i < n; n_sym++) {
+        uint32_t cp;
+        int c = nu_utf8_decode(e + i, n - i, &cp);
+        start[n_sym] = i, slen[n_sym] = (size_t)c;
+        i += (size_t)c;
+    }
+    for (;;) {
+        size_t best = n_sym;
+        float best_score = 0;
+        for (size_t i = 0; i + 1 < n_sym; i++) {
+            int32_t id = tok_lookup(t, e + start[i], slen[i] + slen[i + 1]);
+            if (id >= 0 && (best == n_sym || t->scores[id] > best_score)) best = i, best_score = t->scores[id];
+        }
+        if (best == n_sym) break;
+        slen[best] += slen[best + 1];
+        memmove(start + best + 1, start + best + 2, (n_sym - best - 2) * sizeof *start);
+        memmove(slen + best + 1, slen + best + 2, (n_sym - best - 2) * sizeof *slen);
+        n_sym--;
+    }
+    for (size_t i = 0; i < n_sym && out >= 0; i++) {
+        int32_t id = tok_lookup(t, e + start[i], slen[i]);
+        for (size_t b = 0; b < (id >= 0 ? 1 : slen[i]); b++) {
+            if ((size_t)out == cap) {
+                out = -1;
+                break;
+            }
+            ids[out++] = id >= 0 ? id : t->byte_token[e[start[i] + b]] >= 0 ? t->byte_token[e[start[i] + b]] : t->unk;
+        }
+    }
+done:
+    free(e);
+    free(start);
+    free(slen);
+    return out;
+}
+
+/* BPE of one pre-tokenizer word the slow way: byte tokens, then repeatedly the adjacent
+ * pair with the lowest merge rank (leftmost on ties), ranks found by a linear scan. */
+static size_t fuzz_bpe_slow_word(const NuTokenizer *t, const uint8_t *w, size_t n, int32_t *ids) {
+    for (size_t i = 0; i < n; i++) ids[i] = t->byte_token[w[i]];
+    for (;;) {
+        size_t best = n;
+        int32_t best_rank = 0;
+        for (size_t i = 0; i + 1 < n; i++) {
+            uint64_t key = (uint64_t)(uint32_t)ids[i] << 32 | (uint32_t)ids[i + 1];
+            int32_t rank = 0;
+            while (rank < t->n_merges && t->merge_pair[rank] != key) rank++;
+            if (rank < t->n_merges && (best == n || rank < best_rank)) best = i, best_rank = rank;
+        }
+        if (best == n) return n;
+        ids[best] = t->merge_result[best_rank];
+        memmove(ids + best + 1, ids + best + 2, (n - best - 2) * sizeof *ids);
+        n--;
+    }
+}
+
+/* Compares the encoder with the slow one on short texts: any SPM text, and for BPE texts
+ * that are one pre-tokenizer word (an optional space, then ASCII letters). */
+static void fuzz_differential(const NuTokenizer *t, const uint8_t *text, size_t len) {
+    if (len == 0 || len > 128 || nu_utf8_invalid_at(text, len) < len) return;
+    int32_t fast[1024], slow[1024];
+    size_t n_fast = 0;
+    NuError err;
+    if (nu_tokenizer_encode(t, (const char *)text, len, 0, fast, 1024, &n_fast, &err) != NU_OK) return;
+    long n_slow;
+    if (t->kind == TOK_SPM) {
+        n_slow = fuzz_spm_slow(t, text, len, slow, 1024);
+    } else {
+        for (size_t i = text[0] == ' '; i < len; i++)
+            if (!((text[i] | 0x20) >= 'a' && (text[i] | 0x20) <= 'z')) return;
+        if (len == 1 && text[0] == ' ') return;
+        n_slow = (long)fuzz_bpe_slow_word(t, text, len, slow);
+    }
+    FUZZ_CHECK(n_slow == (long)n_fast && memcmp(fast, slow, n_fast * sizeof *fast) == 0);
+}
+
 /* Decodes the bytes taken as int32 ids, as they are and folded into the vocabulary. */
 static void fuzz_decode_bytes(const NuTokenizer *t, const uint8_t *data, size_t size) {
     size_t n = size / 4, len;
@@ -399,6 +494,7 @@ static int fuzz_tokenizer(const uint8_t *data, size_t size) {
         has_marker = memcmp(data + i, "\xE2\x96\x81", 3) == 0;
     for (int i = 0; i < FUZZ_N_VOCABS; i++) {
         fuzz_round_trip(fuzz_vocabs[i], data, size, i != FUZZ_SPM || !has_marker);
+        fuzz_differential(fuzz_vocabs[i], data, size);
         fuzz_decode_bytes(fuzz_vocabs[i], data, size);
     }
     return 0;
