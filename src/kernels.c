@@ -131,26 +131,6 @@ static int32_t block_dot_q4(const NuBlockQ4_0 *w, const NuBlockQ8_0 *x) {
 
 #ifdef __wasm_simd128__
 
-/* i32x4 partial sums of w[0..16) * x[0..16) for i8 vectors: widen to i16, multiply-add pairs. */
-static inline v128_t dot_i8x16(v128_t w, v128_t x) {
-    v128_t lo = wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(w), wasm_i16x8_extend_low_i8x16(x));
-    v128_t hi = wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(w), wasm_i16x8_extend_high_i8x16(x));
-    return wasm_i32x4_add(lo, hi);
-}
-
-static inline v128_t block_dot_q8_simd(const NuBlockQ8_0 *w, const NuBlockQ8_0 *x) {
-    return wasm_i32x4_add(dot_i8x16(wasm_v128_load(w->qs), wasm_v128_load(x->qs)),
-                          dot_i8x16(wasm_v128_load(w->qs + 16), wasm_v128_load(x->qs + 16)));
-}
-
-static inline v128_t block_dot_q4_simd(const NuBlockQ4_0 *w, const NuBlockQ8_0 *x) {
-    v128_t q = wasm_v128_load(w->qs);
-    v128_t eight = wasm_i8x16_splat(8);
-    v128_t lo = wasm_i8x16_sub(wasm_v128_and(q, wasm_i8x16_splat(0x0f)), eight);
-    v128_t hi = wasm_i8x16_sub(wasm_u8x16_shr(q, 4), eight);
-    return wasm_i32x4_add(dot_i8x16(lo, wasm_v128_load(x->qs)), dot_i8x16(hi, wasm_v128_load(x->qs + 16)));
-}
-
 /* [sum(p0), sum(p1), sum(p2), sum(p3)]: integer, so exact in any order. */
 static inline v128_t hsum4_i32x4(v128_t p0, v128_t p1, v128_t p2, v128_t p3) {
     v128_t a = wasm_i32x4_add(wasm_i32x4_shuffle(p0, p1, 0, 4, 1, 5), wasm_i32x4_shuffle(p0, p1, 2, 6, 3, 7));
@@ -158,51 +138,124 @@ static inline v128_t hsum4_i32x4(v128_t p0, v128_t p1, v128_t p2, v128_t p3) {
     return wasm_i32x4_add(wasm_i32x4_shuffle(a, b, 0, 1, 4, 5), wasm_i32x4_shuffle(a, b, 2, 3, 6, 7));
 }
 
-/* The block scales d of four consecutive blocks (a stride of `stride` bytes) as floats. */
-static inline v128_t scales4(const void *blocks, size_t stride) {
-    const uint8_t *p = blocks;
-    uint16_t d[4];
+/* Four halves as floats (lane k from h[k]), exactly as nu_f16_to_f32. */
+static inline v128_t halves4(uint16_t h0, uint16_t h1, uint16_t h2, uint16_t h3) {
+    return half4_to_float4(wasm_u32x4_make(h0, h1, h2, h3));
+}
+
+/* Four rows at a time, the rows in the lanes: block b of row k adds d_w * d_x * isum to lane k
+ * of acc[b % 4], which is exactly what dot_q8 / dot_q4 add to their acc[b % 4] for that row.
+ * The activation block is loaded and widened once for the four rows, and the final
+ * (a0 + a2) + (a1 + a3) is four vertical adds. */
+static inline void acc4_add(v128_t *acc, v128_t isum, v128_t dw, float dx) {
+    v128_t scale = wasm_f32x4_mul(dw, wasm_f32x4_splat(dx));
+    *acc = wasm_f32x4_add(*acc, wasm_f32x4_mul(scale, wasm_f32x4_convert_i32x4(isum)));
+}
+
+static inline void acc4_store(v128_t a0, v128_t a1, v128_t a2, v128_t a3, float *out, int n) {
+    v128_t r = wasm_f32x4_add(wasm_f32x4_add(a0, a2), wasm_f32x4_add(a1, a3));
+    float tmp[4];
+    wasm_v128_store(tmp, r);
+    memcpy(out, tmp, (size_t)n * sizeof *out);
+}
+
+/* The activation block widened to i16: elements 0-7, 8-15, 16-23, 24-31. */
+typedef struct {
+    v128_t x[4];
+    float d;
+} WideBlock;
+
+static inline WideBlock widen_block(const NuBlockQ8_0 *x) {
+    v128_t x0 = wasm_v128_load(x->qs), x1 = wasm_v128_load(x->qs + 16);
+    return (WideBlock){{wasm_i16x8_extend_low_i8x16(x0), wasm_i16x8_extend_high_i8x16(x0),
+                        wasm_i16x8_extend_low_i8x16(x1), wasm_i16x8_extend_high_i8x16(x1)},
+                       nu_f16_to_f32(x->d)};
+}
+
+static inline v128_t wide_dot_q8(const NuBlockQ8_0 *w, const WideBlock *x) {
+    v128_t w0 = wasm_v128_load(w->qs), w1 = wasm_v128_load(w->qs + 16);
+    v128_t a = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(w0), x->x[0]),
+                              wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(w0), x->x[1]));
+    v128_t b = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(w1), x->x[2]),
+                              wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(w1), x->x[3]));
+    return wasm_i32x4_add(a, b);
+}
+
+static inline v128_t wide_dot_q4(const NuBlockQ4_0 *w, const WideBlock *x) {
+    v128_t q = wasm_v128_load(w->qs), eight = wasm_i8x16_splat(8);
+    v128_t lo = wasm_i8x16_sub(wasm_v128_and(q, wasm_i8x16_splat(0x0f)), eight);
+    v128_t hi = wasm_i8x16_sub(wasm_u8x16_shr(q, 4), eight);
+    v128_t a = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(lo), x->x[0]),
+                              wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(lo), x->x[1]));
+    v128_t b = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(hi), x->x[2]),
+                              wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(hi), x->x[3]));
+    return wasm_i32x4_add(a, b);
+}
+
+/* Block b of four Q8_0 rows r[0..3] into *acc. */
+static inline void step4_q8(const NuBlockQ8_0 *const r[4], const NuBlockQ8_0 *x, int64_t b, v128_t *acc) {
+    WideBlock xw = widen_block(x + b);
+    v128_t isum = hsum4_i32x4(wide_dot_q8(r[0] + b, &xw), wide_dot_q8(r[1] + b, &xw), wide_dot_q8(r[2] + b, &xw),
+                              wide_dot_q8(r[3] + b, &xw));
+    acc4_add(acc, isum, halves4(r[0][b].d, r[1][b].d, r[2][b].d, r[3][b].d), xw.d);
+}
+
+static inline void step4_q4(const NuBlockQ4_0 *const r[4], const NuBlockQ8_0 *x, int64_t b, v128_t *acc) {
+    WideBlock xw = widen_block(x + b);
+    v128_t isum = hsum4_i32x4(wide_dot_q4(r[0] + b, &xw), wide_dot_q4(r[1] + b, &xw), wide_dot_q4(r[2] + b, &xw),
+                              wide_dot_q4(r[3] + b, &xw));
+    acc4_add(acc, isum, halves4(r[0][b].d, r[1][b].d, r[2][b].d, r[3][b].d), xw.d);
+}
+
+/* out[0..n) for the n <= 4 rows starting at `rows` (row_blocks blocks apart); rows past n
+ * repeat the last one so every lane does real work, and are not stored. */
+static void matvec4_q8(const NuBlockQ8_0 *rows, int64_t nb, int n, const NuBlockQ8_0 *x, float *out) {
+    const NuBlockQ8_0 *r[4];
     for (int k = 0; k < 4; k++)
-        memcpy(&d[k], p + k * stride, sizeof d[k]);
-    return half4_to_float4(wasm_u32x4_make(d[0], d[1], d[2], d[3]));
-}
-
-/* Accumulates blocks [0, nb - nb % 4) into acc[4]; returns how many it did. */
-static int64_t dot_q8_simd(const NuBlockQ8_0 *w, const NuBlockQ8_0 *x, int64_t nb, float *acc) {
-    v128_t sum = wasm_f32x4_splat(0.0f);
+        r[k] = rows + (k < n ? k : n - 1) * nb;
+    v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
     int64_t b = 0;
     for (; b + 4 <= nb; b += 4) {
-        v128_t isum = hsum4_i32x4(block_dot_q8_simd(w + b, x + b), block_dot_q8_simd(w + b + 1, x + b + 1),
-                                  block_dot_q8_simd(w + b + 2, x + b + 2), block_dot_q8_simd(w + b + 3, x + b + 3));
-        v128_t scale = wasm_f32x4_mul(scales4(w + b, sizeof *w), scales4(x + b, sizeof *x));
-        sum = wasm_f32x4_add(sum, wasm_f32x4_mul(scale, wasm_f32x4_convert_i32x4(isum)));
+        step4_q8(r, x, b, &a0);
+        step4_q8(r, x, b + 1, &a1);
+        step4_q8(r, x, b + 2, &a2);
+        step4_q8(r, x, b + 3, &a3);
     }
-    wasm_v128_store(acc, sum);
-    return b;
+    if (b < nb)
+        step4_q8(r, x, b++, &a0);
+    if (b < nb)
+        step4_q8(r, x, b++, &a1);
+    if (b < nb)
+        step4_q8(r, x, b, &a2);
+    acc4_store(a0, a1, a2, a3, out, n);
 }
 
-static int64_t dot_q4_simd(const NuBlockQ4_0 *w, const NuBlockQ8_0 *x, int64_t nb, float *acc) {
-    v128_t sum = wasm_f32x4_splat(0.0f);
+static void matvec4_q4(const NuBlockQ4_0 *rows, int64_t nb, int n, const NuBlockQ8_0 *x, float *out) {
+    const NuBlockQ4_0 *r[4];
+    for (int k = 0; k < 4; k++)
+        r[k] = rows + (k < n ? k : n - 1) * nb;
+    v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
     int64_t b = 0;
     for (; b + 4 <= nb; b += 4) {
-        v128_t isum = hsum4_i32x4(block_dot_q4_simd(w + b, x + b), block_dot_q4_simd(w + b + 1, x + b + 1),
-                                  block_dot_q4_simd(w + b + 2, x + b + 2), block_dot_q4_simd(w + b + 3, x + b + 3));
-        v128_t scale = wasm_f32x4_mul(scales4(w + b, sizeof *w), scales4(x + b, sizeof *x));
-        sum = wasm_f32x4_add(sum, wasm_f32x4_mul(scale, wasm_f32x4_convert_i32x4(isum)));
+        step4_q4(r, x, b, &a0);
+        step4_q4(r, x, b + 1, &a1);
+        step4_q4(r, x, b + 2, &a2);
+        step4_q4(r, x, b + 3, &a3);
     }
-    wasm_v128_store(acc, sum);
-    return b;
+    if (b < nb)
+        step4_q4(r, x, b++, &a0);
+    if (b < nb)
+        step4_q4(r, x, b++, &a1);
+    if (b < nb)
+        step4_q4(r, x, b, &a2);
+    acc4_store(a0, a1, a2, a3, out, n);
 }
 
 #endif
 
 static float dot_q8(const NuBlockQ8_0 *w, const NuBlockQ8_0 *x, int64_t nb) {
     float acc[4] = {0};
-    int64_t b = 0;
-#ifdef __wasm_simd128__
-    b = dot_q8_simd(w, x, nb, acc);
-#endif
-    for (; b < nb; b++) {
+    for (int64_t b = 0; b < nb; b++) {
         float scale = nu_f16_to_f32(w[b].d) * nu_f16_to_f32(x[b].d);
         acc[b % 4] += scale * (float)block_dot_q8(w + b, x + b);
     }
@@ -211,11 +264,7 @@ static float dot_q8(const NuBlockQ8_0 *w, const NuBlockQ8_0 *x, int64_t nb) {
 
 static float dot_q4(const NuBlockQ4_0 *w, const NuBlockQ8_0 *x, int64_t nb) {
     float acc[4] = {0};
-    int64_t b = 0;
-#ifdef __wasm_simd128__
-    b = dot_q4_simd(w, x, nb, acc);
-#endif
-    for (; b < nb; b++) {
+    for (int64_t b = 0; b < nb; b++) {
         float scale = nu_f16_to_f32(w[b].d) * nu_f16_to_f32(x[b].d);
         acc[b % 4] += scale * (float)block_dot_q4(w + b, x + b);
     }
@@ -227,6 +276,19 @@ static float dot_q4(const NuBlockQ4_0 *w, const NuBlockQ8_0 *x, int64_t nb) {
 void nu_matvec(const NuTensor *w, const float *x, const NuBlockQ8_0 *xq, float *out) {
     const int64_t cols = w->cols, nb = cols / NU_QK;
     const size_t row_bytes = nu_row_bytes(w->type, cols);
+#ifdef __wasm_simd128__
+    if (w->type == NU_TYPE_Q8_0 || w->type == NU_TYPE_Q4_0) {
+        for (int64_t r = 0; r < w->rows; r += 4) {
+            int n = w->rows - r < 4 ? (int)(w->rows - r) : 4;
+            const void *row = (const uint8_t *)w->data + (size_t)r * row_bytes;
+            if (w->type == NU_TYPE_Q8_0)
+                matvec4_q8(row, nb, n, xq, out + r);
+            else
+                matvec4_q4(row, nb, n, xq, out + r);
+        }
+        return;
+    }
+#endif
     for (int64_t r = 0; r < w->rows; r++) {
         const void *row = (const uint8_t *)w->data + (size_t)r * row_bytes;
         switch (w->type) {

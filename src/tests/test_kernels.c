@@ -148,7 +148,9 @@ static void check_matvec(NuType type, int64_t rows, int64_t cols) {
 }
 
 static void test_matvec(void) {
-    static const int64_t shapes[][2] = {{288, 768}, {768, 288}, {64, 512}, {512, 64}, {37, 96}, {1, 32}, {5, 160}};
+    /* Row counts leaving 0-3 rows after groups of 4, block counts leaving 0-3 after groups of 4. */
+    static const int64_t shapes[][2] = {{288, 768}, {768, 288}, {64, 512}, {512, 64}, {37, 96},
+                                        {1, 32},    {5, 160},   {6, 64},   {7, 224},  {3, 256}};
     static const NuType types[] = {NU_TYPE_F32, NU_TYPE_F16, NU_TYPE_Q8_0, NU_TYPE_Q4_0};
     for (size_t t = 0; t < 4; t++)
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
