@@ -17,11 +17,15 @@ const ARGS = [
 const PROMPT = 'Once upon a time';
 const TOKENS = 128;
 const REPEATS = 3;
+// Both runtimes decode for this long before timing: Chromium compiles wasm with its baseline
+// compiler first and swaps in optimised code in the background (wllama's 8.7 MB module takes
+// a while).
+const WARM_MS = 1500;
 export const BROWSER_MODELS = ['stories15M-q8_0', 'stories15M-f32'];
 
 /** Our decode through web/worker-client.js -> web/worker.js, timed on the page as steps arrive. */
 async function oursInWorker(page, model) {
-  return page.evaluate(async ({ model, prompt, tokens, repeats }) => {
+  return page.evaluate(async ({ model, prompt, tokens, repeats, warmMs }) => {
     const { WorkerModel } = await import('/web/worker-client.js');
     const worker = new WorkerModel(new URL('/web/worker.js', location.href));
     const t0 = performance.now();
@@ -41,7 +45,7 @@ async function oursInWorker(page, model) {
       }
       return { tokS: (count - 1) / ((last - first) / 1000), ttftMs: first - start, wallTokS: count / ((last - start) / 1000), tokens: count };
     }
-    for (const start = performance.now(); performance.now() - start < 300; ) await run({ temperature: 0 }, 16);
+    for (const start = performance.now(); performance.now() - start < warmMs; ) await run({ temperature: 0 }, 32);
     const result = { loadMs };
     for (const [name, options] of Object.entries({ greedy: { temperature: 0 }, topP: { temperature: 1, topP: 0.9 } })) {
       const runs = [];
@@ -50,12 +54,16 @@ async function oursInWorker(page, model) {
     }
     worker.terminate();
     return result;
-  }, { model, prompt: PROMPT, tokens: TOKENS, repeats: REPEATS });
+  }, { model, prompt: PROMPT, tokens: TOKENS, repeats: REPEATS, warmMs: WARM_MS });
 }
 
-/** wllama with one thread: its own timings (predicted_per_second) and wall time around each call. */
+/**
+ * wllama with one thread: its own timings (predicted_per_second) and wall time around each
+ * call. Greedy is temperature 0 with top_k 1 (llama.cpp's cheapest greedy); top-p is
+ * temperature 1, top_p 0.9 with top_k and min_p off, as ours.
+ */
 async function wllama(page, model) {
-  return page.evaluate(async ({ model, prompt, tokens, repeats }) => {
+  return page.evaluate(async ({ model, prompt, tokens, repeats, warmMs }) => {
     const { Wllama } = await import('/wllama/index.js');
     const w = new Wllama({ default: new URL('/wllama/wasm/wllama.wasm', location.href).href }, { suppressNativeLog: true });
     const blob = await (await fetch(`/models/${model}.gguf`)).blob();
@@ -70,16 +78,16 @@ async function wllama(page, model) {
       const t = res.timings;
       return { tokS: t.predicted_per_second, ttftMs: t.prompt_ms, wallTokS: t.predicted_n / (wallMs / 1000), tokens: t.predicted_n };
     }
-    for (const start = performance.now(); performance.now() - start < 300; ) await run({ temperature: 0 }, 16);
+    for (const start = performance.now(); performance.now() - start < warmMs; ) await run({ temperature: 0, top_k: 1 }, 32);
     const result = { loadMs, threads: w.getNumThreads(), multithread: w.isMultithread() };
-    for (const [name, options] of Object.entries({ greedy: { temperature: 0 }, topP: { temperature: 1, top_p: 0.9 } })) {
+    for (const [name, options] of Object.entries({ greedy: { temperature: 0, top_k: 1 }, topP: { temperature: 1, top_p: 0.9 } })) {
       const runs = [];
       for (let r = 0; r < repeats; r++) runs.push(await run(options, tokens));
       result[name] = Object.fromEntries(['tokS', 'ttftMs', 'wallTokS', 'tokens'].map((k) => [k, median(runs.map((x) => x[k]))]));
     }
     await w.exit();
     return result;
-  }, { model, prompt: PROMPT, tokens: TOKENS, repeats: REPEATS });
+  }, { model, prompt: PROMPT, tokens: TOKENS, repeats: REPEATS, warmMs: WARM_MS });
 }
 
 /**

@@ -35,14 +35,14 @@ const MiB = (bytes) => (bytes / 2 ** 20).toFixed(1);
 
 export function printE2e(rows) {
   console.log('\n3. End to end, one thread: decode tok/s (median of runs), time to first token (5-token prompt), load, peak wasm memory');
-  console.log('   api = wasm SIMD in Node through loadModel/generate; loop = the same C forward + sampler in a C loop (bench wasm)');
-  console.log('model             tokxruns | greedy tok/s: api   loop native api/nat | top-p 0.9 tok/s: api   loop native api/nat | TTFT ms api native | load ms api native | heap MiB  memory MiB');
+  console.log('   api = wasm SIMD in Node through loadModel/generate; loop = the same C forward + greedy draw in a C loop (bench wasm)');
+  console.log('model             tokxruns | greedy tok/s: api   loop native api/nat | top-p 0.9 tok/s: api native api/nat | TTFT ms api native | load ms api native | heap MiB  memory MiB');
   for (const r of rows) {
     const g = [r.api.greedy.tokS, r.loop.greedy.tokS, r.native.greedy.tokS];
-    const p = [r.api.topP.tokS, r.loop.topP.tokS, r.native.topP.tokS];
-    const cells = (v) => v.map((x) => x.toFixed(0).padStart(6)).join('') + (v[0] / v[2]).toFixed(2).padStart(8);
+    const p = [r.api.topP.tokS, r.native.topP.tokS];
+    const cells = (v) => v.map((x) => x.toFixed(0).padStart(6)).join('') + (v[0] / v.at(-1)).toFixed(2).padStart(8);
     console.log(
-      `${r.model.padEnd(17)} ${`${r.tokens}x${r.repeats}`.padStart(8)} | ${' '.repeat(11)}${cells(g)} | ${' '.repeat(14)}${cells(p)} |` +
+      `${r.model.padEnd(17)} ${`${r.tokens}x${r.repeats}`.padStart(8)} | ${' '.repeat(11)}${cells(g)} | ${' '.repeat(16)}${cells(p)} |` +
       ` ${r.api.greedy.ttftMs.toFixed(1).padStart(9)} ${r.native.greedy.ttftMs.toFixed(1).padStart(6)} |` +
       ` ${r.api.loadMs.toFixed(0).padStart(8)} ${r.native.loadMs.toFixed(0).padStart(6)} |` +
       ` ${MiB(r.api.memory.heapUsed).padStart(8)} ${MiB(r.api.memory.memoryBytes).padStart(11)}`,

@@ -83,11 +83,8 @@ async function viaLoop() {
     return { ttftMs: t1 - t0, tokS: (tokens - 1) / ((t2 - t1) / 1000) };
   }
   await warmUp(() => run(0, Math.min(TOKENS, 16)));
-  const result = {};
-  for (const [name, { temperature }] of Object.entries(MODES)) {
-    const runs = Array.from({ length: REPEATS }, () => run(temperature, TOKENS));
-    result[name] = { tokS: median(runs.map((x) => x.tokS)), ttftMs: median(runs.map((x) => x.ttftMs)) };
-  }
+  const runs = Array.from({ length: REPEATS }, () => run(0, TOKENS));
+  const result = { greedy: { tokS: median(runs.map((x) => x.tokS)), ttftMs: median(runs.map((x) => x.ttftMs)) } };
   e.free(textPtr);
   e.nu_model_close(m);
   return result;

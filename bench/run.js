@@ -79,6 +79,13 @@ const results = {
 const log = (line) => process.stderr.write(line + '\n');
 console.log(`Nucleus bench on ${results.machine.cpu} at ${results.machine.mhz ?? '?'} MHz (${results.machine.cores} cores), Node ${process.version}, load average ${loadavg()[0].toFixed(2)}`);
 
+const sectionSeconds = {};
+let mark = performance.now();
+const lap = (name) => {
+  sectionSeconds[name] = (performance.now() - mark) / 1000;
+  mark = performance.now();
+};
+
 if (only.includes('sampler')) {
   results.sampler = {
     wasmSimd: await samplerWasm('build/bench-simd.wasm'),
@@ -90,26 +97,76 @@ if (only.includes('sampler')) {
   table('wasm SIMD128 in Node', results.sampler.wasmSimd);
   table('wasm scalar in Node', results.sampler.wasmScalar);
   table('native', results.sampler.native);
+  lap('sampler');
 }
 if (only.includes('kernels')) {
   results.kernels = await runKernels();
   printKernels(results.kernels);
+  lap('kernels');
 }
 if (only.includes('e2e')) {
   results.e2e = runE2e(log);
   printE2e(results.e2e);
+  lap('e2e');
 }
 if (only.includes('browser')) {
   results.browser = await runBrowser(log);
   printBrowser(results.browser);
+  lap('browser');
 }
 if (only.includes('size')) {
   results.size = runSize();
   printSize(results.size);
 }
 
+/** The issue's targets, each with the figure of this run it is judged on. */
+function targets(r) {
+  const rows = [];
+  const add = (what, value, goal, unit, pass) => rows.push({ what, value, goal, unit, pass: pass(value) });
+  const simd = r.sampler?.wasmSimd;
+  const cell = (n, shape) => simd?.find((x) => x.n === n && SHAPE[x.scale] === shape)?.vsLlama2c;
+  if (simd) {
+    add('sampler vs llama2.c*, 32000 peaked (wasm SIMD)', cell(32000, 'peaked'), '>= 3x', 'x', (v) => v >= 3);
+    add('sampler vs llama2.c*, 32000 medium', cell(32000, 'medium'), '>= 10x', 'x', (v) => v >= 10);
+    add('sampler vs llama2.c*, 151936 medium', cell(151936, 'medium'), '>= 10x', 'x', (v) => v >= 10);
+    add('sampler vs llama2.c*, 32000 flat', cell(32000, 'flat'), '>= 5x', 'x', (v) => v >= 5);
+  }
+  const e2e15 = r.e2e?.find((x) => x.model === 'stories15M-q8_0');
+  const ours = r.browser?.ours['stories15M-q8_0'];
+  if (ours) {
+    add('decode stories15M Q8_0 greedy, browser worker', ours.greedy.tokS, '>= 320 tok/s', 'tok/s', (v) => v >= 320);
+    add('decode stories15M Q8_0 top-p 0.9, browser worker', ours.topP.tokS, '>= 200 tok/s', 'tok/s', (v) => v >= 200);
+  }
+  if (e2e15) {
+    add('decode stories15M Q8_0 greedy, Node API', e2e15.api.greedy.tokS, '>= 320 tok/s', 'tok/s', (v) => v >= 320);
+    add('decode stories15M Q8_0 top-p 0.9, Node API', e2e15.api.topP.tokS, '>= 200 tok/s', 'tok/s', (v) => v >= 200);
+    add('wasm SIMD / native decode, stories15M Q8_0 greedy', e2e15.api.greedy.tokS / e2e15.native.greedy.tokS, '>= 0.7x', 'x', (v) => v >= 0.7);
+  }
+  const peer = r.browser?.wllama['stories15M-q8_0'];
+  if (ours && peer) {
+    add('ours / wllama, stories15M Q8_0 greedy', ours.greedy.tokS / peer.greedy.tokS, '>= 1.5x', 'x', (v) => v >= 1.5);
+    add('ours / wllama, stories15M Q8_0 top-p 0.9', ours.topP.tokS / peer.topP.tokS, '>= 1.5x', 'x', (v) => v >= 1.5);
+  }
+  const q8 = r.kernels?.rows.filter((x) => x.type === 'Q8_0');
+  if (q8) add('Q8_0 kernel SIMD / scalar wasm (lowest shape)', Math.min(...q8.map((x) => x.simdOverScalar)), '>= 2x', 'x', (v) => v >= 2);
+  if (r.size) add('runtime wasm + JS, gzip (both builds + web/*.js)', r.size.total.gzip / 1024, '<= 300 KB', 'KB', (v) => v <= 300);
+  if (r.browser?.slider) add('p slider -> repainted frame, vocab 32000', r.browser.slider.latencyMs, '< 16 ms', 'ms', (v) => v < 16);
+  return rows;
+}
+
+results.targets = targets(results);
+if (results.targets.length) {
+  console.log('\nTargets (figures of this run)');
+  for (const t of results.targets) {
+    const value = Number.isFinite(t.value) ? t.value.toFixed(t.unit === 'x' ? 2 : 1) : '-';
+    console.log(`${t.pass ? 'met ' : 'MISS'}  ${t.what.padEnd(52)} ${`${value} ${t.unit}`.padStart(13)}  target ${t.goal}`);
+  }
+}
+
 results.machine.loadAverageAtEnd = loadavg()[0];
 results.seconds = (performance.now() - started) / 1000;
+results.sectionSeconds = sectionSeconds;
 mkdirSync(root + 'build', { recursive: true });
 writeFileSync(root + 'build/bench.json', JSON.stringify(results, null, 2) + '\n');
-console.log(`\nwrote build/bench.json (${results.seconds.toFixed(0)} s, load average at the end ${loadavg()[0].toFixed(2)})`);
+const laps = Object.entries(sectionSeconds).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(', ');
+console.log(`\nwrote build/bench.json (${results.seconds.toFixed(0)} s: ${laps}; load average at the end ${loadavg()[0].toFixed(2)})`);
