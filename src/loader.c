@@ -222,6 +222,11 @@ static NuCode map_weights(const GgufFile *g, const NuConfig *c, NuWeights *w, Nu
     else
         w->output = w->token_embd;
     if (rc != NU_OK) return rc;
+    /* A block_count the file's tensors cannot hold must not size an allocation (each layer
+     * has several tensors; which one is missing is named below for smaller mismatches). */
+    if ((uint64_t)c->n_layers > gguf_tensor_count(g))
+        return nu_fail(err, NU_ERR_FORMAT, "block_count %d is more than the %llu tensors in the file",
+                       c->n_layers, (unsigned long long)gguf_tensor_count(g));
     w->layers = calloc((size_t)c->n_layers, sizeof *w->layers);
     if (!w->layers) return nu_fail(err, NU_ERR_NOMEM, "no memory for %d layers", c->n_layers);
     for (int l = 0; l < c->n_layers && rc == NU_OK; l++)
