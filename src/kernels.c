@@ -154,9 +154,14 @@ static inline void acc4_add(v128_t *acc, v128_t isum, v128_t dw, float dx) {
 
 static inline void acc4_store(v128_t a0, v128_t a1, v128_t a2, v128_t a3, float *out, int n) {
     v128_t r = wasm_f32x4_add(wasm_f32x4_add(a0, a2), wasm_f32x4_add(a1, a3));
+    if (n == 4) {
+        wasm_v128_store(out, r);
+        return;
+    }
     float tmp[4];
     wasm_v128_store(tmp, r);
-    memcpy(out, tmp, (size_t)n * sizeof *out);
+    for (int k = 0; k < n; k++)
+        out[k] = tmp[k];
 }
 
 /* The activation block widened to i16: elements 0-7, 8-15, 16-23, 24-31. */

@@ -131,21 +131,28 @@ const float *nu_runstate_logits(const NuRunState *s) {
 
 /* --- weight checks -------------------------------------------------------------------------- */
 
+/* "blk.3.attn_q.weight" or "output.weight": built only for an error message. */
+static const char *tensor_label(char *buf, size_t cap, const char *name, int layer) {
+    if (layer >= 0)
+        snprintf(buf, cap, "blk.%d.%s", layer, name);
+    else
+        snprintf(buf, cap, "%s", name);
+    return buf;
+}
+
 static NuCode check_tensor(const NuTensor *t, const char *name, int layer, int64_t rows, int64_t cols,
                            int norm, NuError *err) {
     char label[64];
-    if (layer >= 0)
-        snprintf(label, sizeof label, "blk.%d.%s", layer, name);
-    else
-        snprintf(label, sizeof label, "%s", name);
     if (!t->data)
-        return nu_fail(err, NU_ERR_FORMAT, "tensor %s: no data", label);
+        return nu_fail(err, NU_ERR_FORMAT, "tensor %s: no data", tensor_label(label, sizeof label, name, layer));
     if (t->rows != rows || t->cols != cols)
-        return nu_fail(err, NU_ERR_FORMAT, "tensor %s: shape %lld x %lld, expected %lld x %lld", label,
-                       (long long)t->rows, (long long)t->cols, (long long)rows, (long long)cols);
+        return nu_fail(err, NU_ERR_FORMAT, "tensor %s: shape %lld x %lld, expected %lld x %lld",
+                       tensor_label(label, sizeof label, name, layer), (long long)t->rows, (long long)t->cols,
+                       (long long)rows, (long long)cols);
     if (norm ? t->type != NU_TYPE_F32 : nu_row_bytes(t->type, cols) == 0)
-        return nu_fail(err, NU_ERR_FORMAT, "tensor %s: type %s (%d) with %lld columns is not supported%s", label,
-                       nu_type_name(t->type), (int)t->type, (long long)cols, norm ? " for a norm (f32 only)" : "");
+        return nu_fail(err, NU_ERR_FORMAT, "tensor %s: type %s (%d) with %lld columns is not supported%s",
+                       tensor_label(label, sizeof label, name, layer), nu_type_name(t->type), (int)t->type,
+                       (long long)cols, norm ? " for a norm (f32 only)" : "");
     return NU_OK;
 }
 

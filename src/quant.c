@@ -17,18 +17,6 @@ static float f32_from_bits(uint32_t u) {
     return f;
 }
 
-float nu_f16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t exp = (h >> 10) & 0x1f;
-    uint32_t mant = h & 0x3ff;
-    if (exp == 0x1f) /* infinity or NaN: keep the payload */
-        return f32_from_bits(sign | 0x7f800000u | (mant << 13));
-    /* Placing the 15 low bits 13 places up gives the value scaled by 2^-112 (normals and
-     * subnormals alike); multiplying by 2^112 is exact and restores it. */
-    float mag = f32_from_bits((uint32_t)(h & 0x7fff) << 13) * 0x1p112f;
-    return f32_from_bits(sign | f32_bits(mag));
-}
-
 uint16_t nu_f32_to_f16(float f) {
     uint32_t u = f32_bits(f);
     uint16_t sign = (uint16_t)((u >> 16) & 0x8000);

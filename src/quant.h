@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "tensor.h"
 
@@ -32,8 +33,27 @@ _Static_assert(sizeof(NuBlockQ4_0) == 18, "Q4_0 block must be 18 bytes");
 
 /* IEEE 754 binary16 <-> binary32. Conversion to half rounds to nearest even, overflows to
  * infinity, keeps NaN a NaN and produces subnormals. */
-float nu_f16_to_f32(uint16_t h);
 uint16_t nu_f32_to_f16(float f);
+
+/* Inline because the scalar kernels convert two block scales per block. */
+static inline float nu_f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, bits;
+    float f;
+    if ((h & 0x7c00) == 0x7c00) { /* infinity or NaN: keep the payload */
+        bits = sign | 0x7f800000u | (uint32_t)(h & 0x3ff) << 13;
+        memcpy(&f, &bits, sizeof f);
+        return f;
+    }
+    /* Placing the 15 low bits 13 places up gives the value scaled by 2^-112 (normals and
+     * subnormals alike); multiplying by 2^112 is exact and restores it. */
+    bits = (uint32_t)(h & 0x7fff) << 13;
+    memcpy(&f, &bits, sizeof f);
+    f *= 0x1p112f;
+    memcpy(&bits, &f, sizeof bits);
+    bits |= sign;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
 
 /* Quantize n floats (n a multiple of NU_QK) into n / NU_QK blocks. */
 void nu_quantize_row_q8_0(const float *x, NuBlockQ8_0 *y, int64_t n);

@@ -1,12 +1,12 @@
 /* decode_speed: greedy decode speed of a model, and where a token's time goes.
  *
- *   decode_speed MODEL [TOKENS [RUNS]]
+ *   decode_speed MODEL [TOKENS [RUNS [PROFILE]]]
  *
  * Decodes TOKENS (default 200) greedy tokens from BOS, RUNS times (default 5), and prints the
  * median tokens/s and a hash of every logit bit (equal in native, scalar wasm and SIMD wasm
  * builds). Then times each piece of a token on the model's own tensors: the matrix-vector
  * products by tensor (with the input quantization they need), attention at the average
- * position of the run, norms, rope and the weight check nu_forward does.
+ * position of the run, norms and the weight check nu_forward does (PROFILE 0 skips this).
  *
  * For wasm, build with the library sources and node's file system, e.g.
  *   emcc -O3 -msimd128 -std=c11 -ffp-contract=off -Isrc -sNODERAWFS -sALLOW_MEMORY_GROWTH
@@ -187,10 +187,11 @@ static void profile(const NuConfig *c, const NuWeights *w, NuRunState *s, int av
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: decode_speed MODEL [TOKENS [RUNS]]\n");
+        fprintf(stderr, "usage: decode_speed MODEL [TOKENS [RUNS [PROFILE]]]\n");
         return 2;
     }
     int tokens = argc > 2 ? atoi(argv[2]) : 200, runs = argc > 3 ? atoi(argv[3]) : 5;
+    int want_profile = argc > 4 ? atoi(argv[4]) : 1;
     if (runs > 64) runs = 64;
     size_t size = 0;
     uint8_t *data = read_file(argv[1], &size);
@@ -228,7 +229,7 @@ int main(int argc, char **argv) {
     double med = median(secs, runs);
     printf("%s: %d tokens x %d runs, median %.1f tokens/s (best %.1f), logits hash %016llx\n", argv[1], tokens,
            runs, tokens / med, tokens / secs[0], (unsigned long long)hash);
-    profile(&cfg, &w, s, tokens / 2, med / tokens * 1e6);
+    if (want_profile) profile(&cfg, &w, s, tokens / 2, med / tokens * 1e6);
 
     nu_runstate_free(s);
     nu_weights_free(&w);
