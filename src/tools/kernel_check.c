@@ -87,9 +87,9 @@ int main(int argc, char **argv) {
                     nu_quantize_row_q8_0(x, xq, cols);
                 nu_matvec(&w, x, quant ? xq : NULL, out);
             }
-            double t = now_seconds() - t0;
-            if (batch == 0 || t < secs)
-                secs = t;
+            double elapsed = now_seconds() - t0;
+            if (batch == 0 || elapsed < secs)
+                secs = elapsed;
         }
         uint64_t h = fnv1a(out, (size_t)rows * sizeof *out, 0xcbf29ce484222325ull);
         all = fnv1a(&h, sizeof h, all);
