@@ -49,6 +49,38 @@ static int64_t dot_f32_simd(const float *a, const float *b, int64_t n, float *ac
     return i;
 }
 
+/* reduce16 of two rows' accumulators (a0..a3 lanes 0-15 of one row, b0..b3 of the other),
+ * without leaving the registers: s = (a0 + a1) + (a2 + a3) lane-wise is reduce16's s[0..3],
+ * then [s0 + s2, s1 + s3, t0 + t2, t1 + t3] and one more add give lane 0 = reduce4(s),
+ * lane 2 = reduce4(t). */
+static inline void reduce16_pair(v128_t a0, v128_t a1, v128_t a2, v128_t a3, v128_t b0, v128_t b1, v128_t b2,
+                                 v128_t b3, float *out0, float *out1) {
+    v128_t s = wasm_f32x4_add(wasm_f32x4_add(a0, a1), wasm_f32x4_add(a2, a3));
+    v128_t t = wasm_f32x4_add(wasm_f32x4_add(b0, b1), wasm_f32x4_add(b2, b3));
+    v128_t u = wasm_f32x4_add(wasm_i32x4_shuffle(s, t, 0, 1, 4, 5), wasm_i32x4_shuffle(s, t, 2, 3, 6, 7));
+    v128_t r = wasm_f32x4_add(u, wasm_i32x4_shuffle(u, u, 1, 0, 3, 2));
+    *out0 = wasm_f32x4_extract_lane(r, 0);
+    *out1 = wasm_f32x4_extract_lane(r, 2);
+}
+
+/* nu_dot(r0, x, n) and nu_dot(r1, x, n) for n a multiple of 16, x loaded once for both. */
+static void dot2_f32_simd(const float *r0, const float *r1, const float *x, int64_t n, float *out0, float *out1) {
+    v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    for (int64_t i = 0; i < n; i += F32_LANES) {
+        v128_t x0 = wasm_v128_load(x + i), x1 = wasm_v128_load(x + i + 4);
+        v128_t x2 = wasm_v128_load(x + i + 8), x3 = wasm_v128_load(x + i + 12);
+        a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(r0 + i), x0));
+        a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(r0 + i + 4), x1));
+        a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(r0 + i + 8), x2));
+        a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wasm_v128_load(r0 + i + 12), x3));
+        b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(wasm_v128_load(r1 + i), x0));
+        b1 = wasm_f32x4_add(b1, wasm_f32x4_mul(wasm_v128_load(r1 + i + 4), x1));
+        b2 = wasm_f32x4_add(b2, wasm_f32x4_mul(wasm_v128_load(r1 + i + 8), x2));
+        b3 = wasm_f32x4_add(b3, wasm_f32x4_mul(wasm_v128_load(r1 + i + 12), x3));
+    }
+    reduce16_pair(a0, a1, a2, a3, b0, b1, b2, b3, out0, out1);
+}
+
 /* Four halves (in the low 16 bits of each u32 lane) to floats, exactly as nu_f16_to_f32. */
 static inline v128_t half4_to_float4(v128_t h) {
     v128_t mag = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x7fff)), 13);
@@ -81,6 +113,28 @@ static int64_t dot_f16_simd(const uint16_t *a, const float *b, int64_t n, float 
     return i;
 }
 
+/* dot_f16 of two rows for n a multiple of 16, x loaded once for both. */
+static void dot2_f16_simd(const uint16_t *r0, const uint16_t *r1, const float *x, int64_t n, float *out0,
+                          float *out1) {
+    v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    for (int64_t i = 0; i < n; i += F32_LANES) {
+        v128_t x0 = wasm_v128_load(x + i), x1 = wasm_v128_load(x + i + 4);
+        v128_t x2 = wasm_v128_load(x + i + 8), x3 = wasm_v128_load(x + i + 12);
+        v128_t h0 = wasm_v128_load(r0 + i), h1 = wasm_v128_load(r0 + i + 8);
+        a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(half4_to_float4(wasm_u32x4_extend_low_u16x8(h0)), x0));
+        a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(half4_to_float4(wasm_u32x4_extend_high_u16x8(h0)), x1));
+        a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(half4_to_float4(wasm_u32x4_extend_low_u16x8(h1)), x2));
+        a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(half4_to_float4(wasm_u32x4_extend_high_u16x8(h1)), x3));
+        h0 = wasm_v128_load(r1 + i);
+        h1 = wasm_v128_load(r1 + i + 8);
+        b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(half4_to_float4(wasm_u32x4_extend_low_u16x8(h0)), x0));
+        b1 = wasm_f32x4_add(b1, wasm_f32x4_mul(half4_to_float4(wasm_u32x4_extend_high_u16x8(h0)), x1));
+        b2 = wasm_f32x4_add(b2, wasm_f32x4_mul(half4_to_float4(wasm_u32x4_extend_low_u16x8(h1)), x2));
+        b3 = wasm_f32x4_add(b3, wasm_f32x4_mul(half4_to_float4(wasm_u32x4_extend_high_u16x8(h1)), x3));
+    }
+    reduce16_pair(a0, a1, a2, a3, b0, b1, b2, b3, out0, out1);
+}
+
 #endif
 
 float nu_dot(const float *a, const float *b, int64_t n) {
@@ -111,7 +165,68 @@ static float dot_f16(const uint16_t *a, const float *b, int64_t n) {
     return reduce16(acc);
 }
 
+void nu_dot_rows(const float *x, const float *rows, int64_t stride, int64_t n_rows, int64_t n, float *out) {
+    int64_t r = 0;
+#ifdef __wasm_simd128__
+    if (n % F32_LANES == 0) {
+        for (; r + 2 <= n_rows; r += 2)
+            dot2_f32_simd(rows + r * stride, rows + (r + 1) * stride, x, n, &out[r], &out[r + 1]);
+    }
+#endif
+    for (; r < n_rows; r++)
+        out[r] = nu_dot(rows + r * stride, x, n);
+}
+
+static void dot_rows_f16(const float *x, const uint16_t *rows, int64_t n_rows, int64_t n, float *out) {
+    int64_t r = 0;
+#ifdef __wasm_simd128__
+    if (n % F32_LANES == 0) {
+        for (; r + 2 <= n_rows; r += 2)
+            dot2_f16_simd(rows + r * n, rows + (r + 1) * n, x, n, &out[r], &out[r + 1]);
+    }
+#endif
+    for (; r < n_rows; r++)
+        out[r] = dot_f16(rows + r * n, x, n);
+}
+
+void nu_weighted_sum(float *out, const float *weights, const float *rows, int64_t stride, int64_t n_rows,
+                     int64_t n) {
+    int64_t i = 0;
+#ifdef __wasm_simd128__
+    /* 16 outputs stay in registers across all the rows */
+    for (; i + 16 <= n; i += 16) {
+        v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+        for (int64_t t = 0; t < n_rows; t++) {
+            const float *v = rows + t * stride + i;
+            v128_t w = wasm_f32x4_splat(weights[t]);
+            s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(w, wasm_v128_load(v)));
+            s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(w, wasm_v128_load(v + 4)));
+            s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(w, wasm_v128_load(v + 8)));
+            s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(w, wasm_v128_load(v + 12)));
+        }
+        wasm_v128_store(out + i, s0);
+        wasm_v128_store(out + i + 4, s1);
+        wasm_v128_store(out + i + 8, s2);
+        wasm_v128_store(out + i + 12, s3);
+    }
+    for (; i + 4 <= n; i += 4) {
+        v128_t s0 = wasm_f32x4_splat(0.0f);
+        for (int64_t t = 0; t < n_rows; t++)
+            s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(wasm_f32x4_splat(weights[t]), wasm_v128_load(rows + t * stride + i)));
+        wasm_v128_store(out + i, s0);
+    }
+#endif
+    for (; i < n; i++) {
+        float sum = 0.0f;
+        for (int64_t t = 0; t < n_rows; t++)
+            sum += weights[t] * rows[t * stride + i];
+        out[i] = sum;
+    }
+}
+
 /* --- Q8_0 and Q4_0 rows against a Q8_0 vector --------------------------------------------- */
+
+#ifndef __wasm_simd128__
 
 static int32_t block_dot_q8(const NuBlockQ8_0 *w, const NuBlockQ8_0 *x) {
     int32_t sum = 0;
@@ -129,7 +244,33 @@ static int32_t block_dot_q4(const NuBlockQ4_0 *w, const NuBlockQ8_0 *x) {
     return sum;
 }
 
-#ifdef __wasm_simd128__
+static float dot_q8(const NuBlockQ8_0 *w, const NuBlockQ8_0 *x, int64_t nb) {
+    float acc[4] = {0};
+    for (int64_t b = 0; b < nb; b++) {
+        float scale = nu_f16_to_f32(w[b].d) * nu_f16_to_f32(x[b].d);
+        acc[b % 4] += scale * (float)block_dot_q8(w + b, x + b);
+    }
+    return reduce4(acc);
+}
+
+static float dot_q4(const NuBlockQ4_0 *w, const NuBlockQ8_0 *x, int64_t nb) {
+    float acc[4] = {0};
+    for (int64_t b = 0; b < nb; b++) {
+        float scale = nu_f16_to_f32(w[b].d) * nu_f16_to_f32(x[b].d);
+        acc[b % 4] += scale * (float)block_dot_q4(w + b, x + b);
+    }
+    return reduce4(acc);
+}
+
+/* One row at a time: the order the SIMD code reproduces four rows at a time. */
+static void matvec_blocks(const NuTensor *w, const NuBlockQ8_0 *xq, float *out) {
+    const int64_t nb = w->cols / NU_QK;
+    for (int64_t r = 0; r < w->rows; r++)
+        out[r] = w->type == NU_TYPE_Q8_0 ? dot_q8((const NuBlockQ8_0 *)w->data + r * nb, xq, nb)
+                                         : dot_q4((const NuBlockQ4_0 *)w->data + r * nb, xq, nb);
+}
+
+#else
 
 /* [sum(p0), sum(p1), sum(p2), sum(p3)]: integer, so exact in any order. */
 static inline v128_t hsum4_i32x4(v128_t p0, v128_t p1, v128_t p2, v128_t p3) {
@@ -256,54 +397,29 @@ static void matvec4_q4(const NuBlockQ4_0 *rows, int64_t nb, int n, const NuBlock
     acc4_store(a0, a1, a2, a3, out, n);
 }
 
+static void matvec_blocks(const NuTensor *w, const NuBlockQ8_0 *xq, float *out) {
+    const int64_t nb = w->cols / NU_QK;
+    for (int64_t r = 0; r < w->rows; r += 4) {
+        int n = w->rows - r < 4 ? (int)(w->rows - r) : 4;
+        if (w->type == NU_TYPE_Q8_0)
+            matvec4_q8((const NuBlockQ8_0 *)w->data + r * nb, nb, n, xq, out + r);
+        else
+            matvec4_q4((const NuBlockQ4_0 *)w->data + r * nb, nb, n, xq, out + r);
+    }
+}
+
 #endif
-
-static float dot_q8(const NuBlockQ8_0 *w, const NuBlockQ8_0 *x, int64_t nb) {
-    float acc[4] = {0};
-    for (int64_t b = 0; b < nb; b++) {
-        float scale = nu_f16_to_f32(w[b].d) * nu_f16_to_f32(x[b].d);
-        acc[b % 4] += scale * (float)block_dot_q8(w + b, x + b);
-    }
-    return reduce4(acc);
-}
-
-static float dot_q4(const NuBlockQ4_0 *w, const NuBlockQ8_0 *x, int64_t nb) {
-    float acc[4] = {0};
-    for (int64_t b = 0; b < nb; b++) {
-        float scale = nu_f16_to_f32(w[b].d) * nu_f16_to_f32(x[b].d);
-        acc[b % 4] += scale * (float)block_dot_q4(w + b, x + b);
-    }
-    return reduce4(acc);
-}
 
 /* --- entry points ------------------------------------------------------------------------- */
 
 void nu_matvec(const NuTensor *w, const float *x, const NuBlockQ8_0 *xq, float *out) {
-    const int64_t cols = w->cols, nb = cols / NU_QK;
-    const size_t row_bytes = nu_row_bytes(w->type, cols);
-#ifdef __wasm_simd128__
-    if (w->type == NU_TYPE_Q8_0 || w->type == NU_TYPE_Q4_0) {
-        for (int64_t r = 0; r < w->rows; r += 4) {
-            int n = w->rows - r < 4 ? (int)(w->rows - r) : 4;
-            const void *row = (const uint8_t *)w->data + (size_t)r * row_bytes;
-            if (w->type == NU_TYPE_Q8_0)
-                matvec4_q8(row, nb, n, xq, out + r);
-            else
-                matvec4_q4(row, nb, n, xq, out + r);
-        }
-        return;
+    switch (w->type) {
+    case NU_TYPE_F32: nu_dot_rows(x, w->data, w->cols, w->rows, w->cols, out); return;
+    case NU_TYPE_F16: dot_rows_f16(x, w->data, w->rows, w->cols, out); return;
+    case NU_TYPE_Q8_0:
+    case NU_TYPE_Q4_0: matvec_blocks(w, xq, out); return;
     }
-#endif
-    for (int64_t r = 0; r < w->rows; r++) {
-        const void *row = (const uint8_t *)w->data + (size_t)r * row_bytes;
-        switch (w->type) {
-        case NU_TYPE_F32: out[r] = nu_dot(row, x, cols); break;
-        case NU_TYPE_F16: out[r] = dot_f16(row, x, cols); break;
-        case NU_TYPE_Q8_0: out[r] = dot_q8(row, xq, nb); break;
-        case NU_TYPE_Q4_0: out[r] = dot_q4(row, xq, nb); break;
-        default: out[r] = 0.0f; break;
-        }
-    }
+    memset(out, 0, (size_t)(w->rows > 0 ? w->rows : 0) * sizeof *out);
 }
 
 void nu_embedding_row(const NuTensor *t, int64_t row, float *out) {

@@ -234,8 +234,43 @@ static void test_helpers(void) {
     CHECK_NEAR(big[0], 1.0 / (2 + exp(-1.0)), 1e-6);
 }
 
+/* Attention's helpers against their definitions: nu_dot per row, and zeroing then nu_axpy-ing
+ * each row in turn (both bit for bit), for widths with and without a tail past 16 and 4. */
+static void test_attention_helpers(void) {
+    enum { ROWS = 9, STRIDE = 80 };
+    float x[STRIDE], rows[ROWS * STRIDE], w[ROWS], out[STRIDE], expect[STRIDE];
+    for (int i = 0; i < STRIDE; i++)
+        x[i] = rand_unit();
+    for (int i = 0; i < ROWS * STRIDE; i++)
+        rows[i] = rand_unit();
+    for (int t = 0; t < ROWS; t++)
+        w[t] = rand_unit();
+    static const int widths[] = {48, 64, 8, 20, 37, 3};
+    for (size_t k = 0; k < sizeof widths / sizeof widths[0]; k++) {
+        int n = widths[k];
+        for (int n_rows = 0; n_rows <= ROWS; n_rows += 3) {
+            int bad = 0;
+            nu_dot_rows(x, rows + 5, STRIDE, n_rows, n, out);
+            for (int t = 0; t < n_rows; t++) {
+                float e = order_f32(x, rows + 5 + t * STRIDE, n);
+                bad += memcmp(&e, &out[t], sizeof e) != 0;
+            }
+            memset(expect, 0, sizeof expect);
+            for (int t = 0; t < n_rows; t++)
+                for (int i = 0; i < n; i++)
+                    expect[i] += w[t] * rows[5 + t * STRIDE + i];
+            nu_weighted_sum(out, w, rows + 5, STRIDE, n_rows, n);
+            bad += memcmp(expect, out, (size_t)n * sizeof *out) != 0;
+            if (bad)
+                fprintf(stderr, "attention helpers: width %d, %d rows: %d mismatches\n", n, n_rows, bad);
+            CHECK(bad == 0);
+        }
+    }
+}
+
 int main(void) {
     test_matvec();
+    test_attention_helpers();
     test_f16_specials();
     test_embedding_row();
     test_helpers();
