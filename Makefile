@@ -74,8 +74,8 @@ build/bench_native: $(BENCH_SRC) $(BENCH_HDR) build/libnucleus.a
 demo: deps all models-small
 	node demo/server.js --port 8080
 
-# Prints the tables and writes build/bench.json (about 6 minutes on 2 cores; make models first
-# takes about 30 s more on a fresh clone).
+# Prints the tables and writes build/bench.json: about 4.5 minutes on 2 cores from a fresh
+# clone (npm ci, the builds and make models included), 3.5 when those are done.
 bench: deps all models build/bench-simd.wasm build/bench.wasm build/bench_native
 	node bench/run.js
 
