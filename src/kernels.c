@@ -32,8 +32,17 @@ static float reduce16(const float *a) {
 
 #ifdef __wasm_simd128__
 
-/* Accumulates the first n - n % 16 products into acc[16]; returns how many it did. */
-static int64_t dot_f32_simd(const float *a, const float *b, int64_t n, float *acc) {
+/* reduce16 of the lanes held in four f32x4 accumulators (lanes 0-3, 4-7, 8-11, 12-15), in
+ * registers: (a0 + a1) + (a2 + a3) lane-wise is reduce16's s[0..3], then (s0 + s2) + (s1 + s3). */
+static inline float reduce16_simd(v128_t a0, v128_t a1, v128_t a2, v128_t a3) {
+    v128_t s = wasm_f32x4_add(wasm_f32x4_add(a0, a1), wasm_f32x4_add(a2, a3));
+    v128_t u = wasm_f32x4_add(s, wasm_i32x4_shuffle(s, s, 2, 3, 0, 1));
+    return wasm_f32x4_extract_lane(u, 0) + wasm_f32x4_extract_lane(u, 1);
+}
+
+/* Accumulates the first n - n % 16 products into acc[16]; returns how many it did, or, when
+ * that is all of them, n with *done set to the reduced sum. */
+static int64_t dot_f32_simd(const float *a, const float *b, int64_t n, float *acc, float *done) {
     v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
     int64_t i = 0;
     for (; i + F32_LANES <= n; i += F32_LANES) {
@@ -42,43 +51,15 @@ static int64_t dot_f32_simd(const float *a, const float *b, int64_t n, float *ac
         s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(wasm_v128_load(a + i + 8), wasm_v128_load(b + i + 8)));
         s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(wasm_v128_load(a + i + 12), wasm_v128_load(b + i + 12)));
     }
+    if (i == n) {
+        *done = reduce16_simd(s0, s1, s2, s3);
+        return n;
+    }
     wasm_v128_store(acc, s0);
     wasm_v128_store(acc + 4, s1);
     wasm_v128_store(acc + 8, s2);
     wasm_v128_store(acc + 12, s3);
     return i;
-}
-
-/* reduce16 of two rows' accumulators (a0..a3 lanes 0-15 of one row, b0..b3 of the other),
- * without leaving the registers: s = (a0 + a1) + (a2 + a3) lane-wise is reduce16's s[0..3],
- * then [s0 + s2, s1 + s3, t0 + t2, t1 + t3] and one more add give lane 0 = reduce4(s),
- * lane 2 = reduce4(t). */
-static inline void reduce16_pair(v128_t a0, v128_t a1, v128_t a2, v128_t a3, v128_t b0, v128_t b1, v128_t b2,
-                                 v128_t b3, float *out0, float *out1) {
-    v128_t s = wasm_f32x4_add(wasm_f32x4_add(a0, a1), wasm_f32x4_add(a2, a3));
-    v128_t t = wasm_f32x4_add(wasm_f32x4_add(b0, b1), wasm_f32x4_add(b2, b3));
-    v128_t u = wasm_f32x4_add(wasm_i32x4_shuffle(s, t, 0, 1, 4, 5), wasm_i32x4_shuffle(s, t, 2, 3, 6, 7));
-    v128_t r = wasm_f32x4_add(u, wasm_i32x4_shuffle(u, u, 1, 0, 3, 2));
-    *out0 = wasm_f32x4_extract_lane(r, 0);
-    *out1 = wasm_f32x4_extract_lane(r, 2);
-}
-
-/* nu_dot(r0, x, n) and nu_dot(r1, x, n) for n a multiple of 16, x loaded once for both. */
-static void dot2_f32_simd(const float *r0, const float *r1, const float *x, int64_t n, float *out0, float *out1) {
-    v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-    for (int64_t i = 0; i < n; i += F32_LANES) {
-        v128_t x0 = wasm_v128_load(x + i), x1 = wasm_v128_load(x + i + 4);
-        v128_t x2 = wasm_v128_load(x + i + 8), x3 = wasm_v128_load(x + i + 12);
-        a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(r0 + i), x0));
-        a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(r0 + i + 4), x1));
-        a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(r0 + i + 8), x2));
-        a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wasm_v128_load(r0 + i + 12), x3));
-        b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(wasm_v128_load(r1 + i), x0));
-        b1 = wasm_f32x4_add(b1, wasm_f32x4_mul(wasm_v128_load(r1 + i + 4), x1));
-        b2 = wasm_f32x4_add(b2, wasm_f32x4_mul(wasm_v128_load(r1 + i + 8), x2));
-        b3 = wasm_f32x4_add(b3, wasm_f32x4_mul(wasm_v128_load(r1 + i + 12), x3));
-    }
-    reduce16_pair(a0, a1, a2, a3, b0, b1, b2, b3, out0, out1);
 }
 
 /* Four halves (in the low 16 bits of each u32 lane) to floats, exactly as nu_f16_to_f32. */
@@ -92,7 +73,7 @@ static inline v128_t half4_to_float4(v128_t h) {
     return wasm_v128_or(sign, wasm_v128_bitselect(infnan, val, special));
 }
 
-static int64_t dot_f16_simd(const uint16_t *a, const float *b, int64_t n, float *acc) {
+static int64_t dot_f16_simd(const uint16_t *a, const float *b, int64_t n, float *acc, float *done) {
     v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
     int64_t i = 0;
     for (; i + F32_LANES <= n; i += F32_LANES) {
@@ -106,33 +87,15 @@ static int64_t dot_f16_simd(const uint16_t *a, const float *b, int64_t n, float 
         s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(w2, wasm_v128_load(b + i + 8)));
         s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(w3, wasm_v128_load(b + i + 12)));
     }
+    if (i == n) {
+        *done = reduce16_simd(s0, s1, s2, s3);
+        return n;
+    }
     wasm_v128_store(acc, s0);
     wasm_v128_store(acc + 4, s1);
     wasm_v128_store(acc + 8, s2);
     wasm_v128_store(acc + 12, s3);
     return i;
-}
-
-/* dot_f16 of two rows for n a multiple of 16, x loaded once for both. */
-static void dot2_f16_simd(const uint16_t *r0, const uint16_t *r1, const float *x, int64_t n, float *out0,
-                          float *out1) {
-    v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-    for (int64_t i = 0; i < n; i += F32_LANES) {
-        v128_t x0 = wasm_v128_load(x + i), x1 = wasm_v128_load(x + i + 4);
-        v128_t x2 = wasm_v128_load(x + i + 8), x3 = wasm_v128_load(x + i + 12);
-        v128_t h0 = wasm_v128_load(r0 + i), h1 = wasm_v128_load(r0 + i + 8);
-        a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(half4_to_float4(wasm_u32x4_extend_low_u16x8(h0)), x0));
-        a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(half4_to_float4(wasm_u32x4_extend_high_u16x8(h0)), x1));
-        a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(half4_to_float4(wasm_u32x4_extend_low_u16x8(h1)), x2));
-        a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(half4_to_float4(wasm_u32x4_extend_high_u16x8(h1)), x3));
-        h0 = wasm_v128_load(r1 + i);
-        h1 = wasm_v128_load(r1 + i + 8);
-        b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(half4_to_float4(wasm_u32x4_extend_low_u16x8(h0)), x0));
-        b1 = wasm_f32x4_add(b1, wasm_f32x4_mul(half4_to_float4(wasm_u32x4_extend_high_u16x8(h0)), x1));
-        b2 = wasm_f32x4_add(b2, wasm_f32x4_mul(half4_to_float4(wasm_u32x4_extend_low_u16x8(h1)), x2));
-        b3 = wasm_f32x4_add(b3, wasm_f32x4_mul(half4_to_float4(wasm_u32x4_extend_high_u16x8(h1)), x3));
-    }
-    reduce16_pair(a0, a1, a2, a3, b0, b1, b2, b3, out0, out1);
 }
 
 #endif
@@ -141,7 +104,9 @@ float nu_dot(const float *a, const float *b, int64_t n) {
     float acc[F32_LANES] = {0};
     int64_t i = 0;
 #ifdef __wasm_simd128__
-    i = dot_f32_simd(a, b, n, acc);
+    float sum;
+    if ((i = dot_f32_simd(a, b, n, acc, &sum)) == n && n > 0)
+        return sum;
 #endif
     for (; i + F32_LANES <= n; i += F32_LANES) /* the SIMD loop's work, lane by lane */
         for (int l = 0; l < F32_LANES; l++)
@@ -155,7 +120,9 @@ static float dot_f16(const uint16_t *a, const float *b, int64_t n) {
     float acc[F32_LANES] = {0};
     int64_t i = 0;
 #ifdef __wasm_simd128__
-    i = dot_f16_simd(a, b, n, acc);
+    float sum;
+    if ((i = dot_f16_simd(a, b, n, acc, &sum)) == n && n > 0)
+        return sum;
 #endif
     for (; i + F32_LANES <= n; i += F32_LANES)
         for (int l = 0; l < F32_LANES; l++)
@@ -163,30 +130,6 @@ static float dot_f16(const uint16_t *a, const float *b, int64_t n) {
     for (; i < n; i++)
         acc[i % F32_LANES] += nu_f16_to_f32(a[i]) * b[i];
     return reduce16(acc);
-}
-
-void nu_dot_rows(const float *x, const float *rows, int64_t stride, int64_t n_rows, int64_t n, float *out) {
-    int64_t r = 0;
-#ifdef __wasm_simd128__
-    if (n % F32_LANES == 0) {
-        for (; r + 2 <= n_rows; r += 2)
-            dot2_f32_simd(rows + r * stride, rows + (r + 1) * stride, x, n, &out[r], &out[r + 1]);
-    }
-#endif
-    for (; r < n_rows; r++)
-        out[r] = nu_dot(rows + r * stride, x, n);
-}
-
-static void dot_rows_f16(const float *x, const uint16_t *rows, int64_t n_rows, int64_t n, float *out) {
-    int64_t r = 0;
-#ifdef __wasm_simd128__
-    if (n % F32_LANES == 0) {
-        for (; r + 2 <= n_rows; r += 2)
-            dot2_f16_simd(rows + r * n, rows + (r + 1) * n, x, n, &out[r], &out[r + 1]);
-    }
-#endif
-    for (; r < n_rows; r++)
-        out[r] = dot_f16(rows + r * n, x, n);
 }
 
 void nu_weighted_sum(float *out, const float *weights, const float *rows, int64_t stride, int64_t n_rows,
@@ -414,8 +357,14 @@ static void matvec_blocks(const NuTensor *w, const NuBlockQ8_0 *xq, float *out) 
 
 void nu_matvec(const NuTensor *w, const float *x, const NuBlockQ8_0 *xq, float *out) {
     switch (w->type) {
-    case NU_TYPE_F32: nu_dot_rows(x, w->data, w->cols, w->rows, w->cols, out); return;
-    case NU_TYPE_F16: dot_rows_f16(x, w->data, w->rows, w->cols, out); return;
+    case NU_TYPE_F32:
+        for (int64_t r = 0; r < w->rows; r++)
+            out[r] = nu_dot((const float *)w->data + r * w->cols, x, w->cols);
+        return;
+    case NU_TYPE_F16:
+        for (int64_t r = 0; r < w->rows; r++)
+            out[r] = dot_f16((const uint16_t *)w->data + r * w->cols, x, w->cols);
+        return;
     case NU_TYPE_Q8_0:
     case NU_TYPE_Q4_0: matvec_blocks(w, xq, out); return;
     }

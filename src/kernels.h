@@ -30,9 +30,6 @@ void nu_embedding_row(const NuTensor *t, int64_t row, float *out);
 /* sum a[i] * b[i], added in the same lane order as the F32 matvec. */
 float nu_dot(const float *a, const float *b, int64_t n);
 
-/* out[t] = nu_dot(x, rows + t * stride, n) for t < n_rows, bit for bit (attention scores). */
-void nu_dot_rows(const float *x, const float *rows, int64_t stride, int64_t n_rows, int64_t n, float *out);
-
 /* out[i] = sum over t < n_rows of weights[t] * rows[t * stride + i], added in order of t from
  * 0.0f: bit for bit what zeroing out and nu_axpy-ing each row in turn gives (attention's
  * weighted values). out must not overlap rows. */

@@ -232,9 +232,8 @@ static void attention(const NuConfig *c, NuRunState *s, int l, int pos) {
         const float *q = s->q + h * head_dim;
         const int kv_off = (h / group) * head_dim;
         float *att = s->att + (size_t)h * c->seq_len;
-        nu_dot_rows(q, keys + kv_off, kv_dim, pos + 1, head_dim, att);
         for (int t = 0; t <= pos; t++)
-            att[t] /= scale;
+            att[t] = nu_dot(q, keys + (size_t)t * kv_dim + kv_off, head_dim) / scale;
         nu_softmax(att, pos + 1);
         nu_weighted_sum(s->xb + h * head_dim, att, values + kv_off, kv_dim, pos + 1, head_dim);
     }

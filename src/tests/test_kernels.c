@@ -178,6 +178,27 @@ static void test_f16_specials(void) {
     w[6] = 0x7c00; /* +inf */
     nu_matvec(&t, x, NULL, &out);
     CHECK(isinf(out) && out > 0);
+
+    /* Every half: row r holds the 16 consecutive bit patterns from 16 r (one sign and
+     * exponent per row, so a wrong conversion changes the row's sum). */
+    enum { ROWS = 65536 / 16 };
+    uint16_t *all = malloc(65536 * sizeof *all);
+    float *sums = malloc(ROWS * sizeof *sums), ones[16], row[16];
+    for (int i = 0; i < 65536; i++)
+        all[i] = (uint16_t)i;
+    for (int i = 0; i < 16; i++)
+        ones[i] = 1.0f;
+    NuTensor every = {NU_TYPE_F16, ROWS, 16, all};
+    nu_matvec(&every, ones, NULL, sums);
+    int bad = 0;
+    for (int r = 0; r < ROWS; r++) {
+        nu_dequantize_row(NU_TYPE_F16, all + 16 * r, row, 16);
+        float e = order_f32(row, ones, 16);
+        bad += isnan(e) ? !isnan(sums[r]) : memcmp(&e, &sums[r], sizeof e) != 0;
+    }
+    CHECK(bad == 0);
+    free(all);
+    free(sums);
 }
 
 static void test_embedding_row(void) {
@@ -234,8 +255,9 @@ static void test_helpers(void) {
     CHECK_NEAR(big[0], 1.0 / (2 + exp(-1.0)), 1e-6);
 }
 
-/* Attention's helpers against their definitions: nu_dot per row, and zeroing then nu_axpy-ing
- * each row in turn (both bit for bit), for widths with and without a tail past 16 and 4. */
+/* Attention's helpers against their definitions, bit for bit: nu_dot against the documented
+ * order, nu_weighted_sum against zeroing then adding each weighted row in turn; widths with
+ * and without a tail past 16 and 4. */
 static void test_attention_helpers(void) {
     enum { ROWS = 9, STRIDE = 80 };
     float x[STRIDE], rows[ROWS * STRIDE], w[ROWS], out[STRIDE], expect[STRIDE];
@@ -250,10 +272,9 @@ static void test_attention_helpers(void) {
         int n = widths[k];
         for (int n_rows = 0; n_rows <= ROWS; n_rows += 3) {
             int bad = 0;
-            nu_dot_rows(x, rows + 5, STRIDE, n_rows, n, out);
             for (int t = 0; t < n_rows; t++) {
-                float e = order_f32(x, rows + 5 + t * STRIDE, n);
-                bad += memcmp(&e, &out[t], sizeof e) != 0;
+                float e = order_f32(x, rows + 5 + t * STRIDE, n), d = nu_dot(x, rows + 5 + t * STRIDE, n);
+                bad += memcmp(&e, &d, sizeof e) != 0;
             }
             memset(expect, 0, sizeof expect);
             for (int t = 0; t < n_rows; t++)
