@@ -281,62 +281,46 @@ static inline v128_t wide_dot_q4(const NuBlockQ4_0 *w, const WideBlock *x) {
     return wasm_i32x4_add(a, b);
 }
 
-/* Block b of four Q8_0 rows r[0..3] into *acc. */
-static inline void step4_q8(const NuBlockQ8_0 *const r[4], const NuBlockQ8_0 *x, int64_t b, v128_t *acc) {
-    WideBlock xw = widen_block(x + b);
-    v128_t isum = hsum4_i32x4(wide_dot_q8(r[0] + b, &xw), wide_dot_q8(r[1] + b, &xw), wide_dot_q8(r[2] + b, &xw),
-                              wide_dot_q8(r[3] + b, &xw));
-    acc4_add(acc, isum, halves4(r[0][b].d, r[1][b].d, r[2][b].d, r[3][b].d), xw.d);
-}
-
-static inline void step4_q4(const NuBlockQ4_0 *const r[4], const NuBlockQ8_0 *x, int64_t b, v128_t *acc) {
-    WideBlock xw = widen_block(x + b);
-    v128_t isum = hsum4_i32x4(wide_dot_q4(r[0] + b, &xw), wide_dot_q4(r[1] + b, &xw), wide_dot_q4(r[2] + b, &xw),
-                              wide_dot_q4(r[3] + b, &xw));
-    acc4_add(acc, isum, halves4(r[0][b].d, r[1][b].d, r[2][b].d, r[3][b].d), xw.d);
-}
-
-/* out[0..n) for the n <= 4 rows starting at `rows` (row_blocks blocks apart); rows past n
- * repeat the last one so every lane does real work, and are not stored. */
+/* out[0..n) for the n <= 4 rows starting at `rows` (nb blocks each); rows past n repeat the
+ * last one so every lane does real work, and are not stored. Block b adds into a0, then the
+ * accumulators rotate, so a0 always holds the blocks of the next block's class b % 4. After
+ * the loop {a0, a2} is {acc[0], acc[2]} or {acc[1], acc[3]} whatever nb is, so
+ * (a0 + a2) + (a1 + a3) is (acc[0] + acc[2]) + (acc[1] + acc[3]) up to the order of the
+ * operands of an addition, which does not change its bits (only which NaN comes out when two
+ * meet, and wasm promises no NaN's bits anyway). */
 static void matvec4_q8(const NuBlockQ8_0 *rows, int64_t nb, int n, const NuBlockQ8_0 *x, float *out) {
-    const NuBlockQ8_0 *r[4];
-    for (int k = 0; k < 4; k++)
-        r[k] = rows + (k < n ? k : n - 1) * nb;
+    const NuBlockQ8_0 *r0 = rows, *r1 = rows + (n > 1) * nb, *r2 = rows + (n > 2 ? 2 : n - 1) * nb;
+    const NuBlockQ8_0 *r3 = rows + (n - 1) * nb;
     v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
-    int64_t b = 0;
-    for (; b + 4 <= nb; b += 4) {
-        step4_q8(r, x, b, &a0);
-        step4_q8(r, x, b + 1, &a1);
-        step4_q8(r, x, b + 2, &a2);
-        step4_q8(r, x, b + 3, &a3);
+    for (int64_t b = 0; b < nb; b++) {
+        WideBlock xw = widen_block(x + b);
+        v128_t isum = hsum4_i32x4(wide_dot_q8(r0 + b, &xw), wide_dot_q8(r1 + b, &xw), wide_dot_q8(r2 + b, &xw),
+                                  wide_dot_q8(r3 + b, &xw));
+        v128_t next = a0;
+        acc4_add(&next, isum, halves4(r0[b].d, r1[b].d, r2[b].d, r3[b].d), xw.d);
+        a0 = a1;
+        a1 = a2;
+        a2 = a3;
+        a3 = next;
     }
-    if (b < nb)
-        step4_q8(r, x, b++, &a0);
-    if (b < nb)
-        step4_q8(r, x, b++, &a1);
-    if (b < nb)
-        step4_q8(r, x, b, &a2);
     acc4_store(a0, a1, a2, a3, out, n);
 }
 
 static void matvec4_q4(const NuBlockQ4_0 *rows, int64_t nb, int n, const NuBlockQ8_0 *x, float *out) {
-    const NuBlockQ4_0 *r[4];
-    for (int k = 0; k < 4; k++)
-        r[k] = rows + (k < n ? k : n - 1) * nb;
+    const NuBlockQ4_0 *r0 = rows, *r1 = rows + (n > 1) * nb, *r2 = rows + (n > 2 ? 2 : n - 1) * nb;
+    const NuBlockQ4_0 *r3 = rows + (n - 1) * nb;
     v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
-    int64_t b = 0;
-    for (; b + 4 <= nb; b += 4) {
-        step4_q4(r, x, b, &a0);
-        step4_q4(r, x, b + 1, &a1);
-        step4_q4(r, x, b + 2, &a2);
-        step4_q4(r, x, b + 3, &a3);
+    for (int64_t b = 0; b < nb; b++) {
+        WideBlock xw = widen_block(x + b);
+        v128_t isum = hsum4_i32x4(wide_dot_q4(r0 + b, &xw), wide_dot_q4(r1 + b, &xw), wide_dot_q4(r2 + b, &xw),
+                                  wide_dot_q4(r3 + b, &xw));
+        v128_t next = a0;
+        acc4_add(&next, isum, halves4(r0[b].d, r1[b].d, r2[b].d, r3[b].d), xw.d);
+        a0 = a1;
+        a1 = a2;
+        a2 = a3;
+        a3 = next;
     }
-    if (b < nb)
-        step4_q4(r, x, b++, &a0);
-    if (b < nb)
-        step4_q4(r, x, b++, &a1);
-    if (b < nb)
-        step4_q4(r, x, b, &a2);
     acc4_store(a0, a1, a2, a3, out, n);
 }
 
