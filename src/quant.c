@@ -3,6 +3,10 @@
 #include <math.h>
 #include <string.h>
 
+#ifdef __wasm_simd128__
+#include <wasm_simd128.h>
+#endif
+
 /* --- half floats ------------------------------------------------------------------------ */
 
 static uint32_t f32_bits(float f) {
@@ -39,26 +43,67 @@ uint16_t nu_f32_to_f16(float f) {
 
 /* --- quantize ------------------------------------------------------------------------------- */
 
+#ifdef __wasm_simd128__
+
+/* Largest |x| of the block's 32 floats, NaN ignored (pmax keeps the accumulator when the
+ * comparison fails), as the scalar loop: the maximum of a set does not depend on the order. */
+static float block_amax(const float *x) {
+    v128_t m = wasm_f32x4_splat(0.0f);
+    for (int j = 0; j < NU_QK; j += 4)
+        m = wasm_f32x4_pmax(m, wasm_f32x4_abs(wasm_v128_load(x + j)));
+    m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 2, 3, 0, 1));
+    m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 1, 0, 3, 2));
+    return wasm_f32x4_extract_lane(m, 0);
+}
+
+/* roundf(x * id) clamped to [-127, 127] (NaN to 0) as i32 lanes. roundf rounds halves away
+ * from zero: v - trunc(v) is exact, so comparing its magnitude with 0.5 decides it exactly. */
+static v128_t round_q8(v128_t x, v128_t id) {
+    v128_t v = wasm_f32x4_mul(x, id), t = wasm_f32x4_trunc(v);
+    v128_t away = wasm_f32x4_ge(wasm_f32x4_abs(wasm_f32x4_sub(v, t)), wasm_f32x4_splat(0.5f));
+    v128_t one = wasm_v128_or(wasm_f32x4_splat(1.0f), wasm_v128_and(v, wasm_i32x4_splat((int32_t)0x80000000)));
+    v128_t r = wasm_f32x4_add(t, wasm_v128_and(away, one));
+    v128_t q = wasm_i32x4_trunc_sat_f32x4(r); /* NaN -> 0, infinities saturate */
+    return wasm_i32x4_max(wasm_i32x4_min(q, wasm_i32x4_splat(127)), wasm_i32x4_splat(-127));
+}
+#endif
+
 /* ggml's reference Q8_0: d = amax / 127, q = round(x / d) half away from zero. The reciprocal
- * is taken from the float d, not the rounded half, exactly as ggml does. */
+ * is taken from the float d, not the rounded half, exactly as ggml does. The SIMD build
+ * computes the same amax and the same rounded values four at a time. */
 void nu_quantize_row_q8_0(const float *x, NuBlockQ8_0 *y, int64_t n) {
     for (int64_t b = 0; b < n / NU_QK; b++) {
         const float *xb = x + b * NU_QK;
+#ifdef __wasm_simd128__
+        float amax = block_amax(xb);
+#else
         float amax = 0.0f;
         for (int j = 0; j < NU_QK; j++) {
             float a = fabsf(xb[j]);
             if (a > amax)
                 amax = a;
         }
+#endif
         float d = amax / 127.0f;
         float id = d != 0.0f ? 1.0f / d : 0.0f;
         y[b].d = nu_f32_to_f16(d);
+#ifdef __wasm_simd128__
+        v128_t vid = wasm_f32x4_splat(id);
+        for (int j = 0; j < NU_QK; j += 16) {
+            v128_t q01 = wasm_i16x8_narrow_i32x4(round_q8(wasm_v128_load(xb + j), vid),
+                                                 round_q8(wasm_v128_load(xb + j + 4), vid));
+            v128_t q23 = wasm_i16x8_narrow_i32x4(round_q8(wasm_v128_load(xb + j + 8), vid),
+                                                 round_q8(wasm_v128_load(xb + j + 12), vid));
+            wasm_v128_store(y[b].qs + j, wasm_i8x16_narrow_i16x8(q01, q23));
+        }
+#else
         for (int j = 0; j < NU_QK; j++) {
             float v = roundf(xb[j] * id);
             /* Finite inputs always land in [-127, 127]; the test only keeps NaN and
              * infinity (possible with non-finite input) from reaching the conversion. */
             y[b].qs[j] = (int8_t)(v >= -127.0f && v <= 127.0f ? v : (v > 0.0f ? 127 : v < 0.0f ? -127 : 0));
         }
+#endif
     }
 }
 

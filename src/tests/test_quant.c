@@ -240,6 +240,61 @@ static void test_nonfinite_input(void) {
     CHECK(in_range);
 }
 
+/* The Q8_0 quantizer (four lanes at a time in the SIMD build) against ggml's scalar rule
+ * written out here, byte for byte: random blocks at many scales, values that scale to exact
+ * halves and to just below them, zeros of both signs, NaN and infinity. */
+static uint64_t rng = 7;
+static float rand_unit(void) {
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)(int32_t)(rng >> 32) * 0x1p-31f;
+}
+
+static void ref_q8_0(const float *x, NuBlockQ8_0 *y) {
+    float amax = 0.0f;
+    for (int j = 0; j < 32; j++)
+        if (fabsf(x[j]) > amax)
+            amax = fabsf(x[j]);
+    float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+    y->d = nu_f32_to_f16(d);
+    for (int j = 0; j < 32; j++) {
+        float v = roundf(x[j] * id);
+        y->qs[j] = (int8_t)(isnan(v) ? 0 : v > 127.0f ? 127 : v < -127.0f ? -127 : v);
+    }
+}
+
+static void test_q8_0_reference(void) {
+    enum { BLOCKS = 4000 };
+    static float x[BLOCKS * 32];
+    static NuBlockQ8_0 got[BLOCKS];
+    for (int b = 0; b < BLOCKS; b++) {
+        float scale = ldexpf(1.0f, b % 60 - 30);
+        for (int j = 0; j < 32; j++) {
+            float *v = &x[b * 32 + j];
+            switch (b % 5) {
+            case 0: case 1: *v = rand_unit() * scale; break;
+            case 2: *v = (float)((int)(rand_unit() * 254) / 2) + 0.5f; break; /* halves when d = 1 */
+            case 3: *v = nextafterf((float)(int)(rand_unit() * 126) + 0.5f, 0.0f); break; /* just below */
+            case 4: *v = j % 4 == 0 ? -0.0f : rand_unit() * 127.0f; break;
+            }
+        }
+        if (b % 5 >= 2) /* make amax exactly 127 so d is 1 and the halves stay halves */
+            x[b * 32 + 31] = 127.0f;
+    }
+    x[7 * 32 + 3] = NAN;
+    x[11 * 32 + 5] = INFINITY;
+    x[13 * 32 + 9] = -INFINITY;
+    for (int j = 0; j < 32; j++)
+        x[17 * 32 + j] = 0.0f;
+    nu_quantize_row_q8_0(x, got, BLOCKS * 32);
+    int bad = 0;
+    for (int b = 0; b < BLOCKS; b++) {
+        NuBlockQ8_0 want;
+        ref_q8_0(x + b * 32, &want);
+        bad += memcmp(&want, &got[b], sizeof want) != 0;
+    }
+    CHECK(bad == 0);
+}
+
 static void test_f16_f32_dequantize(void) {
     uint16_t h[3] = {0x3c00, 0xc000, 0x3555};
     float out[3];
@@ -273,6 +328,7 @@ int main(void) {
     test_q8_0();
     test_q4_0();
     test_nonfinite_input();
+    test_q8_0_reference();
     test_f16_f32_dequantize();
     test_sizes_and_names();
     return check_summary("quant");
