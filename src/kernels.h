@@ -3,7 +3,14 @@
  *
  * Each kernel has a WASM SIMD128 version and a portable scalar one, chosen at compile time.
  * Both add in the same order (fixed lanes, then a fixed reduction), so native, scalar wasm
- * and SIMD wasm produce bit-identical results.
+ * and SIMD wasm produce bit-identical results. The order (kernels.c has it exactly):
+ *  - F32/F16 rows and nu_dot: 16 lanes, element i into lane i % 16, reduced
+ *    s[l] = (a[l] + a[l+4]) + (a[l+8] + a[l+12]), then (s0 + s2) + (s1 + s3);
+ *  - Q8_0/Q4_0 rows: each block's integer sum is exact, scaled by d_w * d_x, block b into
+ *    lane b % 4, reduced (a0 + a2) + (a1 + a3).
+ * The SIMD code keeps that order while working differently: quantized matrices go four rows
+ * at a time with the rows in the vector lanes (one widened activation block serves four
+ * rows, the final reduction is vertical), float rows are reduced in registers.
  *
  * For Q8_0 and Q4_0 weights the input vector is quantized to Q8_0 once (nu_quantize_row_q8_0)
  * and each block's dot product is taken in integers, as ggml does: in wasm an i8 -> i16 widen
