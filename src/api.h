@@ -12,16 +12,6 @@
 #define NU_EXPORT EMSCRIPTEN_KEEPALIVE
 #else
 #define NU_EXPORT
-/* api_convert.c */
-typedef struct NuApiOutput NuApiOutput;
-NuApiOutput *nu_convert_model(const uint8_t *model, size_t model_size, const uint8_t *tok,
-                              size_t tok_size, int type, const char *name);
-NuApiOutput *nu_synth_model(const char *shape, const uint8_t *vocab, size_t vocab_size, int type,
-                            uint32_t seed_lo, uint32_t seed_hi, const char *name);
-const uint8_t *nu_output_data(const NuApiOutput *o);
-double nu_output_size(const NuApiOutput *o);
-void nu_output_free(NuApiOutput *o);
-
 #endif
 
 /* Bumped whenever an exported signature changes; web/wasm.js checks it. */
@@ -78,7 +68,6 @@ int nu_model_piece(NuApiModel *m, int id);
 int nu_model_token_text(NuApiModel *m, int id);
 int nu_model_decode(NuApiModel *m, const int32_t *ids, int n);
 const float *nu_model_forward(NuApiModel *m, int token, int pos);
-
 
 /* api_convert.c */
 typedef struct NuApiOutput NuApiOutput;
