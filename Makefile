@@ -48,7 +48,7 @@ build/tests/%: src/tests/%.c src/tests/check.h src/tests/files.h build/libnucleu
 	$(CC) $(CFLAGS) $< build/libnucleus.a $(LDLIBS) -o $@
 build/san/%: src/tests/%.c src/tests/check.h src/tests/files.h build/san/libnucleus.a | build/san
 	$(CC) $(SANFLAGS) $< build/san/libnucleus.a $(LDLIBS) -o $@
-build/%: src/tools/%.c build/libnucleus.a
+build/%: src/tools/%.c src/tests/files.h build/libnucleus.a
 	$(CC) $(CFLAGS) $< build/libnucleus.a $(LDLIBS) -o $@
 
 web/dist/nucleus-simd.wasm: $(LIB_SRC) $(LIB_HDR) | web/dist deps-emcc

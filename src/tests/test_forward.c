@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "files.h"
 #include "gguf.h"
 #include "llama2c.h"
 #include "loader.h"
@@ -22,22 +23,6 @@
 #define MAX_TOKENS 1024
 #define MAX_LOGIT_ROWS 8
 
-static uint8_t *read_file(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = n > 0 ? malloc((size_t)n) : NULL;
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *size = (size_t)n;
-    return buf;
-}
 
 /* --- the reference file: one JSON object per line, read with a tiny purpose-built scanner --- */
 

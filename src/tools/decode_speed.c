@@ -24,6 +24,7 @@
 #include "llama2c.h"
 #include "loader.h"
 #include "model.h"
+#include "tests/files.h"
 
 static double now_seconds(void) {
     struct timespec ts;
@@ -31,20 +32,6 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static uint8_t *read_file(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    uint8_t *buf = NULL;
-    long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    if (n > 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n)) != NULL &&
-        fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *size = n > 0 ? (size_t)n : 0;
-    return buf;
-}
 
 static int argmax(const float *x, int n) {
     int best = 0;
