@@ -285,7 +285,7 @@ describe('generate', () => {
   });
 
   test('every step carries the documented fields; finishReason only on the last', async () => {
-    const steps = await collect(model, ONCE.prompt, { temperature: 0.8, topP: 0.9, seed: 3, maxTokens: 20 });
+    const steps = await collect(model, ONCE.prompt, { temperature: 0.8, topP: 0.9, seed: 3, maxTokens: 20, reportEntries: Infinity });
     assert.equal(steps.length, 20);
     steps.forEach((s, i) => {
       assert.equal(s.index, i);
@@ -308,6 +308,35 @@ describe('generate', () => {
     });
     const withLogits = await collect(model, ONCE.prompt, { temperature: 0, maxTokens: 3, logits: true });
     assert.deepEqual([...withLogits[0].logits], [...model.logits(ONCE.prompt_tokens)]);
+  });
+
+  test('reportEntries: each step carries that prefix of the full report (default topN); the tokens do not change', async () => {
+    // T = 2 flattens the distribution: nuclei of hundreds of the 512 tokens, past topN.
+    const base = { temperature: 2, topP: 0.95, seed: 9, maxTokens: 24 };
+    const full = await collect(model, ONCE.prompt, { ...base, reportEntries: Infinity });
+    assert.ok(full.some((s) => s.nucleusSize > 64), 'some nucleus is larger than topN');
+    const runs = [
+      [64, await collect(model, ONCE.prompt, base)],
+      [10, await collect(model, ONCE.prompt, { ...base, topN: 10 })],
+      [0, await collect(model, ONCE.prompt, { ...base, reportEntries: 0 })],
+      [5, await collect(model, ONCE.prompt, { ...base, topN: 100, reportEntries: 5 })],
+      [300, await collect(model, ONCE.prompt, { ...base, reportEntries: 300 })],
+    ];
+    for (const [entries, steps] of runs) {
+      steps.forEach((s, i) => {
+        const f = full[i];
+        for (const key of ['token', 'rank', 'prob', 'coin', 'nucleusSize', 'nucleusMass', 'entropy', 'text']) {
+          assert.equal(s[key], f[key], `${entries} entries, step ${i}: ${key}`);
+        }
+        const count = Math.min(entries, f.ids.length);
+        assert.deepEqual([...s.ids], [...f.ids.slice(0, count)], `${entries} entries, step ${i}: ids`);
+        assert.deepEqual([...s.probs], [...f.probs.slice(0, count)]);
+        assert.deepEqual([...s.cumulative], [...f.cumulative.slice(0, count)]);
+      });
+    }
+    const greedy = await collect(model, ONCE.prompt, { temperature: 0, maxTokens: 3, reportEntries: 0 });
+    assert.deepEqual(tokensOf(greedy), ONCE.greedy_tokens.slice(0, 3));
+    assert.ok(greedy.every((s) => s.ids.length === 0 && s.prob === 1 && s.rank === 0));
   });
 
   test('the step texts add up to the decoded tokens', async () => {
@@ -420,7 +449,9 @@ describe('generate', () => {
   });
 
   test('options are checked', async () => {
-    for (const bad of [{ maxTokens: 0 }, { maxTokens: 1.5 }, { topP: 2 }, { temperature: NaN }, { bogus: 1 }]) {
+    const cases = [{ maxTokens: 0 }, { maxTokens: 1.5 }, { topP: 2 }, { temperature: NaN }, { bogus: 1 }];
+    cases.push({ reportEntries: -1 }, { reportEntries: 2.5 }, { reportEntries: '8' }, { reportEntries: NaN });
+    for (const bad of cases) {
       await assert.rejects(collect(model, ONCE.prompt, bad), (e) => e instanceof NucleusError && e.code === 'INVALID_ARGUMENT',
         JSON.stringify(bad));
     }

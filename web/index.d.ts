@@ -144,8 +144,17 @@ export interface GenerateOptions extends SamplerParams {
   signal?: AbortSignal;
   /** Attach a copy of each step's logits (Float32Array) as `step.logits`. */
   logits?: boolean;
+  /**
+   * How many of the report's ordered entries each step's ids / probs / cumulative hold: the
+   * first min(reportEntries, max(nucleusSize, topN)). Default: topN (64). Infinity: the whole
+   * report, as Sampler.sample gives it (at top-p on a flat distribution, most of the
+   * vocabulary: copying it costs more per token than the sampler). 0: none. Tokens and the
+   * other fields do not depend on it.
+   */
+  reportEntries?: number;
 }
 
+/** ids, probs and cumulative hold the first GenerateOptions.reportEntries entries of the report. */
 export interface GenerateStep extends StepReport {
   index: number;
   /** Text this token adds; '' while a UTF-8 character or a possible stop string is incomplete. */

@@ -1,6 +1,6 @@
 // Models and tokenizers: JS objects over C handles in the wasm module.
 import { NucleusError, invalid } from './errors.js';
-import { Sampler } from './sampler.js';
+import { DEFAULTS, Sampler } from './sampler.js';
 import { readSource } from './source.js';
 import { loadWasm } from './wasm.js';
 
@@ -232,12 +232,18 @@ export class Model extends Vocabulary {
    * Streams generated tokens. prompt: text (tokenized with BOS) or an array of token ids used
    * as is. Options: the sampler's (temperature, topP, topK, minP, minKeep, seed, topN, penalties,
    * logitBias), maxTokens (256), stop (string or strings), signal (AbortSignal), logits (true:
-   * each step carries a copy of its logits), trace (called with each token's trace record).
+   * each step carries a copy of its logits), trace (called with each token's trace record),
+   * reportEntries (how many of the report's ordered entries each step carries; default topN,
+   * Infinity: all, which at top-p on a flat distribution is most of the vocabulary).
    */
   async *generate(prompt, options = {}) {
-    const { maxTokens = 256, stop = [], signal, logits: withLogits = false, trace, ...samplerOptions } = options;
+    const { maxTokens = 256, stop = [], signal, logits: withLogits = false, trace, reportEntries, ...samplerOptions } = options;
     if (trace !== undefined && typeof trace !== 'function') throw invalid('trace must be a function');
     if (!Number.isInteger(maxTokens) || maxTokens < 1) throw invalid(`maxTokens must be a positive integer, got ${maxTokens}`);
+    const entries = reportEntries ?? samplerOptions.topN ?? DEFAULTS.topN;
+    if (!(Number.isInteger(entries) || entries === Infinity) || entries < 0) {
+      throw invalid(`reportEntries must be a non-negative integer or Infinity, got ${String(reportEntries)}`);
+    }
     const stops = stopList(stop);
     if (signal?.aborted) throw new NucleusError('generation was aborted before it started', 'ABORTED');
     let tokens = typeof prompt === 'string' ? [...this.tokenize(prompt, { bos: true })] : tokenList(prompt, 'prompt');
@@ -249,6 +255,8 @@ export class Model extends Vocabulary {
     let sampler;
     try {
       sampler = new Sampler(this.wasm, samplerOptions);
+      // topN only sizes the report: the sampler need not order more entries than are copied.
+      if (entries < sampler.params.topN) sampler.configure({ topN: entries });
       sampler.accept(tokens);
       const decoder = new TextDecoder();
       const { vocabSize, contextLength, eosId } = this.#info;
@@ -258,7 +266,7 @@ export class Model extends Vocabulary {
         const started = performance.now();
         const logitsPtr = this.#feed(tokens);
         const fed = performance.now();
-        const report = sampler.stepAt(logitsPtr, vocabSize, 1);
+        const report = sampler.stepAt(logitsPtr, vocabSize, 1, entries);
         const done = performance.now();
         const timing = { ms: done - started, forwardMs: fed - started, sampleUs: (done - fed) * 1000 };
         const step = { index, ...report, text: '', ...timing, finishReason: null };

@@ -180,17 +180,21 @@ export class Sampler {
     return this.stepAt(0, n, draw);
   }
 
-  /** Runs on n logits already in wasm memory at ptr (0: the input buffer). For models. */
-  stepAt(ptr, n, draw) {
+  /**
+   * Runs on n logits already in wasm memory at ptr (0: the input buffer). For models: the
+   * report copies only its first `entries` ordered entries (a top-p nucleus may hold most of
+   * the vocabulary).
+   */
+  stepAt(ptr, n, draw, entries = Infinity) {
     const e = this.#live();
     this.#check(e.nu_sampler_step(this.#handle, ptr, n, draw));
-    return this.#report();
+    return this.#report(entries);
   }
 
-  #report() {
+  #report(entries) {
     const e = this.#wasm.exports;
     const h = this.#handle;
-    const count = e.nu_report_count(h);
+    const count = Math.min(e.nu_report_count(h), entries);
     const token = e.nu_report_token(h);
     const coin = e.nu_report_coin(h);
     return {

@@ -64,7 +64,7 @@ export async function readTrace(path) {
  * { ok: true, steps } or { ok: false, index, expected, actual } for the first difference.
  */
 export async function replayTrace(model, { header, steps }) {
-  const options = { ...header.params, seed: BigInt(header.seed), maxTokens: header.maxTokens ?? steps.length };
+  const options = { ...header.params, seed: BigInt(header.seed), maxTokens: header.maxTokens ?? steps.length, reportEntries: 0 };
   let index = 0;
   for await (const step of model.generate(header.prompt, options)) {
     const expected = steps[index];
@@ -92,7 +92,7 @@ export async function runSweep(model, { prompts, topPs, temperatures, seeds, max
         for (let seed = 0; seed < seeds; seed++) {
           const run = { tokens: [], steps: [], seconds: 0 };
           const started = performance.now();
-          for await (const step of model.generate(prompt, { topP, temperature, seed, maxTokens, signal })) {
+          for await (const step of model.generate(prompt, { topP, temperature, seed, maxTokens, signal, reportEntries: 0 })) {
             if (step.finishReason === 'abort') throw Object.assign(new Error('sweep aborted'), { code: 'ABORTED' });
             run.tokens.push(step.token);
             run.steps.push({ nucleusSize: step.nucleusSize, nucleusMass: step.nucleusMass, entropy: step.entropy, prob: step.prob });
