@@ -1,13 +1,14 @@
 /* The nucleus sampler. See sampler.h for the rules and README "Sampling rules" for the
  * same text with the exact arithmetic.
  *
- * Cost: one O(n) pass for the softmax, O(n) threshold scans to find a candidate set that
- * surely holds everything the report and the filters need, then a radix sort of those m
- * candidates only. The vocabulary is never fully sorted unless every token is needed.
+ * Cost: an O(n) pass for the maximum, one for the softmax, and usually one more that gathers
+ * the candidates {p >= p_max / 2^20}, a set that holds everything the report and the filters
+ * need; only those m candidates are counted, trimmed and radix-sorted. The vocabulary is
+ * never fully sorted unless every token is needed.
  *
  * Determinism: the scalar and SIMD128 paths perform the same float operations in the same
- * order (double sums use four interleaved lanes in both), so native, scalar wasm and SIMD
- * wasm builds give bit-identical reports. */
+ * order (sums use four interleaved lanes in both), so native, scalar wasm and SIMD wasm
+ * builds give bit-identical reports. */
 #include "sampler.h"
 
 #include <float.h>
@@ -33,7 +34,7 @@ struct NuSampler {
 
     int64_t cap;      /* vocabulary size the buffers below are allocated for */
     float *work;      /* logits after bias and penalties */
-    float *probs;     /* probability of each token, by id */
+    float *exps;      /* e^x of each token, by id: probabilities before dividing by S */
     uint32_t *cand_ids, *cand_keys, *tmp_ids, *tmp_keys;
     int32_t *out_ids;
     float *out_probs;
@@ -249,7 +250,7 @@ NuCode nu_sampler_new(NuSampler **out, NuError *err) {
 
 static void free_buffers(NuSampler *s) {
     free(s->work);
-    free(s->probs);
+    free(s->exps);
     free(s->cand_ids);
     free(s->cand_keys);
     free(s->tmp_ids);
@@ -257,7 +258,7 @@ static void free_buffers(NuSampler *s) {
     free(s->out_ids);
     free(s->out_probs);
     free(s->out_cumulative);
-    s->work = s->probs = NULL;
+    s->work = s->exps = NULL;
     s->cand_ids = s->cand_keys = s->tmp_ids = s->tmp_keys = NULL;
     s->out_ids = NULL;
     s->out_probs = NULL;
@@ -280,7 +281,7 @@ static NuCode reserve(NuSampler *s, int64_t n, NuError *err) {
     free_buffers(s);
     size_t m = (size_t)n;
     s->work = malloc(m * sizeof(float));
-    s->probs = malloc(m * sizeof(float));
+    s->exps = malloc(m * sizeof(float));
     s->cand_ids = malloc(m * sizeof(uint32_t));
     s->cand_keys = malloc(m * sizeof(uint32_t));
     s->tmp_ids = malloc(m * sizeof(uint32_t));
@@ -288,7 +289,7 @@ static NuCode reserve(NuSampler *s, int64_t n, NuError *err) {
     s->out_ids = malloc(m * sizeof(int32_t));
     s->out_probs = malloc(m * sizeof(float));
     s->out_cumulative = malloc(m * sizeof(double));
-    if (!s->work || !s->probs || !s->cand_ids || !s->cand_keys || !s->tmp_ids || !s->tmp_keys ||
+    if (!s->work || !s->exps || !s->cand_ids || !s->cand_keys || !s->tmp_ids || !s->tmp_keys ||
         !s->out_ids || !s->out_probs || !s->out_cumulative) {
         free_buffers(s);
         return nu_fail(err, NU_ERR_NOMEM, "cannot allocate sampler buffers for %lld tokens",
@@ -300,22 +301,30 @@ static NuCode reserve(NuSampler *s, int64_t n, NuError *err) {
 
 /* ---- step 1: bias and penalties on a copy of the logits ---------------------------------- */
 
-/* Copies the logits into work and returns their maximum; *bad is set when any is NaN or
- * +Inf. One pass, as this runs over the whole vocabulary on every call. */
-static float copy_and_max(const float *in, float *out, int64_t n, int *bad) {
+/* The largest logit; *bad is set when any is NaN or +Inf. When `out` is not NULL the logits
+ * are copied there in the same pass (bias and penalties then edit the copy). */
+static float scan_max(const float *in, float *out, int64_t n, int *bad) {
     int64_t i = 0;
     float max = -INFINITY;
     int ok = 1;
 #ifdef __wasm_simd128__
+    /* Two independent chains: one pmax per vector would wait on the previous one. */
     const v128_t inf = wasm_f32x4_splat(INFINITY);
-    v128_t vmax = wasm_f32x4_splat(-INFINITY), vok = wasm_i32x4_splat(-1);
-    for (; i + 4 <= n; i += 4) {
-        v128_t v = wasm_v128_load(in + i);
-        wasm_v128_store(out + i, v);
+    v128_t vmax = wasm_f32x4_splat(-INFINITY), vmax2 = vmax;
+    v128_t vok = wasm_i32x4_splat(-1), vok2 = vok;
+    for (; i + 8 <= n; i += 8) {
+        v128_t v = wasm_v128_load(in + i), v2 = wasm_v128_load(in + i + 4);
+        if (out) {
+            wasm_v128_store(out + i, v);
+            wasm_v128_store(out + i + 4, v2);
+        }
         vok = wasm_v128_and(vok, wasm_f32x4_lt(v, inf));
+        vok2 = wasm_v128_and(vok2, wasm_f32x4_lt(v2, inf));
         vmax = wasm_f32x4_pmax(vmax, v);
+        vmax2 = wasm_f32x4_pmax(vmax2, v2);
     }
-    ok = wasm_i32x4_all_true(vok);
+    vmax = wasm_f32x4_pmax(vmax, vmax2);
+    ok = wasm_i32x4_all_true(wasm_v128_and(vok, vok2));
     for (int j = 0; j < 4; j++) {
         float m = wasm_f32x4_extract_lane(vmax, 0);
         max = m > max ? m : max;
@@ -323,7 +332,7 @@ static float copy_and_max(const float *in, float *out, int64_t n, int *bad) {
     }
 #endif
     for (; i < n; i++) {
-        out[i] = in[i];
+        if (out) out[i] = in[i];
         ok &= in[i] < INFINITY;
         max = in[i] > max ? in[i] : max;
     }
@@ -343,13 +352,16 @@ static int compare_ids(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+static int penalties_on(const NuSampler *s) {
+    const NuSamplerParams *p = &s->params;
+    return s->history_len > 0 && (p->repeat_penalty != 1.0f || p->frequency_penalty != 0.0f ||
+                                  p->presence_penalty != 0.0f);
+}
+
 /* llama.cpp's penalties: for each distinct token t seen c times in the window,
  * l = l > 0 ? l / repeat : l * repeat, then l -= c * frequency + presence. */
 static void apply_penalties(NuSampler *s, int64_t n) {
     const NuSamplerParams *p = &s->params;
-    if (s->history_len == 0 ||
-        (p->repeat_penalty == 1.0f && p->frequency_penalty == 0.0f && p->presence_penalty == 0.0f))
-        return;
     int32_t m = s->history_len;
     memcpy(s->window, s->history, (size_t)m * sizeof *s->window);
     qsort(s->window, (size_t)m, sizeof *s->window, compare_ids);
@@ -363,22 +375,25 @@ static void apply_penalties(NuSampler *s, int64_t n) {
     }
 }
 
-/* Copies the logits into s->work with bias and penalties applied; finds the maximum. */
-static NuCode prepare_logits(NuSampler *s, const float *logits, int64_t n, float *max_out,
-                             NuError *err) {
+/* Finds the maximum of the logits as the sampler sees them and returns them in *out: the
+ * caller's array itself, or s->work when bias or penalties change them. */
+static NuCode prepare_logits(NuSampler *s, const float *logits, int64_t n, const float **out,
+                             float *max_out, NuError *err) {
     for (int32_t i = 0; i < s->bias_count; i++)
         if (s->bias_ids[i] >= n)
             return nu_fail(err, NU_ERR_ARG,
                            "logit bias token id %d is outside the vocabulary of %lld tokens",
                            (int)s->bias_ids[i], (long long)n);
-    int bad;
-    float m = copy_and_max(logits, s->work, n, &bad);
+    int edit = s->bias_count > 0 || penalties_on(s), bad;
+    float m = scan_max(logits, edit ? s->work : NULL, n, &bad);
     if (bad) return report_bad_logit(logits, n, err);
-    if (s->bias_count > 0 || s->history_len > 0) {
+    *out = logits;
+    if (edit) {
         for (int32_t i = 0; i < s->bias_count; i++) s->work[s->bias_ids[i]] += s->bias_values[i];
-        apply_penalties(s, n);
+        if (penalties_on(s)) apply_penalties(s, n);
         m = -INFINITY;
         for (int64_t i = 0; i < n; i++) m = s->work[i] > m ? s->work[i] : m;
+        *out = s->work;
     }
     if (m == -INFINITY)
         return nu_fail(err, NU_ERR_LOGITS, "all %lld logits are -Inf: no token can be drawn",
@@ -396,14 +411,22 @@ typedef struct {
     double sum_ex;      /* sum of e_i * x_i, for the entropy */
 } SoftmaxSums;
 
-/* x_i = (l_i - max) / T; probs[i] = e_i = nu_expf(x_i); sums in four interleaved lanes. */
+/* The entropy's sum of e_i * x_i is added in float over blocks of ENTROPY_BLOCK tokens (per
+ * lane) and each block's partial sums then in double: it costs a sixth of the pass in double,
+ * and the entropy is a displayed figure, not part of the sampling rules. */
+#define ENTROPY_BLOCK 32
+
 /* x_i = (l_i - max) / T clamped to EXP_MIN (so -Inf gives e = 0 and e * x stays finite);
- * probs[i] = e_i = e^x_i; sums in four interleaved lanes. Dividing by T = 1 is skipped: it
- * is exact. */
-static SoftmaxSums exp_pass(const float *work, float *e, int64_t n, float max, float t) {
+ * e[i] = e^x_i. Both sums use four interleaved lanes (token i in lane i % 4): S in double
+ * token by token; sum e_i x_i in float within each block of ENTROPY_BLOCK tokens (the tokens
+ * past the last multiple of 4 form a block of their own), each block added to the lane's
+ * double. Dividing by T = 1 is skipped: it is exact. */
+static inline __attribute__((always_inline)) SoftmaxSums exp_pass(const float *logits, float *e,
+                                                                   int64_t n, float max, float t) {
     double lane[4] = { 0, 0, 0, 0 }, lane_ex[4] = { 0, 0, 0, 0 };
-    int64_t i = 0;
     const int divide = t != 1.0f;
+    const int64_t whole = n & ~(int64_t)3;
+    int64_t i = 0;
 #ifdef __wasm_simd128__
     const v128_t vmax = wasm_f32x4_splat(max), vt = wasm_f32x4_splat(t);
     const v128_t vmin = wasm_f32x4_splat(EXP_MIN), magic = wasm_f32x4_splat(ROUND_MAGIC);
@@ -416,32 +439,37 @@ static SoftmaxSums exp_pass(const float *work, float *e, int64_t n, float max, f
     const v128_t tiny = wasm_f32x4_splat(0x1p-64f);
     v128_t s01 = wasm_f64x2_splat(0), s23 = wasm_f64x2_splat(0);
     v128_t x01 = wasm_f64x2_splat(0), x23 = wasm_f64x2_splat(0);
-    for (; i + 4 <= n; i += 4) {
-        v128_t x = wasm_f32x4_sub(wasm_v128_load(work + i), vmax);
-        if (divide) x = wasm_f32x4_div(x, vt);
-        x = wasm_f32x4_pmax(vmin, x); /* x < vmin ? vmin : x, also for -Inf */
-        v128_t kmagic = wasm_f32x4_add(wasm_f32x4_mul(x, log2e), magic);
-        v128_t k = wasm_f32x4_sub(kmagic, magic);
-        v128_t r = wasm_f32x4_sub(wasm_f32x4_sub(x, wasm_f32x4_mul(k, ln2hi)),
-                                  wasm_f32x4_mul(k, ln2lo));
-        v128_t p = c6;
-        p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c5);
-        p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c4);
-        p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c3);
-        p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c2);
-        p = wasm_f32x4_add(wasm_f32x4_mul(p, r), one);
-        p = wasm_f32x4_add(wasm_f32x4_mul(p, r), one);
-        /* k + magic holds k in its low mantissa bits: an integer k without a conversion */
-        v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_sub(kmagic, magic), bias), 23);
-        v128_t ev = wasm_f32x4_mul(wasm_f32x4_mul(p, scale), tiny);
-        wasm_v128_store(e + i, ev);
-        v128_t ev_hi = wasm_i32x4_shuffle(ev, ev, 2, 3, 0, 1);
-        v128_t x_hi = wasm_i32x4_shuffle(x, x, 2, 3, 0, 1);
-        v128_t e01 = wasm_f64x2_promote_low_f32x4(ev), e23 = wasm_f64x2_promote_low_f32x4(ev_hi);
-        s01 = wasm_f64x2_add(s01, e01);
-        s23 = wasm_f64x2_add(s23, e23);
-        x01 = wasm_f64x2_add(x01, wasm_f64x2_mul(e01, wasm_f64x2_promote_low_f32x4(x)));
-        x23 = wasm_f64x2_add(x23, wasm_f64x2_mul(e23, wasm_f64x2_promote_low_f32x4(x_hi)));
+    while (i < whole) {
+        const int64_t end = i + ENTROPY_BLOCK < whole ? i + ENTROPY_BLOCK : whole;
+        v128_t block_ex = wasm_f32x4_splat(0);
+#pragma clang loop unroll(disable) /* unrolled, the constants no longer fit in registers */
+        for (; i < end; i += 4) {
+            v128_t x = wasm_f32x4_sub(wasm_v128_load(logits + i), vmax);
+            if (divide) x = wasm_f32x4_div(x, vt);
+            x = wasm_f32x4_pmax(vmin, x); /* x < vmin ? vmin : x, also for -Inf */
+            v128_t kmagic = wasm_f32x4_add(wasm_f32x4_mul(x, log2e), magic);
+            v128_t k = wasm_f32x4_sub(kmagic, magic);
+            v128_t r = wasm_f32x4_sub(wasm_f32x4_sub(x, wasm_f32x4_mul(k, ln2hi)),
+                                      wasm_f32x4_mul(k, ln2lo));
+            v128_t p = c6;
+            p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c5);
+            p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c4);
+            p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c3);
+            p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c2);
+            p = wasm_f32x4_add(wasm_f32x4_mul(p, r), one);
+            p = wasm_f32x4_add(wasm_f32x4_mul(p, r), one);
+            /* k + magic holds k in its low mantissa bits: an integer k without a conversion */
+            v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_sub(kmagic, magic), bias), 23);
+            v128_t ev = wasm_f32x4_mul(wasm_f32x4_mul(p, scale), tiny);
+            wasm_v128_store(e + i, ev);
+            v128_t ev_hi = wasm_i32x4_shuffle(ev, ev, 2, 3, 0, 1);
+            s01 = wasm_f64x2_add(s01, wasm_f64x2_promote_low_f32x4(ev));
+            s23 = wasm_f64x2_add(s23, wasm_f64x2_promote_low_f32x4(ev_hi));
+            block_ex = wasm_f32x4_add(block_ex, wasm_f32x4_mul(ev, x));
+        }
+        v128_t block_hi = wasm_i32x4_shuffle(block_ex, block_ex, 2, 3, 0, 1);
+        x01 = wasm_f64x2_add(x01, wasm_f64x2_promote_low_f32x4(block_ex));
+        x23 = wasm_f64x2_add(x23, wasm_f64x2_promote_low_f32x4(block_hi));
     }
     lane[0] = wasm_f64x2_extract_lane(s01, 0);
     lane[1] = wasm_f64x2_extract_lane(s01, 1);
@@ -452,14 +480,19 @@ static SoftmaxSums exp_pass(const float *work, float *e, int64_t n, float max, f
     lane_ex[2] = wasm_f64x2_extract_lane(x23, 0);
     lane_ex[3] = wasm_f64x2_extract_lane(x23, 1);
 #endif
-    for (; i < n; i++) {
-        float x = work[i] - max;
-        if (divide) x = x / t;
-        x = x > EXP_MIN ? x : EXP_MIN;
-        float ei = exp_clamped(x);
-        e[i] = ei;
-        lane[i & 3] += ei;
-        lane_ex[i & 3] += (double)ei * (double)x;
+    while (i < n) { /* the scalar build's whole pass, or the SIMD build's last n % 4 tokens */
+        const int64_t end = i < whole ? (i + ENTROPY_BLOCK < whole ? i + ENTROPY_BLOCK : whole) : n;
+        float block_ex[4] = { 0, 0, 0, 0 };
+        for (; i < end; i++) {
+            float x = logits[i] - max;
+            if (divide) x = x / t;
+            x = x > EXP_MIN ? x : EXP_MIN;
+            float ei = exp_clamped(x);
+            e[i] = ei;
+            lane[i & 3] += ei;
+            block_ex[i & 3] += ei * x;
+        }
+        for (int j = 0; j < 4; j++) lane_ex[j] += block_ex[j];
     }
     SoftmaxSums sums = { (lane[0] + lane[1]) + (lane[2] + lane[3]),
                          (lane_ex[0] + lane_ex[1]) + (lane_ex[2] + lane_ex[3]) };
@@ -468,42 +501,39 @@ static SoftmaxSums exp_pass(const float *work, float *e, int64_t n, float max, f
 
 /* ---- step 3: the ordered candidate prefix ------------------------------------------------ */
 
-#define LADDER 4 /* thresholds tried per pass over the vocabulary */
+/* Probabilities are never stored for the whole vocabulary: p_i = e_i * inv is recomputed (one
+ * multiply, the same rounding everywhere) by the scans below and kept only for candidates. */
 
-/* For each of LADDER thresholds (descending), counts the tokens with p >= t[j] and
- * estimates their mass (float sums: only used to decide whether a set is worth sorting; the
- * exact test comes after the sort), and appends the ids with p >= t[LADDER - 1], ascending,
- * to ids. When scale != 0 it first multiplies p by scale in place, so the first scan costs
- * no extra pass. Returns the number of ids appended. */
-static int64_t scan_ladder(float *p, int64_t n, float scale, const float t[LADDER],
-                           int64_t count[LADDER], double mass[LADDER], uint32_t *ids) {
-    int64_t i = 0, m = 0;
-    const float lowest = t[LADDER - 1];
+/* The probability a sort key holds (see gather_above). */
+static float key_prob(uint32_t key) {
+    union { uint32_t u; float f; } bits = { ~key };
+    return bits.f;
+}
+
+#define LADDER 4 /* thresholds tried per candidate set: its own and three above, 16-fold apart */
+
+/* For each of LADDER thresholds (descending), counts the candidates with p >= t[j] and
+ * estimates their mass (float sums: only used to decide which set is worth sorting; the exact
+ * test comes after the sort). keys hold the complemented bits of p (see gather_above). */
+static void count_ladder(const uint32_t *keys, int64_t m, const float t[LADDER],
+                         int64_t count[LADDER], double mass[LADDER]) {
+    int64_t i = 0;
     float sum[LADDER] = { 0 };
     for (int j = 0; j < LADDER; j++) count[j] = 0;
 #ifdef __wasm_simd128__
-    const v128_t vscale = wasm_f32x4_splat(scale);
     v128_t th[LADDER], vcount[LADDER], vsum[LADDER];
     for (int j = 0; j < LADDER; j++) {
         th[j] = wasm_f32x4_splat(t[j]);
         vcount[j] = wasm_i32x4_splat(0);
         vsum[j] = wasm_f32x4_splat(0);
     }
-    for (; i + 4 <= n; i += 4) {
-        v128_t v = wasm_v128_load(p + i);
-        if (scale != 0.0f) {
-            v = wasm_f32x4_mul(v, vscale);
-            wasm_v128_store(p + i, v);
-        }
-        v128_t keep = wasm_i32x4_splat(0);
+    for (; i + 4 <= m; i += 4) {
+        v128_t p = wasm_v128_not(wasm_v128_load(keys + i));
         for (int j = 0; j < LADDER; j++) {
-            keep = wasm_f32x4_ge(v, th[j]);
+            v128_t keep = wasm_f32x4_ge(p, th[j]);
             vcount[j] = wasm_i32x4_sub(vcount[j], keep);
-            vsum[j] = wasm_f32x4_add(vsum[j], wasm_v128_and(v, keep));
+            vsum[j] = wasm_f32x4_add(vsum[j], wasm_v128_and(p, keep));
         }
-        if (wasm_v128_any_true(keep)) /* keep is the lowest threshold's mask */
-            for (int64_t k = i; k < i + 4; k++)
-                if (p[k] >= lowest) ids[m++] = (uint32_t)k;
     }
     for (int j = 0; j < LADDER; j++) {
         count[j] = (int64_t)(uint32_t)wasm_i32x4_extract_lane(vcount[j], 0) +
@@ -514,25 +544,76 @@ static int64_t scan_ladder(float *p, int64_t n, float scale, const float t[LADDE
                  (wasm_f32x4_extract_lane(vsum[j], 2) + wasm_f32x4_extract_lane(vsum[j], 3));
     }
 #endif
-    for (; i < n; i++) {
-        if (scale != 0.0f) p[i] *= scale;
+    for (; i < m; i++) {
+        float p = key_prob(keys[i]);
         for (int j = 0; j < LADDER; j++)
-            if (p[i] >= t[j]) count[j]++, sum[j] += p[i];
-        if (p[i] >= lowest) ids[m++] = (uint32_t)i;
+            if (p >= t[j]) count[j]++, sum[j] += p;
     }
     for (int j = 0; j < LADDER; j++) mass[j] = sum[j];
+}
+
+#ifdef __wasm_simd128__
+/* COMPACT[mask]: the byte shuffle that packs the 32-bit lanes set in mask to the front. */
+#define LANE(a) 4 * (a), 4 * (a) + 1, 4 * (a) + 2, 4 * (a) + 3
+static const uint8_t COMPACT[16][16] = {
+    { 0 }, { LANE(0) }, { LANE(1) }, { LANE(0), LANE(1) }, { LANE(2) }, { LANE(0), LANE(2) },
+    { LANE(1), LANE(2) }, { LANE(0), LANE(1), LANE(2) }, { LANE(3) }, { LANE(0), LANE(3) },
+    { LANE(1), LANE(3) }, { LANE(0), LANE(1), LANE(3) }, { LANE(2), LANE(3) },
+    { LANE(0), LANE(2), LANE(3) }, { LANE(1), LANE(2), LANE(3) },
+    { LANE(0), LANE(1), LANE(2), LANE(3) },
+};
+#undef LANE
+#endif
+
+/* Writes the ids (ascending) of the tokens with p >= threshold and their sort keys; returns
+ * how many. The key is the complemented bits of p, so ascending keys are descending p. */
+static int64_t gather_above(const float *e, int64_t n, float inv, float threshold,
+                            uint32_t *ids, uint32_t *keys) {
+    int64_t i = 0, m = 0;
+#ifdef __wasm_simd128__
+    /* Branch-free stream compaction: every step stores four lanes at ids + m (m <= i, so
+     * they stay inside the n-entry buffers) and advances m by the lanes kept. */
+    const v128_t vinv = wasm_f32x4_splat(inv), vt = wasm_f32x4_splat(threshold);
+    const v128_t four = wasm_i32x4_splat(4);
+    v128_t idx = wasm_i32x4_make(0, 1, 2, 3);
+    for (; i + 4 <= n; i += 4) {
+        v128_t p = wasm_f32x4_mul(wasm_v128_load(e + i), vinv), keep = wasm_f32x4_ge(p, vt);
+        idx = wasm_i32x4_add(idx, four);
+        if (!wasm_v128_any_true(keep)) continue; /* the usual case below a peaked head */
+        int mask = wasm_i32x4_bitmask(keep);
+        v128_t pack = wasm_v128_load(COMPACT[mask]);
+        wasm_v128_store(ids + m, wasm_i8x16_swizzle(wasm_i32x4_sub(idx, four), pack));
+        wasm_v128_store(keys + m, wasm_i8x16_swizzle(wasm_v128_not(p), pack));
+        m += __builtin_popcount((unsigned)mask);
+    }
+#endif
+    for (; i < n; i++) {
+        union { float f; uint32_t u; } p = { e[i] * inv };
+        if (p.f < threshold) continue;
+        ids[m] = (uint32_t)i;
+        keys[m++] = ~p.u;
+    }
     return m;
 }
 
-/* Keeps the ids (ascending) with p >= threshold and sets their sort keys. */
-static int64_t keep_above(const float *p, uint32_t *ids, int64_t m, float threshold,
-                          uint32_t *keys) {
-    int64_t kept = 0;
-    for (int64_t j = 0; j < m; j++) {
-        union { float f; uint32_t u; } bits = { p[ids[j]] };
-        if (bits.f < threshold) continue;
-        ids[kept] = ids[j];
-        keys[kept++] = ~bits.u; /* descending probability = ascending complemented bits */
+/* Keeps, in place and in order, the candidates with p >= threshold; returns how many. */
+static int64_t keep_above(uint32_t *ids, uint32_t *keys, int64_t m, float threshold) {
+    int64_t i = 0, kept = 0;
+#ifdef __wasm_simd128__
+    const v128_t vt = wasm_f32x4_splat(threshold);
+    for (; i + 4 <= m; i += 4) { /* writes at kept <= i, behind the lanes still to be read */
+        v128_t key = wasm_v128_load(keys + i), id = wasm_v128_load(ids + i);
+        int mask = wasm_i32x4_bitmask(wasm_f32x4_ge(wasm_v128_not(key), vt));
+        v128_t pack = wasm_v128_load(COMPACT[mask]);
+        wasm_v128_store(ids + kept, wasm_i8x16_swizzle(id, pack));
+        wasm_v128_store(keys + kept, wasm_i8x16_swizzle(key, pack));
+        kept += __builtin_popcount((unsigned)mask);
+    }
+#endif
+    for (; i < m; i++) {
+        if (key_prob(keys[i]) < threshold) continue;
+        ids[kept] = ids[i];
+        keys[kept++] = keys[i];
     }
     return kept;
 }
@@ -567,10 +648,10 @@ static void radix_sort(uint32_t *keys, uint32_t *ids, uint32_t *tmp_keys, uint32
 
 /* Greedy's argmax is the first maximal logit. Two logits that differ by less than float
  * resolution can share the top probability, so the sort alone may put another id first. */
-static void argmax_to_front(NuSampler *s, int64_t n, int64_t m) {
+static void argmax_to_front(NuSampler *s, const float *logits, int64_t n, int64_t m) {
     int64_t best = 0;
     for (int64_t i = 1; i < n; i++)
-        if (s->work[i] > s->work[best]) best = i;
+        if (logits[i] > logits[best]) best = i;
     int64_t at = 0;
     while (at < m && s->cand_ids[at] != (uint32_t)best) at++;
     uint32_t key = s->cand_keys[at];
@@ -580,11 +661,6 @@ static void argmax_to_front(NuSampler *s, int64_t n, int64_t m) {
     }
     s->cand_ids[0] = (uint32_t)best;
     s->cand_keys[0] = key;
-}
-
-static float key_prob(uint32_t key) {
-    union { uint32_t u; float f; } bits = { ~key };
-    return bits.f;
 }
 
 /* ---- step 4: the filters on the ordered prefix ------------------------------------------- */
@@ -645,21 +721,30 @@ static CutResult apply_filters(const NuSamplerParams *prm, const uint32_t *keys,
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
-/* The first candidate threshold: everything for small vocabularies, every non-zero token
- * when all of them are needed, otherwise a fraction of the largest probability. */
+/* The first gathering threshold: everything for small vocabularies, every non-zero token when
+ * all of them are needed, otherwise p_max / 2^20, which usually holds the report's 64 entries
+ * and a top-p 0.9 nucleus in one pass (the ladder then picks a smaller set to sort). */
 static float first_threshold(const NuSamplerParams *prm, int64_t n, int greedy, float p_max) {
     int k_on = prm->top_k > 0 && prm->top_k < n;
     if (n <= 256) return 0.0f;
     if (!greedy && !k_on && prm->top_p >= 1.0 && prm->min_p <= 0.0) return FLT_TRUE_MIN;
-    return p_max * 0x1p-4f;
+    return p_max * 0x1p-20f;
 }
 
-/* Thresholds fall 16-fold per step, then to the smallest subnormal (every non-zero token),
- * then to 0 (every token). */
+/* When a set falls short, the next gathering threshold: 2^16-fold lower (below the whole
+ * ladder just tried), then the smallest subnormal (every non-zero token), then 0 (every
+ * token). */
 static float lower_threshold(float threshold) {
     if (threshold <= FLT_TRUE_MIN) return 0.0f;
-    float next = threshold * 0x1p-4f;
+    float next = threshold * 0x1p-16f;
     return next >= 0x1p-126f ? next : FLT_TRUE_MIN;
+}
+
+/* The ladder above a gathering threshold, descending: 2^12, 2^8, 2^4 and 1 times it (all
+ * equal for the subnormal and 0 thresholds, which mean "everything"). */
+static void ladder_above(float threshold, float ladder[LADDER]) {
+    for (int j = 0; j < LADDER; j++)
+        ladder[j] = threshold > FLT_TRUE_MIN ? ldexpf(threshold, 4 * (LADDER - 1 - j)) : threshold;
 }
 
 /* Is the set {p >= threshold} (count, estimated mass) large enough to try? */
@@ -727,45 +812,49 @@ NuCode nu_sampler_run(NuSampler *s, const float *logits, int64_t n, int do_draw,
     if (!logits) return nu_fail(err, NU_ERR_ARG, "logits are missing");
     NuCode rc = reserve(s, n, err);
     float max = 0;
-    if (rc == NU_OK) rc = prepare_logits(s, logits, n, &max, err);
+    const float *x = logits; /* as the sampler sees them: after bias and penalties */
+    if (rc == NU_OK) rc = prepare_logits(s, logits, n, &x, &max, err);
     if (rc != NU_OK) return rc;
 
     const NuSamplerParams *prm = &s->params;
     /* Greedy orders its report by the T = 1 distribution, then shows it as a point mass. */
     int greedy = !(prm->temperature > 0.0f);
-    SoftmaxSums sums = exp_pass(s->work, s->probs, n, max, greedy ? 1.0f : prm->temperature);
+    float t = greedy ? 1.0f : prm->temperature;
+    /* Two inlined copies, so the T = 1 loop has no division (the compiler would otherwise
+     * divide by 1 everywhere rather than branch). */
+    SoftmaxSums sums = t == 1.0f ? exp_pass(x, s->exps, n, max, 1.0f)
+                                 : exp_pass(x, s->exps, n, max, t);
     float inv = (float)(1.0 / sums.sum), p_max = inv; /* the maximum has e = exp(0) = 1 */
 
     int64_t need = min64(n, max64(max64(prm->top_n, prm->min_keep), 1));
     if (prm->top_k > 0 && prm->top_k < n) need = max64(need, prm->top_k);
-    float threshold = first_threshold(prm, n, greedy, p_max), scale = inv;
+    float threshold = first_threshold(prm, n, greedy, p_max);
     int64_t m, nonzero, size = 1;
     for (;;) {
-        /* Find the highest threshold on the ladder whose set is large enough. */
+        /* Gather {p >= threshold}, then keep the smallest set on the ladder above it that is
+         * large enough; if none is, gather again lower. */
+        m = gather_above(s->exps, n, inv, threshold, s->cand_ids, s->cand_keys);
         float ladder[LADDER];
         int64_t count[LADDER];
         double mass[LADDER];
-        ladder[0] = threshold;
-        for (int j = 1; j < LADDER; j++) ladder[j] = lower_threshold(ladder[j - 1]);
-        int64_t collected = scan_ladder(s->probs, n, scale, ladder, count, mass, s->cand_ids);
-        scale = 0.0f; /* probabilities are final after the first scan */
+        ladder_above(threshold, ladder);
+        count_ladder(s->cand_keys, m, ladder, count, mass);
         int j = 0;
         while (j < LADDER && !enough(prm, n, greedy, need, count[j], mass[j], ladder[j], p_max))
             j++;
         if (j == LADDER) {
-            threshold = lower_threshold(ladder[LADDER - 1]);
+            threshold = lower_threshold(threshold);
             continue;
         }
-        threshold = ladder[j];
-        m = keep_above(s->probs, s->cand_ids, collected, threshold, s->cand_keys);
+        if (count[j] < m) m = keep_above(s->cand_ids, s->cand_keys, m, ladder[j]);
         radix_sort(s->cand_keys, s->cand_ids, s->tmp_keys, s->tmp_ids, m);
         nonzero = m;
         while (nonzero > 0 && key_prob(s->cand_keys[nonzero - 1]) == 0.0f) nonzero--;
         if (greedy) {
-            argmax_to_front(s, n, m);
+            argmax_to_front(s, x, n, m);
             break;
         }
-        int complete = threshold <= FLT_TRUE_MIN;
+        int complete = ladder[j] <= FLT_TRUE_MIN;
         if (apply_filters(prm, s->cand_keys, nonzero, complete, n, &size) == CUT_DONE) break;
         threshold = lower_threshold(threshold);
     }
