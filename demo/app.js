@@ -4,7 +4,7 @@
 // The sampler alone: the model code is only needed in the worker.
 import { createSampler, Sampler } from '/web/sampler.js';
 import { WorkerModel } from '/web/worker-client.js';
-import { drawNucleus, drawChart, drawHistogram, displayToken, svg } from './views.js';
+import { drawNucleus, drawChart, drawHistogram, displayToken, setText, svg } from './views.js';
 import { createTeach } from './teach.js';
 import { createSweep } from './sweep.js';
 import { distinct2, repetitionRate } from './metrics.js';
@@ -30,12 +30,17 @@ const ui = {
 
 // ---- settings --------------------------------------------------------------------------
 
+/** Marks an input (in)valid; an unchanged attribute is left alone, so a slider move restyles nothing. */
+function setInvalid(input, invalid) {
+  if (input.getAttribute('aria-invalid') !== String(invalid)) input.setAttribute('aria-invalid', String(invalid));
+}
+
 /** The value of a number input, or fallback (and the input marked invalid) when out of range. */
 function readNumber(input, { min, max, integer = false, fallback }) {
   const raw = input.value.trim();
   const value = Number(raw);
   const ok = raw !== '' && Number.isFinite(value) && value >= min && value <= max && (!integer || Number.isInteger(value));
-  input.setAttribute('aria-invalid', String(!ok));
+  setInvalid(input, !ok);
   return ok ? value : fallback;
 }
 
@@ -51,7 +56,7 @@ function settings() {
 function seedValue() {
   const raw = ui.seed.value.trim();
   const ok = /^\d+$/.test(raw) && BigInt(raw) <= UINT64_MAX;
-  ui.seed.setAttribute('aria-invalid', String(!ok));
+  setInvalid(ui.seed, !ok);
   return ok ? BigInt(raw) : 0n;
 }
 
@@ -373,15 +378,16 @@ function renderStep() {
     report, label, topP: s.topP, chosen: step.token, coin: step.coin, focus: state.focus,
   }, (rank) => forceToken(at, report.ids[rank]));
 
-  ui.stepIndex.textContent = `${at + 1} of ${branch.steps.length}`;
-  ui.nucleusSize.textContent = String(report.nucleusSize);
-  ui.vocabSize.textContent = String(report.vocabSize);
-  ui.nucleusMass.textContent = f(report.nucleusMass);
-  ui.entropy.textContent = f(report.entropy);
+  // Only changed texts are set: each one set is shaped and laid out again.
+  setText(ui.stepIndex, `${at + 1} of ${branch.steps.length}`);
+  setText(ui.nucleusSize, String(report.nucleusSize));
+  setText(ui.vocabSize, String(report.vocabSize));
+  setText(ui.nucleusMass, f(report.nucleusMass));
+  setText(ui.entropy, f(report.entropy));
   const rank = report.ids.indexOf(step.token);
-  ui.chosenToken.textContent = JSON.stringify(label(step.token));
-  ui.chosenRank.textContent = rank >= 0 ? String(rank + 1) : `> ${report.ids.length}`;
-  ui.chosenProb.textContent = rank >= 0 ? f(report.probs[rank]) : '< ' + f(report.probs.at(-1));
+  setText(ui.chosenToken, JSON.stringify(label(step.token)));
+  setText(ui.chosenRank, rank >= 0 ? String(rank + 1) : `> ${report.ids.length}`);
+  setText(ui.chosenProb, rank >= 0 ? f(report.probs[rank]) : '< ' + f(report.probs.at(-1)));
 
   const u = step.used;
   const changed = u.topP !== s.topP || u.temperature !== s.temperature || u.topK !== s.topK || u.minP !== s.minP;
@@ -394,7 +400,7 @@ function renderStep() {
     if (changed && would !== step.token) note += ` With these settings the same coin picks ${JSON.stringify(label(would))} instead.`;
   }
   if (changed) note += ` Drawn with p ${f(u.topP, 2)}, T ${f(u.temperature, 2)}.`;
-  ui.coinNote.textContent = note;
+  setText(ui.coinNote, note);
   ui.reroll.disabled = false;
   ui.sample.disabled = false;
   renderSample(step, report);
@@ -536,8 +542,8 @@ function compare() {
 // ---- wiring -----------------------------------------------------------------------------
 
 function showSettings() {
-  $('top-p-value').textContent = f(Number(ui.topP.value), 2);
-  $('temperature-value').textContent = f(Number(ui.temperature.value), 2);
+  setText($('top-p-value'), f(Number(ui.topP.value), 2));
+  setText($('temperature-value'), f(Number(ui.temperature.value), 2));
 }
 
 function selectMode(mode) {
