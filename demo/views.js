@@ -134,10 +134,14 @@ export function drawNucleus(root, view, onPick) {
     const slot = parts.slots[i];
     const id = report.ids[i];
     const inside = i < report.nucleusSize;
+    // A bar depends on these alone; moving p mostly leaves them as they were.
+    const text = label(id);
+    const drawn = [id, text, report.probs[i], report.cumulative[i], inside, id === chosen, i === focus, slotW, pMax];
+    if (slot.drawn && drawn.every((v, k) => v === slot.drawn[k])) continue;
+    slot.drawn = drawn;
     const classes = ['bar', inside ? 'in' : 'out'];
     if (id === chosen) classes.push('chosen');
     if (i === focus) classes.push('focus');
-    const text = label(id);
     const y = yProb(report.probs[i]);
     update(slot.g, { class: classes.join(' '), 'data-rank': i, 'data-token-id': id });
     setText(slot.title, `${JSON.stringify(text)} (id ${id}): p ${f(report.probs[i], 4)}, cumulative ${f(report.cumulative[i])}${inside ? ', in the nucleus' : ', cut off'}. Click to force it here.`);
