@@ -9,7 +9,7 @@ CC      ?= cc
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 # No FMA contraction anywhere: native, scalar wasm and SIMD wasm must round identically.
 COMMON  := -std=c11 -ffp-contract=off -Isrc $(WARN)
-CFLAGS  := -O2 -g $(COMMON)
+CFLAGS  := -O2 -g $(COMMON) $(if $(filter x86_64,$(shell uname -m)),-msse4.1)
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer $(COMMON)
 LDLIBS  := -lm
 

@@ -5,9 +5,7 @@
 
 #include "sampler.h" /* nu_expf: the same bits in every build */
 
-#ifdef __wasm_simd128__
-#include <wasm_simd128.h>
-#endif
+#include "simd.h"
 
 /* Summation order, shared by the scalar and SIMD code so both round identically:
  *  - float dot products keep 16 lanes, element i going to lane i % 16; the lanes are then
@@ -30,71 +28,70 @@ static float reduce16(const float *a) {
 
 /* --- F32 and F16 rows -------------------------------------------------------------------- */
 
-#ifdef __wasm_simd128__
+#ifdef NU_SIMD
 
 /* reduce16 of the lanes held in four f32x4 accumulators (lanes 0-3, 4-7, 8-11, 12-15), in
  * registers: (a0 + a1) + (a2 + a3) lane-wise is reduce16's s[0..3], then (s0 + s2) + (s1 + s3). */
-static inline float reduce16_simd(v128_t a0, v128_t a1, v128_t a2, v128_t a3) {
-    v128_t s = wasm_f32x4_add(wasm_f32x4_add(a0, a1), wasm_f32x4_add(a2, a3));
-    v128_t u = wasm_f32x4_add(s, wasm_i32x4_shuffle(s, s, 2, 3, 0, 1));
-    return wasm_f32x4_extract_lane(u, 0) + wasm_f32x4_extract_lane(u, 1);
+static inline float reduce16_simd(v128 a0, v128 a1, v128 a2, v128 a3) {
+    v128 s = f32x4_add(f32x4_add(a0, a1), f32x4_add(a2, a3));
+    v128 u = f32x4_add(s, i32x4_swap_halves(s));
+    return f32x4_first(u) + f32x4_second(u);
 }
 
 /* Accumulates the first n - n % 16 products into acc[16]; returns how many it did, or, when
  * that is all of them, n with *done set to the reduced sum. */
 static int64_t dot_f32_simd(const float *a, const float *b, int64_t n, float *acc, float *done) {
-    v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+    v128 s0 = f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
     int64_t i = 0;
     for (; i + F32_LANES <= n; i += F32_LANES) {
-        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(wasm_v128_load(a + i), wasm_v128_load(b + i)));
-        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(wasm_v128_load(a + i + 4), wasm_v128_load(b + i + 4)));
-        s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(wasm_v128_load(a + i + 8), wasm_v128_load(b + i + 8)));
-        s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(wasm_v128_load(a + i + 12), wasm_v128_load(b + i + 12)));
+        s0 = f32x4_add(s0, f32x4_mul(v128_load(a + i), v128_load(b + i)));
+        s1 = f32x4_add(s1, f32x4_mul(v128_load(a + i + 4), v128_load(b + i + 4)));
+        s2 = f32x4_add(s2, f32x4_mul(v128_load(a + i + 8), v128_load(b + i + 8)));
+        s3 = f32x4_add(s3, f32x4_mul(v128_load(a + i + 12), v128_load(b + i + 12)));
     }
     if (i == n) {
         *done = reduce16_simd(s0, s1, s2, s3);
         return n;
     }
-    wasm_v128_store(acc, s0);
-    wasm_v128_store(acc + 4, s1);
-    wasm_v128_store(acc + 8, s2);
-    wasm_v128_store(acc + 12, s3);
+    v128_store(acc, s0);
+    v128_store(acc + 4, s1);
+    v128_store(acc + 8, s2);
+    v128_store(acc + 12, s3);
     return i;
 }
 
 /* Four halves (in the low 16 bits of each u32 lane) to floats, exactly as nu_f16_to_f32. */
-static inline v128_t half4_to_float4(v128_t h) {
-    v128_t mag = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x7fff)), 13);
-    v128_t val = wasm_f32x4_mul(mag, wasm_f32x4_splat(0x1p112f));
-    v128_t special = wasm_i32x4_eq(wasm_v128_and(h, wasm_i32x4_splat(0x7c00)), wasm_i32x4_splat(0x7c00));
-    v128_t infnan = wasm_v128_or(wasm_i32x4_splat(0x7f800000),
-                                 wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x3ff)), 13));
-    v128_t sign = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16);
-    return wasm_v128_or(sign, wasm_v128_bitselect(infnan, val, special));
+static inline v128 half4_to_float4(v128 h) {
+    v128 mag = i32x4_shl(v128_and(h, i32x4_splat(0x7fff)), 13);
+    v128 val = f32x4_mul(mag, f32x4_splat(0x1p112f));
+    v128 special = i32x4_eq(v128_and(h, i32x4_splat(0x7c00)), i32x4_splat(0x7c00));
+    v128 infnan = v128_or(i32x4_splat(0x7f800000), i32x4_shl(v128_and(h, i32x4_splat(0x3ff)), 13));
+    v128 sign = i32x4_shl(v128_and(h, i32x4_splat(0x8000)), 16);
+    return v128_or(sign, v128_bitselect(infnan, val, special));
 }
 
 static int64_t dot_f16_simd(const uint16_t *a, const float *b, int64_t n, float *acc, float *done) {
-    v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+    v128 s0 = f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
     int64_t i = 0;
     for (; i + F32_LANES <= n; i += F32_LANES) {
-        v128_t h0 = wasm_v128_load(a + i), h1 = wasm_v128_load(a + i + 8);
-        v128_t w0 = half4_to_float4(wasm_u32x4_extend_low_u16x8(h0));
-        v128_t w1 = half4_to_float4(wasm_u32x4_extend_high_u16x8(h0));
-        v128_t w2 = half4_to_float4(wasm_u32x4_extend_low_u16x8(h1));
-        v128_t w3 = half4_to_float4(wasm_u32x4_extend_high_u16x8(h1));
-        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(w0, wasm_v128_load(b + i)));
-        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(w1, wasm_v128_load(b + i + 4)));
-        s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(w2, wasm_v128_load(b + i + 8)));
-        s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(w3, wasm_v128_load(b + i + 12)));
+        v128 h0 = v128_load(a + i), h1 = v128_load(a + i + 8);
+        v128 w0 = half4_to_float4(u32x4_extend_low_u16x8(h0));
+        v128 w1 = half4_to_float4(u32x4_extend_high_u16x8(h0));
+        v128 w2 = half4_to_float4(u32x4_extend_low_u16x8(h1));
+        v128 w3 = half4_to_float4(u32x4_extend_high_u16x8(h1));
+        s0 = f32x4_add(s0, f32x4_mul(w0, v128_load(b + i)));
+        s1 = f32x4_add(s1, f32x4_mul(w1, v128_load(b + i + 4)));
+        s2 = f32x4_add(s2, f32x4_mul(w2, v128_load(b + i + 8)));
+        s3 = f32x4_add(s3, f32x4_mul(w3, v128_load(b + i + 12)));
     }
     if (i == n) {
         *done = reduce16_simd(s0, s1, s2, s3);
         return n;
     }
-    wasm_v128_store(acc, s0);
-    wasm_v128_store(acc + 4, s1);
-    wasm_v128_store(acc + 8, s2);
-    wasm_v128_store(acc + 12, s3);
+    v128_store(acc, s0);
+    v128_store(acc + 4, s1);
+    v128_store(acc + 8, s2);
+    v128_store(acc + 12, s3);
     return i;
 }
 
@@ -103,7 +100,7 @@ static int64_t dot_f16_simd(const uint16_t *a, const float *b, int64_t n, float 
 float nu_dot(const float *a, const float *b, int64_t n) {
     float acc[F32_LANES] = {0};
     int64_t i = 0;
-#ifdef __wasm_simd128__
+#ifdef NU_SIMD
     float sum;
     if ((i = dot_f32_simd(a, b, n, acc, &sum)) == n && n > 0)
         return sum;
@@ -119,7 +116,7 @@ float nu_dot(const float *a, const float *b, int64_t n) {
 static float dot_f16(const uint16_t *a, const float *b, int64_t n) {
     float acc[F32_LANES] = {0};
     int64_t i = 0;
-#ifdef __wasm_simd128__
+#ifdef NU_SIMD
     float sum;
     if ((i = dot_f16_simd(a, b, n, acc, &sum)) == n && n > 0)
         return sum;
@@ -135,28 +132,28 @@ static float dot_f16(const uint16_t *a, const float *b, int64_t n) {
 void nu_weighted_sum(float *out, const float *weights, const float *rows, int64_t stride, int64_t n_rows,
                      int64_t n) {
     int64_t i = 0;
-#ifdef __wasm_simd128__
+#ifdef NU_SIMD
     /* 16 outputs stay in registers across all the rows */
     for (; i + 16 <= n; i += 16) {
-        v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+        v128 s0 = f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
         for (int64_t t = 0; t < n_rows; t++) {
             const float *v = rows + t * stride + i;
-            v128_t w = wasm_f32x4_splat(weights[t]);
-            s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(w, wasm_v128_load(v)));
-            s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(w, wasm_v128_load(v + 4)));
-            s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(w, wasm_v128_load(v + 8)));
-            s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(w, wasm_v128_load(v + 12)));
+            v128 w = f32x4_splat(weights[t]);
+            s0 = f32x4_add(s0, f32x4_mul(w, v128_load(v)));
+            s1 = f32x4_add(s1, f32x4_mul(w, v128_load(v + 4)));
+            s2 = f32x4_add(s2, f32x4_mul(w, v128_load(v + 8)));
+            s3 = f32x4_add(s3, f32x4_mul(w, v128_load(v + 12)));
         }
-        wasm_v128_store(out + i, s0);
-        wasm_v128_store(out + i + 4, s1);
-        wasm_v128_store(out + i + 8, s2);
-        wasm_v128_store(out + i + 12, s3);
+        v128_store(out + i, s0);
+        v128_store(out + i + 4, s1);
+        v128_store(out + i + 8, s2);
+        v128_store(out + i + 12, s3);
     }
     for (; i + 4 <= n; i += 4) {
-        v128_t s0 = wasm_f32x4_splat(0.0f);
+        v128 s0 = f32x4_splat(0.0f);
         for (int64_t t = 0; t < n_rows; t++)
-            s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(wasm_f32x4_splat(weights[t]), wasm_v128_load(rows + t * stride + i)));
-        wasm_v128_store(out + i, s0);
+            s0 = f32x4_add(s0, f32x4_mul(f32x4_splat(weights[t]), v128_load(rows + t * stride + i)));
+        v128_store(out + i, s0);
     }
 #endif
     for (; i < n; i++) {
@@ -169,7 +166,7 @@ void nu_weighted_sum(float *out, const float *weights, const float *rows, int64_
 
 /* --- Q8_0 and Q4_0 rows against a Q8_0 vector --------------------------------------------- */
 
-#ifndef __wasm_simd128__
+#ifndef NU_SIMD
 
 static int32_t block_dot_q8(const NuBlockQ8_0 *w, const NuBlockQ8_0 *x) {
     int32_t sum = 0;
@@ -216,69 +213,69 @@ static void matvec_blocks(const NuTensor *w, const NuBlockQ8_0 *xq, float *out) 
 #else
 
 /* [sum(p0), sum(p1), sum(p2), sum(p3)]: integer, so exact in any order. */
-static inline v128_t hsum4_i32x4(v128_t p0, v128_t p1, v128_t p2, v128_t p3) {
-    v128_t a = wasm_i32x4_add(wasm_i32x4_shuffle(p0, p1, 0, 4, 1, 5), wasm_i32x4_shuffle(p0, p1, 2, 6, 3, 7));
-    v128_t b = wasm_i32x4_add(wasm_i32x4_shuffle(p2, p3, 0, 4, 1, 5), wasm_i32x4_shuffle(p2, p3, 2, 6, 3, 7));
-    return wasm_i32x4_add(wasm_i32x4_shuffle(a, b, 0, 1, 4, 5), wasm_i32x4_shuffle(a, b, 2, 3, 6, 7));
+static inline v128 hsum4_i32x4(v128 p0, v128 p1, v128 p2, v128 p3) {
+    v128 a = i32x4_add(i32x4_zip_low(p0, p1), i32x4_zip_high(p0, p1));
+    v128 b = i32x4_add(i32x4_zip_low(p2, p3), i32x4_zip_high(p2, p3));
+    return i32x4_add(i64x2_low_halves(a, b), i64x2_high_halves(a, b));
 }
 
 /* Four halves as floats (lane k from h[k]), exactly as nu_f16_to_f32. */
-static inline v128_t halves4(uint16_t h0, uint16_t h1, uint16_t h2, uint16_t h3) {
-    return half4_to_float4(wasm_u32x4_make(h0, h1, h2, h3));
+static inline v128 halves4(uint16_t h0, uint16_t h1, uint16_t h2, uint16_t h3) {
+    return half4_to_float4(u32x4_make(h0, h1, h2, h3));
 }
 
 /* Four rows at a time, the rows in the lanes: block b of row k adds d_w * d_x * isum to lane k
  * of acc[b % 4], which is exactly what dot_q8 / dot_q4 add to their acc[b % 4] for that row.
  * The activation block is loaded and widened once for the four rows, and the final
  * (a0 + a2) + (a1 + a3) is four vertical adds. */
-static inline void acc4_add(v128_t *acc, v128_t isum, v128_t dw, float dx) {
-    v128_t scale = wasm_f32x4_mul(dw, wasm_f32x4_splat(dx));
-    *acc = wasm_f32x4_add(*acc, wasm_f32x4_mul(scale, wasm_f32x4_convert_i32x4(isum)));
+static inline void acc4_add(v128 *acc, v128 isum, v128 dw, float dx) {
+    v128 scale = f32x4_mul(dw, f32x4_splat(dx));
+    *acc = f32x4_add(*acc, f32x4_mul(scale, f32x4_convert_i32x4(isum)));
 }
 
-static inline void acc4_store(v128_t a0, v128_t a1, v128_t a2, v128_t a3, float *out, int n) {
-    v128_t r = wasm_f32x4_add(wasm_f32x4_add(a0, a2), wasm_f32x4_add(a1, a3));
+static inline void acc4_store(v128 a0, v128 a1, v128 a2, v128 a3, float *out, int n) {
+    v128 r = f32x4_add(f32x4_add(a0, a2), f32x4_add(a1, a3));
     if (n == 4) {
-        wasm_v128_store(out, r);
+        v128_store(out, r);
         return;
     }
     float tmp[4];
-    wasm_v128_store(tmp, r);
+    v128_store(tmp, r);
     for (int k = 0; k < n; k++)
         out[k] = tmp[k];
 }
 
 /* The activation block widened to i16: elements 0-7, 8-15, 16-23, 24-31. */
 typedef struct {
-    v128_t x[4];
+    v128 x[4];
     float d;
 } WideBlock;
 
 static inline WideBlock widen_block(const NuBlockQ8_0 *x) {
-    v128_t x0 = wasm_v128_load(x->qs), x1 = wasm_v128_load(x->qs + 16);
-    return (WideBlock){{wasm_i16x8_extend_low_i8x16(x0), wasm_i16x8_extend_high_i8x16(x0),
-                        wasm_i16x8_extend_low_i8x16(x1), wasm_i16x8_extend_high_i8x16(x1)},
+    v128 x0 = v128_load(x->qs), x1 = v128_load(x->qs + 16);
+    return (WideBlock){{i16x8_extend_low_i8x16(x0), i16x8_extend_high_i8x16(x0),
+                        i16x8_extend_low_i8x16(x1), i16x8_extend_high_i8x16(x1)},
                        nu_f16_to_f32(x->d)};
 }
 
-static inline v128_t wide_dot_q8(const NuBlockQ8_0 *w, const WideBlock *x) {
-    v128_t w0 = wasm_v128_load(w->qs), w1 = wasm_v128_load(w->qs + 16);
-    v128_t a = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(w0), x->x[0]),
-                              wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(w0), x->x[1]));
-    v128_t b = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(w1), x->x[2]),
-                              wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(w1), x->x[3]));
-    return wasm_i32x4_add(a, b);
+static inline v128 wide_dot_q8(const NuBlockQ8_0 *w, const WideBlock *x) {
+    v128 w0 = v128_load(w->qs), w1 = v128_load(w->qs + 16);
+    v128 a = i32x4_add(i32x4_dot_i16x8(i16x8_extend_low_i8x16(w0), x->x[0]),
+                       i32x4_dot_i16x8(i16x8_extend_high_i8x16(w0), x->x[1]));
+    v128 b = i32x4_add(i32x4_dot_i16x8(i16x8_extend_low_i8x16(w1), x->x[2]),
+                       i32x4_dot_i16x8(i16x8_extend_high_i8x16(w1), x->x[3]));
+    return i32x4_add(a, b);
 }
 
-static inline v128_t wide_dot_q4(const NuBlockQ4_0 *w, const WideBlock *x) {
-    v128_t q = wasm_v128_load(w->qs), eight = wasm_i8x16_splat(8);
-    v128_t lo = wasm_i8x16_sub(wasm_v128_and(q, wasm_i8x16_splat(0x0f)), eight);
-    v128_t hi = wasm_i8x16_sub(wasm_u8x16_shr(q, 4), eight);
-    v128_t a = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(lo), x->x[0]),
-                              wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(lo), x->x[1]));
-    v128_t b = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(hi), x->x[2]),
-                              wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(hi), x->x[3]));
-    return wasm_i32x4_add(a, b);
+static inline v128 wide_dot_q4(const NuBlockQ4_0 *w, const WideBlock *x) {
+    v128 q = v128_load(w->qs), eight = i8x16_splat(8);
+    v128 lo = i8x16_sub(v128_and(q, i8x16_splat(0x0f)), eight);
+    v128 hi = i8x16_sub(u8x16_shr4(q), eight);
+    v128 a = i32x4_add(i32x4_dot_i16x8(i16x8_extend_low_i8x16(lo), x->x[0]),
+                       i32x4_dot_i16x8(i16x8_extend_high_i8x16(lo), x->x[1]));
+    v128 b = i32x4_add(i32x4_dot_i16x8(i16x8_extend_low_i8x16(hi), x->x[2]),
+                       i32x4_dot_i16x8(i16x8_extend_high_i8x16(hi), x->x[3]));
+    return i32x4_add(a, b);
 }
 
 /* out[0..n) for the n <= 4 rows starting at `rows` (nb blocks each); rows past n repeat the
@@ -291,12 +288,12 @@ static inline v128_t wide_dot_q4(const NuBlockQ4_0 *w, const WideBlock *x) {
 static void matvec4_q8(const NuBlockQ8_0 *rows, int64_t nb, int n, const NuBlockQ8_0 *x, float *out) {
     const NuBlockQ8_0 *r0 = rows, *r1 = rows + (n > 1) * nb, *r2 = rows + (n > 2 ? 2 : n - 1) * nb;
     const NuBlockQ8_0 *r3 = rows + (n - 1) * nb;
-    v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+    v128 a0 = f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
     for (int64_t b = 0; b < nb; b++) {
         WideBlock xw = widen_block(x + b);
-        v128_t isum = hsum4_i32x4(wide_dot_q8(r0 + b, &xw), wide_dot_q8(r1 + b, &xw), wide_dot_q8(r2 + b, &xw),
+        v128 isum = hsum4_i32x4(wide_dot_q8(r0 + b, &xw), wide_dot_q8(r1 + b, &xw), wide_dot_q8(r2 + b, &xw),
                                   wide_dot_q8(r3 + b, &xw));
-        v128_t next = a0;
+        v128 next = a0;
         acc4_add(&next, isum, halves4(r0[b].d, r1[b].d, r2[b].d, r3[b].d), xw.d);
         a0 = a1;
         a1 = a2;
@@ -309,12 +306,12 @@ static void matvec4_q8(const NuBlockQ8_0 *rows, int64_t nb, int n, const NuBlock
 static void matvec4_q4(const NuBlockQ4_0 *rows, int64_t nb, int n, const NuBlockQ8_0 *x, float *out) {
     const NuBlockQ4_0 *r0 = rows, *r1 = rows + (n > 1) * nb, *r2 = rows + (n > 2 ? 2 : n - 1) * nb;
     const NuBlockQ4_0 *r3 = rows + (n - 1) * nb;
-    v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+    v128 a0 = f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
     for (int64_t b = 0; b < nb; b++) {
         WideBlock xw = widen_block(x + b);
-        v128_t isum = hsum4_i32x4(wide_dot_q4(r0 + b, &xw), wide_dot_q4(r1 + b, &xw), wide_dot_q4(r2 + b, &xw),
+        v128 isum = hsum4_i32x4(wide_dot_q4(r0 + b, &xw), wide_dot_q4(r1 + b, &xw), wide_dot_q4(r2 + b, &xw),
                                   wide_dot_q4(r3 + b, &xw));
-        v128_t next = a0;
+        v128 next = a0;
         acc4_add(&next, isum, halves4(r0[b].d, r1[b].d, r2[b].d, r3[b].d), xw.d);
         a0 = a1;
         a1 = a2;
@@ -366,10 +363,10 @@ void nu_embedding_row(const NuTensor *t, int64_t row, float *out) {
 
 void nu_axpy(float *y, float a, const float *x, int64_t n) {
     int64_t i = 0;
-#ifdef __wasm_simd128__
-    v128_t va = wasm_f32x4_splat(a);
+#ifdef NU_SIMD
+    v128 va = f32x4_splat(a);
     for (; i + 4 <= n; i += 4)
-        wasm_v128_store(y + i, wasm_f32x4_add(wasm_v128_load(y + i), wasm_f32x4_mul(va, wasm_v128_load(x + i))));
+        v128_store(y + i, f32x4_add(v128_load(y + i), f32x4_mul(va, v128_load(x + i))));
 #endif
     for (; i < n; i++)
         y[i] += a * x[i];

@@ -1,9 +1,12 @@
 /* The arithmetic of the forward pass: matrix-vector products for every weight type, and the
  * few vector helpers attention and normalization need.
  *
- * Each kernel has a WASM SIMD128 version and a portable scalar one, chosen at compile time.
- * Both add in the same order (fixed lanes, then a fixed reduction), so native, scalar wasm
- * and SIMD wasm produce bit-identical results. The order (kernels.c has it exactly):
+ * Each kernel has a 128-bit vector version and a portable scalar one, chosen at compile time.
+ * The vector version is one code path over simd.h's operations, which are WASM SIMD128
+ * (the SIMD wasm build) or SSE4.1 (the native build on x86-64) with the same bits; other
+ * builds use the scalar code. Both add in the same order (fixed lanes, then a fixed
+ * reduction), so native, scalar wasm and SIMD wasm produce bit-identical results. The order
+ * (kernels.c has it exactly):
  *  - F32/F16 rows and nu_dot: 16 lanes, element i into lane i % 16, reduced
  *    s[l] = (a[l] + a[l+4]) + (a[l+8] + a[l+12]), then (s0 + s2) + (s1 + s3);
  *  - Q8_0/Q4_0 rows: each block's integer sum is exact, scaled by d_w * d_x, block b into
@@ -13,9 +16,9 @@
  * rows, the final reduction is vertical), float rows are reduced in registers.
  *
  * For Q8_0 and Q4_0 weights the input vector is quantized to Q8_0 once (nu_quantize_row_q8_0)
- * and each block's dot product is taken in integers, as ggml does: in wasm an i8 -> i16 widen
- * plus i32x4.dot_i16x8 does 8 multiply-adds per instruction, where the float path would need
- * a widen, a convert and a multiply per 4 weights. */
+ * and each block's dot product is taken in integers, as ggml does: an i8 -> i16 widen plus
+ * i32x4.dot_i16x8 (pmaddwd in SSE) does 8 multiply-adds per instruction, where the float
+ * path would need a widen, a convert and a multiply per 4 weights. */
 #ifndef NUCLEUS_KERNELS_H
 #define NUCLEUS_KERNELS_H
 

@@ -3,9 +3,7 @@
 #include <math.h>
 #include <string.h>
 
-#ifdef __wasm_simd128__
-#include <wasm_simd128.h>
-#endif
+#include "simd.h"
 
 /* --- half floats ------------------------------------------------------------------------ */
 
@@ -43,28 +41,28 @@ uint16_t nu_f32_to_f16(float f) {
 
 /* --- quantize ------------------------------------------------------------------------------- */
 
-#ifdef __wasm_simd128__
+#ifdef NU_SIMD
 
 /* Largest |x| of the block's 32 floats, NaN ignored (pmax keeps the accumulator when the
  * comparison fails), as the scalar loop: the maximum of a set does not depend on the order. */
 static float block_amax(const float *x) {
-    v128_t m = wasm_f32x4_splat(0.0f);
+    v128 m = f32x4_splat(0.0f);
     for (int j = 0; j < NU_QK; j += 4)
-        m = wasm_f32x4_pmax(m, wasm_f32x4_abs(wasm_v128_load(x + j)));
-    m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 2, 3, 0, 1));
-    m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 1, 0, 3, 2));
-    return wasm_f32x4_extract_lane(m, 0);
+        m = f32x4_pmax(m, f32x4_abs(v128_load(x + j)));
+    m = f32x4_pmax(m, i32x4_swap_halves(m));
+    m = f32x4_pmax(m, i32x4_swap_pairs(m));
+    return f32x4_first(m);
 }
 
 /* roundf(x * id) clamped to [-127, 127] (NaN to 0) as i32 lanes. roundf rounds halves away
  * from zero: v - trunc(v) is exact, so comparing its magnitude with 0.5 decides it exactly. */
-static v128_t round_q8(v128_t x, v128_t id) {
-    v128_t v = wasm_f32x4_mul(x, id), t = wasm_f32x4_trunc(v);
-    v128_t away = wasm_f32x4_ge(wasm_f32x4_abs(wasm_f32x4_sub(v, t)), wasm_f32x4_splat(0.5f));
-    v128_t one = wasm_v128_or(wasm_f32x4_splat(1.0f), wasm_v128_and(v, wasm_i32x4_splat((int32_t)0x80000000)));
-    v128_t r = wasm_f32x4_add(t, wasm_v128_and(away, one));
-    v128_t q = wasm_i32x4_trunc_sat_f32x4(r); /* NaN -> 0, infinities saturate */
-    return wasm_i32x4_max(wasm_i32x4_min(q, wasm_i32x4_splat(127)), wasm_i32x4_splat(-127));
+static v128 round_q8(v128 x, v128 id) {
+    v128 v = f32x4_mul(x, id), t = f32x4_trunc(v);
+    v128 away = f32x4_ge(f32x4_abs(f32x4_sub(v, t)), f32x4_splat(0.5f));
+    v128 one = v128_or(f32x4_splat(1.0f), v128_and(v, i32x4_splat((int32_t)0x80000000)));
+    v128 r = f32x4_add(t, v128_and(away, one));
+    v128 q = i32x4_trunc_sat_f32x4(r); /* NaN -> 0, infinities saturate */
+    return i32x4_max(i32x4_min(q, i32x4_splat(127)), i32x4_splat(-127));
 }
 #endif
 
@@ -74,7 +72,7 @@ static v128_t round_q8(v128_t x, v128_t id) {
 void nu_quantize_row_q8_0(const float *x, NuBlockQ8_0 *y, int64_t n) {
     for (int64_t b = 0; b < n / NU_QK; b++) {
         const float *xb = x + b * NU_QK;
-#ifdef __wasm_simd128__
+#ifdef NU_SIMD
         float amax = block_amax(xb);
 #else
         float amax = 0.0f;
@@ -87,14 +85,14 @@ void nu_quantize_row_q8_0(const float *x, NuBlockQ8_0 *y, int64_t n) {
         float d = amax / 127.0f;
         float id = d != 0.0f ? 1.0f / d : 0.0f;
         y[b].d = nu_f32_to_f16(d);
-#ifdef __wasm_simd128__
-        v128_t vid = wasm_f32x4_splat(id);
+#ifdef NU_SIMD
+        v128 vid = f32x4_splat(id);
         for (int j = 0; j < NU_QK; j += 16) {
-            v128_t q01 = wasm_i16x8_narrow_i32x4(round_q8(wasm_v128_load(xb + j), vid),
-                                                 round_q8(wasm_v128_load(xb + j + 4), vid));
-            v128_t q23 = wasm_i16x8_narrow_i32x4(round_q8(wasm_v128_load(xb + j + 8), vid),
-                                                 round_q8(wasm_v128_load(xb + j + 12), vid));
-            wasm_v128_store(y[b].qs + j, wasm_i8x16_narrow_i16x8(q01, q23));
+            v128 q01 = i16x8_narrow_i32x4(round_q8(v128_load(xb + j), vid),
+                                          round_q8(v128_load(xb + j + 4), vid));
+            v128 q23 = i16x8_narrow_i32x4(round_q8(v128_load(xb + j + 8), vid),
+                                          round_q8(v128_load(xb + j + 12), vid));
+            v128_store(y[b].qs + j, i8x16_narrow_i16x8(q01, q23));
         }
 #else
         for (int j = 0; j < NU_QK; j++) {

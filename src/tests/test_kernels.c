@@ -1,6 +1,7 @@
 /* Matrix-vector kernels for F32, F16, Q8_0 and Q4_0 against a double-precision reference,
  * and against the documented summation order bit for bit (so a SIMD build that adds in
- * another order fails here: build this test with emcc -msimd128 to check the SIMD code).
+ * another order fails here). The native build on x86-64 runs the vector code (SSE4.1); build
+ * this test with emcc -msimd128 to check it over SIMD128, without -msse4.1 for the scalar code.
  * Also the vector helpers: embedding rows, dot, axpy, rmsnorm, softmax. */
 #include <math.h>
 #include <stdint.h>

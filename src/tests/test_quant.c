@@ -240,9 +240,10 @@ static void test_nonfinite_input(void) {
     CHECK(in_range);
 }
 
-/* The Q8_0 quantizer (four lanes at a time in the SIMD build) against ggml's scalar rule
- * written out here, byte for byte: random blocks at many scales, values that scale to exact
- * halves and to just below them, zeros of both signs, NaN and infinity. */
+/* The Q8_0 quantizer (four lanes at a time in the SIMD builds, wasm and SSE4.1) against
+ * ggml's scalar rule written out here, byte for byte: random blocks at many scales, values
+ * that scale to exact halves and to just below them, zeros of both signs, NaN, infinity and a
+ * block too small for 1 / d. */
 static uint64_t rng = 7;
 static float rand_unit(void) {
     rng = rng * 6364136223846793005ull + 1442695040888963407ull;
@@ -285,6 +286,10 @@ static void test_q8_0_reference(void) {
     x[13 * 32 + 9] = -INFINITY;
     for (int j = 0; j < 32; j++)
         x[17 * 32 + j] = 0.0f;
+    /* amax below FLT_MIN: d is subnormal and 1 / d overflows, so x * id is infinite, or NaN
+     * for the zeros: the saturating conversion must give 127 / -127 / 0 as roundf does. */
+    for (int j = 0; j < 32; j++)
+        x[19 * 32 + j] = j % 3 == 0 ? 0.0f : rand_unit() * 0x1p-126f;
     nu_quantize_row_q8_0(x, got, BLOCKS * 32);
     int bad = 0;
     for (int b = 0; b < BLOCKS; b++) {
