@@ -123,9 +123,19 @@ test('moving p redraws the current step from its stored logits, without new toke
   assert.ok(before > 1, `step ${widest} has a nucleus of ${before}`);
   const tokensBefore = await page.$$eval(`${byId('output')} > *`, (spans) => spans.map((s) => s.dataset.tokenId).join());
 
+  // The view updates its elements in place: what it shows follows the stats after each move.
+  const viewAgrees = async (size, p) => {
+    const view = byId('nucleus-view');
+    assert.equal(await page.locator(`${view} .bar.in`).count(), Math.min(size, 50));
+    assert.equal(await page.locator(`${view} .bar[data-rank]`).count(), 50); // the 50 most probable of 512
+    assert.equal(await page.textContent(`${view} .cut text`), `cut: ${size} token${size === 1 ? '' : 's'}`);
+    assert.equal(await page.textContent(`${view} .p-line text`), `p = ${p}`);
+  };
+  await viewAgrees(before, '0.90');
   await page.fill(byId('top-p'), '0.3');
   const after = Number(await text('nucleus-size'));
   assert.ok(after < before, `nucleus ${before} at p 0.9, ${after} at p 0.3`);
+  await viewAgrees(after, '0.30');
   assert.equal(await outputCount(), count);
   assert.equal(await page.$$eval(`${byId('output')} > *`, (spans) => spans.map((s) => s.dataset.tokenId).join()), tokensBefore);
 
@@ -135,6 +145,7 @@ test('moving p redraws the current step from its stored logits, without new toke
   await page.fill(byId('temperature'), '1');
   await page.fill(byId('top-p'), '0.9');
   assert.equal(Number(await text('nucleus-size')), before);
+  await viewAgrees(before, '0.90');
   assert.equal(Number(await text('vocab-size')), 512);
 });
 
