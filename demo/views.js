@@ -134,8 +134,8 @@ export function drawNucleus(root, view, onPick) {
     const slot = parts.slots[i];
     const id = report.ids[i];
     const inside = i < report.nucleusSize;
-    // A bar depends on these alone; moving p mostly leaves them as they were.
     const text = label(id);
+    // A bar depends on these alone; moving p mostly leaves them as they were.
     const drawn = [id, text, report.probs[i], report.cumulative[i], inside, id === chosen, i === focus, slotW, pMax];
     if (slot.drawn && drawn.every((v, k) => v === slot.drawn[k])) continue;
     slot.drawn = drawn;
