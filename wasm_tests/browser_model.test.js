@@ -59,3 +59,33 @@ test('aborting in the worker ends with abort, and the worker generates again', a
   assert.ok(result.reasons.length < 1500);
   assert.equal(result.again, 12);
 });
+
+test('steps from the worker carry reportEntries entries (default topN) as typed arrays', async () => {
+  const result = await page.evaluate(async () => {
+    const { WorkerModel } = await import('/web/worker-client.js');
+    const worker = new WorkerModel();
+    await worker.load('/test/stories260K.gguf');
+    const run = async (options) => {
+      const steps = [];
+      for await (const step of worker.generate('Once upon a time', { temperature: 2, topP: 0.95, seed: 9, maxTokens: 8, ...options })) {
+        steps.push({ token: step.token, nucleusSize: step.nucleusSize, ids: [...step.ids], probs: [...step.probs], cumulative: [...step.cumulative],
+          types: [step.ids, step.probs, step.cumulative].map((a) => a.constructor.name) });
+      }
+      return steps;
+    };
+    const out = { full: await run({ reportEntries: Infinity }), byDefault: await run({}), none: await run({ reportEntries: 0 }), five: await run({ topN: 5 }) };
+    worker.terminate();
+    return out;
+  });
+  const { full } = result;
+  assert.ok(full.some((s) => s.ids.length > 64 && s.ids.length >= s.nucleusSize));
+  for (const [entries, steps] of [[64, result.byDefault], [0, result.none], [5, result.five]]) {
+    steps.forEach((s, i) => {
+      assert.equal(s.token, full[i].token);
+      assert.deepEqual(s.types, ['Int32Array', 'Float32Array', 'Float64Array']);
+      assert.deepEqual(s.ids, full[i].ids.slice(0, entries));
+      assert.deepEqual(s.probs, full[i].probs.slice(0, entries));
+      assert.deepEqual(s.cumulative, full[i].cumulative.slice(0, entries));
+    });
+  }
+});
