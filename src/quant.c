@@ -67,8 +67,8 @@ static v128 round_q8(v128 x, v128 id) {
 #endif
 
 /* ggml's reference Q8_0: d = amax / 127, q = round(x / d) half away from zero. The reciprocal
- * is taken from the float d, not the rounded half, exactly as ggml does. The SIMD build
- * computes the same amax and the same rounded values four at a time. */
+ * is taken from the float d, not the rounded half, exactly as ggml does. The SIMD builds
+ * compute the same amax and the same rounded values four at a time. */
 void nu_quantize_row_q8_0(const float *x, NuBlockQ8_0 *y, int64_t n) {
     for (int64_t b = 0; b < n / NU_QK; b++) {
         const float *xb = x + b * NU_QK;
