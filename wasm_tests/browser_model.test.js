@@ -89,3 +89,39 @@ test('steps from the worker carry reportEntries entries (default topN) as typed 
     });
   }
 });
+
+test('worker protocol: generate posts one step message per token, or with batch: true fewer steps messages; same steps', async () => {
+  const result = await page.evaluate(async () => {
+    const worker = new Worker('/web/worker.js', { type: 'module' });
+    let next = 1;
+    const handlers = new Map();
+    worker.onmessage = ({ data }) => handlers.get(data.id)(data);
+    const call = (request, onMessage = () => {}) => new Promise((resolve, reject) => {
+      const id = next++;
+      handlers.set(id, (m) => (m.type === 'result' ? resolve(m.value) : m.type === 'error' ? reject(new Error(m.error.message)) : onMessage(m)));
+      worker.postMessage({ id, ...request });
+    });
+    await call({ op: 'load', source: '/test/stories260K.gguf' });
+    const run = async (batch) => {
+      const types = [];
+      const tokens = [];
+      const options = { temperature: 1, topP: 0.9, seed: 4, maxTokens: 200 };
+      await call({ op: 'generate', prompt: 'Once upon a time', options, batch }, (m) => {
+        types.push(m.type);
+        for (const step of m.type === 'steps' ? m.steps : [m.step]) tokens.push([step.index, step.token, step.finishReason]);
+      });
+      return { types: [...new Set(types)], messages: types.length, tokens };
+    };
+    const out = { single: await run(undefined), batched: await run(true) };
+    worker.terminate();
+    return out;
+  });
+  const { single, batched } = result;
+  assert.deepEqual(single.types, ['step']);
+  assert.equal(single.messages, 200);
+  assert.deepEqual(batched.types, ['steps']);
+  assert.ok(batched.messages < 200, `${batched.messages} messages`);
+  assert.deepEqual(batched.tokens, single.tokens);
+  assert.deepEqual(single.tokens.map(([index]) => index), [...Array(200).keys()]);
+  assert.equal(single.tokens.at(-1)[2], 'length');
+});

@@ -78,7 +78,7 @@ export class WorkerModel {
   async *generate(prompt, { signal, ...options } = {}) {
     const queue = [];
     let wake = null;
-    const id = this.#send('generate', { prompt, options }, (message) => {
+    const id = this.#send('generate', { prompt, options, batch: true }, (message) => {
       queue.push(message);
       wake?.();
     });
@@ -89,8 +89,8 @@ export class WorkerModel {
       for (;;) {
         while (queue.length === 0) await new Promise((resolve) => (wake = resolve));
         const message = queue.shift();
-        if (message.type === 'step') {
-          yield message.step;
+        if (message.type === 'steps') {
+          for (const step of message.steps) yield step;
         } else {
           finished = true;
           if (message.type === 'error') throw new NucleusError(message.error.message, message.error.code);

@@ -1,6 +1,7 @@
 // The model API behind a Web Worker message protocol, so a page never blocks on the model.
-// Requests: { id, op, ...args }. Replies: { id, type: 'progress' | 'step' | 'result' | 'error', ... }.
-// ops: load { source, options }, generate { prompt, options }, abort { target },
+// Requests: { id, op, ...args }. Replies: { id, type: 'progress' | 'step' | 'steps' | 'result' | 'error', ... }.
+// ops: load { source, options }, generate { prompt, options, batch } (step { step } per token;
+//      with batch: true, steps { steps } at most BATCH_MS apart), abort { target },
 //      sweep { prompts, topPs, temperatures, seeds, maxTokens } (progress { done, total, row? };
 //      result: the rows of web/trace.js runSweep), tokenize { text, bos }, decode { ids },
 //      tokenText { ids }, pieces { ids }, logits { tokens }, info, dispose.
@@ -8,6 +9,9 @@ import { loadModel } from './index.js';
 
 let model = null;
 const running = new Map(); // generate or sweep request id -> AbortController
+// Posting a message per token costs more than the token's own JS work (it wakes the page's
+// thread); a frame's worth of tokens in one message reads the same on screen.
+const BATCH_MS = 16;
 
 function reply(message, transfer = []) {
   self.postMessage(message, transfer);
@@ -32,16 +36,36 @@ const OPS = {
     model = next;
     return model.info;
   },
-  async generate({ id, prompt, options = {} }) {
+  async generate({ id, prompt, options = {}, batch = false }) {
     const controller = new AbortController();
     running.set(id, controller);
+    let steps = [];
+    let transfer = [];
+    let sentAt = -Infinity;
+    const flush = () => {
+      reply({ id, type: 'steps', steps }, transfer);
+      steps = [];
+      transfer = [];
+      sentAt = performance.now();
+    };
     try {
+      let stepAt = performance.now();
       for await (const step of requireModel().generate(prompt, { ...options, signal: controller.signal })) {
-        const transfer = [step.ids.buffer, step.probs.buffer, step.cumulative.buffer];
-        if (step.logits) transfer.push(step.logits.buffer);
-        reply({ id, type: 'step', step }, transfer);
+        const buffers = [step.ids.buffer, step.probs.buffer, step.cumulative.buffer];
+        if (step.logits) buffers.push(step.logits.buffer);
+        if (!batch) {
+          reply({ id, type: 'step', step }, buffers);
+          continue;
+        }
+        steps.push(step);
+        transfer.push(...buffers);
+        // Post now unless the next step, due at this one's pace, still falls within BATCH_MS of the last post.
+        const now = performance.now();
+        if (step.finishReason || 2 * now - stepAt - sentAt >= BATCH_MS) flush();
+        stepAt = now;
       }
     } finally {
+      if (steps.length > 0) flush(); // steps before an error reach the page first
       running.delete(id);
     }
     return null;
