@@ -6,9 +6,9 @@
  * need; only those m candidates are counted, trimmed and radix-sorted. The vocabulary is
  * never fully sorted unless every token is needed.
  *
- * Determinism: the scalar and SIMD128 paths perform the same float operations in the same
- * order (sums use four interleaved lanes in both), so native, scalar wasm and SIMD wasm
- * builds give bit-identical reports. */
+ * Determinism: the scalar and vector paths (simd.h: SIMD128, or SSE4.1 natively) perform
+ * the same float operations in the same order (sums use four interleaved lanes in both), so
+ * native, scalar wasm and SIMD wasm builds give bit-identical reports. */
 #include "sampler.h"
 
 #include <float.h>
@@ -16,9 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef __wasm_simd128__
-#include <wasm_simd128.h>
-#endif
+#include "simd.h"
 
 struct NuSampler {
     NuSamplerParams params;
@@ -307,29 +305,27 @@ static float scan_max(const float *in, float *out, int64_t n, int *bad) {
     int64_t i = 0;
     float max = -INFINITY;
     int ok = 1;
-#ifdef __wasm_simd128__
+#ifdef NU_SIMD
     /* Two independent chains: one pmax per vector would wait on the previous one. */
-    const v128_t inf = wasm_f32x4_splat(INFINITY);
-    v128_t vmax = wasm_f32x4_splat(-INFINITY), vmax2 = vmax;
-    v128_t vok = wasm_i32x4_splat(-1), vok2 = vok;
+    const v128 inf = f32x4_splat(INFINITY);
+    v128 vmax = f32x4_splat(-INFINITY), vmax2 = vmax;
+    v128 vok = i32x4_splat(-1), vok2 = vok;
     for (; i + 8 <= n; i += 8) {
-        v128_t v = wasm_v128_load(in + i), v2 = wasm_v128_load(in + i + 4);
+        v128 v = v128_load(in + i), v2 = v128_load(in + i + 4);
         if (out) {
-            wasm_v128_store(out + i, v);
-            wasm_v128_store(out + i + 4, v2);
+            v128_store(out + i, v);
+            v128_store(out + i + 4, v2);
         }
-        vok = wasm_v128_and(vok, wasm_f32x4_lt(v, inf));
-        vok2 = wasm_v128_and(vok2, wasm_f32x4_lt(v2, inf));
-        vmax = wasm_f32x4_pmax(vmax, v);
-        vmax2 = wasm_f32x4_pmax(vmax2, v2);
+        vok = v128_and(vok, f32x4_lt(v, inf));
+        vok2 = v128_and(vok2, f32x4_lt(v2, inf));
+        vmax = f32x4_pmax(vmax, v);
+        vmax2 = f32x4_pmax(vmax2, v2);
     }
-    vmax = wasm_f32x4_pmax(vmax, vmax2);
-    ok = wasm_i32x4_all_true(wasm_v128_and(vok, vok2));
-    for (int j = 0; j < 4; j++) {
-        float m = wasm_f32x4_extract_lane(vmax, 0);
-        max = m > max ? m : max;
-        vmax = wasm_i32x4_shuffle(vmax, vmax, 1, 2, 3, 0);
-    }
+    vmax = f32x4_pmax(vmax, vmax2);
+    ok = i32x4_all_true(v128_and(vok, vok2));
+    float lanes[4];
+    v128_store(lanes, vmax);
+    for (int j = 0; j < 4; j++) max = lanes[j] > max ? lanes[j] : max;
 #endif
     for (; i < n; i++) {
         if (out) out[i] = in[i];
@@ -427,58 +423,56 @@ static inline __attribute__((always_inline)) SoftmaxSums exp_pass(const float *l
     const int divide = t != 1.0f;
     const int64_t whole = n & ~(int64_t)3;
     int64_t i = 0;
-#ifdef __wasm_simd128__
-    const v128_t vmax = wasm_f32x4_splat(max), vt = wasm_f32x4_splat(t);
-    const v128_t vmin = wasm_f32x4_splat(EXP_MIN), magic = wasm_f32x4_splat(ROUND_MAGIC);
-    const v128_t log2e = wasm_f32x4_splat(LOG2E), ln2hi = wasm_f32x4_splat(LN2_HI);
-    const v128_t ln2lo = wasm_f32x4_splat(LN2_LO), bias = wasm_i32x4_splat(64 + 127);
-    const v128_t one = wasm_f32x4_splat(1.0f);
-    const v128_t c6 = wasm_f32x4_splat(EXP_C6), c5 = wasm_f32x4_splat(EXP_C5);
-    const v128_t c4 = wasm_f32x4_splat(EXP_C4), c3 = wasm_f32x4_splat(EXP_C3);
-    const v128_t c2 = wasm_f32x4_splat(0.5f);
-    const v128_t tiny = wasm_f32x4_splat(0x1p-64f);
-    v128_t s01 = wasm_f64x2_splat(0), s23 = wasm_f64x2_splat(0);
-    v128_t x01 = wasm_f64x2_splat(0), x23 = wasm_f64x2_splat(0);
+#ifdef NU_SIMD
+    const v128 vmax = f32x4_splat(max), vt = f32x4_splat(t);
+    const v128 vmin = f32x4_splat(EXP_MIN), magic = f32x4_splat(ROUND_MAGIC);
+    const v128 log2e = f32x4_splat(LOG2E), ln2hi = f32x4_splat(LN2_HI);
+    const v128 ln2lo = f32x4_splat(LN2_LO), bias = i32x4_splat(64 + 127);
+    const v128 one = f32x4_splat(1.0f);
+    const v128 c6 = f32x4_splat(EXP_C6), c5 = f32x4_splat(EXP_C5);
+    const v128 c4 = f32x4_splat(EXP_C4), c3 = f32x4_splat(EXP_C3);
+    const v128 c2 = f32x4_splat(0.5f);
+    const v128 tiny = f32x4_splat(0x1p-64f);
+    v128 s01 = i32x4_splat(0), s23 = i32x4_splat(0);
+    v128 x01 = i32x4_splat(0), x23 = i32x4_splat(0);
     while (i < whole) {
         const int64_t end = i + ENTROPY_BLOCK < whole ? i + ENTROPY_BLOCK : whole;
-        v128_t block_ex = wasm_f32x4_splat(0);
-#pragma clang loop unroll(disable) /* unrolled, the constants no longer fit in registers */
+        v128 block_ex = f32x4_splat(0);
+#ifdef __clang__ /* unrolled, the constants no longer fit in registers */
+#pragma clang loop unroll(disable)
+#endif
         for (; i < end; i += 4) {
-            v128_t x = wasm_f32x4_sub(wasm_v128_load(logits + i), vmax);
-            if (divide) x = wasm_f32x4_div(x, vt);
-            x = wasm_f32x4_pmax(vmin, x); /* x < vmin ? vmin : x, also for -Inf */
-            v128_t kmagic = wasm_f32x4_add(wasm_f32x4_mul(x, log2e), magic);
-            v128_t k = wasm_f32x4_sub(kmagic, magic);
-            v128_t r = wasm_f32x4_sub(wasm_f32x4_sub(x, wasm_f32x4_mul(k, ln2hi)),
-                                      wasm_f32x4_mul(k, ln2lo));
-            v128_t p = c6;
-            p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c5);
-            p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c4);
-            p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c3);
-            p = wasm_f32x4_add(wasm_f32x4_mul(p, r), c2);
-            p = wasm_f32x4_add(wasm_f32x4_mul(p, r), one);
-            p = wasm_f32x4_add(wasm_f32x4_mul(p, r), one);
+            v128 x = f32x4_sub(v128_load(logits + i), vmax);
+            if (divide) x = f32x4_div(x, vt);
+            x = f32x4_pmax(vmin, x); /* x < vmin ? vmin : x, also for -Inf */
+            v128 kmagic = f32x4_add(f32x4_mul(x, log2e), magic);
+            v128 k = f32x4_sub(kmagic, magic);
+            v128 r = f32x4_sub(f32x4_sub(x, f32x4_mul(k, ln2hi)),
+                                      f32x4_mul(k, ln2lo));
+            v128 p = c6;
+            p = f32x4_add(f32x4_mul(p, r), c5);
+            p = f32x4_add(f32x4_mul(p, r), c4);
+            p = f32x4_add(f32x4_mul(p, r), c3);
+            p = f32x4_add(f32x4_mul(p, r), c2);
+            p = f32x4_add(f32x4_mul(p, r), one);
+            p = f32x4_add(f32x4_mul(p, r), one);
             /* k + magic holds k in its low mantissa bits: an integer k without a conversion */
-            v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_sub(kmagic, magic), bias), 23);
-            v128_t ev = wasm_f32x4_mul(wasm_f32x4_mul(p, scale), tiny);
-            wasm_v128_store(e + i, ev);
-            v128_t ev_hi = wasm_i32x4_shuffle(ev, ev, 2, 3, 0, 1);
-            s01 = wasm_f64x2_add(s01, wasm_f64x2_promote_low_f32x4(ev));
-            s23 = wasm_f64x2_add(s23, wasm_f64x2_promote_low_f32x4(ev_hi));
-            block_ex = wasm_f32x4_add(block_ex, wasm_f32x4_mul(ev, x));
+            v128 scale = i32x4_shl(i32x4_add(i32x4_sub(kmagic, magic), bias), 23);
+            v128 ev = f32x4_mul(f32x4_mul(p, scale), tiny);
+            v128_store(e + i, ev);
+            v128 ev_hi = i32x4_swap_halves(ev);
+            s01 = f64x2_add(s01, f64x2_promote_low_f32x4(ev));
+            s23 = f64x2_add(s23, f64x2_promote_low_f32x4(ev_hi));
+            block_ex = f32x4_add(block_ex, f32x4_mul(ev, x));
         }
-        v128_t block_hi = wasm_i32x4_shuffle(block_ex, block_ex, 2, 3, 0, 1);
-        x01 = wasm_f64x2_add(x01, wasm_f64x2_promote_low_f32x4(block_ex));
-        x23 = wasm_f64x2_add(x23, wasm_f64x2_promote_low_f32x4(block_hi));
+        v128 block_hi = i32x4_swap_halves(block_ex);
+        x01 = f64x2_add(x01, f64x2_promote_low_f32x4(block_ex));
+        x23 = f64x2_add(x23, f64x2_promote_low_f32x4(block_hi));
     }
-    lane[0] = wasm_f64x2_extract_lane(s01, 0);
-    lane[1] = wasm_f64x2_extract_lane(s01, 1);
-    lane[2] = wasm_f64x2_extract_lane(s23, 0);
-    lane[3] = wasm_f64x2_extract_lane(s23, 1);
-    lane_ex[0] = wasm_f64x2_extract_lane(x01, 0);
-    lane_ex[1] = wasm_f64x2_extract_lane(x01, 1);
-    lane_ex[2] = wasm_f64x2_extract_lane(x23, 0);
-    lane_ex[3] = wasm_f64x2_extract_lane(x23, 1);
+    v128_store(lane, s01);
+    v128_store(lane + 2, s23);
+    v128_store(lane_ex, x01);
+    v128_store(lane_ex + 2, x23);
 #endif
     while (i < n) { /* the scalar build's whole pass, or the SIMD build's last n % 4 tokens */
         const int64_t end = i < whole ? (i + ENTROPY_BLOCK < whole ? i + ENTROPY_BLOCK : whole) : n;
@@ -520,39 +514,41 @@ static void count_ladder(const uint32_t *keys, int64_t m, const float t[LADDER],
     int64_t i = 0;
     float sum[LADDER] = { 0 };
     for (int j = 0; j < LADDER; j++) count[j] = 0;
-#ifdef __wasm_simd128__
-    v128_t th[LADDER], vcount[LADDER], vsum[LADDER];
+#ifdef NU_SIMD
+    v128 th[LADDER], vcount[LADDER], vsum[LADDER];
     for (int j = 0; j < LADDER; j++) {
-        th[j] = wasm_f32x4_splat(t[j]);
-        vcount[j] = wasm_i32x4_splat(0);
-        vsum[j] = wasm_f32x4_splat(0);
+        th[j] = f32x4_splat(t[j]);
+        vcount[j] = i32x4_splat(0);
+        vsum[j] = f32x4_splat(0);
     }
     for (; i + 4 <= m; i += 4) {
-        v128_t p = wasm_v128_not(wasm_v128_load(keys + i));
+        v128 p = v128_not(v128_load(keys + i));
         for (int j = 0; j < LADDER; j++) {
-            v128_t keep = wasm_f32x4_ge(p, th[j]);
-            vcount[j] = wasm_i32x4_sub(vcount[j], keep);
-            vsum[j] = wasm_f32x4_add(vsum[j], wasm_v128_and(p, keep));
+            v128 keep = f32x4_ge(p, th[j]);
+            vcount[j] = i32x4_sub(vcount[j], keep);
+            vsum[j] = f32x4_add(vsum[j], v128_and(p, keep));
         }
     }
     for (int j = 0; j < LADDER; j++) {
-        count[j] = (int64_t)(uint32_t)wasm_i32x4_extract_lane(vcount[j], 0) +
-                   (uint32_t)wasm_i32x4_extract_lane(vcount[j], 1) +
-                   (uint32_t)wasm_i32x4_extract_lane(vcount[j], 2) +
-                   (uint32_t)wasm_i32x4_extract_lane(vcount[j], 3);
-        sum[j] = (wasm_f32x4_extract_lane(vsum[j], 0) + wasm_f32x4_extract_lane(vsum[j], 1)) +
-                 (wasm_f32x4_extract_lane(vsum[j], 2) + wasm_f32x4_extract_lane(vsum[j], 3));
+        uint32_t c[4];
+        float f[4];
+        v128_store(c, vcount[j]);
+        v128_store(f, vsum[j]);
+        count[j] = (int64_t)c[0] + c[1] + c[2] + c[3];
+        sum[j] = (f[0] + f[1]) + (f[2] + f[3]);
     }
 #endif
     for (; i < m; i++) {
         float p = key_prob(keys[i]);
-        for (int j = 0; j < LADDER; j++)
-            if (p >= t[j]) count[j]++, sum[j] += p;
+        for (int j = 0; j < LADDER; j++) {
+            count[j] += p >= t[j];
+            sum[j] += p >= t[j] ? p : 0.0f;
+        }
     }
     for (int j = 0; j < LADDER; j++) mass[j] = sum[j];
 }
 
-#ifdef __wasm_simd128__
+#ifdef NU_SIMD
 /* COMPACT[mask]: the byte shuffle that packs the 32-bit lanes set in mask to the front. */
 #define LANE(a) 4 * (a), 4 * (a) + 1, 4 * (a) + 2, 4 * (a) + 3
 static const uint8_t COMPACT[16][16] = {
@@ -570,28 +566,28 @@ static const uint8_t COMPACT[16][16] = {
 static int64_t gather_above(const float *e, int64_t n, float inv, float threshold,
                             uint32_t *ids, uint32_t *keys) {
     int64_t i = 0, m = 0;
-#ifdef __wasm_simd128__
+#ifdef NU_SIMD
     /* Branch-free stream compaction: every step stores four lanes at ids + m (m <= i, so
      * they stay inside the n-entry buffers) and advances m by the lanes kept. */
-    const v128_t vinv = wasm_f32x4_splat(inv), vt = wasm_f32x4_splat(threshold);
-    const v128_t four = wasm_i32x4_splat(4);
-    v128_t idx = wasm_i32x4_make(0, 1, 2, 3);
+    const v128 vinv = f32x4_splat(inv), vt = f32x4_splat(threshold);
+    const v128 four = i32x4_splat(4);
+    v128 idx = u32x4_make(0, 1, 2, 3);
     for (; i + 4 <= n; i += 4) {
-        v128_t p = wasm_f32x4_mul(wasm_v128_load(e + i), vinv), keep = wasm_f32x4_ge(p, vt);
-        idx = wasm_i32x4_add(idx, four);
-        if (!wasm_v128_any_true(keep)) continue; /* the usual case below a peaked head */
-        int mask = wasm_i32x4_bitmask(keep);
-        v128_t pack = wasm_v128_load(COMPACT[mask]);
-        wasm_v128_store(ids + m, wasm_i8x16_swizzle(wasm_i32x4_sub(idx, four), pack));
-        wasm_v128_store(keys + m, wasm_i8x16_swizzle(wasm_v128_not(p), pack));
+        v128 p = f32x4_mul(v128_load(e + i), vinv), keep = f32x4_ge(p, vt);
+        idx = i32x4_add(idx, four);
+        if (!v128_any_true(keep)) continue; /* the usual case below a peaked head */
+        int mask = i32x4_bitmask(keep);
+        v128 pack = v128_load(COMPACT[mask]);
+        v128_store(ids + m, i8x16_swizzle(i32x4_sub(idx, four), pack));
+        v128_store(keys + m, i8x16_swizzle(v128_not(p), pack));
         m += __builtin_popcount((unsigned)mask);
     }
 #endif
-    for (; i < n; i++) {
+    for (; i < n; i++) { /* branch-free too: write every token, advance past the kept */
         union { float f; uint32_t u; } p = { e[i] * inv };
-        if (p.f < threshold) continue;
         ids[m] = (uint32_t)i;
-        keys[m++] = ~p.u;
+        keys[m] = ~p.u;
+        m += p.f >= threshold;
     }
     return m;
 }
@@ -599,21 +595,22 @@ static int64_t gather_above(const float *e, int64_t n, float inv, float threshol
 /* Keeps, in place and in order, the candidates with p >= threshold; returns how many. */
 static int64_t keep_above(uint32_t *ids, uint32_t *keys, int64_t m, float threshold) {
     int64_t i = 0, kept = 0;
-#ifdef __wasm_simd128__
-    const v128_t vt = wasm_f32x4_splat(threshold);
+#ifdef NU_SIMD
+    const v128 vt = f32x4_splat(threshold);
     for (; i + 4 <= m; i += 4) { /* writes at kept <= i, behind the lanes still to be read */
-        v128_t key = wasm_v128_load(keys + i), id = wasm_v128_load(ids + i);
-        int mask = wasm_i32x4_bitmask(wasm_f32x4_ge(wasm_v128_not(key), vt));
-        v128_t pack = wasm_v128_load(COMPACT[mask]);
-        wasm_v128_store(ids + kept, wasm_i8x16_swizzle(id, pack));
-        wasm_v128_store(keys + kept, wasm_i8x16_swizzle(key, pack));
+        v128 key = v128_load(keys + i), id = v128_load(ids + i);
+        int mask = i32x4_bitmask(f32x4_ge(v128_not(key), vt));
+        v128 pack = v128_load(COMPACT[mask]);
+        v128_store(ids + kept, i8x16_swizzle(id, pack));
+        v128_store(keys + kept, i8x16_swizzle(key, pack));
         kept += __builtin_popcount((unsigned)mask);
     }
 #endif
     for (; i < m; i++) {
-        if (key_prob(keys[i]) < threshold) continue;
-        ids[kept] = ids[i];
-        keys[kept++] = keys[i];
+        uint32_t id = ids[i], key = keys[i];
+        ids[kept] = id;
+        keys[kept] = key;
+        kept += key_prob(key) >= threshold;
     }
     return kept;
 }

@@ -1,5 +1,6 @@
-/* The 128-bit vector operations the kernels and the quantizer use, for WASM SIMD128 and for
- * x86 SSE4.1, so both builds run one vector code path (kernels.c, quant.c).
+/* The 128-bit vector operations the kernels, the quantizer and the sampler use, for WASM
+ * SIMD128 and for x86 SSE4.1, so both builds run one vector code path (kernels.c, quant.c,
+ * sampler.c).
  *
  * The names are SIMD128's without the wasm_ prefix and each operation gives the same bits in
  * both: float lanes are IEEE single precision adds, multiplies and compares (no FMA: the
@@ -39,6 +40,16 @@ static inline v128 f32x4_pmax(v128 a, v128 b) { return wasm_f32x4_pmax(a, b); }
 static inline float f32x4_first(v128 a) { return wasm_f32x4_extract_lane(a, 0); }
 static inline float f32x4_second(v128 a) { return wasm_f32x4_extract_lane(a, 1); }
 static inline v128 f32x4_convert_i32x4(v128 a) { return wasm_f32x4_convert_i32x4(a); }
+static inline v128 f32x4_div(v128 a, v128 b) { return wasm_f32x4_div(a, b); }
+static inline v128 f32x4_lt(v128 a, v128 b) { return wasm_f32x4_lt(a, b); }
+static inline v128 f64x2_add(v128 a, v128 b) { return wasm_f64x2_add(a, b); }
+static inline v128 f64x2_promote_low_f32x4(v128 a) { return wasm_f64x2_promote_low_f32x4(a); }
+static inline v128 v128_not(v128 a) { return wasm_v128_not(a); }
+static inline int v128_any_true(v128 a) { return wasm_v128_any_true(a); }
+static inline int i32x4_all_true(v128 a) { return wasm_i32x4_all_true(a); }
+static inline int i32x4_bitmask(v128 a) { return (int)wasm_i32x4_bitmask(a); }
+static inline v128 i32x4_sub(v128 a, v128 b) { return wasm_i32x4_sub(a, b); }
+static inline v128 i8x16_swizzle(v128 a, v128 index) { return wasm_i8x16_swizzle(a, index); }
 
 static inline v128 i32x4_splat(int32_t x) { return wasm_i32x4_splat(x); }
 static inline v128 u32x4_make(uint32_t a, uint32_t b, uint32_t c, uint32_t d) { return wasm_u32x4_make(a, b, c, d); }
@@ -101,6 +112,24 @@ static inline v128 f32x4_pmax(v128 a, v128 b) { return SI(_mm_max_ps(PS(b), PS(a
 static inline float f32x4_first(v128 a) { return _mm_cvtss_f32(PS(a)); }
 static inline float f32x4_second(v128 a) { return _mm_cvtss_f32(PS(_mm_shuffle_epi32(a, 1))); }
 static inline v128 f32x4_convert_i32x4(v128 a) { return SI(_mm_cvtepi32_ps(a)); }
+static inline v128 f32x4_div(v128 a, v128 b) { return SI(_mm_div_ps(PS(a), PS(b))); }
+static inline v128 f32x4_lt(v128 a, v128 b) { return SI(_mm_cmplt_ps(PS(a), PS(b))); }
+static inline v128 f64x2_add(v128 a, v128 b) {
+    return _mm_castpd_si128(_mm_add_pd(_mm_castsi128_pd(a), _mm_castsi128_pd(b)));
+}
+static inline v128 f64x2_promote_low_f32x4(v128 a) { return _mm_castpd_si128(_mm_cvtps_pd(PS(a))); }
+static inline v128 v128_not(v128 a) { return _mm_xor_si128(a, _mm_set1_epi32(-1)); }
+static inline int v128_any_true(v128 a) { return !_mm_testz_si128(a, a); }
+static inline int i32x4_all_true(v128 a) {
+    return _mm_movemask_ps(PS(_mm_cmpeq_epi32(a, _mm_setzero_si128()))) == 0;
+}
+static inline int i32x4_bitmask(v128 a) { return _mm_movemask_ps(PS(a)); }
+static inline v128 i32x4_sub(v128 a, v128 b) { return _mm_sub_epi32(a, b); }
+/* pshufb zeroes a byte when its index has bit 7 set: the saturating add sets it for every
+ * index >= 16 (SIMD128's zero) and keeps the low four bits of the others */
+static inline v128 i8x16_swizzle(v128 a, v128 index) {
+    return _mm_shuffle_epi8(a, _mm_adds_epu8(index, _mm_set1_epi8(0x70)));
+}
 
 static inline v128 i32x4_splat(int32_t x) { return _mm_set1_epi32(x); }
 static inline v128 u32x4_make(uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
