@@ -74,7 +74,10 @@ export class WorkerModel {
     return this.#call('sweep', { prompts, topPs, temperatures, seeds, maxTokens }, onProgress, signal);
   }
 
-  /** Streams steps like Model.generate; options.signal aborts (the last step says 'abort'). */
+  /**
+   * Streams steps like Model.generate; options.signal aborts (the last step says 'abort'). The
+   * worker sends steps in batches about 16 ms apart, so a fast model's steps arrive a few at once.
+   */
   async *generate(prompt, { signal, ...options } = {}) {
     const queue = [];
     let wake = null;

@@ -1,7 +1,7 @@
 // The model API behind a Web Worker message protocol, so a page never blocks on the model.
 // Requests: { id, op, ...args }. Replies: { id, type: 'progress' | 'step' | 'steps' | 'result' | 'error', ... }.
 // ops: load { source, options }, generate { prompt, options, batch } (step { step } per token;
-//      with batch: true, steps { steps } at most BATCH_MS apart), abort { target },
+//      with batch: true, steps { steps } about BATCH_MS apart), abort { target },
 //      sweep { prompts, topPs, temperatures, seeds, maxTokens } (progress { done, total, row? };
 //      result: the rows of web/trace.js runSweep), tokenize { text, bos }, decode { ids },
 //      tokenText { ids }, pieces { ids }, logits { tokens }, info, dispose.
