@@ -615,6 +615,30 @@ static int64_t keep_above(uint32_t *ids, uint32_t *keys, int64_t m, float thresh
     return kept;
 }
 
+/* The k-th smallest of the m keys (1 <= k <= m), by MSD radix selection on 8-bit digits:
+ * each round counts the digits of the keys still in play, finds the digit holding the k-th,
+ * and moves only those keys on (into tmp) to the next round. */
+static uint32_t kth_key(const uint32_t *keys, int64_t m, int64_t k, uint32_t *tmp) {
+    const uint32_t *in = keys;
+    uint32_t prefix = 0;
+    for (int shift = 24;; shift -= 8) {
+        int64_t count[256] = { 0 };
+        for (int64_t i = 0; i < m; i++) count[(in[i] >> shift) & 0xFF]++;
+        uint32_t digit = 0;
+        while (k > count[digit]) k -= count[digit++];
+        prefix |= digit << shift;
+        if (shift == 0) return prefix;
+        int64_t kept = 0; /* kept <= i: moving within tmp is safe */
+        for (int64_t i = 0; i < m; i++) {
+            uint32_t key = in[i];
+            tmp[kept] = key;
+            kept += ((key >> shift) & 0xFF) == digit;
+        }
+        in = tmp;
+        m = kept;
+    }
+}
+
 /* Stable sort of (keys, ids) by key: LSD radix with 8-bit digits, skipping digits every key
  * shares. Stability keeps equal probabilities in ascending id order. */
 static void radix_sort(uint32_t *keys, uint32_t *ids, uint32_t *tmp_keys, uint32_t *tmp_ids,
@@ -645,18 +669,17 @@ static void radix_sort(uint32_t *keys, uint32_t *ids, uint32_t *tmp_keys, uint32
 
 /* Greedy's argmax is the first maximal logit. Two logits that differ by less than float
  * resolution can share the top probability, so the sort alone may put another id first. */
-static void argmax_to_front(NuSampler *s, const float *logits, int64_t n, int64_t m) {
-    int64_t best = 0;
-    for (int64_t i = 1; i < n; i++)
-        if (logits[i] > logits[best]) best = i;
+static void argmax_to_front(NuSampler *s, const float *logits, float max) {
+    /* Every maximal logit has e = 1, so the top probability: it is among the first entries,
+     * which share that probability in ascending id order. */
     int64_t at = 0;
-    while (at < m && s->cand_ids[at] != (uint32_t)best) at++;
-    uint32_t key = s->cand_keys[at];
+    while (logits[s->cand_ids[at]] != max) at++;
+    uint32_t key = s->cand_keys[at], best = s->cand_ids[at];
     for (; at > 0; at--) { /* it is among the entries sharing the top probability */
         s->cand_ids[at] = s->cand_ids[at - 1];
         s->cand_keys[at] = s->cand_keys[at - 1];
     }
-    s->cand_ids[0] = (uint32_t)best;
+    s->cand_ids[0] = best;
     s->cand_keys[0] = key;
 }
 
@@ -745,11 +768,11 @@ static void ladder_above(float threshold, float ladder[LADDER]) {
 }
 
 /* Is the set {p >= threshold} (count, estimated mass) large enough to try? */
-static int enough(const NuSamplerParams *prm, int64_t n, int greedy, int64_t need,
-                  int64_t count, double mass, float threshold, float p_max) {
+static int enough(const NuSamplerParams *prm, int count_only, int64_t need, int64_t count,
+                  double mass, float threshold, float p_max) {
     if (threshold == 0.0f) return 1;
     if (count < need) return 0;
-    if (greedy || (prm->top_k > 0 && prm->top_k < n)) return 1;
+    if (count_only) return 1;
     if (prm->top_p < 1.0) return mass >= prm->top_p - 1e-4;
     if (prm->min_p > 0.0) return (double)threshold <= prm->min_p * p_max;
     return threshold <= FLT_TRUE_MIN;
@@ -824,7 +847,10 @@ NuCode nu_sampler_run(NuSampler *s, const float *logits, int64_t n, int do_draw,
     float inv = (float)(1.0 / sums.sum), p_max = inv; /* the maximum has e = exp(0) = 1 */
 
     int64_t need = min64(n, max64(max64(prm->top_n, prm->min_keep), 1));
-    if (prm->top_k > 0 && prm->top_k < n) need = max64(need, prm->top_k);
+    int k_on = prm->top_k > 0 && prm->top_k < n;
+    if (k_on) need = max64(need, prm->top_k);
+    /* Greedy and top-k keep at most `need` tokens, so a count decides what to sort. */
+    const int count_only = greedy || k_on;
     float threshold = first_threshold(prm, n, greedy, p_max);
     int64_t m, nonzero, size = 1;
     for (;;) {
@@ -837,21 +863,28 @@ NuCode nu_sampler_run(NuSampler *s, const float *logits, int64_t n, int do_draw,
         ladder_above(threshold, ladder);
         count_ladder(s->cand_keys, m, ladder, count, mass);
         int j = 0;
-        while (j < LADDER && !enough(prm, n, greedy, need, count[j], mass[j], ladder[j], p_max))
+        while (j < LADDER && !enough(prm, count_only, need, count[j], mass[j], ladder[j], p_max))
             j++;
         if (j == LADDER) {
             threshold = lower_threshold(threshold);
             continue;
         }
-        if (count[j] < m) m = keep_above(s->cand_ids, s->cand_keys, m, ladder[j]);
+        float chosen = ladder[j];
+        if (chosen > threshold) m = keep_above(s->cand_ids, s->cand_keys, m, chosen);
+        if (count_only && m > need) {
+            /* Only the first `need` entries (and their ties) can be kept or reported: on a
+             * flat distribution the set is far larger, so select before sorting. */
+            float cut = key_prob(kth_key(s->cand_keys, m, need, s->tmp_keys));
+            m = keep_above(s->cand_ids, s->cand_keys, m, cut);
+        }
         radix_sort(s->cand_keys, s->cand_ids, s->tmp_keys, s->tmp_ids, m);
         nonzero = m;
         while (nonzero > 0 && key_prob(s->cand_keys[nonzero - 1]) == 0.0f) nonzero--;
         if (greedy) {
-            argmax_to_front(s, x, n, m);
+            argmax_to_front(s, x, max);
             break;
         }
-        int complete = ladder[j] <= FLT_TRUE_MIN;
+        int complete = chosen <= FLT_TRUE_MIN;
         if (apply_filters(prm, s->cand_keys, nonzero, complete, n, &size) == CUT_DONE) break;
         threshold = lower_threshold(threshold);
     }

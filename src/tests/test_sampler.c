@@ -275,14 +275,31 @@ static int by_prob_then_id(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* Greedy and top-k keep or report only the first max(topN, k) entries at most: they are found
+ * by selection, then sorted; the report must still be the full sort's prefix. */
+static void check_count_based(const float *l, int n, const int *order) {
+    const int ks[3] = { 0, 40, 1000 };
+    for (int ki = 0; ki < 3; ki++) {
+        NuSampler *s = make(ki == 0 ? 0.0f : 1.0f, ks[ki], 0.9, 0, 1, 1);
+        const NuReport *r = inspect(s, l, n);
+        int prefix = r->count >= 64;
+        for (int j = 0; j < r->count && prefix; j++) prefix &= r->ids[j] == order[j];
+        CHECK(prefix);
+        CHECK(ki == 0 ? r->nucleus_size == 1 : r->nucleus_size <= ks[ki]);
+        nu_sampler_free(s);
+    }
+}
+
 static void test_against_full_sort(void) {
     enum { N = 32000 };
     static float l[N], prob[N];
     static int order[N];
-    const float scales[3] = { 10, 3, 0.5f };
+    const float scales[4] = { 10, 3, 0.5f, 3 };
     const double ps[4] = { 0.3, 0.9, 0.99, 0.0 };
-    for (int si = 0; si < 3; si++) {
+    for (int si = 0; si < 4; si++) {
         normal_logits(l, N, scales[si], 1234 + si);
+        if (si == 3) /* ties everywhere: logits on a grid of 0.25 */
+            for (int i = 0; i < N; i++) l[i] = roundf(l[i] * 4) / 4;
         NuSampler *all = make(1, 0, 1.0, 0, 1, 1);
         const NuReport *full = inspect(all, l, N); /* p = 1 lists every token */
         CHECK(full->count == N && full->nucleus_size == N);
@@ -293,6 +310,7 @@ static void test_against_full_sort(void) {
         int same = 1;
         for (int j = 0; j < N; j++) same &= full->ids[j] == order[j];
         CHECK(same);
+        check_count_based(l, N, order);
         for (int pi = 0; pi < 4; pi++) {
             NuSampler *s = make(1, 0, ps[pi], 0, 1, 1);
             const NuReport *r = inspect(s, l, N);
