@@ -87,6 +87,7 @@ test('aborting mid-generation ends with finishReason abort, and generating again
   await assert.rejects(model.generate(PROMPT, { signal: controller.signal }).next(), (e) => e.code === 'ABORTED');
   const again = await tokensOf(model, { seed: 1, maxTokens: 20 });
   assert.equal(again.length, 20);
-  assert.deepEqual(again.slice(0, steps.length), steps.map((s) => s.token), 'same seed, same start');
+  const common = Math.min(again.length, steps.length);
+  assert.deepEqual(again.slice(0, common), steps.slice(0, common).map((s) => s.token), 'same seed, same start');
   model.dispose();
 });

@@ -10,6 +10,8 @@ const STR = { name: 0, architecture: 1, quantization: 2, tokenizer: 3 };
 
 const registry = new FinalizationRegistry(({ exports, handle }) => exports.nu_model_close(handle));
 
+// generate() gives the event loop a turn at least this often (ms): half a 60 Hz frame.
+const YIELD_EVERY_MS = 8;
 const yieldToEventLoop =
   typeof setImmediate === 'function'
     ? () => new Promise((resolve) => setImmediate(resolve))
@@ -262,6 +264,7 @@ export class Model extends Vocabulary {
       const { vocabSize, contextLength, eosId } = this.#info;
       let text = '';
       let emitted = 0; // text[0..emitted) has been yielded and holds no stop string
+      let lastYield = performance.now();
       for (let index = 0; ; index++) {
         const started = performance.now();
         const logitsPtr = this.#feed(tokens);
@@ -301,7 +304,12 @@ export class Model extends Vocabulary {
         }
         yield step;
         if (step.finishReason) return;
-        await yieldToEventLoop(); // lets an abort (or a worker message) arrive between tokens
+        // Lets an abort (or a worker message) arrive. Not after every token: each round trip
+        // through the event loop also slows the next forward pass (~10% at 15M parameters).
+        if (performance.now() - lastYield >= YIELD_EVERY_MS) {
+          await yieldToEventLoop();
+          lastYield = performance.now();
+        }
       }
     } finally {
       this.#busy = false;
