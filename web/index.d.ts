@@ -141,6 +141,11 @@ export interface GenerateOptions extends SamplerParams {
   maxTokens?: number;
   /** Generation ends when the text contains one; the text returned stops before it. */
   stop?: string | string[];
+  /**
+   * Ends the run with finishReason 'abort' at the next token. The abort is seen between tokens;
+   * generate() gives the event loop a turn at least every 8 ms so an abort from a timer or a
+   * message can arrive.
+   */
   signal?: AbortSignal;
   /** Attach a copy of each step's logits (Float32Array) as `step.logits`. */
   logits?: boolean;
