@@ -16,7 +16,7 @@ const ARGS = [
 ];
 const PROMPT = 'Once upon a time';
 const TOKENS = 128;
-const REPEATS = 3;
+const REPEATS = 5;
 // Both runtimes decode for this long before timing: Chromium compiles wasm with its baseline
 // compiler first and swaps in optimised code in the background (wllama's 8.7 MB module takes
 // a while).
