@@ -143,7 +143,7 @@ FUZZ_CC      := clang-14
 FUZZ_SECONDS ?= 60
 FUZZ_NAMES   := gguf weights llama2c tokenizer vocab_bin sampler
 FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
-                -fno-sanitize-recover=all $(COMMON)
+                -fno-sanitize-recover=all $(COMMON) $(NATIVE_SIMD)
 FUZZERS      := $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_NAMES))
 FUZZ_OBJ     := $(patsubst src/%.c,build/fuzz/obj/%.o,$(LIB_SRC))
 FUZZ_HDR     := src/fuzz/targets.h src/fuzz/vocab.h
