@@ -3,6 +3,7 @@
 // screen, and each step's logits are kept so the nucleus can be redrawn for any p and T at once.
 // The sampler alone: the model code is only needed in the worker.
 import { createSampler, Sampler } from '/web/sampler.js';
+import { compileRuntime } from '/web/wasm.js';
 import { WorkerModel } from '/web/worker-client.js';
 import { drawNucleus, drawChart, drawHistogram, displayToken, setText, svg } from './views.js';
 import { createTeach } from './teach.js';
@@ -65,7 +66,7 @@ const maxTokens = () => readNumber(ui.maxTokens, { min: 1, max: 4096, integer: t
 // ---- state ------------------------------------------------------------------------------
 
 const state = {
-  worker: new WorkerModel(new URL('/web/worker.js', location.href)),
+  worker: null, // the WorkerModel, made in main() with the page's compiled runtime
   info: null, // the loaded model's info
   modelName: '',
   labels: [], // display text per token id
@@ -688,6 +689,8 @@ function wire() {
 }
 
 async function main() {
+  // One fetch and one compile of the wasm: the worker gets the page's compiled module.
+  state.worker = new WorkerModel(new URL('/web/worker.js', location.href), { runtime: await compileRuntime() });
   [viewSampler, genSampler, histSampler] = await Promise.all([0, 1, 2].map(() => createSampler({ topN: TOP_N })));
   teach = createTeach({ sampler: await createSampler(), settings });
   sweep = createSweep({

@@ -87,6 +87,8 @@ test('first load: what the page transfers', (t) => {
   assert.equal(firstLoad.filter((r) => r.path.startsWith('/models/')).length, 1); // the model is fetched once, by the worker
   assert.equal(model, sum((r) => r.path === '/models/stories260K-q8_0.gguf'));
   assert.ok(firstLoad.every((r) => !r.path.endsWith('/nucleus.wasm')), 'the scalar wasm is not fetched where SIMD works');
+  // Fetched and compiled once, by the page: the worker gets the compiled module.
+  assert.deepEqual(firstLoad.filter((r) => r.path.endsWith('.wasm')).map((r) => r.path), ['/web/dist/nucleus-simd.wasm']);
   assert.ok(!firstLoad.some((r) => r.path === '/web/trace.js'), 'the worker loads trace.js only for a sweep');
   assert.ok(page < 100_000, `the page's own files: ${page} bytes`);
   assert.ok(total < 850_000, `first load: ${total} bytes`);

@@ -39,6 +39,36 @@ test('Chromium worker, Node and native draw the same tokens for a seed', async (
   assert.deepEqual(inPage, native);
 });
 
+test("a worker given the page's compiled runtime fetches no wasm of its own; same tokens", async () => {
+  await page.evaluate(async () => {
+    const { compileRuntime } = await import('/web/index.js');
+    window.runtime = await compileRuntime();
+  });
+  const generate = (useRuntime) => page.evaluate(async ({ settings, useRuntime }) => {
+    const { WorkerModel } = await import('/web/worker-client.js');
+    const worker = new WorkerModel(undefined, useRuntime ? { runtime: window.runtime } : {});
+    const info = await worker.load('/test/stories260K.gguf');
+    const tokens = [];
+    for await (const step of worker.generate('Once upon a time', { ...settings, maxTokens: 20 })) tokens.push(step.token);
+    worker.terminate();
+    return { tokens, simd: info.simd };
+  }, { settings: SETTINGS, useRuntime });
+  const fetched = [];
+  const onRequest = (request) => { if (request.url().endsWith('.wasm')) fetched.push(request.url()); };
+  page.on('request', onRequest);
+  try {
+    const shared = await generate(true);
+    assert.deepEqual(fetched, []);
+    const own = await generate(false); // the control: a worker on its own fetches the file
+    assert.equal(fetched.length, 1);
+    assert.match(fetched[0], /nucleus-simd\.wasm$/);
+    assert.deepEqual(shared, own);
+    assert.equal(shared.simd, true);
+  } finally {
+    page.off('request', onRequest);
+  }
+});
+
 test('aborting in the worker ends with abort, and the worker generates again', async () => {
   const result = await page.evaluate(async () => {
     const { WorkerModel } = await import('/web/worker-client.js');

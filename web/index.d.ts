@@ -95,6 +95,11 @@ export function createSampler(options?: SamplerOptions): Promise<Sampler>;
 export function simdSupported(): boolean;
 /** Bytes allocated in the wasm module's heap and the size of its linear memory. */
 export function memoryUsage(options?: { simd?: boolean; wasmUrl?: string | URL }): Promise<{ heapUsed: number; memoryBytes: number }>;
+/**
+ * The runtime's compiled wasm (the SIMD build unless { simd: false }). A page passes it to
+ * `new WorkerModel(url, { runtime })` so its worker neither fetches nor compiles the module again.
+ */
+export function compileRuntime(options?: { simd?: boolean; wasmUrl?: string | URL }): Promise<{ module: WebAssembly.Module; simd: boolean }>;
 
 // ---- models -------------------------------------------------------------------------------
 

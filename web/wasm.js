@@ -27,9 +27,11 @@ async function readBytes(url) {
 
 /** A loaded module: its exports plus helpers that read and write its memory. */
 export class WasmModule {
-  constructor(instance, simd) {
+  constructor(instance, simd, module) {
     this.exports = instance.exports;
     this.simd = simd;
+    /** The compiled WebAssembly.Module: a page can post it to a worker (see WorkerModel). */
+    this.module = module;
   }
 
   get memory() {
@@ -71,6 +73,8 @@ const cache = new Map();
 /**
  * Loads the module once per flavour. options.simd: true / false forces a build; by default
  * SIMD is used when supported. options.url overrides where the wasm file is found.
+ * options.module: an already compiled WebAssembly.Module of that build (e.g. posted by a page
+ * to its worker), instantiated instead of fetching the file.
  */
 export function loadWasm(options = {}) {
   const simd = options.simd ?? simdSupported();
@@ -79,21 +83,32 @@ export function loadWasm(options = {}) {
     : new URL(simd ? './dist/nucleus-simd.wasm' : './dist/nucleus.wasm', import.meta.url);
   const key = url.href;
   if (!cache.has(key)) {
-    const promise = instantiate(url, simd);
+    const promise = instantiate(options.module ?? url, simd);
     promise.catch(() => cache.delete(key)); // a failed load may be retried
     cache.set(key, promise);
   }
   return cache.get(key);
 }
 
-async function instantiate(url, simd) {
-  const bytes = await readBytes(url);
+/**
+ * The runtime's compiled wasm, { module, simd } (the SIMD build unless { simd: false }): give it
+ * to new WorkerModel(url, { runtime }) so the worker neither fetches nor compiles it again.
+ */
+export async function compileRuntime(options = {}) {
+  const wasm = await loadWasm({ simd: options.simd, url: options.wasmUrl });
+  return { module: wasm.module, simd: wasm.simd };
+}
+
+/** source: the URL of the wasm file, or a compiled WebAssembly.Module. */
+async function instantiate(source, simd) {
+  const module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(await readBytes(source));
   const imports = { env: { emscripten_notify_memory_growth() {} } };
-  const { instance } = await WebAssembly.instantiate(bytes, imports);
+  const instance = await WebAssembly.instantiate(module, imports);
   instance.exports._initialize?.();
   const version = instance.exports.nu_api_version();
   if (version !== API_VERSION) {
-    throw new Error(`${url} has API version ${version}, this loader expects ${API_VERSION}`);
+    const name = source instanceof WebAssembly.Module ? 'the given module' : source;
+    throw new Error(`${name} has API version ${version}, this loader expects ${API_VERSION}`);
   }
-  return new WasmModule(instance, simd);
+  return new WasmModule(instance, simd, module);
 }

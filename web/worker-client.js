@@ -6,10 +6,15 @@ export class WorkerModel {
   #next = 1;
   #pending = new Map(); // id -> { onMessage }
 
-  /** workerUrl defaults to the worker beside this module. */
-  constructor(workerUrl = new URL('./worker.js', import.meta.url)) {
+  /**
+   * workerUrl defaults to the worker beside this module. options.runtime: the page's compiled
+   * wasm from compileRuntime(), which the worker then uses instead of fetching its own.
+   */
+  constructor(workerUrl = new URL('./worker.js', import.meta.url), { runtime } = {}) {
     this.#worker = new Worker(workerUrl, { type: 'module' });
     this.#worker.onmessage = ({ data }) => this.#pending.get(data.id)?.(data);
+    // Sent first, so it arrives before any load; if it fails the worker fetches the file.
+    if (runtime) this.#worker.postMessage({ id: 0, op: 'runtime', ...runtime });
     this.#worker.onerror = (event) => {
       const error = { message: `worker failed: ${event.message ?? 'unknown error'}`, code: 'INTERNAL' };
       for (const [id, handler] of this.#pending) handler({ id, type: 'error', error });

@@ -4,8 +4,10 @@
 //      with batch: true, steps { steps } about BATCH_MS apart), abort { target },
 //      sweep { prompts, topPs, temperatures, seeds, maxTokens } (progress { done, total, row? };
 //      result: the rows of web/trace.js runSweep), tokenize { text, bos }, decode { ids },
-//      tokenText { ids }, pieces { ids }, logits { tokens }, info, dispose.
+//      tokenText { ids }, pieces { ids }, logits { tokens }, info, dispose,
+//      runtime { module, simd } (the page's compiled wasm, used instead of fetching it).
 import { loadModel } from './index.js';
+import { loadWasm } from './wasm.js';
 
 let model = null;
 const running = new Map(); // generate or sweep request id -> AbortController
@@ -97,6 +99,10 @@ const OPS = {
   },
   abort({ target }) {
     running.get(target)?.abort();
+    return null;
+  },
+  async runtime({ module, simd }) {
+    await loadWasm({ module, simd });
     return null;
   },
   info: () => requireModel().info,
