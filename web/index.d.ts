@@ -171,6 +171,9 @@ export interface GenerateStep extends StepReport {
   text: string;
   /** Milliseconds for this token's forward pass and sampling. */
   ms: number;
+  /** Of ms: the forward pass (milliseconds) and the sampler (microseconds). */
+  forwardMs: number;
+  sampleUs: number;
   /** Set on the last step only. */
   finishReason: FinishReason | null;
   logits?: Float32Array;
