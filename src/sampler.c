@@ -408,8 +408,8 @@ typedef struct {
 } SoftmaxSums;
 
 /* The entropy's sum of e_i * x_i is added in float over blocks of ENTROPY_BLOCK tokens (per
- * lane) and each block's partial sums then in double: it costs a sixth of the pass in double,
- * and the entropy is a displayed figure, not part of the sampling rules. */
+ * lane) and each block's partial sums then in double: token by token in double it cost a sixth
+ * of the pass, and the entropy is a displayed figure, not part of the sampling rules. */
 #define ENTROPY_BLOCK 32
 
 /* x_i = (l_i - max) / T clamped to EXP_MIN (so -Inf gives e = 0 and e * x stays finite);
@@ -447,8 +447,7 @@ static inline __attribute__((always_inline)) SoftmaxSums exp_pass(const float *l
             x = f32x4_pmax(vmin, x); /* x < vmin ? vmin : x, also for -Inf */
             v128 kmagic = f32x4_add(f32x4_mul(x, log2e), magic);
             v128 k = f32x4_sub(kmagic, magic);
-            v128 r = f32x4_sub(f32x4_sub(x, f32x4_mul(k, ln2hi)),
-                                      f32x4_mul(k, ln2lo));
+            v128 r = f32x4_sub(f32x4_sub(x, f32x4_mul(k, ln2hi)), f32x4_mul(k, ln2lo));
             v128 p = c6;
             p = f32x4_add(f32x4_mul(p, r), c5);
             p = f32x4_add(f32x4_mul(p, r), c4);
@@ -573,12 +572,12 @@ static int64_t gather_above(const float *e, int64_t n, float inv, float threshol
     const v128 four = i32x4_splat(4);
     v128 idx = u32x4_make(0, 1, 2, 3);
     for (; i + 4 <= n; i += 4) {
-        v128 p = f32x4_mul(v128_load(e + i), vinv), keep = f32x4_ge(p, vt);
+        v128 p = f32x4_mul(v128_load(e + i), vinv), keep = f32x4_ge(p, vt), at = idx;
         idx = i32x4_add(idx, four);
         if (!v128_any_true(keep)) continue; /* the usual case below a peaked head */
         int mask = i32x4_bitmask(keep);
         v128 pack = v128_load(COMPACT[mask]);
-        v128_store(ids + m, i8x16_swizzle(i32x4_sub(idx, four), pack));
+        v128_store(ids + m, i8x16_swizzle(at, pack));
         v128_store(keys + m, i8x16_swizzle(v128_not(p), pack));
         m += __builtin_popcount((unsigned)mask);
     }
