@@ -336,7 +336,7 @@ function renderStatus() {
   if (!branch) return;
   const n = branch.steps.length;
   const ms = branch.steps.reduce((sum, s) => sum + s.ms, 0) / Math.max(1, n);
-  const reasons = { eos: 'end of text', length: 'max tokens', context: 'context full', stop: 'stopped' };
+  const reasons = { eos: 'end of text', length: 'reached max tokens', context: 'context full', stop: 'stopped' };
   ui.genStatus.textContent = state.job
     ? `generating… ${n} tokens`
     : `${n} token${n === 1 ? '' : 's'}, ${f(ms, 1)} ms per token${branch.finish ? `, ${reasons[branch.finish]}` : ''}`;
