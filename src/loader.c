@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "llama2c.h"
+
 #define MAX_RUNSTATE_BYTES ((uint64_t)4 << 30) /* wasm32 memory tops out at 4 GiB */
 
 static uint64_t mul_sat(uint64_t a, uint64_t b) {
@@ -240,4 +242,12 @@ NuCode nu_load_gguf_weights(const GgufFile *g, NuConfig *cfg, NuWeights *w, NuEr
     if (rc == NU_OK) rc = map_weights(g, cfg, w, err);
     if (rc != NU_OK) nu_weights_free(w);
     return rc;
+}
+
+NuCode nu_load_weights(const uint8_t *data, size_t size, GgufFile **gguf, NuConfig *cfg,
+                       NuWeights *w, NuError *err) {
+    *gguf = NULL;
+    if (size < 4 || memcmp(data, "GGUF", 4) != 0) return nu_llama2c_load(data, size, cfg, w, err);
+    NuCode rc = gguf_open(data, size, gguf, err);
+    return rc == NU_OK ? nu_load_gguf_weights(*gguf, cfg, w, err) : rc;
 }

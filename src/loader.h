@@ -15,6 +15,12 @@
  * misshapen tensor, bad hyperparameter), NU_ERR_NOMEM (including a run state over 4 GiB). */
 NuCode nu_load_gguf_weights(const GgufFile *g, NuConfig *cfg, NuWeights *w, NuError *err);
 
+/* Either format, told by its first bytes: a GGUF file (opened into *gguf, which the caller
+ * closes after the weights) or else a llama2.c checkpoint (*gguf = NULL). For tools that take
+ * any model file; the wasm handle (api_model.c) also reads the tokenizer, so it opens its own. */
+NuCode nu_load_weights(const uint8_t *data, size_t size, GgufFile **gguf, NuConfig *cfg,
+                       NuWeights *w, NuError *err);
+
 /* Frees what a loader allocated in w and clears it. Safe on a zeroed NuWeights. */
 void nu_weights_free(NuWeights *w);
 

@@ -16,12 +16,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "gguf.h"
 #include "kernels.h"
-#include "llama2c.h"
 #include "loader.h"
 #include "model.h"
 #include "tests/files.h"
@@ -191,13 +189,7 @@ int main(int argc, char **argv) {
     NuWeights w = {0};
     GgufFile *g = NULL;
     NuRunState *s = NULL;
-    NuCode rc;
-    if (size >= 4 && memcmp(data, "GGUF", 4) == 0) {
-        rc = gguf_open(data, size, &g, &err);
-        if (rc == NU_OK) rc = nu_load_gguf_weights(g, &cfg, &w, &err);
-    } else {
-        rc = nu_llama2c_load(data, size, &cfg, &w, &err);
-    }
+    NuCode rc = nu_load_weights(data, size, &g, &cfg, &w, &err);
     if (rc == NU_OK) rc = nu_runstate_new(&cfg, &s, &err);
     if (rc != NU_OK) {
         fprintf(stderr, "decode_speed: %s\n", err.message);
