@@ -23,6 +23,7 @@ EMFLAGS := -O3 $(COMMON) -DNDEBUG --no-entry -sSTANDALONE_WASM -sALLOW_MEMORY_GR
 LIB_SRC   := $(wildcard src/*.c)
 LIB_HDR   := $(wildcard src/*.h)
 TEST_SRC  := $(wildcard src/tests/test_*.c)
+TEST_HDR  := $(wildcard src/tests/*.h)
 TOOL_SRC  := $(wildcard src/tools/*.c)
 TESTS     := $(patsubst src/tests/%.c,build/tests/%,$(TEST_SRC))
 SAN_TESTS := $(patsubst src/tests/%.c,build/san/%,$(TEST_SRC))
@@ -46,9 +47,9 @@ build/libnucleus.a: $(patsubst src/%.c,build/obj/%.o,$(LIB_SRC))
 build/san/libnucleus.a: $(patsubst src/%.c,build/san/obj/%.o,$(LIB_SRC))
 	ar rcs $@ $^
 
-build/tests/%: src/tests/%.c src/tests/check.h src/tests/files.h build/libnucleus.a | build/tests
+build/tests/%: src/tests/%.c $(TEST_HDR) build/libnucleus.a | build/tests
 	$(CC) $(CFLAGS) $< build/libnucleus.a $(LDLIBS) -o $@
-build/san/%: src/tests/%.c src/tests/check.h src/tests/files.h build/san/libnucleus.a | build/san
+build/san/%: src/tests/%.c $(TEST_HDR) build/san/libnucleus.a | build/san
 	$(CC) $(SANFLAGS) $< build/san/libnucleus.a $(LDLIBS) -o $@
 build/%: src/tools/%.c src/tests/files.h build/libnucleus.a
 	$(CC) $(CFLAGS) $< build/libnucleus.a $(LDLIBS) -o $@
@@ -61,7 +62,7 @@ web/dist/nucleus.wasm: $(LIB_SRC) $(LIB_HDR) | web/dist deps-emcc
 # --- benchmarks (bench/): the library plus the bench loops (sampler, kernels, decode), as ----
 # wasm (SIMD128 and scalar) and native; bench/run.js times them, plus the browser and wllama.
 BENCH_SRC := $(wildcard bench/*.c)
-BENCH_HDR := $(wildcard bench/*.h)
+BENCH_HDR := $(wildcard bench/*.h) src/tests/logits.h
 BENCH_LIB_SRC := $(filter-out bench/bench_native.c,$(BENCH_SRC))
 build/bench-simd.wasm: $(LIB_SRC) $(LIB_HDR) $(BENCH_SRC) $(BENCH_HDR) | deps-emcc
 	@mkdir -p build

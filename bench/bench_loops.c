@@ -6,19 +6,11 @@
 #include <stdlib.h>
 
 #include "../src/api.h"
+#include "../src/tests/logits.h"
 #include "fullsort.h"
 
 NU_EXPORT void bench_fill_logits(float *logits, int n, float scale, uint32_t seed) {
-    uint64_t state = 0x9E3779B97F4A7C15ull * (seed + 1);
-    for (int i = 0; i < n; i += 2) {
-        state ^= state << 13, state ^= state >> 7, state ^= state << 17;
-        double u1 = ((state >> 11) + 1.0) * 0x1p-53;
-        state ^= state << 13, state ^= state >> 7, state ^= state << 17;
-        double u2 = (state >> 11) * 0x1p-53;
-        double r = sqrt(-2 * log(u1));
-        logits[i] = (float)(scale * r * cos(6.283185307179586 * u2));
-        if (i + 1 < n) logits[i + 1] = (float)(scale * r * sin(6.283185307179586 * u2));
-    }
+    normal_logits(logits, n, scale, 0x9E3779B97F4A7C15ull * (seed + 1));
 }
 
 NU_EXPORT int bench_loop_ours(NuSampler *s, const float *logits, int n, int iters) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "logits.h"
 #include "sampler.h"
 
 static NuSampler *make(float t, int k, double p, double min_p, int min_keep, uint64_t seed) {
@@ -252,19 +253,6 @@ static void test_expf(void) {
     CHECK(worst <= 2);
     CHECK(nu_expf(0) == 1.0f && nu_expf(-INFINITY) == 0.0f && nu_expf(-200) == 0.0f);
     printf("nu_expf: max error %d ulp on [-104, 0]\n", worst);
-}
-
-/* Random logits s * N(0,1) from a fixed xorshift stream. */
-static void normal_logits(float *l, int n, float scale, uint64_t seed) {
-    for (int i = 0; i < n; i += 2) {
-        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
-        double u1 = ((seed >> 11) + 1.0) * 0x1p-53;
-        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
-        double u2 = (seed >> 11) * 0x1p-53;
-        double r = sqrt(-2 * log(u1));
-        l[i] = (float)(scale * r * cos(6.283185307179586 * u2));
-        if (i + 1 < n) l[i + 1] = (float)(scale * r * sin(6.283185307179586 * u2));
-    }
 }
 
 /* The candidate search must give exactly what a full sort gives. */
