@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "files.h"
 #include "convert.h"
 #include "gguf.h"
 #include "gguf_write.h"
@@ -29,23 +30,10 @@ typedef struct {
     size_t size;
 } Bytes;
 
-static Bytes read_file(const char *path) {
+static Bytes read_bytes(const char *path) {
     Bytes b = {NULL, 0};
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "cannot open %s\n", path);
-        return b;
-    }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b.data = malloc(n > 0 ? (size_t)n : 1);
-    if (b.data && fread(b.data, 1, (size_t)n, f) != (size_t)n) {
-        free(b.data);
-        b.data = NULL;
-    }
-    fclose(f);
-    b.size = b.data ? (size_t)n : 0;
+    b.data = read_file(path, &b.size);
+    if (!b.data) b.size = 0;
     return b;
 }
 
@@ -269,7 +257,7 @@ static void test_gguf_to_gguf(const Bytes *bin, const Bytes *tok) {
     NuError err;
     NuCode rc;
     /* llama.cpp's own stories260K.gguf: metadata kept, logits bit-identical in f32. */
-    Bytes orig = read_file(GGUF260K);
+    Bytes orig = read_bytes(GGUF260K);
     Bytes f32 = convert(&orig, NULL, NU_TYPE_F32, &rc, &err);
     CHECK(rc == NU_OK);
     Model a, b;
@@ -387,7 +375,7 @@ static void test_shapes(void) {
 
 static void test_synth(void) {
     NuError err;
-    Bytes vocab = read_file(SPM_VOCAB);
+    Bytes vocab = read_bytes(SPM_VOCAB);
     NuConfig c;
     CHECK(nu_synth_shape("64,96,2,4,2,32000,32", &c, &err) == NU_OK);
     Bytes a = {0}, b = {0}, d = {0}, q = {0};
@@ -490,10 +478,10 @@ static void test_bad_inputs(const Bytes *bin, const Bytes *tok) {
     CHECK(rc == NU_ERR_ARG);
     out = convert(bin, tok, NU_TYPE_F16, &rc, &err);
     CHECK(rc == NU_ERR_ARG);
-    Bytes gguf = read_file(GGUF260K);
+    Bytes gguf = read_bytes(GGUF260K);
     out = convert(&gguf, tok, NU_TYPE_F32, &rc, &err);
     CHECK(rc == NU_ERR_ARG);
-    Bytes gpt2 = read_file(GPT2_VOCAB);
+    Bytes gpt2 = read_bytes(GPT2_VOCAB);
     out = convert(&gpt2, NULL, NU_TYPE_F32, &rc, &err);
     CHECK(rc == NU_ERR_UNSUPPORTED && out.data == NULL); /* architecture gpt2 */
     /* Truncations of each input. */
@@ -545,7 +533,7 @@ static void test_bad_inputs(const Bytes *bin, const Bytes *tok) {
 }
 
 int main(void) {
-    Bytes bin = read_file(BIN), tok = read_file(TOK);
+    Bytes bin = read_bytes(BIN), tok = read_bytes(TOK);
     CHECK(bin.data && tok.data);
     if (bin.data && tok.data) {
         test_stories260k_from_llama2c(&bin, &tok);
