@@ -594,6 +594,20 @@ static void fuzz_run_model(const NuConfig *c, const NuWeights *w, unsigned token
     nu_runstate_free(s);
 }
 
+/* After either loader: an error with its message and nothing left allocated, or weights that
+ * check out and run. Frees the weights. */
+static void fuzz_check_load(NuCode rc, const NuError *err, const NuConfig *c, NuWeights *w,
+                            const uint8_t *file, size_t size) {
+    FUZZ_CHECK_ERROR(rc, *err);
+    if (rc == NU_OK) {
+        fuzz_check_weights(c, w, file, size);
+        fuzz_run_model(c, w, size ? file[size - 1] : 0);
+    } else {
+        FUZZ_CHECK(w->layers == NULL);
+    }
+    nu_weights_free(w);
+}
+
 /* Target: a GGUF file through the weight loader (and the model when small) and the
  * tokenizer loader. The file is a private copy, freed before the tokenizer is used. */
 static int fuzz_weights(const uint8_t *data, size_t size) {
@@ -611,14 +625,7 @@ static int fuzz_weights(const uint8_t *data, size_t size) {
     NuWeights w;
     memset(&w, 0, sizeof w);
     NuCode rc = nu_load_gguf_weights(g, &c, &w, &err);
-    FUZZ_CHECK_ERROR(rc, err);
-    if (rc == NU_OK) {
-        fuzz_check_weights(&c, &w, file, size);
-        fuzz_run_model(&c, &w, size ? file[size - 1] : 0);
-    } else {
-        FUZZ_CHECK(w.layers == NULL);
-    }
-    nu_weights_free(&w);
+    fuzz_check_load(rc, &err, &c, &w, file, size);
     NuTokenizer *t = NULL;
     rc = nu_tokenizer_from_gguf(g, &t, &err);
     FUZZ_CHECK_ERROR(rc, err);
@@ -643,14 +650,7 @@ static int fuzz_llama2c(const uint8_t *data, size_t size) {
     NuError err;
     nu_clear(&err);
     NuCode rc = nu_llama2c_load(file, size, &c, &w, &err);
-    FUZZ_CHECK_ERROR(rc, err);
-    if (rc == NU_OK) {
-        fuzz_check_weights(&c, &w, file, size);
-        fuzz_run_model(&c, &w, size ? file[size - 1] : 0);
-    } else {
-        FUZZ_CHECK(w.layers == NULL);
-    }
-    nu_weights_free(&w);
+    fuzz_check_load(rc, &err, &c, &w, file, size);
     free(file);
     return 0;
 }
