@@ -20,8 +20,8 @@ EMFLAGS := -O3 $(COMMON) -DNDEBUG --no-entry -sSTANDALONE_WASM -sALLOW_MEMORY_GR
            -sMAXIMUM_MEMORY=4GB -sINITIAL_MEMORY=16MB -sTOTAL_STACK=1MB -sABORTING_MALLOC=0 \
            -sEXPORTED_FUNCTIONS=_malloc,_free
 
-LIB_SRC   := $(wildcard src/*.c)
-LIB_HDR   := $(wildcard src/*.h)
+LIB_SRC   := $(wildcard src/*.c src/quant/*.c)
+LIB_HDR   := $(wildcard src/*.h src/quant/*.h)
 TEST_SRC  := $(wildcard src/tests/test_*.c)
 TEST_HDR  := $(wildcard src/tests/*.h)
 TOOL_SRC  := $(wildcard src/tools/*.c)
@@ -37,9 +37,11 @@ all: native wasm
 native: build/libnucleus.a $(TOOLS) $(TESTS)
 wasm: $(WASM)
 
-build/obj/%.o: src/%.c $(LIB_HDR) | build/obj
+build/obj/%.o: src/%.c $(LIB_HDR)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
-build/san/obj/%.o: src/%.c $(LIB_HDR) | build/san/obj
+build/san/obj/%.o: src/%.c $(LIB_HDR)
+	@mkdir -p $(@D)
 	$(CC) $(SANFLAGS) -c $< -o $@
 
 build/libnucleus.a: $(patsubst src/%.c,build/obj/%.o,$(LIB_SRC))
@@ -106,7 +108,7 @@ $(SYNTH_MODELS): models/%.gguf: $(SHARED_MODELS)/vocab/ggml-vocab-llama-spm.gguf
 	    --vocab $< --seed 1 --output $@.tmp
 	mv $@.tmp $@
 
-build/obj build/san/obj build/tests build/san web/dist:
+build/tests build/san web/dist:
 	mkdir -p $@
 
 # --- dependencies: install only what is missing, so a second run costs nothing -----------

@@ -188,13 +188,24 @@ static int is_block_type(NuType t) {
     return t == NU_TYPE_Q8_0 || t == NU_TYPE_Q4_0;
 }
 
-/* The Q8_0 form of x for the matrices that read it, quantized once; NULL when none of them
- * is a block type (float matrices read x directly). */
-static const NuBlockQ8_0 *quantize_input(NuRunState *s, const float *x, int64_t n, NuType a, NuType b, NuType c) {
-    if (!is_block_type(a) && !is_block_type(b) && !is_block_type(c))
-        return NULL;
-    nu_quantize_row_q8_0(x, s->xq, n);
-    return s->xq;
+/* The matrix products of the forward pass read their input through these two: set_input names
+ * the vector the next products read, and matmul converts it on first use to the form the
+ * weight type pairs with (Q8_0 blocks for Q8_0/Q4_0), so q, k and v share one conversion. */
+static void set_input(NuRunState *s, const float *x, int n) {
+    s->in_x = x;
+    s->in_n = n;
+    s->in_quantized = 0;
+}
+
+static void matmul(NuRunState *s, const NuTensor *w, float *out) {
+    const NuBlockQ8_0 *xq = NULL;
+    if (is_block_type(w->type)) {
+        if (!s->in_quantized)
+            nu_quantize_row_q8_0(s->in_x, s->xq, s->in_n);
+        s->in_quantized = 1;
+        xq = s->xq;
+    }
+    nu_matvec(w, s->in_x, xq, out);
 }
 
 /* This position's rotation angles: pair j of each head turns by pos * theta^(-2j / rope_dim).
@@ -269,39 +280,38 @@ NuCode nu_forward(const NuConfig *c, const NuWeights *w, NuRunState *s, int toke
 
     for (int l = 0; l < c->n_layers; l++) {
         const NuLayer *L = &w->layers[l];
-        const NuBlockQ8_0 *xq;
 
         /* attention: q, k, v from the normalized input; k and v go straight into the cache */
         float *k = s->key_cache + ((size_t)l * c->seq_len + pos) * kv_dim;
         float *v = s->value_cache + ((size_t)l * c->seq_len + pos) * kv_dim;
         nu_rmsnorm(s->xb, x, L->attn_norm.data, dim, c->norm_eps);
-        xq = quantize_input(s, s->xb, dim, L->wq.type, L->wk.type, L->wv.type);
-        nu_matvec(&L->wq, s->xb, xq, s->q);
-        nu_matvec(&L->wk, s->xb, xq, k);
-        nu_matvec(&L->wv, s->xb, xq, v);
+        set_input(s, s->xb, dim);
+        matmul(s, &L->wq, s->q);
+        matmul(s, &L->wk, k);
+        matmul(s, &L->wv, v);
         rope(s, s->q, c->n_heads, head_dim, c->rope_dim);
         rope(s, k, c->n_kv_heads, head_dim, c->rope_dim);
         attention(c, s, l, pos);
-        xq = quantize_input(s, s->xb, dim, L->wo.type, L->wo.type, L->wo.type);
-        nu_matvec(&L->wo, s->xb, xq, s->xb2);
+        set_input(s, s->xb, dim);
+        matmul(s, &L->wo, s->xb2);
         add(x, s->xb2, dim);
 
         /* feed-forward: down(silu(gate(x)) * up(x)) */
         nu_rmsnorm(s->xb, x, L->ffn_norm.data, dim, c->norm_eps);
-        xq = quantize_input(s, s->xb, dim, L->ffn_gate.type, L->ffn_up.type, L->ffn_up.type);
-        nu_matvec(&L->ffn_gate, s->xb, xq, s->hb);
-        nu_matvec(&L->ffn_up, s->xb, xq, s->hb2);
+        set_input(s, s->xb, dim);
+        matmul(s, &L->ffn_gate, s->hb);
+        matmul(s, &L->ffn_up, s->hb2);
         for (int i = 0; i < hidden; i++) {
             float g = s->hb[i];
             s->hb[i] = g * (1.0f / (1.0f + nu_expf(-g))) * s->hb2[i];
         }
-        xq = quantize_input(s, s->hb, hidden, L->ffn_down.type, L->ffn_down.type, L->ffn_down.type);
-        nu_matvec(&L->ffn_down, s->hb, xq, s->xb);
+        set_input(s, s->hb, hidden);
+        matmul(s, &L->ffn_down, s->xb);
         add(x, s->xb, dim);
     }
 
     nu_rmsnorm(x, x, w->output_norm.data, dim, c->norm_eps);
-    const NuBlockQ8_0 *xq = quantize_input(s, x, dim, w->output.type, w->output.type, w->output.type);
-    nu_matvec(&w->output, x, xq, s->logits);
+    set_input(s, x, dim);
+    matmul(s, &w->output, s->logits);
     return NU_OK;
 }

@@ -33,7 +33,10 @@ typedef struct NuRunState {
     float *key_cache;  /* [n_layers][seq_len][kv_dim] */
     float *value_cache;
     float *rope_cos, *rope_sin; /* this position's rotation, [rope_dim / 2] */
-    NuBlockQ8_0 *xq;   /* an input vector quantized for Q8_0/Q4_0 weights [max(dim, hidden) / 32] */
+    NuBlockQ8_0 *xq;   /* the matmul input quantized for Q8_0/Q4_0 weights [max(dim, hidden) / 32] */
+    const float *in_x; /* the matmul input (set_input in model.c) */
+    int in_n;
+    int in_quantized;  /* xq holds in_x quantized */
 } NuRunState;
 
 /* Checks the config (positive sizes, heads dividing dim, kv heads dividing heads, an even

@@ -6,12 +6,28 @@
 
 #include <stdint.h>
 
-/* Element types, numbered as ggml/GGUF number them so a GGUF type id maps directly. */
+/* Element types, numbered as ggml/GGUF number them so a GGUF type id maps directly. Q8_1 and
+ * Q8_K are ggml's activation types (the form an input vector takes against Q4_1/Q5_1 and
+ * against the K-quants and IQ4_XS); src/quant/types.h has what each type is and does. */
 typedef enum {
     NU_TYPE_F32 = 0,
     NU_TYPE_F16 = 1,
     NU_TYPE_Q4_0 = 2,
-    NU_TYPE_Q8_0 = 8
+    NU_TYPE_Q4_1 = 3,
+    NU_TYPE_Q5_0 = 6,
+    NU_TYPE_Q5_1 = 7,
+    NU_TYPE_Q8_0 = 8,
+    NU_TYPE_Q8_1 = 9,
+    NU_TYPE_Q2_K = 10,
+    NU_TYPE_Q3_K = 11,
+    NU_TYPE_Q4_K = 12,
+    NU_TYPE_Q5_K = 13,
+    NU_TYPE_Q6_K = 14,
+    NU_TYPE_Q8_K = 15,
+    NU_TYPE_IQ4_NL = 20,
+    NU_TYPE_IQ4_XS = 23,
+    NU_TYPE_BF16 = 30,
+    NU_TYPE_COUNT = 40 /* above every ggml type id, for tables indexed by type */
 } NuType;
 
 /* A row-major matrix of `rows` rows of `cols` elements (a vector has rows = 1). For the

@@ -1,0 +1,35 @@
+/* One table of what each tensor type is, in the manner of ggml's type traits: adding a type
+ * is one row in types.c plus its kernels, not edits across the code.
+ *
+ * A row of `cols` elements of a type is cols / block_size blocks of block_bytes bytes, laid
+ * out exactly as ggml lays them out, so GGUF files load as they are. A matrix-vector product
+ * first converts the input vector to the type's vec_dot_type (ggml's pairing: Q8_0 against
+ * the 32-element blocks, Q8_1 against Q4_1/Q5_1, Q8_K against the K-quants and IQ4_XS, F16
+ * against F16, BF16 against BF16, F32 against F32) with that type's from_float, then calls
+ * matvec. Every matvec has a SIMD128/SSE4.1 and a scalar version giving the same bits. */
+#ifndef NUCLEUS_QUANT_TYPES_H
+#define NUCLEUS_QUANT_TYPES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tensor.h"
+
+typedef struct {
+    const char *name;    /* ggml's name: "f32", "q4_K", "iq4_xs" ... */
+    int block_size;      /* elements per block: 1 for the float types, 32 or 256 */
+    size_t block_bytes;  /* bytes per block */
+    NuType vec_dot_type; /* the form the input vector takes for matvec */
+    /* n elements (a multiple of block_size) to floats, and back with ggml's reference
+     * rounding (from_float is NULL for a type we can read but not write). */
+    void (*to_float)(const void *src, float *dst, int64_t n);
+    void (*from_float)(const float *src, void *dst, int64_t n);
+    /* out[r] = row r of w . x for r < rows: w's rows are row_bytes apart, x is the input
+     * already in vec_dot_type (cols elements). NULL for the activation-only types. */
+    void (*matvec)(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out);
+} NuTypeTraits;
+
+/* The row for type t, or NULL when the runtime does not know t. */
+const NuTypeTraits *nu_type_traits(NuType t);
+
+#endif
