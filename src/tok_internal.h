@@ -19,7 +19,8 @@ typedef enum { TOK_SPM, TOK_BPE } TokKind;
 
 /* BPE pre-tokenizers, each one of llama.cpp's word-splitting regexes (see tok_bpe.c). */
 typedef enum {
-    PRE_GPT2,      /* gpt-2, default and the names llama.cpp maps to the same regex */
+    PRE_DEFAULT,   /* "default" or no pre-tokenizer: punctuation runs, GPT-2, numbers, 3 digits */
+    PRE_GPT2,      /* gpt-2 and the names llama.cpp maps to the same regex */
     PRE_STARCODER, /* GPT-2's rules after cutting out every \p{N} (starcoder, smollm, ...) */
     PRE_LLAMA3,    /* llama-bpe: Llama 3's regex, digits in runs of up to three */
     PRE_QWEN2      /* qwen2: Llama 3's regex with single digits */

@@ -387,7 +387,7 @@ typedef struct {
 } PreName;
 
 static const PreName PRE_NAMES[] = {
-    {"gpt-2", PRE_GPT2, 0, 0},      {"default", PRE_GPT2, 0, 0},  {"phi-2", PRE_GPT2, 0, 0},
+    {"gpt-2", PRE_GPT2, 0, 0},      {"default", PRE_DEFAULT, 0, 0}, {"phi-2", PRE_GPT2, 0, 0},
     {"mpt", PRE_GPT2, 0, 0},        {"olmo", PRE_GPT2, 0, 0},     {"starcoder", PRE_STARCODER, 0, 0},
     {"smollm", PRE_STARCODER, 0, 0}, {"refact", PRE_STARCODER, 0, 0},
     {"codeshell", PRE_STARCODER, 0, 0}, {"llama3", PRE_LLAMA3, 1, 1},
@@ -403,7 +403,7 @@ static NuCode gguf_kind(const GgufFile *g, NuTokenizer *t, NuError *err) {
         if (t->n_vocab > 2) t->unk = 0, t->bos = 1, t->eos = 2;
         return NU_OK;
     }
-    t->pre = PRE_GPT2;
+    t->pre = PRE_DEFAULT; /* llama.cpp's choice when the file names none */
     if (gguf_find_key(g, "tokenizer.ggml.pre") < 0) return NU_OK;
     GgufStr pre;
     NuCode rc = gguf_get_str(g, "tokenizer.ggml.pre", &pre, err);
@@ -416,8 +416,8 @@ static NuCode gguf_kind(const GgufFile *g, NuTokenizer *t, NuError *err) {
         return NU_OK;
     }
     return nu_fail(err, NU_ERR_UNSUPPORTED,
-                   "pre-tokenizer '%.*s' is not supported (gpt-2, llama-bpe, qwen2, smollm, "
-                   "starcoder and the names llama.cpp gives the same rules are)",
+                   "pre-tokenizer '%.*s' is not supported (default, gpt-2, llama-bpe, qwen2, "
+                   "smollm, starcoder and the names llama.cpp gives the same rules are)",
                    (int)(pre.len > 64 ? 64 : pre.len), pre.ptr);
 }
 

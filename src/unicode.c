@@ -91,6 +91,10 @@ int nu_unicode_is_number(uint32_t cp) {
     return in_ranges(numbers, sizeof numbers / sizeof numbers[0], cp);
 }
 
+int nu_unicode_is_punct(uint32_t cp) {
+    return in_ranges(puncts, sizeof puncts / sizeof puncts[0], cp);
+}
+
 int nu_unicode_is_space(uint32_t cp) {
     if (cp < 0x80) return cp == ' ' || (cp >= '\t' && cp <= '\r');
     return in_ranges(spaces, sizeof spaces / sizeof spaces[0], cp);

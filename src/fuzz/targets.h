@@ -486,7 +486,10 @@ static void fuzz_exercise_tokenizer(const NuTokenizer *t) {
 }
 
 /* The fixed vocabularies of the tokenizer target, built once. */
-enum { FUZZ_SPM, FUZZ_BPE, FUZZ_STARCODER, FUZZ_LLAMA3, FUZZ_QWEN2, FUZZ_LLAMA2C, FUZZ_N_VOCABS };
+enum {
+    FUZZ_SPM, FUZZ_BPE, FUZZ_STARCODER, FUZZ_LLAMA3, FUZZ_QWEN2, FUZZ_DEFAULT, FUZZ_LLAMA2C,
+    FUZZ_N_VOCABS
+};
 static NuTokenizer *fuzz_vocabs[FUZZ_N_VOCABS];
 
 static void fuzz_vocabs_free(void) {
@@ -504,6 +507,7 @@ static NuTokenizer *fuzz_vocab_from_gguf(int which) {
         fuzz_vocab_bpe(w, which == FUZZ_STARCODER ? "starcoder"
                           : which == FUZZ_LLAMA3  ? "llama-bpe"
                           : which == FUZZ_QWEN2   ? "qwen2"
+                          : which == FUZZ_DEFAULT ? "default"
                                                   : "gpt-2");
     uint8_t *buf = NULL;
     size_t size;

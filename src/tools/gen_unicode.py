@@ -5,7 +5,7 @@ code points assigned after 14.0 are classified as llama.cpp does not).
 
     python3 src/tools/gen_unicode.py > src/unicode_tables.h
 
-Classes: \\p{L} (general category L*), \\p{N} (N*) as sorted, merged code point ranges, and
+Classes: \\p{L} (general category L*), \\p{N} (N*), \\p{P} (P*) as sorted, merged code point ranges, and
 whitespace as llama.cpp defines it: Unicode's White_Space property, which is what Python's
 str.isspace() gives minus U+001C..U+001F (the information separators Python also counts).
 
@@ -62,6 +62,7 @@ def main():
               f"{unicodedata.unidata_version}); do not edit. */\n\n")
     emit("letters", ranges(lambda cp: category(cp, "L")), out)
     emit("numbers", ranges(lambda cp: category(cp, "N")), out)
+    emit("puncts", ranges(lambda cp: category(cp, "P")), out)
     emit("spaces", ranges(is_space), out)
 
 
