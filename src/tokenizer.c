@@ -237,6 +237,24 @@ NuCode tok_finish(NuTokenizer *t, NuError *err) {
     return NU_OK;
 }
 
+/* An optional special token id: absent keys keep *id; -1 / 0xFFFFFFFF mean "none". */
+static NuCode read_special(const GgufFile *g, const char *key, int32_t n_vocab, int32_t *id,
+                           NuError *err) {
+    if (gguf_find_key(g, key) < 0) return NU_OK;
+    int64_t v;
+    NuCode rc = gguf_get_i64(g, key, &v, err);
+    if (rc) return rc;
+    if (v == -1 || v == (int64_t)UINT32_MAX) {
+        *id = -1;
+        return NU_OK;
+    }
+    if (v < 0 || v >= n_vocab)
+        return nu_fail(err, NU_ERR_FORMAT, "%s is %lld but the vocabulary has %d tokens", key,
+                       (long long)v, (int)n_vocab);
+    *id = (int32_t)v;
+    return NU_OK;
+}
+
 /* --- special tokens and end of generation --------------------------------------------- */
 
 static int text_is(const NuTokenizer *t, int32_t id, const char *lit) {
@@ -251,35 +269,118 @@ static int text_in(const NuTokenizer *t, int32_t id, const char *const *list) {
     return 0;
 }
 
-/* Texts llama.cpp treats as ending generation (its special_eog_ids, found by text because
- * converters do not record them all): end of turn / message / text, and FIM padding and
- * separators. */
+/* Special tokens llama.cpp finds by their text when the file does not name them (converters
+ * record few of them): each slot takes the id in its key, else the first token with one of
+ * its texts (llama.cpp takes whichever its hash map gives first), which becomes a control
+ * token. End of turn, end of message and three fill-in-the-middle slots end generation. */
+typedef struct {
+    const char *key;
+    const char *const *texts;
+    int eog;
+} Slot;
+
+static const char *const EOT_TEXTS[] = {
+    "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>",
+    "<EOT>", "_<EOT>", "[EOT]", "<\xEF\xBD\x9C" "end\xE2\x96\x81" "of\xE2\x96\x81" "sentence\xEF\xBD\x9C>",
+    "<end_of_utterance>", NULL};
+static const char *const EOM_TEXTS[] = {"<|eom_id|>", NULL};
+static const char *const PRE_TEXTS[] = {
+    "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "begin\xEF\xBD\x9C>",
+    "<PRE>", "\xE2\x96\x81<PRE>", "<|code_prefix|>", "<|prefix|>", NULL};
+static const char *const SUF_TEXTS[] = {
+    "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "hole\xEF\xBD\x9C>",
+    "<SUF>", "\xE2\x96\x81<SUF>", "<|code_suffix|>", "<|suffix|>", NULL};
+static const char *const MID_TEXTS[] = {
+    "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "end\xEF\xBD\x9C>",
+    "<MID>", "\xE2\x96\x81<MID>", "<|code_middle|>", "<|middle|>", NULL};
+static const char *const PAD_TEXTS[] = {"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]", NULL};
+static const char *const REP_TEXTS[] = {
+    "<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>", NULL};
+static const char *const SEP_TEXTS[] = {"<|file_sep|>", NULL};
+
+static const Slot SLOTS[] = {
+    {"tokenizer.ggml.eot_token_id", EOT_TEXTS, 1},     {"tokenizer.ggml.eom_token_id", EOM_TEXTS, 1},
+    {"tokenizer.ggml.fim_pre_token_id", PRE_TEXTS, 0}, {"tokenizer.ggml.fim_suf_token_id", SUF_TEXTS, 0},
+    {"tokenizer.ggml.fim_mid_token_id", MID_TEXTS, 0}, {"tokenizer.ggml.fim_pad_token_id", PAD_TEXTS, 1},
+    {"tokenizer.ggml.fim_rep_token_id", REP_TEXTS, 1}, {"tokenizer.ggml.fim_sep_token_id", SEP_TEXTS, 1},
+};
+
+/* Every token with one of these texts ends generation (llama.cpp's special_eog_ids) and is a
+ * control token. */
 static const char *const EOG_TEXTS[] = {
     "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
     "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
     "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
-    "<\xEF\xBD\x9C" "end\xE2\x96\x81" "of\xE2\x96\x81" "sentence\xEF\xBD\x9C>", "[e~[",
-    "<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]", "<|fim_repo|>", "<|repo_name|>",
-    "<fim-repo>", "<REPO>", "<reponame>", "<|file_sep|>", NULL};
+    "<\xEF\xBD\x9C" "end\xE2\x96\x81" "of\xE2\x96\x81" "sentence\xEF\xBD\x9C>", "[e~[", NULL};
 
-/* Fill-in-the-middle markers, which llama.cpp also makes control tokens whatever their type. */
-static const char *const FIM_TEXTS[] = {
-    "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<PRE>", "\xE2\x96\x81<PRE>",
-    "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<SUF>", "\xE2\x96\x81<SUF>",
-    "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<MID>", "\xE2\x96\x81<MID>", NULL};
+static int32_t find_text(const NuTokenizer *t, const char *lit) {
+    for (int32_t id = 0; id < t->n_vocab; id++)
+        if (text_is(t, id, lit)) return id;
+    return -1;
+}
 
-/* The eog list: eos, eot and eom (from the file's keys) and every token with an EOG text.
- * Tokens with those texts become control tokens, as in llama.cpp, so they decode to nothing
- * and are matched in the text only with special parsing on. */
-static NuCode find_eog(NuTokenizer *t, int32_t eot, int32_t eom, NuError *err) {
+static int in_eog(const NuTokenizer *t, int32_t id) {
+    for (int32_t i = 0; i < t->n_eog; i++)
+        if (t->eog[i] == id) return 1;
+    return 0;
+}
+
+static void add_eog(NuTokenizer *t, int32_t id) {
+    if (id >= 0 && !in_eog(t, id)) t->eog[t->n_eog++] = id;
+}
+
+static void drop_eog(NuTokenizer *t, int32_t id, int type) {
+    int32_t k = 0;
+    for (int32_t i = 0; i < t->n_eog; i++)
+        if (t->eog[i] != id) t->eog[k++] = t->eog[i];
+    t->n_eog = k;
+    t->types[id] = (uint8_t)type;
+}
+
+/* llama.cpp's two exceptions: with <|return|> and <|call|> (gpt-oss) or <|calls|> and
+ * <|flush|> (solar-open), <|end|> does not end generation and is an ordinary user token;
+ * with <|tool_response>, </s> does not and is a normal token. */
+static void eog_exceptions(NuTokenizer *t) {
+    int32_t ret = find_text(t, "<|return|>"), call = find_text(t, "<|call|>");
+    int32_t calls = find_text(t, "<|calls|>"), flush = find_text(t, "<|flush|>");
+    int32_t end = find_text(t, "<|end|>"), tool = find_text(t, "<|tool_response>");
+    int32_t s_end = find_text(t, "</s>");
+    int has_call = in_eog(t, call) || in_eog(t, calls);
+    if (in_eog(t, end) && has_call && (in_eog(t, ret) || in_eog(t, flush))) drop_eog(t, end, TOK_USER);
+    if (in_eog(t, tool) && in_eog(t, s_end)) drop_eog(t, s_end, TOK_NORMAL);
+}
+
+static int ascending_i32(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The eog list, ascending: eos, the slots that end generation and the EOG texts. Tokens
+ * found by text become control tokens, as in llama.cpp, so they decode to nothing and are
+ * matched in the text only with special parsing on. g is NULL for llama2.c files. */
+static NuCode find_eog(NuTokenizer *t, const GgufFile *g, NuError *err) {
     t->eog = malloc((size_t)t->n_vocab * sizeof *t->eog);
     if (!t->eog) return nu_fail(err, NU_ERR_NOMEM, "out of memory for the end-of-generation list");
     t->n_eog = 0;
-    for (int32_t id = 0; id < t->n_vocab; id++) {
-        int by_text = text_in(t, id, EOG_TEXTS);
-        if (by_text || text_in(t, id, FIM_TEXTS)) t->types[id] = TOK_CONTROL;
-        if (by_text || id == t->eos || id == eot || id == eom) t->eog[t->n_eog++] = id;
+    for (size_t i = 0; i < sizeof SLOTS / sizeof SLOTS[0]; i++) {
+        int32_t id = -1;
+        NuCode rc = g ? read_special(g, SLOTS[i].key, t->n_vocab, &id, err) : NU_OK;
+        if (rc) return rc;
+        for (int32_t k = 0; id < 0 && k < t->n_vocab; k++) {
+            if (!text_in(t, k, SLOTS[i].texts)) continue;
+            id = k;
+            t->types[k] = TOK_CONTROL;
+        }
+        if (SLOTS[i].eog) add_eog(t, id);
     }
+    for (int32_t id = 0; id < t->n_vocab; id++) {
+        if (!text_in(t, id, EOG_TEXTS)) continue;
+        add_eog(t, id);
+        t->types[id] = TOK_CONTROL;
+    }
+    add_eog(t, t->eos);
+    eog_exceptions(t);
+    qsort(t->eog, (size_t)t->n_eog, sizeof *t->eog, ascending_i32);
     return NU_OK;
 }
 
@@ -339,24 +440,6 @@ static void phi3_strip(NuTokenizer *t) {
 
 static int str_is(GgufStr s, const char *lit) {
     return s.len == strlen(lit) && memcmp(s.ptr, lit, s.len) == 0;
-}
-
-/* An optional special token id: absent keys keep *id; -1 / 0xFFFFFFFF mean "none". */
-static NuCode read_special(const GgufFile *g, const char *key, int32_t n_vocab, int32_t *id,
-                           NuError *err) {
-    if (gguf_find_key(g, key) < 0) return NU_OK;
-    int64_t v;
-    NuCode rc = gguf_get_i64(g, key, &v, err);
-    if (rc) return rc;
-    if (v == -1 || v == (int64_t)UINT32_MAX) {
-        *id = -1;
-        return NU_OK;
-    }
-    if (v < 0 || v >= n_vocab)
-        return nu_fail(err, NU_ERR_FORMAT, "%s is %lld but the vocabulary has %d tokens", key,
-                       (long long)v, (int)n_vocab);
-    *id = (int32_t)v;
-    return NU_OK;
 }
 
 static NuCode read_flag(const GgufFile *g, const char *key, int *flag, NuError *err) {
@@ -490,19 +573,16 @@ NuCode nu_tokenizer_from_gguf(const GgufFile *g, NuTokenizer **out, NuError *err
     NuTokenizer *t;
     rc = tok_create(kind, (int32_t)count, &t, err);
     if (rc) return rc;
-    int32_t eot = -1, eom = -1;
     rc = gguf_kind(g, t, err);
     if (!rc) rc = gguf_tokens(t, g, err);
     if (!rc) rc = read_special(g, "tokenizer.ggml.bos_token_id", t->n_vocab, &t->bos, err);
     if (!rc) rc = read_special(g, "tokenizer.ggml.eos_token_id", t->n_vocab, &t->eos, err);
     if (!rc) rc = read_special(g, "tokenizer.ggml.unknown_token_id", t->n_vocab, &t->unk, err);
-    if (!rc) rc = read_special(g, "tokenizer.ggml.eot_token_id", t->n_vocab, &eot, err);
-    if (!rc) rc = read_special(g, "tokenizer.ggml.eom_token_id", t->n_vocab, &eom, err);
     if (!rc) rc = read_flag(g, "tokenizer.ggml.add_bos_token", &t->add_bos, err);
     if (!rc) rc = read_flag(g, "tokenizer.ggml.add_eos_token", &t->add_eos, err);
     if (!rc && kind == TOK_SPM)
         rc = read_flag(g, "tokenizer.ggml.add_space_prefix", &t->add_space_prefix, err);
-    if (!rc) rc = find_eog(t, eot, eom, err);
+    if (!rc) rc = find_eog(t, g, err);
     if (!rc) rc = tok_finish(t, err);
     if (!rc) rc = find_special(t, err);
     if (!rc && is_phi3(g)) phi3_strip(t);
@@ -552,7 +632,7 @@ NuCode nu_tokenizer_from_llama2c(const uint8_t *data, size_t size, int vocab_siz
         t->unk = 0;
         t->bos = vocab_size > 1 ? 1 : -1;
         t->eos = vocab_size > 2 ? 2 : -1;
-        rc = find_eog(t, -1, -1, err);
+        rc = find_eog(t, NULL, err);
         if (!rc) rc = tok_finish(t, err);
         if (!rc) rc = find_special(t, err);
     }
