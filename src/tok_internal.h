@@ -92,7 +92,10 @@ struct NuTokenizer {
 NuCode tok_create(TokKind kind, int32_t n_vocab, NuTokenizer **out, NuError *err);
 NuCode tok_add(NuTokenizer *t, int32_t id, const char *text, size_t len, float score, int type,
                NuError *err);
-/* After every token is added: builds the text index, byte tokens, pieces and display forms. */
+/* After every token is added: tok_index builds the text index (tok_lookup works from then
+ * on), then, once the token types are final, tok_finish the byte tokens, pieces and display
+ * forms. */
+void tok_index(NuTokenizer *t);
 NuCode tok_finish(NuTokenizer *t, NuError *err);
 
 /* Id of the token whose text is s[0..n), or -1. */

@@ -65,7 +65,7 @@ static int index_alloc(TokIndex *ix, uint64_t entries) {
 }
 
 /* Adds every token text; a text that occurs twice maps to its last id, as in llama.cpp. */
-static void index_tokens(NuTokenizer *t) {
+void tok_index(NuTokenizer *t) {
     for (int32_t id = 0; id < t->n_vocab; id++) {
         size_t len;
         const uint8_t *s = tok_text(t, id, &len);
@@ -219,7 +219,6 @@ static int add_display(NuTokenizer *t, int32_t id) {
 }
 
 NuCode tok_finish(NuTokenizer *t, NuError *err) {
-    index_tokens(t);
     if (t->kind == TOK_SPM) spm_find_byte_tokens(t);
     else bpe_find_byte_tokens(t);
     for (int32_t id = 0; id < t->n_vocab; id++) {
@@ -270,9 +269,9 @@ static int text_in(const NuTokenizer *t, int32_t id, const char *const *list) {
 }
 
 /* Special tokens llama.cpp finds by their text when the file does not name them (converters
- * record few of them): each slot takes the id in its key, else the first token with one of
- * its texts (llama.cpp takes whichever its hash map gives first), which becomes a control
- * token. End of turn, end of message and three fill-in-the-middle slots end generation. */
+ * record few of them): each slot takes the id in its key, else the token of the first of its
+ * texts the vocabulary has (llama.cpp takes whichever its hash map gives first), which becomes
+ * a control token. End of turn, end of message and three fill-in-the-middle slots end generation. */
 typedef struct {
     const char *key;
     const char *const *texts;
@@ -314,9 +313,7 @@ static const char *const EOG_TEXTS[] = {
     "<\xEF\xBD\x9C" "end\xE2\x96\x81" "of\xE2\x96\x81" "sentence\xEF\xBD\x9C>", "[e~[", NULL};
 
 static int32_t find_text(const NuTokenizer *t, const char *lit) {
-    for (int32_t id = 0; id < t->n_vocab; id++)
-        if (text_is(t, id, lit)) return id;
-    return -1;
+    return tok_lookup(t, (const uint8_t *)lit, strlen(lit));
 }
 
 static int in_eog(const NuTokenizer *t, int32_t id) {
@@ -366,15 +363,15 @@ static NuCode find_eog(NuTokenizer *t, const GgufFile *g, NuError *err) {
         int32_t id = -1;
         NuCode rc = g ? read_special(g, SLOTS[i].key, t->n_vocab, &id, err) : NU_OK;
         if (rc) return rc;
-        for (int32_t k = 0; id < 0 && k < t->n_vocab; k++) {
-            if (!text_in(t, k, SLOTS[i].texts)) continue;
-            id = k;
-            t->types[k] = TOK_CONTROL;
+        for (const char *const *text = SLOTS[i].texts; id < 0 && *text; text++) {
+            id = find_text(t, *text);
+            if (id >= 0) t->types[id] = TOK_CONTROL;
         }
         if (SLOTS[i].eog) add_eog(t, id);
     }
-    for (int32_t id = 0; id < t->n_vocab; id++) {
-        if (!text_in(t, id, EOG_TEXTS)) continue;
+    for (const char *const *text = EOG_TEXTS; *text; text++) {
+        int32_t id = find_text(t, *text);
+        if (id < 0) continue;
         add_eog(t, id);
         t->types[id] = TOK_CONTROL;
     }
@@ -582,6 +579,7 @@ NuCode nu_tokenizer_from_gguf(const GgufFile *g, NuTokenizer **out, NuError *err
     if (!rc) rc = read_flag(g, "tokenizer.ggml.add_eos_token", &t->add_eos, err);
     if (!rc && kind == TOK_SPM)
         rc = read_flag(g, "tokenizer.ggml.add_space_prefix", &t->add_space_prefix, err);
+    if (!rc) tok_index(t);
     if (!rc) rc = find_eog(t, g, err);
     if (!rc) rc = tok_finish(t, err);
     if (!rc) rc = find_special(t, err);
@@ -632,6 +630,7 @@ NuCode nu_tokenizer_from_llama2c(const uint8_t *data, size_t size, int vocab_siz
         t->unk = 0;
         t->bos = vocab_size > 1 ? 1 : -1;
         t->eos = vocab_size > 2 ? 2 : -1;
+        tok_index(t);
         rc = find_eog(t, NULL, err);
         if (!rc) rc = tok_finish(t, err);
         if (!rc) rc = find_special(t, err);
