@@ -388,7 +388,8 @@ static int ascending_u64(const void *a, const void *b) {
 
 /* The special-token list: control, user-defined and unknown tokens with a non-empty text,
  * longest first (llama.cpp sorts by length; equal lengths keep id order here). Sorted as
- * keys (UINT32_MAX - length, id). */
+ * keys (UINT32_MAX - length, id). Texts that are not valid UTF-8 are left out: in valid text
+ * a valid token text can only match whole characters, so the pieces around stay valid. */
 static NuCode find_special(NuTokenizer *t, NuError *err) {
     uint64_t *keys = malloc((size_t)t->n_vocab * sizeof *keys);
     t->special = malloc((size_t)t->n_vocab * sizeof *t->special);
@@ -400,9 +401,11 @@ static NuCode find_special(NuTokenizer *t, NuError *err) {
     size_t n = 0;
     for (int32_t id = 0; id < t->n_vocab; id++) {
         uint8_t type = t->types[id];
-        uint32_t len = t->text_off[id + 1] - t->text_off[id];
-        if ((type == TOK_CONTROL || type == TOK_USER || type == TOK_UNKNOWN) && len > 0)
-            keys[n++] = ((uint64_t)(UINT32_MAX - len) << 32) | (uint32_t)id;
+        size_t len;
+        const uint8_t *text = tok_text(t, id, &len);
+        if ((type == TOK_CONTROL || type == TOK_USER || type == TOK_UNKNOWN) && len > 0 &&
+            nu_utf8_invalid_at(text, len) == len)
+            keys[n++] = ((uint64_t)(UINT32_MAX - (uint32_t)len) << 32) | (uint32_t)id;
     }
     qsort(keys, n, sizeof *keys, ascending_u64);
     for (size_t i = 0; i < n; i++) t->special[i] = (int32_t)(uint32_t)keys[i];

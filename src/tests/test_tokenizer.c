@@ -881,6 +881,29 @@ static void test_special(void) {
     }
 }
 
+/* A user-defined token whose text is not valid UTF-8 ("\xA9", the second byte of é) is never
+ * cut out of the text, which would leave invalid UTF-8 on both sides of it. */
+static void test_invalid_special(void) {
+    Gguf g;
+    gguf_begin(&g);
+    kv_str(&g, "tokenizer.ggml.model", "gpt2");
+    kv_str(&g, "tokenizer.ggml.pre", "gpt-2");
+    const char *toks[] = {"a", "\xC3\x83", "\xC2\xA9", "\xA9"}; /* Ã and © stand for bytes C3, A9 */
+    kv_strs(&g, "tokenizer.ggml.tokens", toks, 4);
+    put_str(&g, "tokenizer.ggml.token_type"), put_u32(&g, 9), put_u32(&g, 5), put_u64(&g, 4);
+    for (uint32_t i = 0; i < 4; i++) put_u32(&g, i == 3 ? 4 : 1);
+    g.n_kv++;
+    kv_strs(&g, "tokenizer.ggml.merges", NULL, 0);
+    NuTokenizer *t;
+    NuError err = {0};
+    CHECK(gguf_load(&g, &t, &err) == NU_OK);
+    if (!t) return;
+    const int32_t want[] = {1, 2, 0};
+    CHECK(encodes_to(t, "\xC3\xA9" "a", 0, want, 3));
+    CHECK(encodes_to(t, "\xC3\xA9" "a", NU_ENCODE_SPECIAL, want, 3));
+    nu_tokenizer_free(t);
+}
+
 int main(void) {
     size_t size;
     inp_text = (char *)read_file(VOCAB_DIR "ggml-vocab-gpt-2.gguf.inp", &size);
@@ -888,6 +911,7 @@ int main(void) {
 
     test_gpt2_ids();
     test_special();
+    test_invalid_special();
     test_vectors("ggml-vocab-gpt-2.gguf", 46);
     test_vectors("ggml-vocab-llama-bpe.gguf", 46);
     test_vectors("ggml-vocab-qwen2.gguf", 46);
