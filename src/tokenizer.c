@@ -480,7 +480,8 @@ static const PreName PRE_NAMES[] = {
     {"megrez", PRE_QWEN2, 0, 0},    {"stablelm2", PRE_QWEN2, 0, 0},
 };
 
-static NuCode gguf_kind(const GgufFile *g, NuTokenizer *t, NuError *err) {
+/* llama.cpp's defaults for the vocabulary's kind, and for BPE the pre-tokenizer by name. */
+static NuCode gguf_defaults(const GgufFile *g, NuTokenizer *t, NuError *err) {
     if (t->kind == TOK_SPM) { /* llama.cpp's defaults for SPM vocabularies without the keys */
         t->add_bos = t->add_space_prefix = 1;
         if (t->n_vocab > 2) t->unk = 0, t->bos = 1, t->eos = 2;
@@ -573,7 +574,7 @@ NuCode nu_tokenizer_from_gguf(const GgufFile *g, NuTokenizer **out, NuError *err
     NuTokenizer *t;
     rc = tok_create(kind, (int32_t)count, &t, err);
     if (rc) return rc;
-    rc = gguf_kind(g, t, err);
+    rc = gguf_defaults(g, t, err);
     if (!rc) rc = gguf_tokens(t, g, err);
     if (!rc) rc = read_special(g, "tokenizer.ggml.bos_token_id", t->n_vocab, &t->bos, err);
     if (!rc) rc = read_special(g, "tokenizer.ggml.eos_token_id", t->n_vocab, &t->eos, err);
@@ -659,11 +660,7 @@ size_t nu_tokenizer_eog(const NuTokenizer *t, const int32_t **ids) {
     return t ? (size_t)t->n_eog : 0;
 }
 
-int nu_tokenizer_is_eog(const NuTokenizer *t, int32_t id) {
-    for (int32_t i = 0; t && i < t->n_eog; i++)
-        if (t->eog[i] == id) return 1;
-    return 0;
-}
+int nu_tokenizer_is_eog(const NuTokenizer *t, int32_t id) { return t && in_eog(t, id); }
 
 /* --- encoding ------------------------------------------------------------------------- */
 
