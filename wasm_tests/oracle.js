@@ -54,6 +54,7 @@ class LlamaOracle {
   constructor(model, context) {
     this.model = model;
     this.context = context;
+    this.sequence = context.getSequence();
   }
 
   /** llama.cpp's token ids for `text`; `special` parses control-token text; `bos` prepends BOS. */
@@ -70,22 +71,22 @@ class LlamaOracle {
    */
   async greedyPath(promptIds, steps) {
     if (promptIds.length === 0) throw new Error('greedyPath: empty prompt');
-    const sequence = this.context.getSequence();
-    try {
-      const next = { generateNext: { token: true, probabilities: true, options: { temperature: 0 } } };
-      const out = { prompt: [...promptIds], tokens: [], steps: [] };
-      let input = promptIds.map((id, i) => (i === promptIds.length - 1 ? [id, next] : id));
-      for (let s = 0; s < steps; s++) {
-        const results = await sequence.controlledEvaluate(input);
-        const { token, probabilities } = results[results.length - 1].next;
-        out.steps.push({ token, logits: this.centeredLogits(probabilities) });
-        out.tokens.push(token);
-        input = [[token, next]];
-      }
-      return out;
-    } finally {
-      sequence.dispose();
+    await this.sequence.clearHistory();
+    const next = { generateNext: { token: true, probabilities: true, options: { temperature: 0 } } };
+    const out = { prompt: [...promptIds], tokens: [], steps: [] };
+    // One position per evaluation, as our forward pass runs: a batched prompt takes other
+    // summation orders in ggml (matrix-matrix kernels), and with quantized activations an
+    // ulp of difference can flip a rounding and show as a real difference in the logits.
+    for (const id of promptIds.slice(0, -1)) await this.sequence.controlledEvaluate([id]);
+    let input = [[promptIds[promptIds.length - 1], next]];
+    for (let s = 0; s < steps; s++) {
+      const results = await this.sequence.controlledEvaluate(input);
+      const { token, probabilities } = results[results.length - 1].next;
+      out.steps.push({ token, logits: this.centeredLogits(probabilities) });
+      out.tokens.push(token);
+      input = [[token, next]];
     }
+    return out;
   }
 
   /**
