@@ -57,8 +57,13 @@ class LlamaOracle {
     this.sequence = context.getSequence();
   }
 
+  /** Whether llama.cpp puts BOS before a prompt for this model (tokenizer.ggml.add_bos_token). */
+  get addsBos() {
+    return this.model.tokens.shouldPrependBosToken;
+  }
+
   /** llama.cpp's token ids for `text`; `special` parses control-token text; `bos` prepends BOS. */
-  tokenize(text, { special = false, bos = true } = {}) {
+  tokenize(text, { special = false, bos = this.addsBos } = {}) {
     const ids = this.model.tokenize(text, special);
     return bos && this.model.tokens.bos != null ? [this.model.tokens.bos, ...ids] : ids;
   }

@@ -20,7 +20,8 @@
 // To add a model: a row { model, prompts, steps, maxDiffPct? }. `model` is relative to the
 // repository root (models/ files come from the Makefile's TEST_MODELS; ../shared/... works
 // too); a prompt is text (tokenized by llama.cpp with BOS; our tokenizer must give the same
-// ids) or an array of token ids used as they are; `maxDiffPct` overrides the 1% gate.
+// ids; BOS as llama.cpp adds it for the model, `special: true` on the row parses control-token
+// text) or an array of token ids used as they are; `maxDiffPct` overrides the 1% gate.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -68,8 +69,9 @@ for (const row of ROWS) {
       test(`${label}: ${row.steps} greedy steps`, async () => {
         let ids = prompt;
         if (!Array.isArray(prompt)) {
-          ids = llama.tokenize(prompt);
-          assert.deepEqual([...ours.tokenize(prompt)], ids, 'our tokenizer gives llama.cpp\'s ids');
+          const options = { bos: llama.addsBos, ...(row.special && { special: true }) };
+          ids = llama.tokenize(prompt, options);
+          assert.deepEqual([...ours.tokenize(prompt, options)], ids, 'our tokenizer gives llama.cpp\'s ids');
         }
         const path = await llama.greedyPath(ids, row.steps);
         const r = compareWithOurs(ours, path);
@@ -82,6 +84,20 @@ for (const row of ROWS) {
     }
   });
 }
+
+// The comparison itself: llama.cpp on the F32 file against our Q4_0 file must show the
+// quantization (a harness that compared nothing would pass every row above).
+test('the comparison sees a real difference: llama.cpp on F32, ours on Q4_0', async () => {
+  const llama = await openLlama(join(repoRoot, 'models/stories260K-f32.gguf'));
+  const ours = await loadModel(join(repoRoot, 'models/stories260K-q4_0.gguf'));
+  try {
+    const r = compareWithOurs(ours, await llama.greedyPath([1, 403, 407, 261, 378], 8));
+    assert.ok(r.maxDiffPct > 1, `Q4_0 against F32 differs by ${r.maxDiffPct.toFixed(3)}% of the range`);
+  } finally {
+    ours.dispose();
+    await llama.dispose();
+  }
+});
 
 after(() => {
   const lines = ['parity with llama.cpp (model | prompt | top-1 agreement | max diff % of range | excluded)'];
