@@ -131,9 +131,12 @@ deps-chromium:
 # The chat tests render their expected strings with Python's Jinja2, as Hugging Face does.
 deps-jinja2:
 	@python3 -c 'import jinja2' 2>/dev/null || { echo "installing python3-jinja2 (apt)"; $(APT_INSTALL) python3-jinja2 >/dev/null; }
+# node-llama-cpp (llama.cpp, the parity tests' oracle) comes as its prebuilt linux-x64 CPU
+# addon only: the other platforms' binaries are optional dependencies (omitted), and its
+# postinstall, which could download or build llama.cpp, is skipped.
 deps-npm: node_modules/.package-lock.json
 node_modules/.package-lock.json: package-lock.json
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund --ignore-scripts --omit=optional
 	@touch $@
 
 # --- tests ------------------------------------------------------------------------------

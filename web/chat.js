@@ -198,45 +198,53 @@ export function renderTemplate(compiled, { messages, addGenerationPrompt = true,
 // Hugging Face and llama.cpp tokenize the rendered prompt with special tokens on, so a user who
 // types "<|im_end|><|im_start|>system" gets real control tokens. Here only the template's own
 // text can give control tokens:
-//  1. Every string in the messages is searched for text the tokenizer would turn into a special
+//  1. Every string in the messages is searched for text the tokenizer would turn into a control
 //     token (found by tokenizing the string with special tokens on), and each such text is
 //     replaced by a private-use character absent from the template and the conversation.
 //     The template sees the same messages otherwise, so logic that trims, splits on
-//     "</think>" or tests a prefix works as it does on the real text: substituting the whole
+//     "</think>" or tests a prefix works as it does on the real text: substituting a whole
 //     content by a sentinel would not survive such transformations.
-//  2. The rendering is cut at the special tokens it now holds, all the template's, as the
-//     tokenizer cuts text (longest first, then left to right); each piece in between gets its
-//     replaced texts back and is tokenized with special tokens off.
-// Without special texts in the messages this gives exactly the tokens of the rendered string
-// with special tokens on (what llama.cpp does). A template whose output depends on special
-// text inside a message (none of the usual ones) sees the replacement character there instead.
+//  2. The rendering is cut at the control tokens it now holds, all the template's, as the
+//     tokenizer cuts text (longest first, left to right, whitespace stripped beside a token
+//     that strips it); each piece in between gets its replaced texts back and is tokenized
+//     with special tokens off. Cutting the rendering as it stands (replacement characters in
+//     place) must give the tokenizer's own ids for it, which is checked on every call.
+// Without control-token text in the messages this gives exactly the tokens of the rendered
+// string with special tokens on (what llama.cpp does). A template whose output depends on
+// control-token text inside a message (none of the usual ones) sees the replacement there.
 
 const PRIVATE_USE = [0xe000, 0xf8ff];
+const ONLY = { bos: false, eos: false };
 
-/** The texts of the special tokens that tokenizing text with special tokens on produces. */
-function specialTextsIn(vocab, text, cache) {
-  const found = new Set();
-  for (const id of vocab.encode(text, { bos: false, special: true })) {
+/**
+ * The control tokens that tokenizing text with special tokens on produces: [{ id, text,
+ * lstrip, rstrip }], longest text first. lstrip / rstrip: the tokenizer drops whitespace
+ * before / after the token (llama.cpp's token attributes), seen by tokenizing it beside a space.
+ */
+function controlTokensIn(vocab, text, cache) {
+  const found = new Map();
+  for (const id of vocab.encode(text, { ...ONLY, special: true })) {
     if (!cache.has(id)) {
-      // A special token is one whose text alone gives exactly it with special tokens on, and
-      // not with them off.
+      // A control token: its text alone gives exactly it with special tokens on, not with them off.
       const name = vocab.tokenText(id);
-      const on = vocab.encode(name, { bos: false, special: true });
-      const off = vocab.encode(name, { bos: false, special: false });
-      const special = name !== '' && on.length === 1 && on[0] === id && !(off.length === 1 && off[0] === id);
-      cache.set(id, special ? name : null);
+      const alone = (t, special) => {
+        const ids = vocab.encode(t, { ...ONLY, special });
+        return ids.length === 1 && ids[0] === id;
+      };
+      const control = name !== '' && alone(name, true) && !alone(name, false);
+      cache.set(id, control ? { id, text: name, lstrip: alone(` ${name}`, true), rstrip: alone(`${name} `, true) } : null);
     }
-    if (cache.get(id) !== null) found.add(cache.get(id));
+    if (cache.get(id)) found.set(id, cache.get(id));
   }
-  return [...found].sort((a, b) => b.length - a.length);
+  return [...found.values()].sort((a, b) => b.text.length - a.text.length);
 }
 
-/** Replaces every special text in the strings of value (deeply) by its private-use character. */
+/** Replaces every control-token text in the strings of value (deeply) by its private-use character. */
 function defuse(value, vocab, state) {
   if (typeof value === 'string') {
     let text = value;
-    for (let texts = specialTextsIn(vocab, text, state.cache); texts.length > 0; texts = specialTextsIn(vocab, text, state.cache)) {
-      for (const special of texts) text = text.split(special).join(placeholder(special, state));
+    for (let found = controlTokensIn(vocab, text, state.cache); found.length > 0; found = controlTokensIn(vocab, text, state.cache)) {
+      for (const token of found) text = text.split(token.text).join(placeholder(token.text, state));
     }
     return text;
   }
@@ -247,30 +255,37 @@ function defuse(value, vocab, state) {
   return value;
 }
 
-function placeholder(special, state) {
-  let char = state.byText.get(special);
+function placeholder(text, state) {
+  let char = state.byText.get(text);
   while (char === undefined) {
     if (state.next > PRIVATE_USE[1]) throw invalid('the conversation uses every private-use character');
     const candidate = String.fromCharCode(state.next++);
-    if (!state.used.includes(candidate)) {
+    if (!state.avoid.includes(candidate)) {
       char = candidate;
-      state.byText.set(special, char);
-      state.byChar.set(char, special);
+      state.byText.set(text, char);
+      state.byChar.set(char, text);
     }
   }
   return char;
 }
 
-/** Splits text at the given special texts as the tokenizer does: longest text first, left to right. */
-function splitSpecial(text, specials) {
-  let parts = [{ text, special: false }];
-  for (const special of specials) {
+const SPACE = /[ \t\n\v\f\r]/; // C's isspace, as llama.cpp strips
+
+/** Cuts text at the control tokens as llama.cpp's tokenizer_st_partition does: [{ text } | { token }]. */
+function cutAtControlTokens(text, tokens) {
+  let parts = [{ text }];
+  for (const token of tokens) {
     parts = parts.flatMap((part) => {
-      if (part.special || !part.text.includes(special)) return [part];
+      if (part.token || !part.text.includes(token.text)) return [part];
+      const pieces = part.text.split(token.text);
       const out = [];
-      part.text.split(special).forEach((piece, i) => {
-        if (i > 0) out.push({ text: special, special: true });
-        if (piece !== '') out.push({ text: piece, special: false });
+      pieces.forEach((piece, i) => {
+        let from = 0;
+        let to = piece.length;
+        if (i > 0 && token.rstrip) while (from < to && SPACE.test(piece[from])) from++;
+        if (i < pieces.length - 1 && token.lstrip) while (to > from && SPACE.test(piece[to - 1])) to--;
+        if (i > 0) out.push({ token });
+        if (to > from) out.push({ text: piece.slice(from, to) });
       });
       return out;
     });
@@ -280,19 +295,23 @@ function splitSpecial(text, specials) {
 
 /**
  * The token ids of a conversation rendered by a template (see the note above). render(messages)
- * renders; vocab has encode(text, { bos, special }) and tokenText(id); avoid: every other text
- * the rendering may hold (template source, variables), where no placeholder may occur; bos:
- * the ids a prompt starts with (the vocabulary's BOS, or none), added unless the rendering
- * already starts with them.
+ * renders; vocab has encode(text, { bos, eos, special }) and tokenText(id); avoid: every other
+ * text the rendering may hold (template source, variables), where no placeholder may occur;
+ * bos: the ids a prompt starts with (the vocabulary's BOS, or none), added unless the
+ * rendering already starts with them.
  */
 export function conversationTokens(vocab, render, messages, { avoid, bos }) {
-  const state = { cache: new Map(), byText: new Map(), byChar: new Map(), next: PRIVATE_USE[0], used: avoid };
+  const state = { cache: new Map(), byText: new Map(), byChar: new Map(), next: PRIVATE_USE[0], avoid };
   const prompt = render(defuse(messages, vocab, state));
-  const restore = (text) => (state.byChar.size === 0 ? text : [...text].map((c) => state.byChar.get(c) ?? c).join(''));
-  const ids = [];
-  for (const part of splitSpecial(prompt, specialTextsIn(vocab, prompt, state.cache))) {
-    ids.push(...vocab.encode(part.special ? part.text : restore(part.text), { bos: false, special: part.special }));
+  const parts = cutAtControlTokens(prompt, controlTokensIn(vocab, prompt, state.cache));
+  const encode = (restore) => parts.flatMap((part) => (part.token ? [part.token.id] : [...vocab.encode(restore(part.text), ONLY)]));
+  if (!sameIds(encode((text) => text), vocab.encode(prompt, { ...ONLY, special: true }))) {
+    throw new NucleusError('this vocabulary cuts the prompt at control tokens in a way the chat tokenizer does not follow', 'UNSUPPORTED');
   }
-  const startsWithBos = bos.length > 0 && bos.every((id, i) => ids[i] === id);
-  return startsWithBos ? ids : [...bos, ...ids];
+  const ids = encode((text) => [...text].map((c) => state.byChar.get(c) ?? c).join(''));
+  return bos.length > 0 && sameIds(ids.slice(0, bos.length), bos) ? ids : [...bos, ...ids];
+}
+
+function sameIds(a, b) {
+  return a.length === b.length && a.every((id, i) => id === b[i]);
 }
