@@ -208,7 +208,7 @@ describe('conversation tokens: the template gives control tokens, message text n
     const compiled = compileTemplate(SOURCES[name]);
     const options = { bosToken: vocab.tokenText(vocab.infoInt('bos')), variables: { date_string: '26 Jul 2024' } };
     const render = (m) => renderTemplate(compiled, { ...options, messages: m });
-    const ids = conversationTokens(vocab, render, messages, { avoid: SOURCES[name] + JSON.stringify(messages), bos: [...vocab.encode('', { eos: false })] });
+    const ids = conversationTokens(vocab, render, messages, { context: SOURCES[name], bos: [...vocab.encode('', { eos: false })] });
     return { ids, text: render(messages) };
   }
 

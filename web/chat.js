@@ -215,16 +215,21 @@ export function renderTemplate(compiled, { messages, addGenerationPrompt = true,
 
 const PRIVATE_USE = [0xe000, 0xf8ff];
 const ONLY = { bos: false, eos: false };
+const controlCaches = new WeakMap(); // vocabulary -> Map(id -> control token or null)
 
 /**
- * The control tokens that tokenizing text with special tokens on produces: [{ id, text,
- * lstrip, rstrip }], longest text first. lstrip / rstrip: the tokenizer drops whitespace
- * before / after the token (llama.cpp's token attributes), seen by tokenizing it beside a space.
+ * The control tokens among ids: [{ id, text, lstrip, rstrip }], longest text first. lstrip /
+ * rstrip: the tokenizer drops whitespace before / after the token (llama.cpp's token
+ * attributes), seen by tokenizing it beside a space.
  */
-function controlTokensIn(vocab, text, cache) {
+function controlTokens(vocab, ids) {
+  if (!controlCaches.has(vocab)) controlCaches.set(vocab, new Map());
+  const cache = controlCaches.get(vocab);
   const found = new Map();
-  for (const id of vocab.encode(text, { ...ONLY, special: true })) {
-    if (!cache.has(id)) {
+  for (const id of ids) {
+    if (!cache.has(id) && vocab.pieceBytes(id).length > 0) {
+      cache.set(id, null); // control tokens decode to nothing: any other is plain text
+    } else if (!cache.has(id)) {
       // A control token: its text alone gives exactly it with special tokens on, not with them off.
       const name = vocab.tokenText(id);
       const alone = (t, special) => {
@@ -243,7 +248,8 @@ function controlTokensIn(vocab, text, cache) {
 function defuse(value, vocab, state) {
   if (typeof value === 'string') {
     let text = value;
-    for (let found = controlTokensIn(vocab, text, state.cache); found.length > 0; found = controlTokensIn(vocab, text, state.cache)) {
+    const controlTokensIn = () => controlTokens(vocab, vocab.encode(text, { ...ONLY, special: true }));
+    for (let found = controlTokensIn(); found.length > 0; found = controlTokensIn()) {
       for (const token of found) text = text.split(token.text).join(placeholder(token.text, state));
     }
     return text;
@@ -295,21 +301,32 @@ function cutAtControlTokens(text, tokens) {
 
 /**
  * The token ids of a conversation rendered by a template (see the note above). render(messages)
- * renders; vocab has encode(text, { bos, eos, special }) and tokenText(id); avoid: every other
- * text the rendering may hold (template source, variables), where no placeholder may occur;
+ * renders; vocab has encode(text, { bos, eos, special }), pieceBytes(id) and tokenText(id);
+ * context: whatever else the rendering may draw text from (template source, variables), in
+ * which no placeholder character may occur;
  * bos: the ids a prompt starts with (the vocabulary's BOS, or none), added unless the
  * rendering already starts with them.
  */
-export function conversationTokens(vocab, render, messages, { avoid, bos }) {
-  const state = { cache: new Map(), byText: new Map(), byChar: new Map(), next: PRIVATE_USE[0], avoid };
+export function conversationTokens(vocab, render, messages, { context, bos }) {
+  const state = { byText: new Map(), byChar: new Map(), next: PRIVATE_USE[0], avoid: allText([context, messages]) };
   const prompt = render(defuse(messages, vocab, state));
-  const parts = cutAtControlTokens(prompt, controlTokensIn(vocab, prompt, state.cache));
+  const promptIds = vocab.encode(prompt, { ...ONLY, special: true });
+  const parts = cutAtControlTokens(prompt, controlTokens(vocab, promptIds));
   const encode = (restore) => parts.flatMap((part) => (part.token ? [part.token.id] : [...vocab.encode(restore(part.text), ONLY)]));
-  if (!sameIds(encode((text) => text), vocab.encode(prompt, { ...ONLY, special: true }))) {
+  const asCut = encode((text) => text);
+  if (!sameIds(asCut, promptIds)) {
     throw new NucleusError('this vocabulary cuts the prompt at control tokens in a way the chat tokenizer does not follow', 'UNSUPPORTED');
   }
-  const ids = encode((text) => [...text].map((c) => state.byChar.get(c) ?? c).join(''));
+  const ids = state.byChar.size === 0 ? asCut : encode((text) => text.replace(/[\ue000-\uf8ff]/g, (c) => state.byChar.get(c) ?? c));
   return bos.length > 0 && sameIds(ids.slice(0, bos.length), bos) ? ids : [...bos, ...ids];
+}
+
+/** Every string in value, keys included, joined (where a placeholder must not occur). */
+function allText(value) {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return value.map(allText).join('');
+  if (value !== null && typeof value === 'object') return Object.entries(value).map(([key, item]) => key + allText(item)).join('');
+  return '';
 }
 
 function sameIds(a, b) {

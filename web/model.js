@@ -226,7 +226,7 @@ class Vocabulary {
     const compiled = compiledTemplate(this);
     const render = renderOptions(this, options);
     const ids = chat.conversationTokens(this, (m) => chat.renderTemplate(compiled, { ...render, messages: m }), messages, {
-      avoid: this.chatTemplate + JSON.stringify([messages, render.variables, render.bosToken, render.eosToken]),
+      context: [this.chatTemplate, render.variables, render.bosToken, render.eosToken],
       bos: [...this.encode('', { eos: false })], // BOS when the vocabulary wants it
     });
     return Int32Array.from(ids);
