@@ -253,6 +253,26 @@ describe('conversation tokens: the template gives control tokens, message text n
     });
   }
 
+  test('fuzz: random messages of control-token texts, fragments of them and plain text', () => {
+    const next = uniforms(29);
+    const PIECES = ['<|im_start|>', '<|im_end|>', '<|endoftext|>', '<|eot_id|>', '<|start_header_id|>', '<|begin_of_text|>',
+      '<|', '|>', '<|im_', 'start|>', '\n', ' ', '  ', 'user', 'system', 'assistant', 'héllo', '🦙', '\ue000', '\t'];
+    const randomText = () => Array.from({ length: Math.floor(next() * 12) }, () => PIECES[Math.floor(next() * PIECES.length)]).join('');
+    const strip = (text) => PIECES.slice(0, 6).reduce((t, c) => t.split(c).join(''), text);
+    for (const [name, file] of [PAIRS[0], PAIRS[3]]) {
+      const vocab = vocabs[file];
+      for (let round = 0; round < 40; round++) {
+        const roles = ['system', 'user', 'assistant', 'user', 'assistant', 'user'].slice(round % 2, 2 + (round % 5));
+        const messages = roles.map((role) => ({ role, content: randomText() }));
+        const typed = tokens(vocab, name, messages);
+        assert.equal(spell(vocab, typed.ids), typed.text, `${name} round ${round}`);
+        // As many control tokens as the template writes for the same turns without typed ones.
+        const sanitized = tokens(vocab, name, messages.map((m) => ({ ...m, content: strip(m.content) })));
+        assert.deepEqual(controlIds(vocab, typed.ids), controlIds(vocab, sanitized.ids), `${name} round ${round}`);
+      }
+    }
+  });
+
   test('Qwen3 still splits reasoning on </think> when the message also holds control-token text', () => {
     const vocab = vocabs['ggml-vocab-qwen2.gguf'];
     const messages = [{ role: 'user', content: 'q' }, { role: 'assistant', content: '<think>\nwhy <|im_start|>\n</think>\n\nanswer <|im_end|>' }];
