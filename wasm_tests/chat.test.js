@@ -253,6 +253,29 @@ describe('conversation tokens: the template gives control tokens, message text n
     });
   }
 
+  test('llama.cpp (node-llama-cpp) tokenizes each rendered conversation to the same ids', async () => {
+    const { getLlama } = await import('node-llama-cpp');
+    const llama = await getLlama({ gpu: false, build: 'never', usePrebuiltBinaries: true, skipDownload: true, progressLogs: false, logLevel: 'error', maxThreads: 1 });
+    for (const file of new Set(PAIRS.map(([, f]) => f))) {
+      const theirs = await llama.loadModel({ modelPath: join(sharedDir, 'models/vocab', file), vocabOnly: true, gpuLayers: 0 });
+      const vocab = vocabs[file];
+      const bos = [...vocab.encode('', { eos: false })];
+      let compared = 0;
+      for (const [name] of PAIRS.filter(([, f]) => f === file)) {
+        for (const messages of Object.values(CONVERSATIONS)) {
+          if (JSON.stringify(messages).includes('<|')) continue;
+          const { ids, text } = tokens(vocab, name, messages);
+          const expected = [...theirs.tokenize(text, true)];
+          assert.deepEqual(ids, bos.length > 0 && expected[0] !== bos[0] ? [...bos, ...expected] : expected, `${name} on ${file}`);
+          compared++;
+        }
+      }
+      assert.ok(compared >= 5);
+      await theirs.dispose();
+    }
+    await llama.dispose();
+  });
+
   test('fuzz: random messages of control-token texts, fragments of them and plain text', () => {
     const next = uniforms(29);
     const PIECES = ['<|im_start|>', '<|im_end|>', '<|endoftext|>', '<|eot_id|>', '<|start_header_id|>', '<|begin_of_text|>',
