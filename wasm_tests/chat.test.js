@@ -403,6 +403,9 @@ describe('Model.chat, applyChatTemplate and the CLI on a model with a template',
     const noTemplate = cli('template', '--model', join(sharedDir, 'models/stories260K/stories260K.gguf'), '--messages', file);
     assert.equal(noTemplate.status, 1);
     assert.match(noTemplate.stderr, /no chat template/);
+    const noTemplateChat = spawnSync(process.execPath, [CLI, 'chat', '--model', join(sharedDir, 'models/stories260K/stories260K.gguf')], { input: 'hi\n', encoding: 'utf8' });
+    assert.equal(noTemplateChat.status, 1);
+    assert.match(noTemplateChat.stderr, /has no chat template \(tokenizer.chat_template\): use generate/);
     writeFileSync(file, '[{"role": "user"');
     const badJson = cli('template', '--model', path, '--messages', file);
     assert.equal(badJson.status, 1);

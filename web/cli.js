@@ -186,6 +186,7 @@ async function answer(model, messages, options, signal) {
 
 async function chat(values) {
   const model = await loadModel(need(values, 'model'));
+  if (!model.info.chatTemplate) throw new NucleusError(`${values.model} has no chat template (tokenizer.chat_template): use generate`, 'UNSUPPORTED');
   const options = { ...samplerFlags(values), variables: variables(values) };
   // Ctrl-C stops the answer being written; between answers it ends the chat.
   let answering = null;
