@@ -31,17 +31,22 @@ function templateError(message) {
   return new NucleusError(message, 'TEMPLATE');
 }
 
+// Filters whose integer arguments are widths the library builds with String.repeat in one go.
+const WIDTH_FILTERS = new Set(['indent', 'tojson']);
+
 /**
  * The interpreter with a budget. @huggingface/jinja has no hook for one, so this overrides
- * the two methods every step goes through: evaluate (each expression and statement) and
- * renderBlock (each block body, so also every loop iteration, even an empty one). Both are
- * methods of the pinned library version; the tests of the limits fail if a new version
- * stops calling them.
+ * the methods every step goes through: evaluate (each expression and statement) and
+ * renderBlock (each block body, so also every loop iteration, even an empty one); and, as one
+ * call of indent(width) or tojson(indent=width) builds its padding before any check could see
+ * it, applyFilter with evaluateArguments, to refuse such widths first. All are methods of the
+ * pinned library version; the tests of the limits fail if a new version stops calling them.
  */
 class GuardedInterpreter extends Interpreter {
   #deadline;
   #work = 0;
   #steps = 0;
+  #filter = null; // the filter whose arguments are being evaluated
 
   constructor(env, deadline) {
     super(env);
@@ -64,6 +69,32 @@ class GuardedInterpreter extends Interpreter {
     }
     if (Array.isArray(value) && value.length > LIMITS.items) {
       throw new LimitError(`the chat template built a list of more than ${LIMITS.items} items`);
+    }
+    return result;
+  }
+
+  applyFilter(operand, filterNode, environment) {
+    const outer = this.#filter;
+    this.#filter = filterNode.type === 'CallExpression' ? filterNode.callee.value : null;
+    try {
+      return super.applyFilter(operand, filterNode, environment);
+    } finally {
+      this.#filter = outer;
+    }
+  }
+
+  evaluateArguments(args, environment) {
+    const filter = this.#filter;
+    this.#filter = null; // calls inside the arguments are not the filter's
+    const result = super.evaluateArguments(args, environment);
+    this.#filter = filter;
+    if (WIDTH_FILTERS.has(filter)) {
+      const [positional, keywords] = result;
+      for (const value of [...positional, ...keywords.values()]) {
+        if (typeof value.value === 'number' && value.value > LIMITS.outputChars) {
+          throw new LimitError(`the chat template asked ${filter} for a width of ${value.value}, over the limit of ${LIMITS.outputChars}`);
+        }
+      }
     }
     return result;
   }
