@@ -262,12 +262,13 @@ describe('conversation tokens: the template gives control tokens, message text n
     });
   }
 
-  test('llama.cpp (node-llama-cpp) tokenizes each rendered conversation to the same ids', async () => {
+  test('llama.cpp (node-llama-cpp) reads the same chat template and tokenizes each rendered conversation to the same ids', async () => {
     const { getLlama } = await import('node-llama-cpp');
     const llama = await getLlama({ gpu: false, build: 'never', usePrebuiltBinaries: true, skipDownload: true, progressLogs: false, logLevel: 'error', maxThreads: 1 });
     for (const file of new Set(PAIRS.map(([, f]) => f))) {
       const theirs = await llama.loadModel({ modelPath: join(sharedDir, 'models/vocab', file), vocabOnly: true, gpuLayers: 0 });
       const vocab = vocabs[file];
+      assert.equal(vocab.chatTemplate, theirs.fileInfo.metadata.tokenizer.chat_template ?? null, file);
       const bos = [...vocab.encode('', { eos: false })];
       let compared = 0;
       for (const [name] of PAIRS.filter(([, f]) => f === file)) {
