@@ -19,7 +19,8 @@ typedef enum { TOK_SPM, TOK_BPE } TokKind;
 
 /* BPE pre-tokenizers, each one of llama.cpp's word-splitting regexes (see tok_bpe.c). */
 typedef enum {
-    PRE_GPT2,      /* gpt-2, default and the names llama.cpp maps to the same regex */
+    PRE_DEFAULT,   /* "default" or no pre-tokenizer: punctuation runs, GPT-2, numbers, 3 digits */
+    PRE_GPT2,      /* gpt-2 and the names llama.cpp maps to the same regex */
     PRE_STARCODER, /* GPT-2's rules after cutting out every \p{N} (starcoder, smollm, ...) */
     PRE_LLAMA3,    /* llama-bpe: Llama 3's regex, digits in runs of up to three */
     PRE_QWEN2      /* qwen2: Llama 3's regex with single digits */
@@ -91,7 +92,10 @@ struct NuTokenizer {
 NuCode tok_create(TokKind kind, int32_t n_vocab, NuTokenizer **out, NuError *err);
 NuCode tok_add(NuTokenizer *t, int32_t id, const char *text, size_t len, float score, int type,
                NuError *err);
-/* After every token is added: builds the text index, byte tokens, pieces and display forms. */
+/* After every token is added: tok_index builds the text index (tok_lookup works from then
+ * on), then, once the token types are final, tok_finish the byte tokens, pieces and display
+ * forms. */
+void tok_index(NuTokenizer *t);
 NuCode tok_finish(NuTokenizer *t, NuError *err);
 
 /* Id of the token whose text is s[0..n), or -1. */

@@ -65,7 +65,7 @@ static int index_alloc(TokIndex *ix, uint64_t entries) {
 }
 
 /* Adds every token text; a text that occurs twice maps to its last id, as in llama.cpp. */
-static void index_tokens(NuTokenizer *t) {
+void tok_index(NuTokenizer *t) {
     for (int32_t id = 0; id < t->n_vocab; id++) {
         size_t len;
         const uint8_t *s = tok_text(t, id, &len);
@@ -219,7 +219,6 @@ static int add_display(NuTokenizer *t, int32_t id) {
 }
 
 NuCode tok_finish(NuTokenizer *t, NuError *err) {
-    index_tokens(t);
     if (t->kind == TOK_SPM) spm_find_byte_tokens(t);
     else bpe_find_byte_tokens(t);
     for (int32_t id = 0; id < t->n_vocab; id++) {
@@ -237,6 +236,24 @@ NuCode tok_finish(NuTokenizer *t, NuError *err) {
     return NU_OK;
 }
 
+/* An optional special token id: absent keys keep *id; -1 / 0xFFFFFFFF mean "none". */
+static NuCode read_special(const GgufFile *g, const char *key, int32_t n_vocab, int32_t *id,
+                           NuError *err) {
+    if (gguf_find_key(g, key) < 0) return NU_OK;
+    int64_t v;
+    NuCode rc = gguf_get_i64(g, key, &v, err);
+    if (rc) return rc;
+    if (v == -1 || v == (int64_t)UINT32_MAX) {
+        *id = -1;
+        return NU_OK;
+    }
+    if (v < 0 || v >= n_vocab)
+        return nu_fail(err, NU_ERR_FORMAT, "%s is %lld but the vocabulary has %d tokens", key,
+                       (long long)v, (int)n_vocab);
+    *id = (int32_t)v;
+    return NU_OK;
+}
+
 /* --- special tokens and end of generation --------------------------------------------- */
 
 static int text_is(const NuTokenizer *t, int32_t id, const char *lit) {
@@ -251,35 +268,116 @@ static int text_in(const NuTokenizer *t, int32_t id, const char *const *list) {
     return 0;
 }
 
-/* Texts llama.cpp treats as ending generation (its special_eog_ids, found by text because
- * converters do not record them all): end of turn / message / text, and FIM padding and
- * separators. */
+/* Special tokens llama.cpp finds by their text when the file does not name them (converters
+ * record few of them): each slot takes the id in its key, else the token of the first of its
+ * texts the vocabulary has (llama.cpp takes whichever its hash map gives first), which becomes
+ * a control token. End of turn, end of message and three fill-in-the-middle slots end generation. */
+typedef struct {
+    const char *key;
+    const char *const *texts;
+    int eog;
+} Slot;
+
+static const char *const EOT_TEXTS[] = {
+    "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>",
+    "<EOT>", "_<EOT>", "[EOT]", "<\xEF\xBD\x9C" "end\xE2\x96\x81" "of\xE2\x96\x81" "sentence\xEF\xBD\x9C>",
+    "<end_of_utterance>", NULL};
+static const char *const EOM_TEXTS[] = {"<|eom_id|>", NULL};
+static const char *const PRE_TEXTS[] = {
+    "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "begin\xEF\xBD\x9C>",
+    "<PRE>", "\xE2\x96\x81<PRE>", "<|code_prefix|>", "<|prefix|>", NULL};
+static const char *const SUF_TEXTS[] = {
+    "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "hole\xEF\xBD\x9C>",
+    "<SUF>", "\xE2\x96\x81<SUF>", "<|code_suffix|>", "<|suffix|>", NULL};
+static const char *const MID_TEXTS[] = {
+    "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "end\xEF\xBD\x9C>",
+    "<MID>", "\xE2\x96\x81<MID>", "<|code_middle|>", "<|middle|>", NULL};
+static const char *const PAD_TEXTS[] = {"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]", NULL};
+static const char *const REP_TEXTS[] = {
+    "<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>", NULL};
+static const char *const SEP_TEXTS[] = {"<|file_sep|>", NULL};
+
+static const Slot SLOTS[] = {
+    {"tokenizer.ggml.eot_token_id", EOT_TEXTS, 1},     {"tokenizer.ggml.eom_token_id", EOM_TEXTS, 1},
+    {"tokenizer.ggml.fim_pre_token_id", PRE_TEXTS, 0}, {"tokenizer.ggml.fim_suf_token_id", SUF_TEXTS, 0},
+    {"tokenizer.ggml.fim_mid_token_id", MID_TEXTS, 0}, {"tokenizer.ggml.fim_pad_token_id", PAD_TEXTS, 1},
+    {"tokenizer.ggml.fim_rep_token_id", REP_TEXTS, 1}, {"tokenizer.ggml.fim_sep_token_id", SEP_TEXTS, 1},
+};
+
+/* Every token with one of these texts ends generation (llama.cpp's special_eog_ids) and is a
+ * control token. */
 static const char *const EOG_TEXTS[] = {
     "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
     "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
     "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
-    "<\xEF\xBD\x9C" "end\xE2\x96\x81" "of\xE2\x96\x81" "sentence\xEF\xBD\x9C>", "[e~[",
-    "<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]", "<|fim_repo|>", "<|repo_name|>",
-    "<fim-repo>", "<REPO>", "<reponame>", "<|file_sep|>", NULL};
+    "<\xEF\xBD\x9C" "end\xE2\x96\x81" "of\xE2\x96\x81" "sentence\xEF\xBD\x9C>", "[e~[", NULL};
 
-/* Fill-in-the-middle markers, which llama.cpp also makes control tokens whatever their type. */
-static const char *const FIM_TEXTS[] = {
-    "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<PRE>", "\xE2\x96\x81<PRE>",
-    "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<SUF>", "\xE2\x96\x81<SUF>",
-    "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<MID>", "\xE2\x96\x81<MID>", NULL};
+static int32_t find_text(const NuTokenizer *t, const char *lit) {
+    return tok_lookup(t, (const uint8_t *)lit, strlen(lit));
+}
 
-/* The eog list: eos, eot and eom (from the file's keys) and every token with an EOG text.
- * Tokens with those texts become control tokens, as in llama.cpp, so they decode to nothing
- * and are matched in the text only with special parsing on. */
-static NuCode find_eog(NuTokenizer *t, int32_t eot, int32_t eom, NuError *err) {
+static int in_eog(const NuTokenizer *t, int32_t id) {
+    for (int32_t i = 0; i < t->n_eog; i++)
+        if (t->eog[i] == id) return 1;
+    return 0;
+}
+
+static void add_eog(NuTokenizer *t, int32_t id) {
+    if (id >= 0 && !in_eog(t, id)) t->eog[t->n_eog++] = id;
+}
+
+static void drop_eog(NuTokenizer *t, int32_t id, int type) {
+    int32_t k = 0;
+    for (int32_t i = 0; i < t->n_eog; i++)
+        if (t->eog[i] != id) t->eog[k++] = t->eog[i];
+    t->n_eog = k;
+    t->types[id] = (uint8_t)type;
+}
+
+/* llama.cpp's two exceptions: with <|return|> and <|call|> (gpt-oss) or <|calls|> and
+ * <|flush|> (solar-open), <|end|> does not end generation and is an ordinary user token;
+ * with <|tool_response>, </s> does not and is a normal token. */
+static void eog_exceptions(NuTokenizer *t) {
+    int32_t ret = find_text(t, "<|return|>"), call = find_text(t, "<|call|>");
+    int32_t calls = find_text(t, "<|calls|>"), flush = find_text(t, "<|flush|>");
+    int32_t end = find_text(t, "<|end|>"), tool = find_text(t, "<|tool_response>");
+    int32_t s_end = find_text(t, "</s>");
+    int has_call = in_eog(t, call) || in_eog(t, calls);
+    if (in_eog(t, end) && has_call && (in_eog(t, ret) || in_eog(t, flush))) drop_eog(t, end, TOK_USER);
+    if (in_eog(t, tool) && in_eog(t, s_end)) drop_eog(t, s_end, TOK_NORMAL);
+}
+
+static int ascending_i32(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The eog list, ascending: eos, the slots that end generation and the EOG texts. Tokens
+ * found by text become control tokens, as in llama.cpp, so they decode to nothing and are
+ * matched in the text only with special parsing on. g is NULL for llama2.c files. */
+static NuCode find_eog(NuTokenizer *t, const GgufFile *g, NuError *err) {
     t->eog = malloc((size_t)t->n_vocab * sizeof *t->eog);
     if (!t->eog) return nu_fail(err, NU_ERR_NOMEM, "out of memory for the end-of-generation list");
     t->n_eog = 0;
-    for (int32_t id = 0; id < t->n_vocab; id++) {
-        int by_text = text_in(t, id, EOG_TEXTS);
-        if (by_text || text_in(t, id, FIM_TEXTS)) t->types[id] = TOK_CONTROL;
-        if (by_text || id == t->eos || id == eot || id == eom) t->eog[t->n_eog++] = id;
+    for (size_t i = 0; i < sizeof SLOTS / sizeof SLOTS[0]; i++) {
+        int32_t id = -1;
+        NuCode rc = g ? read_special(g, SLOTS[i].key, t->n_vocab, &id, err) : NU_OK;
+        if (rc) return rc;
+        for (const char *const *text = SLOTS[i].texts; id < 0 && *text; text++) {
+            id = find_text(t, *text);
+            if (id >= 0) t->types[id] = TOK_CONTROL;
+        }
+        if (SLOTS[i].eog) add_eog(t, id);
     }
+    for (const char *const *text = EOG_TEXTS; *text; text++) {
+        int32_t id = find_text(t, *text);
+        if (id < 0) continue;
+        add_eog(t, id);
+        t->types[id] = TOK_CONTROL;
+    }
+    add_eog(t, t->eos);
+    eog_exceptions(t);
+    qsort(t->eog, (size_t)t->n_eog, sizeof *t->eog, ascending_i32);
     return NU_OK;
 }
 
@@ -290,7 +388,8 @@ static int ascending_u64(const void *a, const void *b) {
 
 /* The special-token list: control, user-defined and unknown tokens with a non-empty text,
  * longest first (llama.cpp sorts by length; equal lengths keep id order here). Sorted as
- * keys (UINT32_MAX - length, id). */
+ * keys (UINT32_MAX - length, id). Texts that are not valid UTF-8 are left out: in valid text
+ * a valid token text can only match whole characters, so the pieces around stay valid. */
 static NuCode find_special(NuTokenizer *t, NuError *err) {
     uint64_t *keys = malloc((size_t)t->n_vocab * sizeof *keys);
     t->special = malloc((size_t)t->n_vocab * sizeof *t->special);
@@ -302,9 +401,11 @@ static NuCode find_special(NuTokenizer *t, NuError *err) {
     size_t n = 0;
     for (int32_t id = 0; id < t->n_vocab; id++) {
         uint8_t type = t->types[id];
-        uint32_t len = t->text_off[id + 1] - t->text_off[id];
-        if ((type == TOK_CONTROL || type == TOK_USER || type == TOK_UNKNOWN) && len > 0)
-            keys[n++] = ((uint64_t)(UINT32_MAX - len) << 32) | (uint32_t)id;
+        size_t len;
+        const uint8_t *text = tok_text(t, id, &len);
+        if ((type == TOK_CONTROL || type == TOK_USER || type == TOK_UNKNOWN) && len > 0 &&
+            nu_utf8_invalid_at(text, len) == len)
+            keys[n++] = ((uint64_t)(UINT32_MAX - (uint32_t)len) << 32) | (uint32_t)id;
     }
     qsort(keys, n, sizeof *keys, ascending_u64);
     for (size_t i = 0; i < n; i++) t->special[i] = (int32_t)(uint32_t)keys[i];
@@ -341,24 +442,6 @@ static int str_is(GgufStr s, const char *lit) {
     return s.len == strlen(lit) && memcmp(s.ptr, lit, s.len) == 0;
 }
 
-/* An optional special token id: absent keys keep *id; -1 / 0xFFFFFFFF mean "none". */
-static NuCode read_special(const GgufFile *g, const char *key, int32_t n_vocab, int32_t *id,
-                           NuError *err) {
-    if (gguf_find_key(g, key) < 0) return NU_OK;
-    int64_t v;
-    NuCode rc = gguf_get_i64(g, key, &v, err);
-    if (rc) return rc;
-    if (v == -1 || v == (int64_t)UINT32_MAX) {
-        *id = -1;
-        return NU_OK;
-    }
-    if (v < 0 || v >= n_vocab)
-        return nu_fail(err, NU_ERR_FORMAT, "%s is %lld but the vocabulary has %d tokens", key,
-                       (long long)v, (int)n_vocab);
-    *id = (int32_t)v;
-    return NU_OK;
-}
-
 static NuCode read_flag(const GgufFile *g, const char *key, int *flag, NuError *err) {
     if (gguf_find_key(g, key) < 0) return NU_OK;
     return gguf_get_bool(g, key, flag, err);
@@ -387,7 +470,7 @@ typedef struct {
 } PreName;
 
 static const PreName PRE_NAMES[] = {
-    {"gpt-2", PRE_GPT2, 0, 0},      {"default", PRE_GPT2, 0, 0},  {"phi-2", PRE_GPT2, 0, 0},
+    {"gpt-2", PRE_GPT2, 0, 0},      {"default", PRE_DEFAULT, 0, 0}, {"phi-2", PRE_GPT2, 0, 0},
     {"mpt", PRE_GPT2, 0, 0},        {"olmo", PRE_GPT2, 0, 0},     {"starcoder", PRE_STARCODER, 0, 0},
     {"smollm", PRE_STARCODER, 0, 0}, {"refact", PRE_STARCODER, 0, 0},
     {"codeshell", PRE_STARCODER, 0, 0}, {"llama3", PRE_LLAMA3, 1, 1},
@@ -397,13 +480,14 @@ static const PreName PRE_NAMES[] = {
     {"megrez", PRE_QWEN2, 0, 0},    {"stablelm2", PRE_QWEN2, 0, 0},
 };
 
-static NuCode gguf_kind(const GgufFile *g, NuTokenizer *t, NuError *err) {
+/* llama.cpp's defaults for the vocabulary's kind, and for BPE the pre-tokenizer by name. */
+static NuCode gguf_defaults(const GgufFile *g, NuTokenizer *t, NuError *err) {
     if (t->kind == TOK_SPM) { /* llama.cpp's defaults for SPM vocabularies without the keys */
         t->add_bos = t->add_space_prefix = 1;
         if (t->n_vocab > 2) t->unk = 0, t->bos = 1, t->eos = 2;
         return NU_OK;
     }
-    t->pre = PRE_GPT2;
+    t->pre = PRE_DEFAULT; /* llama.cpp's choice when the file names none */
     if (gguf_find_key(g, "tokenizer.ggml.pre") < 0) return NU_OK;
     GgufStr pre;
     NuCode rc = gguf_get_str(g, "tokenizer.ggml.pre", &pre, err);
@@ -416,8 +500,8 @@ static NuCode gguf_kind(const GgufFile *g, NuTokenizer *t, NuError *err) {
         return NU_OK;
     }
     return nu_fail(err, NU_ERR_UNSUPPORTED,
-                   "pre-tokenizer '%.*s' is not supported (gpt-2, llama-bpe, qwen2, smollm, "
-                   "starcoder and the names llama.cpp gives the same rules are)",
+                   "pre-tokenizer '%.*s' is not supported (default, gpt-2, llama-bpe, qwen2, "
+                   "smollm, starcoder and the names llama.cpp gives the same rules are)",
                    (int)(pre.len > 64 ? 64 : pre.len), pre.ptr);
 }
 
@@ -490,19 +574,17 @@ NuCode nu_tokenizer_from_gguf(const GgufFile *g, NuTokenizer **out, NuError *err
     NuTokenizer *t;
     rc = tok_create(kind, (int32_t)count, &t, err);
     if (rc) return rc;
-    int32_t eot = -1, eom = -1;
-    rc = gguf_kind(g, t, err);
+    rc = gguf_defaults(g, t, err);
     if (!rc) rc = gguf_tokens(t, g, err);
     if (!rc) rc = read_special(g, "tokenizer.ggml.bos_token_id", t->n_vocab, &t->bos, err);
     if (!rc) rc = read_special(g, "tokenizer.ggml.eos_token_id", t->n_vocab, &t->eos, err);
     if (!rc) rc = read_special(g, "tokenizer.ggml.unknown_token_id", t->n_vocab, &t->unk, err);
-    if (!rc) rc = read_special(g, "tokenizer.ggml.eot_token_id", t->n_vocab, &eot, err);
-    if (!rc) rc = read_special(g, "tokenizer.ggml.eom_token_id", t->n_vocab, &eom, err);
     if (!rc) rc = read_flag(g, "tokenizer.ggml.add_bos_token", &t->add_bos, err);
     if (!rc) rc = read_flag(g, "tokenizer.ggml.add_eos_token", &t->add_eos, err);
     if (!rc && kind == TOK_SPM)
         rc = read_flag(g, "tokenizer.ggml.add_space_prefix", &t->add_space_prefix, err);
-    if (!rc) rc = find_eog(t, eot, eom, err);
+    if (!rc) tok_index(t);
+    if (!rc) rc = find_eog(t, g, err);
     if (!rc) rc = tok_finish(t, err);
     if (!rc) rc = find_special(t, err);
     if (!rc && is_phi3(g)) phi3_strip(t);
@@ -552,7 +634,8 @@ NuCode nu_tokenizer_from_llama2c(const uint8_t *data, size_t size, int vocab_siz
         t->unk = 0;
         t->bos = vocab_size > 1 ? 1 : -1;
         t->eos = vocab_size > 2 ? 2 : -1;
-        rc = find_eog(t, -1, -1, err);
+        tok_index(t);
+        rc = find_eog(t, NULL, err);
         if (!rc) rc = tok_finish(t, err);
         if (!rc) rc = find_special(t, err);
     }
@@ -577,11 +660,7 @@ size_t nu_tokenizer_eog(const NuTokenizer *t, const int32_t **ids) {
     return t ? (size_t)t->n_eog : 0;
 }
 
-int nu_tokenizer_is_eog(const NuTokenizer *t, int32_t id) {
-    for (int32_t i = 0; t && i < t->n_eog; i++)
-        if (t->eog[i] == id) return 1;
-    return 0;
-}
+int nu_tokenizer_is_eog(const NuTokenizer *t, int32_t id) { return t && in_eog(t, id); }
 
 /* --- encoding ------------------------------------------------------------------------- */
 

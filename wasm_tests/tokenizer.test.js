@@ -4,7 +4,10 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadTokenizer, NucleusError } from '../web/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { loadModel, loadTokenizer, NucleusError } from '../web/index.js';
+import { synthModel } from '../web/convert.js';
 import { sharedDir } from './helpers.js';
 
 const VOCAB = join(sharedDir, 'models/vocab');
@@ -197,5 +200,39 @@ describe('special tokens and end of generation', () => {
     assert.deepEqual(a, b);
     assert.ok(a.includes(32007));
     phi.dispose();
+  });
+});
+
+describe('generate ends on every end-of-generation token', () => {
+  let dir, model;
+  before(async () => {
+    // a tiny random model over Qwen2's vocabulary, whose eog ids are more than its eos
+    dir = mkdtempSync(join(tmpdir(), 'nucleus-eog-'));
+    const output = join(dir, 'qwen-vocab.gguf');
+    await synthModel({ shape: '8,16,1,1,1,151936,16', vocab: join(VOCAB, 'ggml-vocab-qwen2.gguf'), output, type: 'f32', seed: 7 });
+    model = await loadModel(output);
+  });
+  after(() => {
+    model?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('info.eogIds lists eos and <|im_end|>; a drawn eog token ends the run with "eos" and adds no text', async () => {
+    const { eogIds, eosId } = model.info;
+    assert.ok(eogIds.includes(eosId) && eogIds.includes(151645) && Object.isFrozen(eogIds));
+    const prompt = [...model.tokenize('<|im_start|>user\nHi<|im_end|>', { special: true })];
+    assert.deepEqual(prompt, [151644, 872, 198, 13048, 151645]);
+    for (const id of [151645, eosId, ...eogIds.filter((x) => x !== 151645 && x !== eosId)]) {
+      const steps = [];
+      for await (const step of model.generate(prompt, { logitBias: { [id]: 100 }, temperature: 0, maxTokens: 3 })) steps.push(step);
+      assert.equal(steps.length, 1, `eog ${id}`);
+      assert.equal(steps[0].token, id);
+      assert.equal(steps[0].finishReason, 'eos');
+      assert.equal(steps[0].text, '');
+    }
+    // a token that is no eog does not end it
+    const steps = [];
+    for await (const step of model.generate(prompt, { logitBias: { 13048: 100 }, temperature: 0, maxTokens: 3 })) steps.push(step);
+    assert.deepEqual(steps.map((s) => s.finishReason), [null, null, 'length']);
   });
 });

@@ -4,7 +4,8 @@
 // BOS / EOS wishes and the end-of-generation ids must match too.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getLlama } from 'node-llama-cpp';
 import { loadTokenizer } from '../web/index.js';
@@ -31,19 +32,75 @@ const SPECIAL_TEXTS = [
   ' <|im_start|> leading and trailing spaces <|im_end|> ',
 ];
 
-const FILES = ['gpt-2', 'llama-bpe', 'qwen2', 'llama-spm', 'phi-3', 'starcoder'].map((n) => `ggml-vocab-${n}.gguf`);
+/**
+ * A vocab-only GGUF (no tensors) with tokenizer.ggml.pre set to `pre`, or removed when pre is
+ * null: llama.cpp's "default" pre-tokenizer, which no stored vocabulary uses.
+ */
+function withPre(bytes, pre) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const SIZES = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
+  let at = 24;
+  const str = () => {
+    const n = Number(view.getBigUint64(at, true));
+    const s = new TextDecoder().decode(bytes.subarray(at + 8, at + 8 + n));
+    at += 8 + n;
+    return s;
+  };
+  const skip = (type) => {
+    if (type === 8) str();
+    else if (type === 9) {
+      const inner = view.getUint32(at, true);
+      const count = Number(view.getBigUint64(at + 4, true));
+      at += 12;
+      for (let i = 0; i < count; i++) skip(inner);
+    } else at += SIZES[type];
+  };
+  assert.equal(Number(view.getBigUint64(8, true)), 0, 'a vocab-only file');
+  const kept = [];
+  let nKv = Number(view.getBigUint64(16, true));
+  for (let i = 0, count = nKv; i < count; i++) {
+    const start = at;
+    const key = str();
+    skip(view.getUint32((at += 4) - 4, true));
+    if (key === 'tokenizer.ggml.pre') nKv--;
+    else kept.push(bytes.subarray(start, at));
+  }
+  if (pre !== null) {
+    const enc = (s) => { const b = new TextEncoder().encode(s); const out = new Uint8Array(8 + b.length); new DataView(out.buffer).setBigUint64(0, BigInt(b.length), true); out.set(b, 8); return out; };
+    const type = new Uint8Array(4);
+    new DataView(type.buffer).setUint32(0, 8, true);
+    kept.push(enc('tokenizer.ggml.pre'), type, enc(pre));
+    nKv++;
+  }
+  const head = bytes.slice(0, 24);
+  new DataView(head.buffer).setBigUint64(16, BigInt(nKv), true);
+  const size = [head, ...kept].reduce((n, b) => n + b.length, 0);
+  const out = new Uint8Array(Math.ceil(size / 32) * 32);
+  let o = 0;
+  for (const b of [head, ...kept]) out.set(b, (o += b.length) - b.length);
+  return out;
+}
 
-let llama;
+const FILES = ['gpt-2', 'llama-bpe', 'qwen2', 'llama-spm', 'phi-3', 'starcoder'].map((n) => `ggml-vocab-${n}.gguf`);
+// GPT-2's vocabulary under llama.cpp's "default" pre-tokenizer, named and by omission.
+const VARIANTS = { 'gpt-2 as "default"': 'default', 'gpt-2 without a pre-tokenizer': null };
+
+let llama, scratch;
 before(async () => {
   llama = await getLlama({ gpu: false, build: 'never', usePrebuiltBinaries: true, skipDownload: true, progressLogs: false, logLevel: 'error', maxThreads: 1 });
+  scratch = mkdtempSync(join(tmpdir(), 'nucleus-vocab-'));
+  const gpt2 = readFileSync(join(VOCAB, 'ggml-vocab-gpt-2.gguf'));
+  for (const [name, pre] of Object.entries(VARIANTS)) writeFileSync(join(scratch, name), withPre(gpt2, pre));
 });
+after(() => rmSync(scratch, { recursive: true, force: true }));
 
-for (const file of FILES) {
+for (const file of [...FILES, ...Object.keys(VARIANTS)]) {
   describe(file, () => {
     let ours, theirs;
     before(async () => {
-      ours = await loadTokenizer(join(VOCAB, file));
-      theirs = await llama.loadModel({ modelPath: join(VOCAB, file), vocabOnly: true, gpuLayers: 0 });
+      const path = file in VARIANTS ? join(scratch, file) : join(VOCAB, file);
+      ours = await loadTokenizer(path);
+      theirs = await llama.loadModel({ modelPath: path, vocabOnly: true, gpuLayers: 0 });
     });
     after(async () => {
       ours.dispose();
@@ -51,7 +108,9 @@ for (const file of FILES) {
     });
 
     const own = join(VOCAB, `${file}.inp`);
-    const texts = [...new Set([...cases('ggml-vocab-gpt-2.gguf.inp'), ...(existsSync(own) ? cases(`${file}.inp`) : []), ...SPECIAL_TEXTS])];
+    // the default pre-tokenizer's own rules: punctuation runs, number runs, 3-digit groups
+    const extra = file in VARIANTS ? ['a+b=c; x<=y|z ~ ^$ 12345678 ١٢٣4567 3.14159 (((a))) "q" ...!?', 'x'.repeat(5) + '1234567890123'] : [];
+    const texts = [...new Set([...cases('ggml-vocab-gpt-2.gguf.inp'), ...(existsSync(own) ? cases(`${file}.inp`) : []), ...SPECIAL_TEXTS, ...extra])];
 
     for (const special of [false, true]) {
       test(`${texts.length} texts, special ${special}: same ids as llama.cpp`, () => {
