@@ -26,6 +26,7 @@ struct NuApiModel {
     char architecture[32];
     char quantization[16];
     char tokenizer_model[16];
+    char *chat_template; /* tokenizer.chat_template, NUL-terminated; NULL when absent */
     int32_t *ids; /* last nu_model_tokenize result */
     size_t ids_cap;
     char *bytes; /* last piece / token text / decode result */
@@ -70,6 +71,17 @@ static void describe_weights(NuApiModel *m) {
     copy_str(m->quantization, sizeof m->quantization, name, strlen(name));
 }
 
+/* The template is text for JS to render: kept whole (templates run to tens of KB). */
+static NuCode copy_chat_template(NuApiModel *m, NuError *err) {
+    GgufStr s;
+    if (gguf_get_str(m->gguf, "tokenizer.chat_template", &s, NULL) != NU_OK) return NU_OK;
+    m->chat_template = malloc(s.len + 1);
+    if (!m->chat_template)
+        return nu_fail(err, NU_ERR_NOMEM, "cannot allocate the chat template (%zu bytes)", (size_t)s.len);
+    copy_str(m->chat_template, s.len + 1, s.ptr, s.len);
+    return NU_OK;
+}
+
 static NuCode open_gguf(NuApiModel *m, int vocab_only, NuError *err) {
     NuCode rc = gguf_open(m->data, m->size, &m->gguf, err);
     if (rc == NU_OK) rc = nu_tokenizer_from_gguf(m->gguf, &m->tokenizer, err);
@@ -77,6 +89,8 @@ static NuCode open_gguf(NuApiModel *m, int vocab_only, NuError *err) {
     copy_gguf_str(m->gguf, "general.name", m->name, sizeof m->name);
     copy_gguf_str(m->gguf, "general.architecture", m->architecture, sizeof m->architecture);
     copy_gguf_str(m->gguf, "tokenizer.ggml.model", m->tokenizer_model, sizeof m->tokenizer_model);
+    rc = copy_chat_template(m, err);
+    if (rc != NU_OK) return rc;
     if (vocab_only) return NU_OK;
     rc = nu_load_gguf_weights(m->gguf, &m->config, &m->weights, err);
     if (rc == NU_OK && m->config.vocab_size != nu_tokenizer_vocab_size(m->tokenizer))
@@ -107,6 +121,7 @@ NU_EXPORT void nu_model_close(NuApiModel *m) {
     free(m->data);
     free(m->ids);
     free(m->bytes);
+    free(m->chat_template);
     free(m);
 }
 
@@ -175,6 +190,7 @@ NU_EXPORT const char *nu_model_str(NuApiModel *m, int field) {
     case 1: return m->architecture;
     case 2: return m->quantization;
     case 3: return m->tokenizer_model;
+    case 4: return m->chat_template ? m->chat_template : "";
     }
     return "";
 }

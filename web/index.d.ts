@@ -10,7 +10,9 @@ export type ErrorCode =
   | 'INVALID_TEXT'
   | 'DISPOSED'
   | 'IO'
-  | 'ABORTED';
+  | 'ABORTED'
+  /** A chat template that does not parse, raises, fails, or exceeds a time or size limit. */
+  | 'TEMPLATE';
 
 export class NucleusError extends Error {
   readonly name: 'NucleusError';
@@ -143,6 +145,8 @@ export interface ModelInfo {
   /** What the vocabulary asks for around a prompt: the defaults of tokenize's bos and eos. */
   addBos: boolean;
   addEos: boolean;
+  /** The file's tokenizer.chat_template (Jinja source), or null. */
+  chatTemplate: string | null;
   /** Whether the SIMD128 build runs it. */
   simd: boolean;
 }
@@ -188,6 +192,24 @@ export interface GenerateStep extends StepReport {
   logits?: Float32Array;
 }
 
+/** A chat message; other fields (tool_calls, reasoning_content...) reach the template as given. */
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | (string & {});
+  content: string;
+  [field: string]: unknown;
+}
+
+export interface ChatTemplateOptions {
+  /** End with the opening of an assistant turn. Default true. */
+  addGenerationPrompt?: boolean;
+  /** Merged into the template's context, e.g. { enable_thinking: false, date_string: '26 Jul 2024' }. */
+  variables?: Record<string, unknown>;
+}
+
+export interface ChatOptions extends GenerateOptions {
+  variables?: Record<string, unknown>;
+}
+
 export interface EncodeOptions {
   /** BOS first. Default: as the vocabulary asks (tokenizer.ggml.add_bos_token, llama.cpp's defaults). */
   bos?: boolean;
@@ -207,6 +229,18 @@ export class Tokenizer {
   readonly addEos: boolean;
   /** See ModelInfo.eogIds. */
   readonly eogIds: number[];
+  /** The file's tokenizer.chat_template, or null. */
+  readonly chatTemplate: string | null;
+  /**
+   * The chat template rendered as Hugging Face's apply_chat_template renders it. Errors: no
+   * template (UNSUPPORTED), a template that raises (TEMPLATE, its message), bad messages.
+   */
+  applyChatTemplate(messages: ChatMessage[], options?: ChatTemplateOptions): string;
+  /**
+   * The prompt ids of a conversation: the template's text with special tokens parsed, message
+   * text never (a user's "<|im_start|>" stays text), BOS first when the vocabulary wants it.
+   */
+  tokenizeChat(messages: ChatMessage[], options?: ChatTemplateOptions): Int32Array;
   encode(text: string, options?: EncodeOptions): Int32Array;
   decode(ids: ArrayLike<number>): string;
   tokenText(id: number): string;
@@ -223,6 +257,8 @@ export class Model extends Tokenizer {
   logits(tokens: ArrayLike<number>): Float32Array;
   /** prompt: text (tokenized as tokenize(prompt) does) or token ids used as they are. */
   generate(prompt: string | ArrayLike<number>, options?: GenerateOptions): AsyncGenerator<GenerateStep, void, void>;
+  /** generate() from tokenizeChat(messages, { variables }). */
+  chat(messages: ChatMessage[], options?: ChatOptions): AsyncGenerator<GenerateStep, void, void>;
 }
 
 export function loadModel(source: ModelSource, options?: LoadOptions): Promise<Model>;

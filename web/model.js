@@ -6,7 +6,22 @@ import { loadWasm } from './wasm.js';
 
 // Field numbers of nu_model_info / nu_model_str (src/api_model.c).
 const INFO = { vocab: 0, context: 1, dim: 2, layers: 3, heads: 4, kvHeads: 5, hidden: 6, bos: 7, eos: 8, hasWeights: 9 };
-const STR = { name: 0, architecture: 1, quantization: 2, tokenizer: 3 };
+const STR = { name: 0, architecture: 1, quantization: 2, tokenizer: 3, chatTemplate: 4 };
+
+// web/chat.js (and the Jinja library it imports) loads with the first file that has a chat
+// template, so pages whose models have none never fetch it.
+let chat = null;
+let chatUnavailable = null;
+async function loadChat() {
+  if (chat || chatUnavailable) return;
+  try {
+    chat = await import('./chat.js');
+  } catch (error) {
+    chatUnavailable = new NucleusError(`the chat template engine cannot be loaded (web/dist/jinja.js is built by make): ${error.message}`, 'UNSUPPORTED');
+  }
+}
+
+const TEMPLATE_OPTIONS = new Set(['addGenerationPrompt', 'variables']);
 
 const registry = new FinalizationRegistry(({ exports, handle }) => exports.nu_model_close(handle));
 
@@ -50,6 +65,27 @@ function stopList(stop) {
   const list = typeof stop === 'string' ? [stop] : Array.isArray(stop) ? stop : null;
   if (!list || list.some((s) => typeof s !== 'string')) throw invalid('stop must be a string or an array of strings');
   return list.filter((s) => s.length > 0);
+}
+
+const compiledTemplates = new WeakMap(); // vocabulary -> its parsed chat template
+
+function compiledTemplate(vocab) {
+  const source = vocab.chatTemplate;
+  if (!source) throw new NucleusError('the model has no chat template (tokenizer.chat_template)', 'UNSUPPORTED');
+  if (!chat) throw chatUnavailable;
+  if (!compiledTemplates.has(vocab)) compiledTemplates.set(vocab, chat.compileTemplate(source));
+  return compiledTemplates.get(vocab);
+}
+
+/** A render's options, checked, with the vocabulary's BOS and EOS texts. */
+function renderOptions(vocab, options) {
+  if (options === null || typeof options !== 'object') throw invalid('options must be an object');
+  for (const name of Object.keys(options)) {
+    if (!TEMPLATE_OPTIONS.has(name)) throw invalid(`unknown chat template option "${name}"`);
+  }
+  const tokenText = (field) => (vocab.infoInt(field) >= 0 ? vocab.tokenText(vocab.infoInt(field)) : undefined);
+  const { addGenerationPrompt = true, variables = {} } = options;
+  return { addGenerationPrompt, variables, bosToken: tokenText('bos'), eosToken: tokenText('eos') };
 }
 
 class Vocabulary {
@@ -166,6 +202,36 @@ class Vocabulary {
     return this.#decoder.decode(this.#bytes(this.#wasm.exports.nu_model_token_text(this.handle, id)));
   }
 
+  /** tokenizer.chat_template of the file, or null. */
+  get chatTemplate() {
+    return this.infoStr('chatTemplate') || null;
+  }
+
+  /**
+   * The chat template rendered over messages ([{ role, content }]) as Hugging Face's
+   * apply_chat_template does. Options: addGenerationPrompt (true), variables (merged into the
+   * template's context, e.g. { enable_thinking: false }).
+   */
+  applyChatTemplate(messages, options = {}) {
+    const compiled = compiledTemplate(this); // first: it throws when there is no template
+    return chat.renderTemplate(compiled, { messages, ...renderOptions(this, options) });
+  }
+
+  /**
+   * The prompt ids of a conversation: the chat template's text with special tokens parsed,
+   * message text never (see web/chat.js), BOS first when the vocabulary wants it and the
+   * template did not write it. Options as applyChatTemplate.
+   */
+  tokenizeChat(messages, options = {}) {
+    const compiled = compiledTemplate(this);
+    const render = renderOptions(this, options);
+    const ids = chat.conversationTokens(this, (m) => chat.renderTemplate(compiled, { ...render, messages: m }), messages, {
+      context: [this.chatTemplate, render.variables, render.bosToken, render.eosToken],
+      bos: [...this.encode('', { eos: false })], // BOS when the vocabulary wants it
+    });
+    return Int32Array.from(ids);
+  }
+
   dispose() {
     if (!this.#handle) return;
     registry.unregister(this);
@@ -204,6 +270,7 @@ export class Model extends Vocabulary {
       eogIds: Object.freeze(this.eogIds),
       addBos: this.addBos,
       addEos: this.addEos,
+      chatTemplate: this.chatTemplate,
       simd: wasm.simd,
     });
   }
@@ -215,6 +282,14 @@ export class Model extends Vocabulary {
   /** encode() under the name a model uses: same options and defaults. */
   tokenize(text, options = {}) {
     return this.encode(text, options);
+  }
+
+  /**
+   * Answers a conversation: generate() from tokenizeChat(messages). Options: generate's, plus
+   * variables for the template.
+   */
+  async *chat(messages, { variables, ...options } = {}) {
+    yield* this.generate([...this.tokenizeChat(messages, variables === undefined ? {} : { variables })], options);
   }
 
   #claim() {
@@ -372,11 +447,13 @@ async function open(source, options, vocabOnly) {
  */
 export async function loadModel(source, options = {}) {
   const { wasm, handle, file } = await open(source, options, false);
+  if (wasm.cstring(wasm.exports.nu_model_str(handle, STR.chatTemplate))) await loadChat();
   return new Model(wasm, handle, { name: file.name, bytes: file.size });
 }
 
 /** Loads only the tokenizer of any GGUF file, vocab-only files included. */
 export async function loadTokenizer(source, options = {}) {
   const { wasm, handle } = await open(source, options, true);
+  if (wasm.cstring(wasm.exports.nu_model_str(handle, STR.chatTemplate))) await loadChat();
   return new Tokenizer(wasm, handle);
 }
