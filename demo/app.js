@@ -626,10 +626,14 @@ async function onCacheClick(event) {
     await state.cache.delete(key);
     return renderCache();
   }
-  const file = await state.cache.get(key);
-  if (file) return loadModel(file, file.name);
-  button.disabled = false;
-  renderCache('That copy is gone.');
+  setBusy(+1); // busy from the click on: the copy is looked up first
+  try {
+    const file = await state.cache.get(key);
+    if (file) loadModel(file, file.name).finally(() => renderCache());
+    else renderCache('That copy is gone.');
+  } finally {
+    setBusy(-1);
+  }
 }
 
 // ---- compare mode -----------------------------------------------------------------------

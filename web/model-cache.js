@@ -47,9 +47,9 @@ function aborted(what, cause) {
   return new NucleusError(`${what} was cancelled`, 'ABORTED', { cause });
 }
 
-/** Bytes per second over the last RATE_WINDOW_MS. */
-function rateMeter() {
-  const samples = [];
+/** Bytes per second over the last RATE_WINDOW_MS (at first: since start, when no byte had come). */
+function rateMeter(start) {
+  const samples = [{ now: start, loaded: 0 }];
   return (loaded) => {
     const now = performance.now();
     samples.push({ now, loaded });
@@ -263,6 +263,7 @@ export class ModelCache {
   }
 
   async #download(href, known, onProgress, signal) {
+    const started = performance.now(); // the speed counts the wait for the first byte too
     let response;
     try {
       response = await globalThis.fetch(href, { cache: 'no-store', signal });
@@ -277,7 +278,7 @@ export class ModelCache {
       await response.body?.cancel();
       return { file: cached, entry: known.find((e) => e.key === entry.key), fromCache: true, offline: false };
     }
-    const stored = await this.#write(entry, response.body, onProgress, signal, `the download of ${entry.name}`);
+    const stored = await this.#write(entry, response.body, { onProgress, signal, started }, `the download of ${entry.name}`);
     // Older versions of this URL are stale now.
     for (const old of known) if (old.key !== stored.key) await this.delete(old.key);
     return { file: await this.get(stored.key), entry: stored, fromCache: false, offline: false };
@@ -293,15 +294,15 @@ export class ModelCache {
     entry.key = cacheKey(url, file.size, String(file.lastModified));
     const existing = (await this.list()).find((e) => e.key === entry.key);
     if (existing && (await this.get(existing.key))) return existing;
-    return this.#write(entry, file.stream(), onProgress, signal, `caching ${file.name}`);
+    return this.#write(entry, file.stream(), { onProgress, signal, started: performance.now() }, `caching ${file.name}`);
   }
 
   /** Streams body into a new entry; commits only a complete copy (its size checked). */
-  async #write(entry, body, onProgress, signal, what) {
+  async #write(entry, body, { onProgress, signal, started }, what) {
     const id = await storageId(entry.key);
     const writer = await this.#store.writer(id);
     const reader = body.getReader();
-    const rate = rateMeter();
+    const rate = rateMeter(started);
     const cancel = () => reader.cancel().catch(() => {});
     signal?.addEventListener('abort', cancel, { once: true });
     let loaded = 0;
