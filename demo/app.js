@@ -489,7 +489,7 @@ async function fetchModel(source, name, signal) {
     return { file, fresh: fromCache ? null : entry, fromCache };
   } finally {
     ui.cancel.hidden = true;
-    renderCache();
+    await renderCache(); // the list is current before the page says what happened
   }
 }
 
@@ -586,7 +586,13 @@ async function renderCache(note = '') {
     ui.cacheUsage.textContent = `No model cache in this browser: ${state.cacheError}`;
     return;
   }
-  const [entries, { usage, quota }] = await Promise.all([state.cache.list(), state.cache.estimate()]);
+  let entries, usage, quota;
+  try {
+    [entries, { usage, quota }] = await Promise.all([state.cache.list(), state.cache.estimate()]);
+  } catch (error) {
+    ui.cacheUsage.textContent = `The model cache cannot be read: ${error.message}`;
+    return;
+  }
   if (mine !== cacheRenders) return; // a later render is under way
   ui.cacheList.replaceChildren(...entries.map(cacheItem));
   const count = entries.length === 1 ? '1 model' : `${entries.length} models`;

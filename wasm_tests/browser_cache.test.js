@@ -236,6 +236,50 @@ test('a URL that is not https (nor this server) is refused before any request', 
   assert.deepEqual(take(), []);
 });
 
+test('a tab closed mid-download leaves no entry, and the next tab sweeps what it left', async () => {
+  const name = 'test-closed';
+  const opfs = (target) => target.evaluate(async (name) => {
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(name, { create: true });
+    const names = [];
+    for await (const [entry] of dir.entries()) names.push(entry);
+    return names.sort();
+  }, name);
+  const first = await browser.context.newPage();
+  faults.set(F32, { bytesPerSecond: 100_000 });
+  try {
+    await first.goto(browser.url + 'web/index.js');
+    await first.evaluate(async ({ name, url }) => {
+      const { openModelCache } = await import('/web/model-cache.js');
+      const cache = await openModelCache({ name, storage: 'opfs' });
+      await new Promise((resolve) => {
+        cache.fetch(url, { onProgress: ({ loaded }) => loaded > 100_000 && resolve() }).catch(() => {});
+      });
+    }, { name, url: F32 });
+    const during = await opfs(first);
+    assert.ok(during.some((n) => n.endsWith('.bin')) && !during.some((n) => n.endsWith('.json')), during.join(', '));
+    // A list in another tab while the download runs leaves its files alone (the write holds its lock).
+    const second = await browser.context.newPage();
+    await second.goto(browser.url + 'web/index.js');
+    const list = (target) => target.evaluate(async (name) => {
+      const { openModelCache } = await import('/web/model-cache.js');
+      return (await (await openModelCache({ name, storage: 'opfs' })).list()).length;
+    }, name);
+    assert.equal(await list(second), 0);
+    assert.ok((await opfs(second)).some((n) => n.endsWith('.bin')));
+    await first.close();
+    // The closed tab's lock is freed as its process winds down: a list after that sweeps.
+    for (let tries = 0; tries < 50 && (await opfs(second)).length > 0; tries++) {
+      assert.equal(await list(second), 0);
+      await second.waitForTimeout(100);
+    }
+    assert.deepEqual(await opfs(second), []);
+    await second.close();
+  } finally {
+    faults.delete(F32);
+    if (!first.isClosed()) await first.close();
+  }
+});
+
 // web/model-cache.js on its own, in each storage, in a page of the server.
 for (const storage of ['opfs', 'cache-storage']) {
   test(`ModelCache (${storage}): hit, cut, changed ETag, offline, delete`, async () => {

@@ -61,13 +61,19 @@ function rateMeter(start) {
 
 // ---- stores: the same five operations over OPFS and over Cache Storage ----------------------
 
-/** OPFS: <id>.bin holds the bytes, <id>.json the record. */
+/**
+ * OPFS: <id>.bin holds the bytes, <id>.json the record. A write holds the Web Lock named for
+ * its id, so a half-written entry can be told from one a closed tab left: only the latter
+ * (its lock free) is swept away.
+ */
 class OpfsStore {
   kind = 'opfs';
   #dir;
+  #lockPrefix;
 
-  constructor(dir) {
+  constructor(dir, name) {
     this.#dir = dir;
+    this.#lockPrefix = `nucleus-model-cache/${name}/`;
   }
 
   static async open(name) {
@@ -76,20 +82,41 @@ class OpfsStore {
       throw new Error('OPFS files cannot be written from this context');
     }
     const root = await navigator.storage.getDirectory();
-    return new OpfsStore(await root.getDirectoryHandle(name, { create: true }));
+    return new OpfsStore(await root.getDirectoryHandle(name, { create: true }), name);
   }
 
   async records() {
+    const names = new Set();
+    for await (const [name, handle] of this.#dir.entries()) if (handle.kind === 'file') names.add(name);
     const records = [];
-    for await (const [name, handle] of this.#dir.entries()) {
-      if (handle.kind !== 'file' || !name.endsWith(RECORD)) continue;
-      try {
-        records.push(JSON.parse(await (await handle.getFile()).text()));
-      } catch {
-        // an unreadable record is no entry; remove() or the next write of its id replaces it
+    for (const name of names) {
+      const suffix = [DATA, RECORD].find((s) => name.endsWith(s));
+      if (!suffix) continue; // e.g. the browser's swap file of a write in progress
+      const id = name.slice(0, -suffix.length);
+      if (!names.has(id + DATA) || !names.has(id + RECORD)) {
+        await this.#sweep(id);
+      } else if (suffix === RECORD) {
+        try {
+          records.push(JSON.parse(await (await (await this.#dir.getFileHandle(name)).getFile()).text()));
+        } catch {
+          // an unreadable record is no entry; remove() or the next write of its id replaces it
+        }
       }
     }
     return records;
+  }
+
+  /** Removes half an entry unless a write (in any tab) holds its lock. */
+  async #sweep(id) {
+    await navigator.locks?.request(this.#lockPrefix + id, { ifAvailable: true }, (lock) => lock && this.remove(id));
+  }
+
+  /** Takes the lock for id; resolves to the function that releases it. */
+  #lock(id) {
+    if (!navigator.locks) return Promise.resolve(() => {});
+    return new Promise((resolve) => {
+      navigator.locks.request(this.#lockPrefix + id, () => new Promise((release) => resolve(release)));
+    });
   }
 
   async file(id) {
@@ -105,18 +132,33 @@ class OpfsStore {
    * replaced only on commit, and an abort (or a closed tab) leaves it as it was.
    */
   async writer(id) {
-    const stream = await (await this.#dir.getFileHandle(id + DATA, { create: true })).createWritable();
+    const release = await this.#lock(id);
+    let stream;
+    try {
+      stream = await (await this.#dir.getFileHandle(id + DATA, { create: true })).createWritable();
+    } catch (error) {
+      release();
+      throw error;
+    }
     return {
       write: (chunk) => stream.write(chunk),
       commit: async (record) => {
-        await stream.close();
-        const out = await (await this.#dir.getFileHandle(id + RECORD, { create: true })).createWritable();
-        await out.write(JSON.stringify(record));
-        await out.close();
+        try {
+          await stream.close();
+          const out = await (await this.#dir.getFileHandle(id + RECORD, { create: true })).createWritable();
+          await out.write(JSON.stringify(record));
+          await out.close();
+        } finally {
+          release();
+        }
       },
       abort: async () => {
-        await stream.abort().catch(() => {});
-        await this.remove(id);
+        try {
+          await stream.abort().catch(() => {});
+          await this.remove(id);
+        } finally {
+          release();
+        }
       },
     };
   }
