@@ -481,12 +481,13 @@ function showDownload(name, { loaded, total, bytesPerSecond }) {
  * it, cancellable); files and bytes as they are. A URL is loaded directly where there is no cache.
  */
 async function fetchModel(source, name, signal) {
-  if (typeof source !== 'string' || !state.cache) return { file: source, fresh: null, fromCache: false };
+  if (typeof source !== 'string' || !state.cache) return { file: source, fresh: null, note: '' };
   ui.cancel.hidden = false;
   setModelStatus('loading', `Checking ${name}…`);
   try {
-    const { file, entry, fromCache } = await state.cache.fetch(source, { signal, onProgress: (p) => showDownload(name, p) });
-    return { file, fresh: fromCache ? null : entry, fromCache };
+    const { file, entry, fromCache, stored } = await state.cache.fetch(source, { signal, onProgress: (p) => showDownload(name, p) });
+    const note = fromCache ? ' From the cache.' : stored ? '' : ' Not cached: it does not fit in the storage quota.';
+    return { file, fresh: fromCache || !stored ? null : entry, note };
   } finally {
     ui.cancel.hidden = true;
     await renderCache(); // the list is current before the page says what happened
@@ -525,7 +526,7 @@ function loadModel(source, name, { keep = false } = {}) {
       const [labels, pieces] = await Promise.all([state.worker.tokenText(ids), state.worker.pieces(ids)]);
       Object.assign(state, { info, labels, pieces, modelName: name });
       resetBranches([]);
-      setModelStatus('ready', describe(info, name) + (fetched.fromCache ? ' From the cache.' : ''));
+      setModelStatus('ready', describe(info, name) + fetched.note);
       if (keep && state.cache) state.cache.putFile(source).then(renderCache, (error) => renderCache(`Not cached: ${error.message}`));
       return true;
     } catch (error) {

@@ -227,6 +227,34 @@ test('files that do not load are not kept: a downloaded one is removed, a picked
   }
 });
 
+test('a model larger than the quota left loads without being cached', async () => {
+  const [q4] = await keysFor(Q4);
+  await page.click(`${byId('model-cache')} > li[data-model-key="${q4.key.replaceAll('"', '\\"')}"] button[data-action=delete]`);
+  await page.waitForFunction((key) => ![...document.querySelectorAll('[data-testid=model-cache] > li')].some((li) => li.dataset.modelKey === key), q4.key);
+  const before = await listed();
+  // The quota as a full disk would report it: less room than the file needs.
+  await page.evaluate((room) => {
+    const real = navigator.storage.estimate.bind(navigator.storage);
+    navigator.storage.estimate = async () => {
+      const { usage } = await real();
+      return { usage, quota: usage + room };
+    };
+  }, size(Q4) - 1);
+  try {
+    take();
+    await loadUrl(Q4);
+    assert.match(await status(), /^Ready: stories260K-q4_0\.gguf .* Not cached: it does not fit in the storage quota\.$/);
+    assert.deepEqual(modelGets(take()), [{ method: 'GET', path: Q4 }]);
+    assert.deepEqual(await listed(), before);
+    await assertStoreMatchesList();
+  } finally {
+    await page.evaluate(() => delete navigator.storage.estimate); // the prototype's again
+  }
+  await loadUrl(Q4);
+  assert.match(await status(), /^Ready: stories260K-q4_0\.gguf \(.*\)\.$/);
+  assert.equal((await keysFor(Q4)).length, 1);
+});
+
 test('a URL that is not https (nor this server) is refused before any request', async () => {
   take();
   await page.fill(byId('model-url'), 'http://example.com/model.gguf');

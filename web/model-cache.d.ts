@@ -34,6 +34,8 @@ export interface CachedModel {
   fromCache: boolean;
   /** true: the server could not be reached, the newest cached copy was used. */
   offline: boolean;
+  /** false: the download did not fit in the quota left; the file is a Blob, not cached. */
+  stored: boolean;
 }
 
 export class ModelCache {

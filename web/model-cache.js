@@ -282,8 +282,9 @@ export class ModelCache {
    * The model at url as a File, from the cache when the server still has the same version,
    * else downloaded into the cache. With copies of url cached, a HEAD request validates them
    * (no model bytes move); when the server cannot be reached the newest copy is used. Resolves
-   * to { file, entry, fromCache, offline }. onProgress({ loaded, total, bytesPerSecond }) while
-   * downloading; signal cancels (ABORTED). A download replaces older versions of the same url.
+   * to { file, entry, fromCache, offline, stored }. onProgress({ loaded, total, bytesPerSecond })
+   * while downloading; signal cancels (ABORTED). A download replaces older versions of the same
+   * url; one larger than the quota leaves (stored: false) is only held in a Blob.
    */
   async fetch(url, { onProgress, signal } = {}) {
     const href = new URL(url, globalThis.location?.href).href;
@@ -298,7 +299,7 @@ export class ModelCache {
       const current = head?.ok ? describe(href, head).key : null;
       const entry = head ? known.find((e) => e.key === current) : known[0];
       const file = entry && (await this.get(entry.key));
-      if (file) return { file, entry, fromCache: true, offline: !head };
+      if (file) return { file, entry, fromCache: true, offline: !head, stored: true };
       if (!head) throw new NucleusError(`cannot reach ${href} and no cached copy is intact`, 'IO');
     }
     return this.#download(href, known, onProgress, signal);
@@ -318,12 +319,22 @@ export class ModelCache {
     const cached = known.some((e) => e.key === entry.key) && (await this.get(entry.key));
     if (cached) { // the HEAD was refused or lied; the GET's validator matches a copy
       await response.body?.cancel();
-      return { file: cached, entry: known.find((e) => e.key === entry.key), fromCache: true, offline: false };
+      return { file: cached, entry: known.find((e) => e.key === entry.key), fromCache: true, offline: false, stored: true };
     }
-    const stored = await this.#write(entry, response.body, { onProgress, signal, started }, `the download of ${entry.name}`);
+    const options = { onProgress, signal, started };
+    const what = `the download of ${entry.name}`;
+    const { usage, quota } = await this.estimate();
+    if (entry.size > 0 && quota > 0 && quota - usage < entry.size) {
+      // No room: the browser keeps a large Blob on disk, so the model still loads, uncached.
+      const chunks = [];
+      const memory = { write: (chunk) => chunks.push(chunk), commit: async () => {}, abort: async () => {} };
+      const held = await this.#write(entry, response.body, options, what, memory);
+      return { file: new File(chunks, entry.name), entry: held, fromCache: false, offline: false, stored: false };
+    }
+    const stored = await this.#write(entry, response.body, options, what);
     // Older versions of this URL are stale now.
     for (const old of known) if (old.key !== stored.key) await this.delete(old.key);
-    return { file: await this.get(stored.key), entry: stored, fromCache: false, offline: false };
+    return { file: await this.get(stored.key), entry: stored, fromCache: false, offline: false, stored: true };
   }
 
   /**
@@ -339,10 +350,13 @@ export class ModelCache {
     return this.#write(entry, file.stream(), { onProgress, signal, started: performance.now() }, `caching ${file.name}`);
   }
 
-  /** Streams body into a new entry; commits only a complete copy (its size checked). */
-  async #write(entry, body, { onProgress, signal, started }, what) {
+  /**
+   * Streams body into a new entry (or into writer); commits only a complete copy (its size
+   * checked). Resolves to the entry.
+   */
+  async #write(entry, body, { onProgress, signal, started }, what, writer = null) {
     const id = await storageId(entry.key);
-    const writer = await this.#store.writer(id);
+    writer ??= await this.#store.writer(id);
     const reader = body.getReader();
     const rate = rateMeter(started);
     const cancel = () => reader.cancel().catch(() => {});
