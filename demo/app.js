@@ -630,14 +630,13 @@ async function onCacheClick(event) {
   if (key === undefined) return;
   button.disabled = true;
   if (button.dataset.action === 'delete') {
-    await state.cache.delete(key);
-    return renderCache();
+    return renderCache(await state.cache.delete(key).then(() => '', (error) => `Not deleted: ${error.message}.`));
   }
   setBusy(+1); // busy from the click on: the copy is looked up first
   try {
-    const file = await state.cache.get(key);
+    const file = await state.cache.get(key).catch(() => null);
     if (file) loadModel(file, file.name).finally(() => renderCache());
-    else renderCache('That copy is gone.');
+    else renderCache('That copy cannot be read any more.');
   } finally {
     setBusy(-1);
   }
