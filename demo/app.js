@@ -485,8 +485,9 @@ async function fetchModel(source, name, signal) {
   ui.cancel.hidden = false;
   setModelStatus('loading', `Checking ${name}…`);
   try {
-    const { file, entry, fromCache, stored } = await state.cache.fetch(source, { signal, onProgress: (p) => showDownload(name, p) });
-    const note = fromCache ? ' From the cache.' : stored ? '' : ' Not cached: it does not fit in the storage quota.';
+    const { file, entry, fromCache, offline, stored } = await state.cache.fetch(source, { signal, onProgress: (p) => showDownload(name, p) });
+    const note = offline ? ' From the cache (the server could not be reached).'
+      : fromCache ? ' From the cache.' : stored ? '' : ' Not cached: it does not fit in the storage quota.';
     return { file, fresh: fromCache || !stored ? null : entry, note };
   } finally {
     ui.cancel.hidden = true;

@@ -175,7 +175,7 @@ test('a changed ETag on the server downloads the file again and replaces the old
   }
 });
 
-test('a dropped or picked file is cached too, and loads from the list without a request', async () => {
+test('a picked file is cached too, and loads from the list without a request', async () => {
   const buffer = readFileSync(join(repoRoot, Q4));
   await page.setInputFiles(byId('model-file'), { name: 'my model.gguf', mimeType: 'application/octet-stream', buffer });
   await settled();
@@ -190,6 +190,30 @@ test('a dropped or picked file is cached too, and loads from the list without a 
   assert.match(await status(), /^Ready: my model\.gguf /);
   assert.deepEqual(modelGets(take()).filter((r) => r.path !== F32), []);
   await page.waitForSelector(`${byId('model-cache')} > li[data-model-key^="file:my%20model.gguf|"] button[data-action=load]:not([disabled])`);
+});
+
+test('a file dropped on the page is cached; offline, cached models still load', async () => {
+  const base64 = readFileSync(join(repoRoot, Q8)).toString('base64');
+  await page.evaluate((base64) => {
+    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+    const data = new DataTransfer();
+    data.items.add(new File([bytes], 'dropped.gguf', { lastModified: 1_700_000_000_000 }));
+    document.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+  }, base64);
+  await page.waitForSelector(`${byId('model-cache')} > li[data-model-key="file:dropped.gguf|${size(Q8)}|1700000000000"]`);
+  assert.match(await status(), /^Ready: dropped\.gguf /);
+  await assertStoreMatchesList();
+
+  take();
+  await browser.context.setOffline(true);
+  try {
+    await page.selectOption(byId('model-select'), Q8);
+    await settled();
+    assert.match(await status(), /^Ready: stories260K-q8_0\.gguf .* From the cache \(the server could not be reached\)\.$/);
+  } finally {
+    await browser.context.setOffline(false);
+  }
+  assert.deepEqual(modelGets(take()), []);
 });
 
 test('delete removes the entry and frees its space (navigator.storage.estimate)', async () => {
