@@ -332,6 +332,28 @@ test('a tab closed mid-download leaves no entry, and the next tab sweeps what it
   }
 });
 
+test('ModelCache refuses bad arguments with INVALID_ARGUMENT and keeps working', async () => {
+  const codes = await page.evaluate(async () => {
+    const { openModelCache } = await import('/web/model-cache.js');
+    const code = (promise) => promise.then(() => 'resolved', (error) => `${error.code}: ${error.message}`);
+    const cache = await openModelCache({ name: 'test-arguments' });
+    return [
+      await code(openModelCache({ storage: 'indexeddb' })),
+      await code(cache.fetch('http://[bad')),
+      await code(cache.fetch('data:,GGUF')),
+      await code(cache.putFile('not a file')),
+      await code(cache.putFile(new Blob(['GGUF']))),
+      (await cache.list()).map((e) => e.key),
+    ];
+  });
+  assert.match(codes[0], /^INVALID_ARGUMENT: storage must be 'auto', 'opfs' or 'cache-storage'/);
+  assert.match(codes[1], /^INVALID_ARGUMENT: not a URL: "http:\/\/\[bad"$/);
+  assert.equal(codes[2], 'INVALID_ARGUMENT: only http(s) URLs are cached, not data:');
+  assert.equal(codes[3], 'INVALID_ARGUMENT: putFile takes a File or Blob');
+  assert.equal(codes[4], 'resolved');
+  assert.deepEqual(codes[5], ['file:blob|4|0']);
+});
+
 // web/model-cache.js on its own, in each storage, in a page of the server.
 for (const storage of ['opfs', 'cache-storage']) {
   test(`ModelCache (${storage}): hit, cut, changed ETag, offline, delete`, async () => {

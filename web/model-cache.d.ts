@@ -50,11 +50,11 @@ export class ModelCache {
   /**
    * The model at url from the cache when the server's version (HEAD: size + ETag/Last-Modified)
    * matches a copy, else downloaded into the cache. Rejects with NucleusError: IO (network,
-   * HTTP status, a short body), ABORTED (signal).
+   * HTTP status, a short body), ABORTED (signal), INVALID_ARGUMENT (not an http(s) URL).
    */
   fetch(url: string | URL, options?: { onProgress?: (progress: DownloadProgress) => void; signal?: AbortSignal }): Promise<CachedModel>;
-  /** Copies a picked or dropped file into the cache. */
-  putFile(file: File, options?: { onProgress?: (progress: DownloadProgress) => void; signal?: AbortSignal }): Promise<CacheEntry>;
+  /** Copies a picked or dropped file into the cache (a plain Blob is named 'blob', time 0). */
+  putFile(file: File | Blob, options?: { onProgress?: (progress: DownloadProgress) => void; signal?: AbortSignal }): Promise<CacheEntry>;
 }
 
 /** Rejects with NucleusError UNSUPPORTED when the browser offers neither storage here. */

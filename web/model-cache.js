@@ -4,7 +4,7 @@
 // entry's storage name but only becomes an entry when its record is written, after every byte
 // arrived and the count matched the announced size: an interrupted or cancelled download leaves
 // nothing behind. Works in a page or a worker; the model bytes are never held in JS memory.
-import { NucleusError } from './errors.js';
+import { NucleusError, invalid } from './errors.js';
 
 const RECORD = '.json'; // an entry's record, written last: its presence is the commit
 const DATA = '.bin';
@@ -287,7 +287,14 @@ export class ModelCache {
    * url; one larger than the quota leaves (stored: false) is only held in a Blob.
    */
   async fetch(url, { onProgress, signal } = {}) {
-    const href = new URL(url, globalThis.location?.href).href;
+    let href;
+    try {
+      href = new URL(url, globalThis.location?.href);
+    } catch {
+      throw invalid(`not a URL: ${JSON.stringify(String(url))}`);
+    }
+    if (href.protocol !== 'https:' && href.protocol !== 'http:') throw invalid(`only http(s) URLs are cached, not ${href.protocol}`);
+    href = href.href;
     const known = (await this.list()).filter((e) => e.url === href);
     if (known.length > 0) {
       let head = null;
@@ -342,12 +349,15 @@ export class ModelCache {
    * modification time); resolves to its entry. An entry already there is not copied again.
    */
   async putFile(file, { onProgress, signal } = {}) {
-    const url = `file:${encodeURIComponent(file.name)}`;
-    const entry = { url, name: file.name, size: file.size, etag: '', lastModified: new Date(file.lastModified).toUTCString() };
-    entry.key = cacheKey(url, file.size, String(file.lastModified));
+    if (!(file instanceof Blob)) throw invalid('putFile takes a File or Blob');
+    const name = file.name ?? 'blob'; // a Blob has neither name nor modification time
+    const modified = file.lastModified ?? 0;
+    const url = `file:${encodeURIComponent(name)}`;
+    const entry = { url, name, size: file.size, etag: '', lastModified: new Date(modified).toUTCString() };
+    entry.key = cacheKey(url, file.size, String(modified));
     const existing = (await this.list()).find((e) => e.key === entry.key);
     if (existing && (await this.get(existing.key))) return existing;
-    return this.#write(entry, file.stream(), { onProgress, signal, started: performance.now() }, `caching ${file.name}`);
+    return this.#write(entry, file.stream(), { onProgress, signal, started: performance.now() }, `caching ${name}`);
   }
 
   /**
