@@ -119,7 +119,7 @@ async function sendFaulty(res, file, start, end, { bytesPerSecond = 0, cutAfter 
   for await (const chunk of createReadStream(file, { start, end, highWaterMark: 16 << 10 })) {
     if (res.destroyed) return;
     const piece = chunk.subarray(0, Math.max(0, cutAfter - sent));
-    if (piece.length > 0 && !res.write(piece)) await once(res, 'drain');
+    if (piece.length > 0 && !res.write(piece)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
     sent += piece.length;
     if (sent >= cutAfter) {
       await sleep(50); // let the bytes reach the client, then drop the connection mid-body
