@@ -116,10 +116,11 @@ export function parseRange(header, size) {
 /** Streams bytes start..end, slowed to bytesPerSecond or cut after cutAfter bytes (test faults). */
 async function sendFaulty(res, file, start, end, { bytesPerSecond = 0, cutAfter = Infinity }) {
   let sent = 0;
+  const closed = once(res, 'close').catch(() => {}); // one listener for every wait below; an error ends it too
   for await (const chunk of createReadStream(file, { start, end, highWaterMark: 16 << 10 })) {
     if (res.destroyed) return;
     const piece = chunk.subarray(0, Math.max(0, cutAfter - sent));
-    if (piece.length > 0 && !res.write(piece)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+    if (piece.length > 0 && !res.write(piece)) await Promise.race([once(res, 'drain'), closed]);
     sent += piece.length;
     if (sent >= cutAfter) {
       await sleep(50); // let the bytes reach the client, then drop the connection mid-body
