@@ -3,7 +3,8 @@
 // Last-Modified), so a changed file on the server is a new key. A download is written under the
 // entry's storage name but only becomes an entry when its record is written, after every byte
 // arrived and the count matched the announced size: an interrupted or cancelled download leaves
-// nothing behind. Works in a page or a worker; the model bytes are never held in JS memory.
+// nothing behind. Works in a page or a worker. The bytes go straight to storage, except those
+// of a download the quota cannot hold, which are gathered into a Blob instead.
 import { NucleusError, invalid } from './errors.js';
 
 const RECORD = '.json'; // an entry's record, written last: its presence is the commit
@@ -59,7 +60,7 @@ function rateMeter(start) {
   };
 }
 
-// ---- stores: the same five operations over OPFS and over Cache Storage ----------------------
+// ---- stores: records, file, writer and remove, over OPFS and over Cache Storage -------------
 
 /**
  * OPFS: <id>.bin holds the bytes, <id>.json the record. A write holds the Web Lock named for
