@@ -5,6 +5,7 @@
 import { createSampler, Sampler } from '/web/sampler.js';
 import { compileRuntime } from '/web/wasm.js';
 import { WorkerModel } from '/web/worker-client.js';
+import { openModelCache } from '/web/model-cache.js';
 import { drawNucleus, drawChart, drawHistogram, displayToken, setText, svg } from './views.js';
 import { createTeach } from './teach.js';
 import { createSweep } from './sweep.js';
@@ -27,6 +28,8 @@ const ui = {
   sampleBox: $('sample-box'), sampleView: $('sample-view'), sampleNote: $('sample-note'),
   chartSize: $('chart-size'), chartEntropy: $('chart-entropy'),
   modelSelect: $('model-select'), modelFile: $('model-file'), progress: $('model-progress'), modelStatus: $('model-status'),
+  modelUrl: $('model-url'), loadUrl: $('model-load-url'), cancel: $('model-cancel'),
+  cacheList: $('model-cache'), cacheUsage: $('model-cache-usage'),
 };
 
 // ---- settings --------------------------------------------------------------------------
@@ -72,6 +75,9 @@ const state = {
   labels: [], // display text per token id
   pieces: [], // bytes per token id
   loading: Promise.resolve(),
+  cache: null, // the ModelCache (web/model-cache.js); null where the browser has no storage for it
+  cacheError: '',
+  download: null, // the AbortController of the running download
   branches: [], // { name, promptText, prompt, steps, rng, decoder, finish }
   active: -1,
   selected: null, // pinned step index (null: follow the last step)
@@ -459,19 +465,61 @@ function describe(info, name) {
   return `Ready: ${name} (${info.quantization}${types}, ${params} parameters, ${info.layers} layers, vocabulary ${info.vocabSize}, context ${info.contextLength}${info.simd ? ', SIMD128' : ''}).`;
 }
 
-/** Loads a model into the worker; on failure the previous model stays in use. */
-function loadModel(source, name) {
+const BYTE_UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
+function bytes(n) {
+  const at = Math.min(BYTE_UNITS.length - 1, Math.max(0, Math.floor(Math.log10(Math.max(1, n)) / 3)));
+  return `${at === 0 ? n : (n / 1000 ** at).toFixed(at === 1 ? 0 : 1)} ${BYTE_UNITS[at]}`;
+}
+
+function showDownload(name, { loaded, total, bytesPerSecond }) {
+  const of = total > 0 ? ` of ${bytes(total)} (${Math.floor((100 * loaded) / total)}%)` : '';
+  setModelStatus('loading', `Downloading ${name}: ${bytes(loaded)}${of}, ${bytes(Math.round(bytesPerSecond))}/s`);
+  if (total > 0) ui.progress.value = loaded / total;
+}
+
+/**
+ * The bytes to hand the worker: a URL goes through the cache (validated, or downloaded into
+ * it, cancellable); files and bytes as they are. A URL is loaded directly where there is no cache.
+ */
+async function fetchModel(source, name, signal) {
+  if (typeof source !== 'string' || !state.cache) return { file: source, fresh: null, note: '' };
+  ui.cancel.hidden = false;
+  setModelStatus('loading', `Checking ${name}…`);
+  try {
+    const { file, entry, fromCache, offline, stored } = await state.cache.fetch(source, { signal, onProgress: (p) => showDownload(name, p) });
+    const note = offline ? ' From the cache (the server could not be reached).'
+      : fromCache ? ' From the cache.' : stored ? '' : ' Not cached: it does not fit in the storage quota.';
+    return { file, fresh: fromCache || !stored ? null : entry, note };
+  } finally {
+    ui.cancel.hidden = true;
+    await renderCache(); // the list is current before the page says what happened
+  }
+}
+
+/**
+ * Loads a model into the worker; on failure the previous model stays in use. keep: copy a
+ * picked or dropped file into the cache once it has loaded.
+ */
+function loadModel(source, name, { keep = false } = {}) {
   ticket++;
   state.job?.stop();
+  state.download?.abort(); // a newer choice replaces a download still running
+  const download = new AbortController();
+  state.download = download;
   const previous = queue;
   setBusy(+1);
   const task = (async () => {
     await previous;
-    setModelStatus('loading', `Loading ${name}…`);
     ui.progress.hidden = false;
     ui.progress.value = 0;
+    let fresh = null;
     try {
-      const info = await state.worker.load(source, {
+      if (download.signal.aborted) throw Object.assign(new Error('replaced'), { code: 'ABORTED' });
+      const fetched = await fetchModel(source, name, download.signal);
+      fresh = fetched.fresh;
+      setModelStatus('loading', `Loading ${name}…`);
+      ui.progress.value = 0;
+      const info = await state.worker.load(fetched.file, {
         onProgress: ({ loaded, total }) => {
           if (total > 0) ui.progress.value = loaded / total;
         },
@@ -480,15 +528,22 @@ function loadModel(source, name) {
       const [labels, pieces] = await Promise.all([state.worker.tokenText(ids), state.worker.pieces(ids)]);
       Object.assign(state, { info, labels, pieces, modelName: name });
       resetBranches([]);
-      setModelStatus('ready', describe(info, name));
+      setModelStatus('ready', describe(info, name) + fetched.note);
+      if (keep && state.cache) state.cache.putFile(source).then(renderCache, (error) => renderCache(`Not cached: ${error.message}`));
       return true;
     } catch (error) {
+      if (fresh) await state.cache.delete(fresh.key).finally(renderCache); // a download that does not load is not kept
       const still = state.info ? ` Still using ${state.modelName}.` : '';
+      if (error.code === 'ABORTED') {
+        setModelStatus('error', `Cancelled loading ${name}; nothing was cached.${still}`);
+        return false;
+      }
       let reason = error.message.replace(/\.$/, '');
       if (reason.startsWith(`${name}: `)) reason = reason.slice(name.length + 2); // model.js names the file too
       setModelStatus('error', `Error: cannot load ${name}: ${reason}.${still}`);
       return false;
     } finally {
+      if (state.download === download) state.download = null;
       ui.progress.hidden = true;
       renderAll(true);
       setBusy(-1);
@@ -499,8 +554,94 @@ function loadModel(source, name) {
   return task;
 }
 
+/** The file name in a URL's path (no query), decoded. */
 function fileName(url) {
-  return url.split('/').pop();
+  const last = new URL(url, location.href).pathname.split('/').pop() || url;
+  try {
+    return decodeURIComponent(last);
+  } catch {
+    return last;
+  }
+}
+
+/** The URL box: https anywhere (the CSP allows nothing else off this server), or this server. */
+function loadUrl() {
+  const raw = ui.modelUrl.value.trim();
+  let url = null;
+  try {
+    url = new URL(raw, location.href);
+  } catch {
+    // refused below
+  }
+  const ok = raw !== '' && url !== null && (url.protocol === 'https:' || url.origin === location.origin);
+  setInvalid(ui.modelUrl, !ok);
+  if (!ok) return setModelStatus('error', `Error: ${JSON.stringify(raw)} is not an https URL.${state.info ? ` Still using ${state.modelName}.` : ''}`);
+  loadModel(url.href, fileName(url.href));
+}
+
+// ---- the model cache list ----------------------------------------------------------------
+
+let cacheRenders = 0;
+/** Lists the cached models with the storage used and the quota; note: a message to show too. */
+async function renderCache(note = '') {
+  const mine = ++cacheRenders;
+  if (!state.cache) {
+    ui.cacheUsage.textContent = `No model cache in this browser: ${state.cacheError}`;
+    return;
+  }
+  let entries, usage, quota;
+  try {
+    [entries, { usage, quota }] = await Promise.all([state.cache.list(), state.cache.estimate()]);
+  } catch (error) {
+    ui.cacheUsage.textContent = `The model cache cannot be read: ${error.message}`;
+    return;
+  }
+  if (mine !== cacheRenders) return; // a later render is under way
+  ui.cacheList.replaceChildren(...entries.map(cacheItem));
+  const count = entries.length === 1 ? '1 model' : `${entries.length} models`;
+  ui.cacheUsage.textContent = `${note ? note + ' ' : ''}${count}, ${bytes(entries.reduce((sum, e) => sum + e.size, 0))}. ` +
+    `This site uses ${bytes(usage)} of its ${bytes(quota)} quota (${state.cache.storage === 'opfs' ? 'Origin Private File System' : 'Cache Storage'}).`;
+}
+
+function cacheItem(entry) {
+  const li = document.createElement('li');
+  li.dataset.modelKey = entry.key;
+  li.dataset.size = String(entry.size);
+  li.title = entry.url.startsWith('file:') ? `${entry.name}, from a file on this computer` : entry.url;
+  const name = document.createElement('span');
+  name.className = 'name';
+  name.textContent = entry.name;
+  const size = document.createElement('span');
+  size.className = 'size';
+  size.textContent = bytes(entry.size);
+  const button = (action, text) => {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.dataset.action = action;
+    b.textContent = text;
+    b.setAttribute('aria-label', `${text} ${entry.name}${action === 'delete' ? ' from the cache' : ''}`);
+    return b;
+  };
+  li.append(name, size, button('load', 'Load'), button('delete', 'Delete'));
+  return li;
+}
+
+async function onCacheClick(event) {
+  const button = event.target.closest?.('button[data-action]');
+  const key = button?.closest('li')?.dataset.modelKey;
+  if (key === undefined) return;
+  button.disabled = true;
+  if (button.dataset.action === 'delete') {
+    return renderCache(await state.cache.delete(key).then(() => '', (error) => `Not deleted: ${error.message}.`));
+  }
+  setBusy(+1); // busy from the click on: the copy is looked up first
+  try {
+    const file = await state.cache.get(key).catch(() => null);
+    if (file) loadModel(file, file.name).finally(() => renderCache());
+    else renderCache('That copy cannot be read any more.');
+  } finally {
+    setBusy(-1);
+  }
 }
 
 // ---- compare mode -----------------------------------------------------------------------
@@ -666,11 +807,17 @@ function wire() {
     });
   });
 
-  // Models: built-in variants, a file, or a drop anywhere on the page.
+  // Models: built-in variants, a URL, a file, or a drop anywhere on the page; the cache list.
   ui.modelSelect.addEventListener('change', () => loadModel(ui.modelSelect.value, fileName(ui.modelSelect.value)));
+  ui.loadUrl.addEventListener('click', loadUrl);
+  ui.modelUrl.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter') loadUrl();
+  });
+  ui.cancel.addEventListener('click', () => state.download?.abort());
+  ui.cacheList.addEventListener('click', onCacheClick);
   ui.modelFile.addEventListener('change', () => {
     const file = ui.modelFile.files?.[0];
-    if (file) loadModel(file, file.name);
+    if (file) loadModel(file, file.name, { keep: true });
   });
   const hint = $('drop-hint');
   document.addEventListener('dragover', (event) => {
@@ -685,13 +832,19 @@ function wire() {
     event.preventDefault();
     hint.hidden = true;
     const file = event.dataTransfer?.files?.[0];
-    if (file) loadModel(file, file.name);
+    if (file) loadModel(file, file.name, { keep: true });
   });
 }
 
 async function main() {
   // One fetch and one compile of the wasm: the worker gets the page's compiled module.
   state.worker = new WorkerModel(new URL('/web/worker.js', location.href), { runtime: await compileRuntime() });
+  try {
+    state.cache = await openModelCache();
+  } catch (error) {
+    state.cacheError = error.message; // models then load straight from their URLs
+  }
+  renderCache();
   [viewSampler, genSampler, histSampler] = await Promise.all([0, 1, 2].map(() => createSampler({ topN: TOP_N })));
   teach = createTeach({ sampler: await createSampler(), settings });
   sweep = createSweep({

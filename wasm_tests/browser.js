@@ -13,9 +13,12 @@ const ARGS = [
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
 
-/** Starts the demo server on a free port and a browser; returns { url, context, close }. */
-export async function openBrowser() {
-  const { server, url } = await startServer({ port: 0 });
+/**
+ * Starts the demo server on a free port and a browser; returns { url, context, close }.
+ * faults: the server's test faults (demo/server.js startServer), changeable while it runs.
+ */
+export async function openBrowser({ faults } = {}) {
+  const { server, url } = await startServer({ port: 0, faults });
   const profile = mkdtempSync(join(tmpdir(), 'nucleus-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,

@@ -84,13 +84,15 @@ test('first load: what the page transfers', (t) => {
   const page = sum((r) => r.path === '/' || r.path.startsWith('/demo/'));
   const pkg = sum((r) => r.path.startsWith('/web/') && r.path.endsWith('.js'));
   t.diagnostic(`first load: ${firstLoad.length} responses, ${total} bytes: model ${model}, wasm ${wasm}, page HTML/CSS/JS ${page}, package JS ${pkg}`);
-  assert.equal(firstLoad.filter((r) => r.path.startsWith('/models/')).length, 1); // the model is fetched once, by the worker
+  // The model is fetched once (by the page, into its cache; the worker reads the cached file),
+  // with no validating HEAD: the cache held no copy to validate.
+  assert.equal(firstLoad.filter((r) => r.path.startsWith('/models/')).length, 1);
   assert.equal(model, sum((r) => r.path === '/models/stories260K-q8_0.gguf'));
   assert.ok(firstLoad.every((r) => !r.path.endsWith('/nucleus.wasm')), 'the scalar wasm is not fetched where SIMD works');
   // Fetched and compiled once, by the page: the worker gets the compiled module.
   assert.deepEqual(firstLoad.filter((r) => r.path.endsWith('.wasm')).map((r) => r.path), ['/web/dist/nucleus-simd.wasm']);
   assert.ok(!firstLoad.some((r) => r.path === '/web/trace.js'), 'the worker loads trace.js only for a sweep');
-  assert.ok(page < 100_000, `the page's own files: ${page} bytes`);
+  assert.ok(page < 110_000, `the page's own files: ${page} bytes`);
   assert.ok(total < 850_000, `first load: ${total} bytes`);
 });
 
