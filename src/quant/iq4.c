@@ -77,7 +77,7 @@ static void pack_nibbles(const uint8_t *L, uint8_t *qs) {
         qs[j] = (uint8_t)(L[j] | L[16 + j] << 4);
 }
 
-void nu_quantize_iq4_nl(const float *x, void *dst, int64_t n) {
+void nu_iq4_nl_from_float(const float *x, void *dst, int64_t n) {
     NuBlockIQ4_NL *y = dst;
     uint8_t L[32];
     for (int64_t i = 0; i < n / 32; i++, y++, x += 32) {
@@ -92,7 +92,7 @@ void nu_quantize_iq4_nl(const float *x, void *dst, int64_t n) {
 
 /* The eight group scales quantized to 6 bits against d = -max / 32 (the largest in
  * magnitude), each group's levels chosen again for its rounded scale. */
-void nu_quantize_iq4_xs(const float *x, void *dst, int64_t n) {
+void nu_iq4_xs_from_float(const float *x, void *dst, int64_t n) {
     NuBlockIQ4_XS *y = dst;
     uint8_t L[32];
     float scales[8];
@@ -124,7 +124,7 @@ void nu_quantize_iq4_xs(const float *x, void *dst, int64_t n) {
     }
 }
 
-void nu_dequantize_iq4_nl(const void *src, float *dst, int64_t n) {
+void nu_iq4_nl_to_float(const void *src, float *dst, int64_t n) {
     const NuBlockIQ4_NL *b = src;
     for (int64_t i = 0; i < n / 32; i++, b++, dst += 32) {
         float d = nu_f16_to_f32(b->d);
@@ -139,7 +139,7 @@ static inline int xs_scale(const NuBlockIQ4_XS *b, int j) {
     return ((b->scales_l[j / 2] >> 4 * (j % 2) & 15) | (b->scales_h >> 2 * j & 3) << 4) - 32;
 }
 
-void nu_dequantize_iq4_xs(const void *src, float *dst, int64_t n) {
+void nu_iq4_xs_to_float(const void *src, float *dst, int64_t n) {
     const NuBlockIQ4_XS *b = src;
     for (int64_t i = 0; i < n / NU_QK_K; i++, b++) {
         float d = nu_f16_to_f32(b->d);
@@ -166,7 +166,7 @@ static int32_t nl_isum(const uint8_t *qs, const int8_t *x) {
     return s;
 }
 
-void nu_matvec_iq4_nl(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
+void nu_iq4_nl_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
     const NuBlockQ8_0 *xb = x;
     for (int64_t r = 0; r < rows; r++) {
         const NuBlockIQ4_NL *wb = (const NuBlockIQ4_NL *)((const uint8_t *)w + (size_t)r * row_bytes);
@@ -179,7 +179,7 @@ void nu_matvec_iq4_nl(const void *w, size_t row_bytes, int64_t rows, int64_t col
     }
 }
 
-void nu_matvec_iq4_xs(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
+void nu_iq4_xs_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
     for (int64_t r = 0; r < rows; r++) {
         const NuBlockIQ4_XS *wb = (const NuBlockIQ4_XS *)((const uint8_t *)w + (size_t)r * row_bytes);
         float acc[4] = {0};
@@ -203,7 +203,7 @@ static inline void nl_levels(const uint8_t *qs, v128 table, v128 *lo, v128 *hi) 
     *hi = i8x16_swizzle(table, u8x16_shr4(q));
 }
 
-void nu_matvec_iq4_nl(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
+void nu_iq4_nl_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
     const NuBlockQ8_0 *xb = x;
     const v128 table = v128_load(nu_iq4_values);
     for (int64_t r = 0; r < rows; r += 4) {
@@ -231,7 +231,7 @@ void nu_matvec_iq4_nl(const void *w, size_t row_bytes, int64_t rows, int64_t col
     }
 }
 
-void nu_matvec_iq4_xs(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
+void nu_iq4_xs_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
     const v128 table = v128_load(nu_iq4_values);
     v128 xw[32];
     for (int64_t r = 0; r < rows; r += 4) {

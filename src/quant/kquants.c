@@ -187,7 +187,7 @@ static float make_qkx2_quants(int n, int nmax, const float *x, const float *weig
 
 /* --- Q2_K ----------------------------------------------------------------------------------- */
 
-void nu_dequantize_q2_K(const void *src, float *dst, int64_t n) {
+void nu_q2_K_to_float(const void *src, float *dst, int64_t n) {
     const NuBlockQ2_K *b = src;
     for (int64_t i = 0; i < n / NU_QK_K; i++, b++) {
         float d = nu_f16_to_f32(b->d), dmin = nu_f16_to_f32(b->dmin);
@@ -208,7 +208,7 @@ static void pack_2bit(const uint8_t *L, uint8_t *qs) {
         }
 }
 
-void nu_quantize_q2_K(const float *x, void *dst, int64_t n) {
+void nu_q2_K_from_float(const float *x, void *dst, int64_t n) {
     NuBlockQ2_K *y = dst;
     uint8_t L[NU_QK_K], Laux[16];
     float weights[16], mins[16], scales[16];
@@ -251,18 +251,23 @@ void nu_quantize_q2_K(const float *x, void *dst, int64_t n) {
 
 /* --- Q3_K ----------------------------------------------------------------------------------- */
 
-/* The 16 scales of a Q3_K super-block, 0..63 (the value used is scale - 32). */
-static void q3_scales(const uint8_t *s, int *out) {
-    for (int g = 0; g < 16; g++) {
-        int low = g < 8 ? s[g] & 15 : s[g - 8] >> 4;
-        out[g] = low | (s[8 + g % 4] >> 2 * (g / 4) & 3) << 4;
-    }
+/* The 16 scales of a Q3_K super-block, 0..63 (the value used is scale - 32), by 32-bit word
+ * operations on bytes: the low nibbles of bytes 0-7 are groups 0-7, their high nibbles groups
+ * 8-15, and byte 8 + g % 4 holds group g's top two bits at bits 2 (g / 4). */
+static inline void q3_scales(const uint8_t *s, uint8_t *out) {
+    uint32_t w[3], v[4];
+    memcpy(w, s, 12);
+    v[0] = (w[0] & 0x0f0f0f0f) | (w[2] & 0x03030303) << 4;
+    v[1] = (w[1] & 0x0f0f0f0f) | (w[2] >> 2 & 0x03030303) << 4;
+    v[2] = (w[0] >> 4 & 0x0f0f0f0f) | (w[2] >> 4 & 0x03030303) << 4;
+    v[3] = (w[1] >> 4 & 0x0f0f0f0f) | (w[2] >> 6 & 0x03030303) << 4;
+    memcpy(out, v, 16);
 }
 
-void nu_dequantize_q3_K(const void *src, float *dst, int64_t n) {
+void nu_q3_K_to_float(const void *src, float *dst, int64_t n) {
     const NuBlockQ3_K *b = src;
     for (int64_t i = 0; i < n / NU_QK_K; i++, b++) {
-        int sc[16];
+        uint8_t sc[16];
         q3_scales(b->scales, sc);
         float d = nu_f16_to_f32(b->d);
         for (int e = 0; e < NU_QK_K; e++) {
@@ -274,7 +279,7 @@ void nu_dequantize_q3_K(const void *src, float *dst, int64_t n) {
     }
 }
 
-void nu_quantize_q3_K(const float *x, void *dst, int64_t n) {
+void nu_q3_K_from_float(const float *x, void *dst, int64_t n) {
     NuBlockQ3_K *y = dst;
     int8_t L[NU_QK_K];
     float scales[16];
@@ -301,7 +306,7 @@ void nu_quantize_q3_K(const float *x, void *dst, int64_t n) {
             }
             y->d = nu_f32_to_f16(1 / iscale);
         }
-        int sc[16];
+        uint8_t sc[16];
         q3_scales(y->scales, sc);
         for (int j = 0; j < 16; j++) {
             float d = nu_f16_to_f32(y->d) * (float)(sc[j] - 32);
@@ -324,7 +329,7 @@ void nu_quantize_q3_K(const float *x, void *dst, int64_t n) {
 
 /* --- Q4_K and Q5_K -------------------------------------------------------------------------- */
 
-void nu_dequantize_q4_K(const void *src, float *dst, int64_t n) {
+void nu_q4_K_to_float(const void *src, float *dst, int64_t n) {
     const NuBlockQ4_K *b = src;
     for (int64_t i = 0; i < n / NU_QK_K; i++, b++) {
         float d = nu_f16_to_f32(b->d), dmin = nu_f16_to_f32(b->dmin);
@@ -339,7 +344,7 @@ void nu_dequantize_q4_K(const void *src, float *dst, int64_t n) {
     }
 }
 
-void nu_dequantize_q5_K(const void *src, float *dst, int64_t n) {
+void nu_q5_K_to_float(const void *src, float *dst, int64_t n) {
     const NuBlockQ5_K *b = src;
     for (int64_t i = 0; i < n / NU_QK_K; i++, b++) {
         float d = nu_f16_to_f32(b->d), dmin = nu_f16_to_f32(b->dmin);
@@ -410,7 +415,7 @@ static void quantize_kx_super(const float *x, int nmax, float rmin, int nstep, u
     }
 }
 
-void nu_quantize_q4_K(const float *x, void *dst, int64_t n) {
+void nu_q4_K_from_float(const float *x, void *dst, int64_t n) {
     NuBlockQ4_K *y = dst;
     uint8_t L[NU_QK_K];
     for (int64_t i = 0; i < n / NU_QK_K; i++, y++, x += NU_QK_K) {
@@ -421,7 +426,7 @@ void nu_quantize_q4_K(const float *x, void *dst, int64_t n) {
     }
 }
 
-void nu_quantize_q5_K(const float *x, void *dst, int64_t n) {
+void nu_q5_K_from_float(const float *x, void *dst, int64_t n) {
     NuBlockQ5_K *y = dst;
     uint8_t L[NU_QK_K];
     for (int64_t i = 0; i < n / NU_QK_K; i++, y++, x += NU_QK_K) {
@@ -445,7 +450,7 @@ static inline int q6_level(const NuBlockQ6_K *b, int e) {
     return low | (b->qh[32 * h + l] >> 2 * s & 3) << 4;
 }
 
-void nu_dequantize_q6_K(const void *src, float *dst, int64_t n) {
+void nu_q6_K_to_float(const void *src, float *dst, int64_t n) {
     const NuBlockQ6_K *b = src;
     for (int64_t i = 0; i < n / NU_QK_K; i++, b++) {
         float d = nu_f16_to_f32(b->d);
@@ -454,7 +459,7 @@ void nu_dequantize_q6_K(const void *src, float *dst, int64_t n) {
     }
 }
 
-void nu_quantize_q6_K(const float *x, void *dst, int64_t n) {
+void nu_q6_K_from_float(const float *x, void *dst, int64_t n) {
     NuBlockQ6_K *y = dst;
     int8_t L[NU_QK_K];
     float scales[16];
@@ -493,7 +498,7 @@ void nu_quantize_q6_K(const float *x, void *dst, int64_t n) {
 
 /* --- Q8_K ----------------------------------------------------------------------------------- */
 
-void nu_dequantize_q8_K(const void *src, float *dst, int64_t n) {
+void nu_q8_K_to_float(const void *src, float *dst, int64_t n) {
     const NuBlockQ8_K *b = src;
     for (int64_t i = 0; i < n / NU_QK_K; i++, b++)
         for (int e = 0; e < NU_QK_K; e++)
@@ -502,7 +507,7 @@ void nu_dequantize_q8_K(const void *src, float *dst, int64_t n) {
 
 /* ggml's quantize_row_q8_K_ref: levels -127..127 (ggml scales by -127 / max, not 128), and
  * the sum of each group of 16 in bsums for the K-quants' mins. */
-void nu_quantize_q8_K(const float *x, void *dst, int64_t n) {
+void nu_q8_K_from_float(const float *x, void *dst, int64_t n) {
     NuBlockQ8_K *y = dst;
     for (int64_t i = 0; i < n / NU_QK_K; i++, y++, x += NU_QK_K) {
         float max = 0, amax = 0;
@@ -537,6 +542,16 @@ void nu_quantize_q8_K(const float *x, void *dst, int64_t n) {
  * at a time, block b into acc[b % 4]. SIMD code: four rows in lanes (rows4.h); the weights'
  * levels are unpacked to i8 lanes and multiplied against the activations widened to i16. */
 
+static inline float block_value(float dw, float dmin, float dx, int32_t isum, int32_t imin) {
+    return (dw * dx) * (float)isum - (dmin * dx) * (float)imin;
+}
+
+static inline float block_value_sym(float dw, float dx, int32_t isum) {
+    return (dw * dx) * (float)isum;
+}
+
+#ifndef NU_SIMD
+
 /* The per-row integer parts of a super-block: the scales (and mins) as plain ints. */
 static void q2_scales(const NuBlockQ2_K *b, int *sc, int *m) {
     for (int g = 0; g < 16; g++) {
@@ -562,16 +577,6 @@ static int32_t mins_dot(const int *m, const int16_t *bsums, int group) {
     return s;
 }
 
-static inline float block_value(float dw, float dmin, float dx, int32_t isum, int32_t imin) {
-    return (dw * dx) * (float)isum - (dmin * dx) * (float)imin;
-}
-
-static inline float block_value_sym(float dw, float dx, int32_t isum) {
-    return (dw * dx) * (float)isum;
-}
-
-#ifndef NU_SIMD
-
 /* isum of one super-block for a row, scales[g] per group of `group` elements and level(e)
  * the element's signed level: the scalar definition every build reproduces. */
 #define ISUM(group, scale_of, level_of)                                                          \
@@ -587,7 +592,7 @@ static inline float block_value_sym(float dw, float dx, int32_t isum) {
         }                                                                                        \
     } while (0)
 
-void nu_matvec_q2_K(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
+void nu_q2_K_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
     const int64_t nb = cols / NU_QK_K;
     for (int64_t r = 0; r < rows; r++) {
         const NuBlockQ2_K *wb = (const NuBlockQ2_K *)((const uint8_t *)w + (size_t)r * row_bytes);
@@ -605,14 +610,14 @@ void nu_matvec_q2_K(const void *w, size_t row_bytes, int64_t rows, int64_t cols,
     }
 }
 
-void nu_matvec_q3_K(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
+void nu_q3_K_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
     const int64_t nb = cols / NU_QK_K;
     for (int64_t r = 0; r < rows; r++) {
         const NuBlockQ3_K *wb = (const NuBlockQ3_K *)((const uint8_t *)w + (size_t)r * row_bytes);
         float acc[4] = {0};
         for (int64_t b = 0; b < nb; b++, wb++) {
             const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
-            int sc[16];
+            uint8_t sc[16];
             int32_t isum;
             q3_scales(wb->scales, sc);
             ISUM(16, sc[g] - 32,
@@ -623,7 +628,7 @@ void nu_matvec_q3_K(const void *w, size_t row_bytes, int64_t rows, int64_t cols,
     }
 }
 
-void nu_matvec_q4_K(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
+void nu_q4_K_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
     const int64_t nb = cols / NU_QK_K;
     for (int64_t r = 0; r < rows; r++) {
         const NuBlockQ4_K *wb = (const NuBlockQ4_K *)((const uint8_t *)w + (size_t)r * row_bytes);
@@ -641,7 +646,7 @@ void nu_matvec_q4_K(const void *w, size_t row_bytes, int64_t rows, int64_t cols,
     }
 }
 
-void nu_matvec_q5_K(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
+void nu_q5_K_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
     const int64_t nb = cols / NU_QK_K;
     for (int64_t r = 0; r < rows; r++) {
         const NuBlockQ5_K *wb = (const NuBlockQ5_K *)((const uint8_t *)w + (size_t)r * row_bytes);
@@ -660,7 +665,7 @@ void nu_matvec_q5_K(const void *w, size_t row_bytes, int64_t rows, int64_t cols,
     }
 }
 
-void nu_matvec_q6_K(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
+void nu_q6_K_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
     const int64_t nb = cols / NU_QK_K;
     for (int64_t r = 0; r < rows; r++) {
         const NuBlockQ6_K *wb = (const NuBlockQ6_K *)((const uint8_t *)w + (size_t)r * row_bytes);
@@ -679,182 +684,204 @@ void nu_matvec_q6_K(const void *w, size_t row_bytes, int64_t rows, int64_t cols,
 
 #else
 
-/* The activation super-block widened to i16: x[2k], x[2k + 1] hold elements 16k..16k+15. */
-static inline void widen_q8_K(const NuBlockQ8_K *b, v128 *x) {
-    for (int k = 0; k < 16; k++) {
-        v128 q = v128_load(b->qs + 16 * k);
-        x[2 * k] = i16x8_extend_low_i8x16(q);
-        x[2 * k + 1] = i16x8_extend_high_i8x16(q);
-    }
+/* SIMD: four rows in lanes (rows4.h). Per super-block the activations go through in chunks of
+ * 32, widened to i16 once for the four rows; each row's chunk gives i32x4 partial sums already
+ * multiplied by its group scales, and the mins' sum is a vector dot of the mins with the
+ * activations' group sums. Integer arithmetic throughout, so the sums are exact and the float
+ * formula at the end is the scalar code's. */
+
+typedef struct {
+    v128 x[4]; /* elements 0-7, 8-15, 16-23, 24-31 of a chunk as i16 */
+} Wide32;
+
+static inline Wide32 widen32(const int8_t *qs) {
+    v128 a = v128_load(qs), b = v128_load(qs + 16);
+    return (Wide32){{i16x8_extend_low_i8x16(a), i16x8_extend_high_i8x16(a), i16x8_extend_low_i8x16(b),
+                     i16x8_extend_high_i8x16(b)}};
 }
 
-/* acc += scale * (q . x) for 16 levels in i8 lanes against widened group x. */
-static inline v128 scaled_dot16(v128 acc, v128 q, const v128 *x, int scale) {
-    return i32x4_add(acc, i32x4_mul(rows4_dot16(q, x), i32x4_splat(scale)));
+/* lo . x[0..15] and hi . x[16..31] as two i32x4 partials (for types with a scale per 16) */
+static inline v128 dot32_scaled(v128 lo, v128 hi, const Wide32 *x, int s_lo, int s_hi) {
+    v128 a = i32x4_mul(rows4_dot16(lo, x->x), i32x4_splat(s_lo));
+    v128 b = i32x4_mul(rows4_dot16(hi, x->x + 2), i32x4_splat(s_hi));
+    return i32x4_add(a, b);
 }
 
-/* Row pointers for a group of n <= 4 rows; the missing ones repeat the last. */
-static inline void rows4_ptrs(const void *w, size_t row_bytes, int n, const uint8_t **p) {
-    for (int k = 0; k < 4; k++)
-        p[k] = (const uint8_t *)w + (size_t)(k < n ? k : n - 1) * row_bytes;
+/* the same with one scale for the 32 */
+static inline v128 dot32_scaled1(v128 lo, v128 hi, const Wide32 *x, int s) {
+    return i32x4_mul(i32x4_add(rows4_dot16(lo, x->x), rows4_dot16(hi, x->x + 2)), i32x4_splat(s));
 }
 
-/* The isum partials of one row's Q2_K super-block. Element 128h + 32s + l: bits 2s of
- * qs[32h + l]; group 8h + 2s + l / 16. */
-static inline v128 isum_q2_K(const NuBlockQ2_K *b, const int *sc, const v128 *x) {
-    v128 acc = i32x4_splat(0), three = i8x16_splat(3);
-    for (int h = 0; h < 2; h++) {
-        v128 q0 = v128_load(b->qs + 32 * h), q1 = v128_load(b->qs + 32 * h + 16);
-        for (int s = 0; s < 4; s++) {
-            int g = 8 * h + 2 * s;
-            acc = scaled_dot16(acc, v128_and(u16x8_shr(q0, 2 * s), three), x + 2 * g, sc[g]);
-            acc = scaled_dot16(acc, v128_and(u16x8_shr(q1, 2 * s), three), x + 2 * g + 2, sc[g + 1]);
-        }
-    }
-    return acc;
+/* Bit `from` of each byte moved to bit `to` (others cleared) with 16-bit shifts: exact while
+ * the shift keeps the neighbour byte's bits out of the kept one (|from - to| <= 5 right,
+ * <= 2 left of bit 2 and <= 4 left of bit 4, as used here). */
+static inline v128 move_bit(v128 a, int from, int to) {
+    v128 s = from > to ? u16x8_shr(a, from - to) : i16x8_shl(a, to - from);
+    return v128_and(s, i8x16_splat((int8_t)(1 << to)));
 }
 
-/* Q3_K: the Q2_K low bits, plus 4 where hmask[l] bit 4h + s is set, minus 4. */
-static inline v128 isum_q3_K(const NuBlockQ3_K *b, const int *sc, const v128 *x) {
-    v128 acc = i32x4_splat(0), three = i8x16_splat(3), four = i8x16_splat(4);
-    v128 m0 = v128_load(b->hmask), m1 = v128_load(b->hmask + 16);
-    for (int h = 0; h < 2; h++) {
-        v128 q0 = v128_load(b->qs + 32 * h), q1 = v128_load(b->qs + 32 * h + 16);
-        for (int s = 0; s < 4; s++) {
-            int g = 8 * h + 2 * s;
-            v128 bit = i8x16_splat((int8_t)(1 << (4 * h + s)));
-            v128 h0 = v128_and(i8x16_eq(v128_and(m0, bit), bit), four);
-            v128 h1 = v128_and(i8x16_eq(v128_and(m1, bit), bit), four);
-            v128 l0 = i8x16_sub(v128_or(v128_and(u16x8_shr(q0, 2 * s), three), h0), four);
-            v128 l1 = i8x16_sub(v128_or(v128_and(u16x8_shr(q1, 2 * s), three), h1), four);
-            acc = scaled_dot16(acc, l0, x + 2 * g, sc[g] - 32);
-            acc = scaled_dot16(acc, l1, x + 2 * g + 2, sc[g + 1] - 32);
-        }
-    }
-    return acc;
+/* The activations' sums per 32 (pairs of bsums) as i16x8, for the Q4_K/Q5_K mins. */
+static inline v128 bsums32(const NuBlockQ8_K *x) {
+    v128 ones = i32x4_splat(0x00010001);
+    return i16x8_narrow_i32x4(i32x4_dot_i16x8(v128_load(x->bsums), ones),
+                              i32x4_dot_i16x8(v128_load(x->bsums + 8), ones));
 }
 
-/* Q4_K: group j = 2p + s is nibble s of qs[32p .. 32p + 31]. */
-static inline v128 isum_q4_K(const NuBlockQ4_K *b, const int *sc, const v128 *x) {
-    v128 acc = i32x4_splat(0), low = i8x16_splat(15);
-    for (int p = 0; p < 4; p++) {
-        v128 q0 = v128_load(b->qs + 32 * p), q1 = v128_load(b->qs + 32 * p + 16);
-        const v128 *xp = x + 8 * p;
-        acc = scaled_dot16(acc, v128_and(q0, low), xp, sc[2 * p]);
-        acc = scaled_dot16(acc, v128_and(q1, low), xp + 2, sc[2 * p]);
-        acc = scaled_dot16(acc, u8x16_shr4(q0), xp + 4, sc[2 * p + 1]);
-        acc = scaled_dot16(acc, u8x16_shr4(q1), xp + 6, sc[2 * p + 1]);
-    }
-    return acc;
+/* The packed 6-bit scales and mins of Q4_K/Q5_K as 8 scale bytes then 8 min bytes, by
+ * 32-bit word operations on bytes (groups 0-3 take the low 6 bits of words 0 and 1; groups
+ * 4-7 a nibble of word 2 and the top 2 bits of words 0 and 1). */
+static inline void k4_unpack(const uint8_t *packed, uint8_t *out) {
+    uint32_t w[3];
+    memcpy(w, packed, 12);
+    uint32_t sc_lo = w[0] & 0x3f3f3f3f, m_lo = w[1] & 0x3f3f3f3f;
+    uint32_t sc_hi = (w[2] & 0x0f0f0f0f) | ((w[0] >> 6) & 0x03030303) << 4;
+    uint32_t m_hi = ((w[2] >> 4) & 0x0f0f0f0f) | ((w[1] >> 6) & 0x03030303) << 4;
+    uint32_t words[4] = {sc_lo, sc_hi, m_lo, m_hi};
+    memcpy(out, words, 16);
 }
 
-/* Q5_K: Q4_K's nibbles plus 16 where qh[l] bit j is set. */
-static inline v128 isum_q5_K(const NuBlockQ5_K *b, const int *sc, const v128 *x) {
-    v128 acc = i32x4_splat(0), low = i8x16_splat(15), sixteen = i8x16_splat(16);
-    v128 m0 = v128_load(b->qh), m1 = v128_load(b->qh + 16);
-    for (int p = 0; p < 4; p++) {
-        v128 q0 = v128_load(b->qs + 32 * p), q1 = v128_load(b->qs + 32 * p + 16);
-        const v128 *xp = x + 8 * p;
-        for (int s = 0; s < 2; s++) {
-            int j = 2 * p + s;
-            v128 bit = i8x16_splat((int8_t)(1 << j));
-            v128 h0 = v128_and(i8x16_eq(v128_and(m0, bit), bit), sixteen);
-            v128 h1 = v128_and(i8x16_eq(v128_and(m1, bit), bit), sixteen);
-            v128 n0 = s ? u8x16_shr4(q0) : v128_and(q0, low), n1 = s ? u8x16_shr4(q1) : v128_and(q1, low);
-            acc = scaled_dot16(acc, v128_or(n0, h0), xp + 4 * s, sc[j]);
-            acc = scaled_dot16(acc, v128_or(n1, h1), xp + 4 * s + 2, sc[j]);
-        }
-    }
-    return acc;
+static inline v128 mins_dot8(const uint8_t *mins8, v128 bsum8) {
+    uint32_t m[2];
+    memcpy(m, mins8, 8);
+    return i32x4_dot_i16x8(i16x8_extend_low_i8x16(u32x4_make(m[0], m[1], 0, 0)), bsum8);
 }
 
-/* Q6_K: element 128h + 32s + l has nibble s / 2 of ql[64h + 32 (s % 2) + l] and bits 2s of
- * qh[32h + l] (moved to bits 4-5 by 16-bit shifts; the mask drops what crossed bytes). */
-static inline v128 isum_q6_K(const NuBlockQ6_K *b, const v128 *x) {
-    v128 acc = i32x4_splat(0), low = i8x16_splat(15), top = i8x16_splat(0x30), bias = i8x16_splat(32);
-    for (int h = 0; h < 2; h++) {
-        const uint8_t *ql = b->ql + 64 * h, *qh = b->qh + 32 * h;
-        v128 a0 = v128_load(ql), a1 = v128_load(ql + 16), c0 = v128_load(ql + 32), c1 = v128_load(ql + 48);
-        v128 h0 = v128_load(qh), h1 = v128_load(qh + 16);
-        for (int s = 0; s < 4; s++) {
-            v128 n0 = s % 2 ? c0 : a0, n1 = s % 2 ? c1 : a1;
-            n0 = s / 2 ? u8x16_shr4(n0) : v128_and(n0, low);
-            n1 = s / 2 ? u8x16_shr4(n1) : v128_and(n1, low);
-            v128 t0 = s < 2 ? i16x8_shl(h0, 4 - 2 * s) : u16x8_shr(h0, 2 * s - 4);
-            v128 t1 = s < 2 ? i16x8_shl(h1, 4 - 2 * s) : u16x8_shr(h1, 2 * s - 4);
-            int g = 8 * h + 2 * s;
-            acc = scaled_dot16(acc, i8x16_sub(v128_or(n0, v128_and(t0, top)), bias), x + 2 * g, b->scales[g]);
-            acc = scaled_dot16(acc, i8x16_sub(v128_or(n1, v128_and(t1, top)), bias), x + 2 * g + 2,
-                               b->scales[g + 1]);
-        }
-    }
-    return acc;
+/* The float step of kquants.h for four rows: v = (d_w * d_x) * isum [- (dmin_w * d_x) * imin]. */
+static inline v128 block_values(v128 dw, v128 dmin, float dx, v128 isum, v128 imin, int has_min) {
+    v128 vx = f32x4_splat(dx);
+    v128 v = f32x4_mul(f32x4_mul(dw, vx), f32x4_convert_i32x4(isum));
+    return has_min ? f32x4_sub(v, f32x4_mul(f32x4_mul(dmin, vx), f32x4_convert_i32x4(imin))) : v;
 }
 
-/* One matvec per type over four-row groups: each super-block, the activations are widened
- * once, each row gives its isum partials (and scalar imin), then kquants.h's formula runs
- * with the rows in lanes. */
-#define MATVEC4(Block, nscales, decode, isum_call, has_min, imin_expr, dmin_field)               \
+#define ROWS4_BEGIN(Block)                                                                       \
     const int64_t nb = cols / NU_QK_K;                                                           \
-    v128 xw[32];                                                                                 \
     for (int64_t r = 0; r < rows; r += 4) {                                                      \
         int n = rows - r < 4 ? (int)(rows - r) : 4;                                              \
-        const uint8_t *p[4];                                                                     \
-        rows4_ptrs((const uint8_t *)w + (size_t)r * row_bytes, row_bytes, n, p);                 \
+        const Block *p[4];                                                                       \
+        for (int k = 0; k < 4; k++)                                                              \
+            p[k] = (const Block *)((const uint8_t *)w + (size_t)(r + (k < n ? k : n - 1)) * row_bytes); \
         Rows4Acc acc = rows4_zero();                                                             \
         for (int64_t b = 0; b < nb; b++) {                                                       \
             const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;                                  \
-            const Block *wb[4];                                                                  \
-            v128 part[4];                                                                        \
-            int32_t imin[4] = {0};                                                               \
-            widen_q8_K(xb, xw);                                                                  \
-            for (int k = 0; k < 4; k++) {                                                        \
-                int sc[nscales], m[nscales];                                                     \
-                wb[k] = (const Block *)p[k] + b;                                                 \
-                decode;                                                                          \
-                part[k] = isum_call;                                                             \
-                if (has_min)                                                                     \
-                    imin[k] = imin_expr;                                                         \
-                (void)m;                                                                         \
-            }                                                                                    \
-            v128 isum = rows4_hsum(part[0], part[1], part[2], part[3]);                          \
-            v128 dx = f32x4_splat(xb->d);                                                        \
-            v128 v = f32x4_mul(f32x4_mul(rows4_halves(wb[0]->d, wb[1]->d, wb[2]->d, wb[3]->d), dx), \
-                               f32x4_convert_i32x4(isum));                                       \
-            if (has_min) {                                                                       \
-                v128 dm = rows4_halves(wb[0]->dmin_field, wb[1]->dmin_field, wb[2]->dmin_field,  \
-                                       wb[3]->dmin_field);                                       \
-                v = f32x4_sub(v, f32x4_mul(f32x4_mul(dm, dx),                                    \
-                                           f32x4_convert_i32x4(u32x4_make((uint32_t)imin[0],     \
-                                               (uint32_t)imin[1], (uint32_t)imin[2], (uint32_t)imin[3])))); \
-            }                                                                                    \
-            rows4_add(&acc, v);                                                                  \
+            const Block *w0 = p[0] + b, *w1 = p[1] + b, *w2 = p[2] + b, *w3 = p[3] + b;          \
+            v128 s0 = i32x4_splat(0), s1 = s0, s2 = s0, s3 = s0;
+
+/* each chunk c of 32: CHUNK(wk, sck) is row k's scaled partial */
+#define ROWS4_CHUNKS(CHUNK)                                                                      \
+    _Pragma("GCC unroll 8") for (int c = 0; c < 8; c++) {                                                                \
+        Wide32 xw = widen32(xb->qs + 32 * c);                                                    \
+        s0 = i32x4_add(s0, CHUNK(w0, sc0));                                                      \
+        s1 = i32x4_add(s1, CHUNK(w1, sc1));                                                      \
+        s2 = i32x4_add(s2, CHUNK(w2, sc2));                                                      \
+        s3 = i32x4_add(s3, CHUNK(w3, sc3));                                                      \
+    }
+
+#define ROWS4_END(has_min, dminf, m0, m1, m2, m3)                                                       \
+            v128 isum = rows4_hsum(s0, s1, s2, s3);                                              \
+            v128 dw = rows4_halves(w0->d, w1->d, w2->d, w3->d);                                  \
+            v128 dmin = has_min ? rows4_halves(w0->dminf, w1->dminf, w2->dminf, w3->dminf) : dw;     \
+            v128 imin = has_min ? rows4_hsum(m0, m1, m2, m3) : isum;                             \
+            rows4_add(&acc, block_values(dw, dmin, xb->d, isum, imin, has_min));                 \
         }                                                                                        \
         rows4_store(&acc, out + r, n);                                                           \
     }
 
-void nu_matvec_q2_K(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
-    MATVEC4(NuBlockQ2_K, 16, q2_scales(wb[k], sc, m), isum_q2_K(wb[k], sc, xw), 1, mins_dot(m, xb->bsums, 16), dmin)
+/* Q2_K chunk c = 4h + s: bits 2s of qs[32h .. 32h + 31], groups 2c and 2c + 1. */
+#define Q2_CHUNK(wk, sck)                                                                        \
+    dot32_scaled(v128_and(u16x8_shr(v128_load(wk->qs + 32 * (c / 4)), 2 * (c % 4)), three),      \
+                 v128_and(u16x8_shr(v128_load(wk->qs + 32 * (c / 4) + 16), 2 * (c % 4)), three), &xw, \
+                 wk->scales[2 * c] & 15, wk->scales[2 * c + 1] & 15)
+
+static inline v128 q2_mins(const NuBlockQ2_K *b, v128 bs0, v128 bs1) {
+    v128 m = u8x16_shr4(v128_load(b->scales));
+    return i32x4_add(i32x4_dot_i16x8(i16x8_extend_low_i8x16(m), bs0), i32x4_dot_i16x8(i16x8_extend_high_i8x16(m), bs1));
 }
 
-void nu_matvec_q3_K(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
-    MATVEC4(NuBlockQ3_K, 16, q3_scales(wb[k]->scales, sc), isum_q3_K(wb[k], sc, xw), 0, 0, d)
+void nu_q2_K_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
+    const v128 three = i8x16_splat(3);
+    ROWS4_BEGIN(NuBlockQ2_K)
+    int sc0 = 0, sc1 = 0, sc2 = 0, sc3 = 0; /* the scales come straight from the blocks */
+    (void)sc0, (void)sc1, (void)sc2, (void)sc3;
+    ROWS4_CHUNKS(Q2_CHUNK)
+    v128 bs0 = v128_load(xb->bsums), bs1 = v128_load(xb->bsums + 8);
+    ROWS4_END(1, dmin, q2_mins(w0, bs0, bs1), q2_mins(w1, bs0, bs1), q2_mins(w2, bs0, bs1), q2_mins(w3, bs0, bs1))
 }
 
-void nu_matvec_q4_K(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
-    MATVEC4(NuBlockQ4_K, 8, k4_scales(wb[k]->scales, sc, m), isum_q4_K(wb[k], sc, xw), 1, mins_dot(m, xb->bsums, 32),
-            dmin)
+/* Q3_K chunk c = 4h + s: Q2_K's low bits, the third bit from hmask bit c moved to bit 2,
+ * minus 4; scales from q3_scales (0..63, used minus 32). */
+#define Q3_LEVELS(wk, half)                                                                      \
+    i8x16_sub(v128_or(v128_and(u16x8_shr(v128_load(wk->qs + 32 * (c / 4) + 16 * (half)), 2 * (c % 4)), three), \
+                      move_bit(v128_load(wk->hmask + 16 * (half)), c, 2)),                       \
+              four)
+#define Q3_CHUNK(wk, sck) dot32_scaled(Q3_LEVELS(wk, 0), Q3_LEVELS(wk, 1), &xw, sck[2 * c] - 32, sck[2 * c + 1] - 32)
+
+void nu_q3_K_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
+    const v128 three = i8x16_splat(3), four = i8x16_splat(4);
+    ROWS4_BEGIN(NuBlockQ3_K)
+    uint8_t sc0[16], sc1[16], sc2[16], sc3[16];
+    q3_scales(w0->scales, sc0);
+    q3_scales(w1->scales, sc1);
+    q3_scales(w2->scales, sc2);
+    q3_scales(w3->scales, sc3);
+    ROWS4_CHUNKS(Q3_CHUNK)
+    ROWS4_END(0, d, s0, s0, s0, s0)
 }
 
-void nu_matvec_q5_K(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
-    MATVEC4(NuBlockQ5_K, 8, k4_scales(wb[k]->scales, sc, m), isum_q5_K(wb[k], sc, xw), 1, mins_dot(m, xb->bsums, 32),
-            dmin)
+/* Q4_K chunk c = 2p + s: nibble s of qs[32p .. 32p + 31]; sck from k4_unpack. */
+#define Q4_NIBBLES(wk, half)                                                                     \
+    (c % 2 ? u8x16_shr4(v128_load(wk->qs + 32 * (c / 2) + 16 * (half)))                          \
+           : v128_and(v128_load(wk->qs + 32 * (c / 2) + 16 * (half)), low))
+#define Q4_CHUNK(wk, sck) dot32_scaled1(Q4_NIBBLES(wk, 0), Q4_NIBBLES(wk, 1), &xw, sck[c])
+
+void nu_q4_K_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
+    const v128 low = i8x16_splat(15);
+    ROWS4_BEGIN(NuBlockQ4_K)
+    uint8_t sc0[16], sc1[16], sc2[16], sc3[16];
+    k4_unpack(w0->scales, sc0);
+    k4_unpack(w1->scales, sc1);
+    k4_unpack(w2->scales, sc2);
+    k4_unpack(w3->scales, sc3);
+    ROWS4_CHUNKS(Q4_CHUNK)
+    v128 bs = bsums32(xb);
+    ROWS4_END(1, dmin, mins_dot8(sc0 + 8, bs), mins_dot8(sc1 + 8, bs), mins_dot8(sc2 + 8, bs), mins_dot8(sc3 + 8, bs))
 }
 
-void nu_matvec_q6_K(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
-    MATVEC4(NuBlockQ6_K, 1, (void)sc, isum_q6_K(wb[k], xw), 0, 0, d)
+/* Q5_K: Q4_K's nibbles with qh bit c moved to bit 4. */
+#define Q5_CHUNK(wk, sck)                                                                        \
+    dot32_scaled1(v128_or(Q4_NIBBLES(wk, 0), move_bit(v128_load(wk->qh), c, 4)),                 \
+                  v128_or(Q4_NIBBLES(wk, 1), move_bit(v128_load(wk->qh + 16), c, 4)), &xw, sck[c])
+
+void nu_q5_K_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
+    const v128 low = i8x16_splat(15);
+    ROWS4_BEGIN(NuBlockQ5_K)
+    uint8_t sc0[16], sc1[16], sc2[16], sc3[16];
+    k4_unpack(w0->scales, sc0);
+    k4_unpack(w1->scales, sc1);
+    k4_unpack(w2->scales, sc2);
+    k4_unpack(w3->scales, sc3);
+    ROWS4_CHUNKS(Q5_CHUNK)
+    v128 bs = bsums32(xb);
+    ROWS4_END(1, dmin, mins_dot8(sc0 + 8, bs), mins_dot8(sc1 + 8, bs), mins_dot8(sc2 + 8, bs), mins_dot8(sc3 + 8, bs))
 }
 
-#undef MATVEC4
+/* Q6_K chunk c = 4h + s: nibble s / 2 of ql[64h + 32 (s % 2) ..], bits 2s of qh[32h ..]
+ * moved to bits 4-5 (16-bit shifts; the mask drops what crossed bytes), minus 32. */
+#define Q6_LEVELS(wk, half)                                                                      \
+    i8x16_sub(v128_or((c % 4) / 2 ? u8x16_shr4(v128_load(wk->ql + 64 * (c / 4) + 32 * (c % 2) + 16 * (half))) \
+                                  : v128_and(v128_load(wk->ql + 64 * (c / 4) + 32 * (c % 2) + 16 * (half)), low), \
+                      v128_and(c % 4 < 2 ? i16x8_shl(v128_load(wk->qh + 32 * (c / 4) + 16 * (half)), 4 - 2 * (c % 4)) \
+                                         : u16x8_shr(v128_load(wk->qh + 32 * (c / 4) + 16 * (half)), 2 * (c % 4) - 4), \
+                               top)),                                                            \
+              bias)
+#define Q6_CHUNK(wk, sck) dot32_scaled(Q6_LEVELS(wk, 0), Q6_LEVELS(wk, 1), &xw, wk->scales[2 * c], wk->scales[2 * c + 1])
+
+void nu_q6_K_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
+    const v128 low = i8x16_splat(15), top = i8x16_splat(0x30), bias = i8x16_splat(32);
+    ROWS4_BEGIN(NuBlockQ6_K)
+    int sc0 = 0, sc1 = 0, sc2 = 0, sc3 = 0; /* the scales come straight from the blocks */
+    (void)sc0, (void)sc1, (void)sc2, (void)sc3;
+    ROWS4_CHUNKS(Q6_CHUNK)
+    ROWS4_END(0, d, s0, s0, s0, s0)
+}
 
 #endif

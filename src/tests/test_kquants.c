@@ -29,20 +29,20 @@ typedef struct {
 } Type;
 
 static const Type TYPES[] = {
-    {"q2_K", 256, sizeof(NuBlockQ2_K), offsetof(NuBlockQ2_K, d), offsetof(NuBlockQ2_K, dmin), nu_quantize_q2_K,
-     nu_dequantize_q2_K, nu_matvec_q2_K, 0.28, 0x397ef26861494714ull},
-    {"q3_K", 256, sizeof(NuBlockQ3_K), offsetof(NuBlockQ3_K, d), -1, nu_quantize_q3_K, nu_dequantize_q3_K,
-     nu_matvec_q3_K, 0.16, 0x1097bc306bc06862ull},
-    {"q4_K", 256, sizeof(NuBlockQ4_K), offsetof(NuBlockQ4_K, d), offsetof(NuBlockQ4_K, dmin), nu_quantize_q4_K,
-     nu_dequantize_q4_K, nu_matvec_q4_K, 0.07, 0x52641ed6627d12a6ull},
-    {"q5_K", 256, sizeof(NuBlockQ5_K), offsetof(NuBlockQ5_K, d), offsetof(NuBlockQ5_K, dmin), nu_quantize_q5_K,
-     nu_dequantize_q5_K, nu_matvec_q5_K, 0.036, 0x2139a78992bb42d1ull},
-    {"q6_K", 256, sizeof(NuBlockQ6_K), offsetof(NuBlockQ6_K, d), -1, nu_quantize_q6_K, nu_dequantize_q6_K,
-     nu_matvec_q6_K, 0.018, 0xc2e92a0d997d4233ull},
-    {"iq4_nl", 32, sizeof(NuBlockIQ4_NL), offsetof(NuBlockIQ4_NL, d), -1, nu_quantize_iq4_nl, nu_dequantize_iq4_nl,
-     nu_matvec_iq4_nl, 0.085, 0xdacd587a2364ba06ull},
-    {"iq4_xs", 256, sizeof(NuBlockIQ4_XS), offsetof(NuBlockIQ4_XS, d), -1, nu_quantize_iq4_xs,
-     nu_dequantize_iq4_xs, nu_matvec_iq4_xs, 0.085, 0x495ba3bed204f426ull},
+    {"q2_K", 256, sizeof(NuBlockQ2_K), offsetof(NuBlockQ2_K, d), offsetof(NuBlockQ2_K, dmin), nu_q2_K_from_float,
+     nu_q2_K_to_float, nu_q2_K_matvec, 0.28, 0x397ef26861494714ull},
+    {"q3_K", 256, sizeof(NuBlockQ3_K), offsetof(NuBlockQ3_K, d), -1, nu_q3_K_from_float, nu_q3_K_to_float,
+     nu_q3_K_matvec, 0.16, 0x1097bc306bc06862ull},
+    {"q4_K", 256, sizeof(NuBlockQ4_K), offsetof(NuBlockQ4_K, d), offsetof(NuBlockQ4_K, dmin), nu_q4_K_from_float,
+     nu_q4_K_to_float, nu_q4_K_matvec, 0.07, 0x52641ed6627d12a6ull},
+    {"q5_K", 256, sizeof(NuBlockQ5_K), offsetof(NuBlockQ5_K, d), offsetof(NuBlockQ5_K, dmin), nu_q5_K_from_float,
+     nu_q5_K_to_float, nu_q5_K_matvec, 0.036, 0x2139a78992bb42d1ull},
+    {"q6_K", 256, sizeof(NuBlockQ6_K), offsetof(NuBlockQ6_K, d), -1, nu_q6_K_from_float, nu_q6_K_to_float,
+     nu_q6_K_matvec, 0.018, 0xc2e92a0d997d4233ull},
+    {"iq4_nl", 32, sizeof(NuBlockIQ4_NL), offsetof(NuBlockIQ4_NL, d), -1, nu_iq4_nl_from_float, nu_iq4_nl_to_float,
+     nu_iq4_nl_matvec, 0.085, 0xdacd587a2364ba06ull},
+    {"iq4_xs", 256, sizeof(NuBlockIQ4_XS), offsetof(NuBlockIQ4_XS, d), -1, nu_iq4_xs_from_float,
+     nu_iq4_xs_to_float, nu_iq4_xs_matvec, 0.085, 0x495ba3bed204f426ull},
 };
 #define N_TYPES (int)(sizeof TYPES / sizeof TYPES[0])
 
@@ -103,7 +103,7 @@ static void test_layouts(void) {
     b.scales[1] = (uint8_t)((37 >> 4) << 6);
     b.qs[67] = 0x70;
     float y[256];
-    nu_dequantize_q4_K(&b, y, 256);
+    nu_q4_K_to_float(&b, y, 256);
     CHECK(y[163] == 37.0f * 7 - 4.5f);
     CHECK(y[162] == -4.5f && y[3] == 0.0f);
     /* Q6_K element 128 + 64 + 5: high nibble of ql[64 + 5], bits 4-5 of qh[32 + 5], scale 12 */
@@ -113,7 +113,7 @@ static void test_layouts(void) {
     c.scales[12] = -3;
     c.ql[69] = 0xa0;
     c.qh[37] = 0x20;
-    nu_dequantize_q6_K(&c, y, 256);
+    nu_q6_K_to_float(&c, y, 256);
     CHECK(y[197] == -3.0f * ((0xa | 2 << 4) - 32));
 }
 
@@ -215,8 +215,8 @@ static void test_matvec(const Type *t, int64_t rows, int64_t cols) {
         nu_quantize_row_q8_0(x, xq, cols);
         nu_dequantize_row(NU_TYPE_Q8_0, xq, xd, cols);
     } else {
-        nu_quantize_q8_K(x, xq, cols);
-        nu_dequantize_q8_K(xq, xd, cols);
+        nu_q8_K_from_float(x, xq, cols);
+        nu_q8_K_to_float(xq, xd, cols);
     }
     t->dequantize(q, wd, rows * cols);
     t->matvec(q, row_bytes, rows, cols, xq, out);
@@ -267,7 +267,7 @@ static void test_bad_scales(const Type *t) {
     if (t->block == 32)
         nu_quantize_row_q8_0(x, (NuBlockQ8_0 *)xq, COLS);
     else
-        nu_quantize_q8_K(x, xq, COLS);
+        nu_q8_K_from_float(x, xq, COLS);
     t->matvec(q, row_bytes, ROWS, COLS, xq, out);
     CHECK(!isfinite(out[0]) && isnan(out[1]) && isfinite(out[3]) && isfinite(out[4]));
     CHECK(t->dmin_off < 0 || !isfinite(out[2]));
@@ -284,7 +284,7 @@ static void test_q8_K(void) {
     NuBlockQ8_K b;
     test_input(x, 256, 4);
     x[77] = -3.0f; /* the largest magnitude: level -127 */
-    nu_quantize_q8_K(x, &b, 256);
+    nu_q8_K_from_float(x, &b, 256);
     CHECK(b.qs[77] == -127 && b.d == 1 / (-127.0f / -3.0f));
     int sums_ok = 1, max_ok = 1;
     for (int g = 0; g < 16; g++) {
@@ -296,7 +296,7 @@ static void test_q8_K(void) {
         sums_ok &= s == b.bsums[g];
     }
     CHECK(sums_ok && max_ok);
-    nu_dequantize_q8_K(&b, y, 256);
+    nu_q8_K_to_float(&b, y, 256);
     CHECK_NEAR(y[77], -3.0f, 1e-6);
 }
 
