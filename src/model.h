@@ -1,5 +1,6 @@
 /* The Llama forward pass, in the spirit of llama2.c's run.c: one token at a time, float32
- * activations, a key/value cache per layer, weights in any of F32, F16, Q8_0, Q4_0.
+ * activations, a key/value cache per layer, weights of any type the table in
+ * src/quant/types.c can multiply.
  *
  *   NuRunState *s;
  *   nu_runstate_new(&config, &s, &err);
@@ -33,10 +34,13 @@ typedef struct NuRunState {
     float *key_cache;  /* [n_layers][seq_len][kv_dim] */
     float *value_cache;
     float *rope_cos, *rope_sin; /* this position's rotation, [rope_dim / 2] */
-    NuBlockQ8_0 *xq;   /* the matmul input quantized for Q8_0/Q4_0 weights [max(dim, hidden) / 32] */
+    /* The matmul input converted for each weight type's vec_dot_type (Q8_0, Q8_1, F16, ...),
+     * indexed by that type; allocated for every activation type in the table, each sized for
+     * max(dim, hidden) elements in whole blocks. NULL for the other types. */
+    void *act[NU_TYPE_COUNT];
     const float *in_x; /* the matmul input (set_input in model.c) */
     int in_n;
-    int in_quantized;  /* xq holds in_x quantized */
+    uint64_t in_ready; /* bit t: act[t] holds in_x converted */
 } NuRunState;
 
 /* Checks the config (positive sizes, heads dividing dim, kv heads dividing heads, an even

@@ -25,10 +25,11 @@ commands:
       prints the model's info as JSON
   tokenize --model F --text T [--tokenizer tokenizer.bin]
       prints the token ids of T as a JSON array (no BOS); works with vocab-only GGUF files
-  convert --input F [--tokenizer tokenizer.bin] --output G --type f32|q8_0|q4_0
+  convert --input F [--tokenizer tokenizer.bin] --output G --type T
       converts a GGUF (llama) or a llama2.c checkpoint with its tokenizer.bin to a GGUF file
-      with f32, q8_0 or q4_0 matrices (rows that are not whole 32-blocks: f16); progress on stderr
-  synth --shape S --vocab V.gguf --output G --type f32|q8_0|q4_0 [--seed N]
+      whose matrices are of type T: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0 or q5_1, rounded as
+      ggml's reference quantizers (rows that are not whole blocks: f16); progress on stderr
+  synth --shape S --vocab V.gguf --output G --type T [--seed N]
       writes a model with seeded random weights; S is stories15M, stories42M, stories110M or
       DIM,HIDDEN,LAYERS,HEADS,KVHEADS,VOCAB,SEQ; the tokenizer is copied from V.gguf, whose
       token count must equal VOCAB
