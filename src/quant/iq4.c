@@ -5,8 +5,9 @@
 #include <string.h>
 
 #include "quant.h"
+#include "quant/family.h"
 #include "quant/kquants.h"
-#include "quant/rows4.h"
+#include "quant/util.h"
 
 const int8_t nu_iq4_values[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
@@ -154,11 +155,13 @@ void nu_iq4_xs_to_float(const void *src, float *dst, int64_t n) {
     }
 }
 
-/* --- matrix-vector products: IQ4_NL blocks exactly as Q4_0's (kernels.c) with the table
- * lookup in place of the -8; IQ4_XS super-blocks as the K-quants' (kquants.c). ----------- */
+/* --- matrix-vector products: an IQ4_NL block's term is Q4_0's (q32.c) with the table lookup
+ * in place of the -8, an IQ4_XS super-block's is the K-quants' (kquants.c); util.h's drivers
+ * add them in lane b % 4. ------------------------------------------------------------------ */
 
 #ifndef NU_SIMD
 
+/* the levels of 16 packed bytes (elements 0-15 low nibbles, 16-31 high) . x[0..31] */
 static int32_t nl_isum(const uint8_t *qs, const int8_t *x) {
     int32_t s = 0;
     for (int j = 0; j < 16; j++)
@@ -166,105 +169,71 @@ static int32_t nl_isum(const uint8_t *qs, const int8_t *x) {
     return s;
 }
 
+static float term_iq4_nl(const uint8_t *row, int64_t b, const void *x) {
+    const NuBlockIQ4_NL *wb = (const NuBlockIQ4_NL *)row + b;
+    const NuBlockQ8_0 *xb = (const NuBlockQ8_0 *)x + b;
+    return (nu_f16_to_f32(wb->d) * nu_f16_to_f32(xb->d)) * (float)nl_isum(wb->qs, xb->qs);
+}
+
+static float term_iq4_xs(const uint8_t *row, int64_t b, const void *x) {
+    const NuBlockIQ4_XS *wb = (const NuBlockIQ4_XS *)row + b;
+    const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
+    int32_t isum = 0;
+    for (int j = 0; j < 8; j++)
+        isum += xs_scale(wb, j) * nl_isum(wb->qs + 16 * j, xb->qs + 32 * j);
+    return (nu_f16_to_f32(wb->d) * xb->d) * (float)isum;
+}
+
 void nu_iq4_nl_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
-    const NuBlockQ8_0 *xb = x;
-    for (int64_t r = 0; r < rows; r++) {
-        const NuBlockIQ4_NL *wb = (const NuBlockIQ4_NL *)((const uint8_t *)w + (size_t)r * row_bytes);
-        float acc[4] = {0};
-        for (int64_t b = 0; b < cols / 32; b++) {
-            float scale = nu_f16_to_f32(wb[b].d) * nu_f16_to_f32(xb[b].d);
-            acc[b % 4] += scale * (float)nl_isum(wb[b].qs, xb[b].qs);
-        }
-        out[r] = rows4_reduce(acc);
-    }
+    rows1_matvec(w, row_bytes, rows, cols / 32, x, out, term_iq4_nl);
 }
 
 void nu_iq4_xs_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
-    for (int64_t r = 0; r < rows; r++) {
-        const NuBlockIQ4_XS *wb = (const NuBlockIQ4_XS *)((const uint8_t *)w + (size_t)r * row_bytes);
-        float acc[4] = {0};
-        for (int64_t b = 0; b < cols / NU_QK_K; b++) {
-            const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
-            int32_t isum = 0;
-            for (int j = 0; j < 8; j++)
-                isum += xs_scale(wb + b, j) * nl_isum(wb[b].qs + 16 * j, xb->qs + 32 * j);
-            acc[b % 4] += (nu_f16_to_f32(wb[b].d) * xb->d) * (float)isum;
-        }
-        out[r] = rows4_reduce(acc);
-    }
+    rows1_matvec(w, row_bytes, rows, cols / NU_QK_K, x, out, term_iq4_xs);
 }
 
 #else
 
-/* The levels of 16 packed bytes: low nibbles (elements 0-15) and high (16-31) looked up. */
-static inline void nl_levels(const uint8_t *qs, v128 table, v128 *lo, v128 *hi) {
+/* the 32 levels of 16 packed bytes . widened activations (lookup by byte swizzle) */
+static inline v128 nl_dot(const uint8_t *qs, const Wide32 *x) {
+    const v128 table = v128_load(nu_iq4_values);
     v128 q = v128_load(qs);
-    *lo = i8x16_swizzle(table, v128_and(q, i8x16_splat(15)));
-    *hi = i8x16_swizzle(table, u8x16_shr4(q));
+    return wide_dot32(i8x16_swizzle(table, v128_and(q, i8x16_splat(15))), i8x16_swizzle(table, u8x16_shr4(q)), x);
+}
+
+static v128 term4_iq4_nl(const uint8_t *const r[4], int64_t b, const void *x) {
+    const NuBlockIQ4_NL *w0 = (const NuBlockIQ4_NL *)r[0] + b, *w1 = (const NuBlockIQ4_NL *)r[1] + b;
+    const NuBlockIQ4_NL *w2 = (const NuBlockIQ4_NL *)r[2] + b, *w3 = (const NuBlockIQ4_NL *)r[3] + b;
+    const NuBlockQ8_0 *xb = (const NuBlockQ8_0 *)x + b;
+    Wide32 xw = widen32(xb->qs);
+    v128 isum = hsum4_i32x4(nl_dot(w0->qs, &xw), nl_dot(w1->qs, &xw), nl_dot(w2->qs, &xw), nl_dot(w3->qs, &xw));
+    v128 scale = f32x4_mul(halves4(w0->d, w1->d, w2->d, w3->d), f32x4_splat(nu_f16_to_f32(xb->d)));
+    return f32x4_mul(scale, f32x4_convert_i32x4(isum));
+}
+
+/* chunks of 32 with the activations widened once for the four rows, as kquants.c */
+static v128 term4_iq4_xs(const uint8_t *const r[4], int64_t b, const void *x) {
+    const NuBlockIQ4_XS *w[4];
+    for (int k = 0; k < 4; k++)
+        w[k] = (const NuBlockIQ4_XS *)r[k] + b;
+    const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
+    v128 s[4] = {i32x4_splat(0), i32x4_splat(0), i32x4_splat(0), i32x4_splat(0)};
+    _Pragma("GCC unroll 8") for (int j = 0; j < 8; j++) {
+        Wide32 xw = widen32(xb->qs + 32 * j);
+        for (int k = 0; k < 4; k++)
+            s[k] = i32x4_add(s[k], i32x4_mul(nl_dot(w[k]->qs + 16 * j, &xw), i32x4_splat(xs_scale(w[k], j))));
+    }
+    v128 isum = hsum4_i32x4(s[0], s[1], s[2], s[3]);
+    v128 d = f32x4_mul(halves4(w[0]->d, w[1]->d, w[2]->d, w[3]->d), f32x4_splat(xb->d));
+    return f32x4_mul(d, f32x4_convert_i32x4(isum));
 }
 
 void nu_iq4_nl_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
-    const NuBlockQ8_0 *xb = x;
-    const v128 table = v128_load(nu_iq4_values);
-    for (int64_t r = 0; r < rows; r += 4) {
-        int n = rows - r < 4 ? (int)(rows - r) : 4;
-        const NuBlockIQ4_NL *p[4];
-        for (int k = 0; k < 4; k++)
-            p[k] = (const NuBlockIQ4_NL *)((const uint8_t *)w + (size_t)(r + (k < n ? k : n - 1)) * row_bytes);
-        Rows4Acc acc = rows4_zero();
-        for (int64_t b = 0; b < cols / 32; b++) {
-            v128 x0 = v128_load(xb[b].qs), x1 = v128_load(xb[b].qs + 16);
-            v128 xw[4] = {i16x8_extend_low_i8x16(x0), i16x8_extend_high_i8x16(x0), i16x8_extend_low_i8x16(x1),
-                          i16x8_extend_high_i8x16(x1)};
-            v128 part[4];
-            for (int k = 0; k < 4; k++) {
-                v128 lo, hi;
-                nl_levels(p[k][b].qs, table, &lo, &hi);
-                part[k] = i32x4_add(rows4_dot16(lo, xw), rows4_dot16(hi, xw + 2));
-            }
-            v128 isum = rows4_hsum(part[0], part[1], part[2], part[3]);
-            v128 scale = f32x4_mul(rows4_halves(p[0][b].d, p[1][b].d, p[2][b].d, p[3][b].d),
-                                   f32x4_splat(nu_f16_to_f32(xb[b].d)));
-            rows4_add(&acc, f32x4_mul(scale, f32x4_convert_i32x4(isum)));
-        }
-        rows4_store(&acc, out + r, n);
-    }
+    rows4_matvec(w, row_bytes, rows, cols / 32, x, out, term4_iq4_nl);
 }
 
 void nu_iq4_xs_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
-    const v128 table = v128_load(nu_iq4_values);
-    v128 xw[32];
-    for (int64_t r = 0; r < rows; r += 4) {
-        int n = rows - r < 4 ? (int)(rows - r) : 4;
-        const NuBlockIQ4_XS *p[4];
-        for (int k = 0; k < 4; k++)
-            p[k] = (const NuBlockIQ4_XS *)((const uint8_t *)w + (size_t)(r + (k < n ? k : n - 1)) * row_bytes);
-        Rows4Acc acc = rows4_zero();
-        for (int64_t b = 0; b < cols / NU_QK_K; b++) {
-            const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
-            for (int k = 0; k < 16; k++) {
-                v128 q = v128_load(xb->qs + 16 * k);
-                xw[2 * k] = i16x8_extend_low_i8x16(q);
-                xw[2 * k + 1] = i16x8_extend_high_i8x16(q);
-            }
-            v128 part[4];
-            for (int k = 0; k < 4; k++) {
-                const NuBlockIQ4_XS *wb = p[k] + b;
-                v128 s = i32x4_splat(0);
-                for (int j = 0; j < 8; j++) {
-                    v128 lo, hi;
-                    nl_levels(wb->qs + 16 * j, table, &lo, &hi);
-                    v128 g = i32x4_add(rows4_dot16(lo, xw + 4 * j), rows4_dot16(hi, xw + 4 * j + 2));
-                    s = i32x4_add(s, i32x4_mul(g, i32x4_splat(xs_scale(wb, j))));
-                }
-                part[k] = s;
-            }
-            v128 isum = rows4_hsum(part[0], part[1], part[2], part[3]);
-            v128 d = f32x4_mul(rows4_halves(p[0][b].d, p[1][b].d, p[2][b].d, p[3][b].d), f32x4_splat(xb->d));
-            rows4_add(&acc, f32x4_mul(d, f32x4_convert_i32x4(isum)));
-        }
-        rows4_store(&acc, out + r, n);
-    }
+    rows4_matvec(w, row_bytes, rows, cols / NU_QK_K, x, out, term4_iq4_xs);
 }
 
 #endif

@@ -1,13 +1,14 @@
 /* The K-quants (Q2_K ... Q6_K) and Q8_K: dequantize, ggml's reference quantizers, and the
  * matrix-vector products against a Q8_K vector. kquants.h has the layouts and the order
  * the products add in. */
+#include "quant/family.h"
 #include "quant/kquants.h"
 
 #include <math.h>
 #include <string.h>
 
 #include "quant.h"
-#include "quant/rows4.h"
+#include "quant/util.h"
 
 #define GROUP_MAX_EPS 1e-15f /* ggml's threshold below which a group is all zero */
 
@@ -537,184 +538,138 @@ void nu_q8_K_from_float(const float *x, void *dst, int64_t n) {
     }
 }
 
+/* The packed 6-bit scales and mins of Q4_K/Q5_K as 8 scale bytes then 8 min bytes, by 32-bit
+ * word operations on bytes (nu_kq_scale_min for all eight groups at once: groups 0-3 are the
+ * low 6 bits of words 0 and 1; groups 4-7 a nibble of word 2 and the top 2 bits of words 0
+ * and 1). */
+static inline void k4_unpack(const uint8_t *packed, uint8_t *out) {
+    uint32_t w[3], v[4];
+    memcpy(w, packed, 12);
+    v[0] = w[0] & 0x3f3f3f3f;
+    v[1] = (w[2] & 0x0f0f0f0f) | (w[0] >> 6 & 0x03030303) << 4;
+    v[2] = w[1] & 0x3f3f3f3f;
+    v[3] = (w[2] >> 4 & 0x0f0f0f0f) | (w[1] >> 6 & 0x03030303) << 4;
+    memcpy(out, v, 16);
+}
+
 /* --- matrix-vector products ------------------------------------------------------------------
- * Per super-block, integer sums (exact) then kquants.h's float formula. Scalar code: one row
- * at a time, block b into acc[b % 4]. SIMD code: four rows in lanes (rows4.h); the weights'
- * levels are unpacked to i8 lanes and multiplied against the activations widened to i16. */
-
-static inline float block_value(float dw, float dmin, float dx, int32_t isum, int32_t imin) {
-    return (dw * dx) * (float)isum - (dmin * dx) * (float)imin;
-}
-
-static inline float block_value_sym(float dw, float dx, int32_t isum) {
-    return (dw * dx) * (float)isum;
-}
+ * Each super-block's term (kquants.h's formula) from exact integer sums, added by util.h's
+ * drivers in lane b % 4: the scalar code one row at a time, the SIMD code four rows in lanes. */
 
 #ifndef NU_SIMD
 
-/* The per-row integer parts of a super-block: the scales (and mins) as plain ints. */
-static void q2_scales(const NuBlockQ2_K *b, int *sc, int *m) {
-    for (int g = 0; g < 16; g++) {
-        sc[g] = b->scales[g] & 15;
-        m[g] = b->scales[g] >> 4;
+static inline float term_value(float dw, float dmin, float dx, int32_t isum, int32_t imin) {
+    return (dw * dx) * (float)isum - (dmin * dx) * (float)imin;
+}
+
+static inline float term_value_sym(float dw, float dx, int32_t isum) {
+    return (dw * dx) * (float)isum;
+}
+
+/* sum over the groups (of `group` elements) of scale_of * (level_of . x): the scalar
+ * definition every build reproduces; g and e name the group and the element. */
+#define ISUM(group, scale_of, level_of)                                                          \
+    int32_t isum = 0;                                                                            \
+    for (int g = 0; g < NU_QK_K / (group); g++) {                                                \
+        int32_t s = 0;                                                                           \
+        for (int l = 0; l < (group); l++) {                                                      \
+            int e = (group) * g + l;                                                             \
+            s += (level_of) * xb->qs[e];                                                         \
+        }                                                                                        \
+        isum += (scale_of) * s;                                                                  \
     }
-}
 
-static void k4_scales(const uint8_t *packed, int *sc, int *m) {
-    for (int j = 0; j < 8; j++)
-        nu_kq_scale_min(packed, j, &sc[j], &m[j]);
-}
-
-/* sum over groups of min_g * (sum of x over group g), group size 16 or 32 */
-static int32_t mins_dot(const int *m, const int16_t *bsums, int group) {
+/* sum over the groups of min_g * (the activations' sum over group g) */
+static int32_t imin_16(const NuBlockQ2_K *w, const NuBlockQ8_K *x) {
     int32_t s = 0;
-    if (group == 16)
-        for (int g = 0; g < 16; g++)
-            s += m[g] * bsums[g];
-    else
-        for (int j = 0; j < 8; j++)
-            s += m[j] * (bsums[2 * j] + bsums[2 * j + 1]);
+    for (int g = 0; g < 16; g++)
+        s += (w->scales[g] >> 4) * x->bsums[g];
     return s;
 }
 
-/* isum of one super-block for a row, scales[g] per group of `group` elements and level(e)
- * the element's signed level: the scalar definition every build reproduces. */
-#define ISUM(group, scale_of, level_of)                                                          \
-    do {                                                                                         \
-        isum = 0;                                                                                \
-        for (int g = 0; g < NU_QK_K / (group); g++) {                                            \
-            int32_t s = 0;                                                                       \
-            for (int l = 0; l < (group); l++) {                                                  \
-                int e = (group) * g + l;                                                         \
-                s += (level_of) * xb->qs[e];                                                     \
-            }                                                                                    \
-            isum += (scale_of) * s;                                                              \
-        }                                                                                        \
-    } while (0)
-
-void nu_q2_K_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
-    const int64_t nb = cols / NU_QK_K;
-    for (int64_t r = 0; r < rows; r++) {
-        const NuBlockQ2_K *wb = (const NuBlockQ2_K *)((const uint8_t *)w + (size_t)r * row_bytes);
-        float acc[4] = {0};
-        for (int64_t b = 0; b < nb; b++, wb++) {
-            const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
-            int sc[16], m[16];
-            int32_t isum;
-            q2_scales(wb, sc, m);
-            ISUM(16, sc[g], wb->qs[32 * (e / 128) + e % 32] >> 2 * (e % 128 / 32) & 3);
-            acc[b % 4] += block_value(nu_f16_to_f32(wb->d), nu_f16_to_f32(wb->dmin), xb->d, isum,
-                                      mins_dot(m, xb->bsums, 16));
-        }
-        out[r] = rows4_reduce(acc);
-    }
+static int32_t imin_32(const uint8_t *mins, const NuBlockQ8_K *x) {
+    int32_t s = 0;
+    for (int j = 0; j < 8; j++)
+        s += mins[j] * (x->bsums[2 * j] + x->bsums[2 * j + 1]);
+    return s;
 }
 
-void nu_q3_K_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
-    const int64_t nb = cols / NU_QK_K;
-    for (int64_t r = 0; r < rows; r++) {
-        const NuBlockQ3_K *wb = (const NuBlockQ3_K *)((const uint8_t *)w + (size_t)r * row_bytes);
-        float acc[4] = {0};
-        for (int64_t b = 0; b < nb; b++, wb++) {
-            const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
-            uint8_t sc[16];
-            int32_t isum;
-            q3_scales(wb->scales, sc);
-            ISUM(16, sc[g] - 32,
-                 (wb->qs[32 * (e / 128) + e % 32] >> 2 * (e % 128 / 32) & 3) + 4 * (wb->hmask[e % 32] >> (e / 32) & 1) - 4);
-            acc[b % 4] += block_value_sym(nu_f16_to_f32(wb->d), xb->d, isum);
-        }
-        out[r] = rows4_reduce(acc);
-    }
+static float term_q2_K(const uint8_t *row, int64_t b, const void *x) {
+    const NuBlockQ2_K *wb = (const NuBlockQ2_K *)row + b;
+    const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
+    ISUM(16, wb->scales[g] & 15, wb->qs[32 * (e / 128) + e % 32] >> 2 * (e % 128 / 32) & 3)
+    return term_value(nu_f16_to_f32(wb->d), nu_f16_to_f32(wb->dmin), xb->d, isum, imin_16(wb, xb));
 }
 
-void nu_q4_K_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
-    const int64_t nb = cols / NU_QK_K;
-    for (int64_t r = 0; r < rows; r++) {
-        const NuBlockQ4_K *wb = (const NuBlockQ4_K *)((const uint8_t *)w + (size_t)r * row_bytes);
-        float acc[4] = {0};
-        for (int64_t b = 0; b < nb; b++, wb++) {
-            const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
-            int sc[8], m[8];
-            int32_t isum;
-            k4_scales(wb->scales, sc, m);
-            ISUM(32, sc[g], wb->qs[32 * (e / 64) + e % 32] >> 4 * (e / 32 % 2) & 15);
-            acc[b % 4] += block_value(nu_f16_to_f32(wb->d), nu_f16_to_f32(wb->dmin), xb->d, isum,
-                                      mins_dot(m, xb->bsums, 32));
-        }
-        out[r] = rows4_reduce(acc);
-    }
+static float term_q3_K(const uint8_t *row, int64_t b, const void *x) {
+    const NuBlockQ3_K *wb = (const NuBlockQ3_K *)row + b;
+    const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
+    uint8_t sc[16];
+    q3_scales(wb->scales, sc);
+    ISUM(16, sc[g] - 32,
+         (wb->qs[32 * (e / 128) + e % 32] >> 2 * (e % 128 / 32) & 3) + 4 * (wb->hmask[e % 32] >> (e / 32) & 1) - 4)
+    return term_value_sym(nu_f16_to_f32(wb->d), xb->d, isum);
 }
 
-void nu_q5_K_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
-    const int64_t nb = cols / NU_QK_K;
-    for (int64_t r = 0; r < rows; r++) {
-        const NuBlockQ5_K *wb = (const NuBlockQ5_K *)((const uint8_t *)w + (size_t)r * row_bytes);
-        float acc[4] = {0};
-        for (int64_t b = 0; b < nb; b++, wb++) {
-            const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
-            int sc[8], m[8];
-            int32_t isum;
-            k4_scales(wb->scales, sc, m);
-            ISUM(32, sc[g],
-                 (wb->qs[32 * (e / 64) + e % 32] >> 4 * (e / 32 % 2) & 15) + 16 * (wb->qh[e % 32] >> (e / 32) & 1));
-            acc[b % 4] += block_value(nu_f16_to_f32(wb->d), nu_f16_to_f32(wb->dmin), xb->d, isum,
-                                      mins_dot(m, xb->bsums, 32));
-        }
-        out[r] = rows4_reduce(acc);
-    }
+static float term_q4_K(const uint8_t *row, int64_t b, const void *x) {
+    const NuBlockQ4_K *wb = (const NuBlockQ4_K *)row + b;
+    const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
+    uint8_t sm[16];
+    k4_unpack(wb->scales, sm);
+    ISUM(32, sm[g], wb->qs[32 * (e / 64) + e % 32] >> 4 * (e / 32 % 2) & 15)
+    return term_value(nu_f16_to_f32(wb->d), nu_f16_to_f32(wb->dmin), xb->d, isum, imin_32(sm + 8, xb));
 }
 
-void nu_q6_K_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
-    const int64_t nb = cols / NU_QK_K;
-    for (int64_t r = 0; r < rows; r++) {
-        const NuBlockQ6_K *wb = (const NuBlockQ6_K *)((const uint8_t *)w + (size_t)r * row_bytes);
-        float acc[4] = {0};
-        for (int64_t b = 0; b < nb; b++, wb++) {
-            const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
-            int32_t isum;
-            ISUM(16, wb->scales[g], q6_level(wb, e) - 32);
-            acc[b % 4] += block_value_sym(nu_f16_to_f32(wb->d), xb->d, isum);
-        }
-        out[r] = rows4_reduce(acc);
-    }
+static float term_q5_K(const uint8_t *row, int64_t b, const void *x) {
+    const NuBlockQ5_K *wb = (const NuBlockQ5_K *)row + b;
+    const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
+    uint8_t sm[16];
+    k4_unpack(wb->scales, sm);
+    ISUM(32, sm[g], (wb->qs[32 * (e / 64) + e % 32] >> 4 * (e / 32 % 2) & 15) + 16 * (wb->qh[e % 32] >> (e / 32) & 1))
+    return term_value(nu_f16_to_f32(wb->d), nu_f16_to_f32(wb->dmin), xb->d, isum, imin_32(sm + 8, xb));
+}
+
+static float term_q6_K(const uint8_t *row, int64_t b, const void *x) {
+    const NuBlockQ6_K *wb = (const NuBlockQ6_K *)row + b;
+    const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
+    ISUM(16, wb->scales[g], q6_level(wb, e) - 32)
+    return term_value_sym(nu_f16_to_f32(wb->d), xb->d, isum);
 }
 
 #undef ISUM
 
+#define MATVEC(T)                                                                                \
+    void nu_##T##_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) { \
+        rows1_matvec(w, row_bytes, rows, cols / NU_QK_K, x, out, term_##T);                      \
+    }
+
 #else
 
-/* SIMD: four rows in lanes (rows4.h). Per super-block the activations go through in chunks of
- * 32, widened to i16 once for the four rows; each row's chunk gives i32x4 partial sums already
- * multiplied by its group scales, and the mins' sum is a vector dot of the mins with the
- * activations' group sums. Integer arithmetic throughout, so the sums are exact and the float
- * formula at the end is the scalar code's. */
+/* SIMD: per super-block the activations go through in chunks of 32, widened to i16 once for
+ * the four rows; each row's chunk gives i32x4 partial sums already multiplied by its group
+ * scales, and the mins' sum is a vector dot of the mins with the activations' group sums.
+ * Integer arithmetic throughout, so the sums are exact and the float step is the scalar one,
+ * four rows in lanes. */
 
-typedef struct {
-    v128 x[4]; /* elements 0-7, 8-15, 16-23, 24-31 of a chunk as i16 */
-} Wide32;
-
-static inline Wide32 widen32(const int8_t *qs) {
-    v128 a = v128_load(qs), b = v128_load(qs + 16);
-    return (Wide32){{i16x8_extend_low_i8x16(a), i16x8_extend_high_i8x16(a), i16x8_extend_low_i8x16(b),
-                     i16x8_extend_high_i8x16(b)}};
+/* q . x for 16 levels in i8 lanes against 16 widened activations, as i32x4 partials */
+static inline v128 dot16(v128 q, const v128 *x) {
+    return i32x4_add(i32x4_dot_i16x8(i16x8_extend_low_i8x16(q), x[0]),
+                     i32x4_dot_i16x8(i16x8_extend_high_i8x16(q), x[1]));
 }
 
-/* lo . x[0..15] and hi . x[16..31] as two i32x4 partials (for types with a scale per 16) */
-static inline v128 dot32_scaled(v128 lo, v128 hi, const Wide32 *x, int s_lo, int s_hi) {
-    v128 a = i32x4_mul(rows4_dot16(lo, x->x), i32x4_splat(s_lo));
-    v128 b = i32x4_mul(rows4_dot16(hi, x->x + 2), i32x4_splat(s_hi));
-    return i32x4_add(a, b);
+/* lo . x[0..15] * s_lo + hi . x[16..31] * s_hi (the types with a scale per 16) */
+static inline v128 dot32_scaled2(v128 lo, v128 hi, const Wide32 *x, int s_lo, int s_hi) {
+    return i32x4_add(i32x4_mul(dot16(lo, x->x), i32x4_splat(s_lo)), i32x4_mul(dot16(hi, x->x + 2), i32x4_splat(s_hi)));
 }
 
-/* the same with one scale for the 32 */
-static inline v128 dot32_scaled1(v128 lo, v128 hi, const Wide32 *x, int s) {
-    return i32x4_mul(i32x4_add(rows4_dot16(lo, x->x), rows4_dot16(hi, x->x + 2)), i32x4_splat(s));
+/* (lo . x[0..15] + hi . x[16..31]) * s (one scale per 32) */
+static inline v128 dot32_scaled(v128 lo, v128 hi, const Wide32 *x, int s) {
+    return i32x4_mul(wide_dot32(lo, hi, x), i32x4_splat(s));
 }
 
-/* Bit `from` of each byte moved to bit `to` (others cleared) with 16-bit shifts: exact while
- * the shift keeps the neighbour byte's bits out of the kept one (|from - to| <= 5 right,
- * <= 2 left of bit 2 and <= 4 left of bit 4, as used here). */
+/* Bit `from` of each byte moved to bit `to`, the others cleared, with 16-bit shifts: exact
+ * while the neighbour byte's bits cannot land on the kept one (a right shift of at most
+ * 7 - to, a left shift of at most to), which the callers keep to. */
 static inline v128 move_bit(v128 a, int from, int to) {
     v128 s = from > to ? u16x8_shr(a, from - to) : i16x8_shl(a, to - from);
     return v128_and(s, i8x16_splat((int8_t)(1 << to)));
@@ -727,161 +682,133 @@ static inline v128 bsums32(const NuBlockQ8_K *x) {
                               i32x4_dot_i16x8(v128_load(x->bsums + 8), ones));
 }
 
-/* The packed 6-bit scales and mins of Q4_K/Q5_K as 8 scale bytes then 8 min bytes, by
- * 32-bit word operations on bytes (groups 0-3 take the low 6 bits of words 0 and 1; groups
- * 4-7 a nibble of word 2 and the top 2 bits of words 0 and 1). */
-static inline void k4_unpack(const uint8_t *packed, uint8_t *out) {
-    uint32_t w[3];
-    memcpy(w, packed, 12);
-    uint32_t sc_lo = w[0] & 0x3f3f3f3f, m_lo = w[1] & 0x3f3f3f3f;
-    uint32_t sc_hi = (w[2] & 0x0f0f0f0f) | ((w[0] >> 6) & 0x03030303) << 4;
-    uint32_t m_hi = ((w[2] >> 4) & 0x0f0f0f0f) | ((w[1] >> 6) & 0x03030303) << 4;
-    uint32_t words[4] = {sc_lo, sc_hi, m_lo, m_hi};
-    memcpy(out, words, 16);
-}
-
 static inline v128 mins_dot8(const uint8_t *mins8, v128 bsum8) {
     uint32_t m[2];
     memcpy(m, mins8, 8);
     return i32x4_dot_i16x8(i16x8_extend_low_i8x16(u32x4_make(m[0], m[1], 0, 0)), bsum8);
 }
 
-/* The float step of kquants.h for four rows: v = (d_w * d_x) * isum [- (dmin_w * d_x) * imin]. */
-static inline v128 block_values(v128 dw, v128 dmin, float dx, v128 isum, v128 imin, int has_min) {
+static inline v128 term_values(v128 dw, v128 dmin, float dx, v128 isum, v128 imin) {
     v128 vx = f32x4_splat(dx);
-    v128 v = f32x4_mul(f32x4_mul(dw, vx), f32x4_convert_i32x4(isum));
-    return has_min ? f32x4_sub(v, f32x4_mul(f32x4_mul(dmin, vx), f32x4_convert_i32x4(imin))) : v;
+    return f32x4_sub(f32x4_mul(f32x4_mul(dw, vx), f32x4_convert_i32x4(isum)),
+                     f32x4_mul(f32x4_mul(dmin, vx), f32x4_convert_i32x4(imin)));
 }
 
-#define ROWS4_BEGIN(Block)                                                                       \
-    const int64_t nb = cols / NU_QK_K;                                                           \
-    for (int64_t r = 0; r < rows; r += 4) {                                                      \
-        int n = rows - r < 4 ? (int)(rows - r) : 4;                                              \
-        const Block *p[4];                                                                       \
-        for (int k = 0; k < 4; k++)                                                              \
-            p[k] = (const Block *)((const uint8_t *)w + (size_t)(r + (k < n ? k : n - 1)) * row_bytes); \
-        Rows4Acc acc = rows4_zero();                                                             \
-        for (int64_t b = 0; b < nb; b++) {                                                       \
-            const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;                                  \
-            const Block *w0 = p[0] + b, *w1 = p[1] + b, *w2 = p[2] + b, *w3 = p[3] + b;          \
-            v128 s0 = i32x4_splat(0), s1 = s0, s2 = s0, s3 = s0;
+static inline v128 term_values_sym(v128 dw, float dx, v128 isum) {
+    return f32x4_mul(f32x4_mul(dw, f32x4_splat(dx)), f32x4_convert_i32x4(isum));
+}
 
-/* each chunk c of 32: CHUNK(wk, sck) is row k's scaled partial */
-#define ROWS4_CHUNKS(CHUNK)                                                                      \
-    _Pragma("GCC unroll 8") for (int c = 0; c < 8; c++) {                                                                \
+/* The chunk loop: CHUNK(k) is row k's scaled partial for chunk c, xw its activations. */
+#define CHUNKS(CHUNK)                                                                            \
+    v128 s0 = i32x4_splat(0), s1 = s0, s2 = s0, s3 = s0;                                         \
+    _Pragma("GCC unroll 8") for (int c = 0; c < 8; c++) {                                        \
         Wide32 xw = widen32(xb->qs + 32 * c);                                                    \
-        s0 = i32x4_add(s0, CHUNK(w0, sc0));                                                      \
-        s1 = i32x4_add(s1, CHUNK(w1, sc1));                                                      \
-        s2 = i32x4_add(s2, CHUNK(w2, sc2));                                                      \
-        s3 = i32x4_add(s3, CHUNK(w3, sc3));                                                      \
-    }
+        s0 = i32x4_add(s0, CHUNK(0));                                                            \
+        s1 = i32x4_add(s1, CHUNK(1));                                                            \
+        s2 = i32x4_add(s2, CHUNK(2));                                                            \
+        s3 = i32x4_add(s3, CHUNK(3));                                                            \
+    }                                                                                            \
+    v128 isum = hsum4_i32x4(s0, s1, s2, s3);
 
-#define ROWS4_END(has_min, dminf, m0, m1, m2, m3)                                                       \
-            v128 isum = rows4_hsum(s0, s1, s2, s3);                                              \
-            v128 dw = rows4_halves(w0->d, w1->d, w2->d, w3->d);                                  \
-            v128 dmin = has_min ? rows4_halves(w0->dminf, w1->dminf, w2->dminf, w3->dminf) : dw;     \
-            v128 imin = has_min ? rows4_hsum(m0, m1, m2, m3) : isum;                             \
-            rows4_add(&acc, block_values(dw, dmin, xb->d, isum, imin, has_min));                 \
-        }                                                                                        \
-        rows4_store(&acc, out + r, n);                                                           \
-    }
+#define BLOCKS(Block)                                                                            \
+    const Block *w[4] = {(const Block *)r[0] + b, (const Block *)r[1] + b, (const Block *)r[2] + b, \
+                         (const Block *)r[3] + b};                                               \
+    const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
+#define HALVES(f) halves4(w[0]->f, w[1]->f, w[2]->f, w[3]->f)
 
 /* Q2_K chunk c = 4h + s: bits 2s of qs[32h .. 32h + 31], groups 2c and 2c + 1. */
-#define Q2_CHUNK(wk, sck)                                                                        \
-    dot32_scaled(v128_and(u16x8_shr(v128_load(wk->qs + 32 * (c / 4)), 2 * (c % 4)), three),      \
-                 v128_and(u16x8_shr(v128_load(wk->qs + 32 * (c / 4) + 16), 2 * (c % 4)), three), &xw, \
-                 wk->scales[2 * c] & 15, wk->scales[2 * c + 1] & 15)
+#define Q2_CHUNK(k)                                                                              \
+    dot32_scaled2(v128_and(u16x8_shr(v128_load(w[k]->qs + 32 * (c / 4)), 2 * (c % 4)), three),  \
+                  v128_and(u16x8_shr(v128_load(w[k]->qs + 32 * (c / 4) + 16), 2 * (c % 4)), three), &xw, \
+                  w[k]->scales[2 * c] & 15, w[k]->scales[2 * c + 1] & 15)
 
 static inline v128 q2_mins(const NuBlockQ2_K *b, v128 bs0, v128 bs1) {
     v128 m = u8x16_shr4(v128_load(b->scales));
     return i32x4_add(i32x4_dot_i16x8(i16x8_extend_low_i8x16(m), bs0), i32x4_dot_i16x8(i16x8_extend_high_i8x16(m), bs1));
 }
 
-void nu_q2_K_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
+static v128 term4_q2_K(const uint8_t *const r[4], int64_t b, const void *x) {
     const v128 three = i8x16_splat(3);
-    ROWS4_BEGIN(NuBlockQ2_K)
-    int sc0 = 0, sc1 = 0, sc2 = 0, sc3 = 0; /* the scales come straight from the blocks */
-    (void)sc0, (void)sc1, (void)sc2, (void)sc3;
-    ROWS4_CHUNKS(Q2_CHUNK)
+    BLOCKS(NuBlockQ2_K)
+    CHUNKS(Q2_CHUNK)
     v128 bs0 = v128_load(xb->bsums), bs1 = v128_load(xb->bsums + 8);
-    ROWS4_END(1, dmin, q2_mins(w0, bs0, bs1), q2_mins(w1, bs0, bs1), q2_mins(w2, bs0, bs1), q2_mins(w3, bs0, bs1))
+    v128 imin = hsum4_i32x4(q2_mins(w[0], bs0, bs1), q2_mins(w[1], bs0, bs1), q2_mins(w[2], bs0, bs1),
+                            q2_mins(w[3], bs0, bs1));
+    return term_values(HALVES(d), HALVES(dmin), xb->d, isum, imin);
 }
 
 /* Q3_K chunk c = 4h + s: Q2_K's low bits, the third bit from hmask bit c moved to bit 2,
  * minus 4; scales from q3_scales (0..63, used minus 32). */
-#define Q3_LEVELS(wk, half)                                                                      \
-    i8x16_sub(v128_or(v128_and(u16x8_shr(v128_load(wk->qs + 32 * (c / 4) + 16 * (half)), 2 * (c % 4)), three), \
-                      move_bit(v128_load(wk->hmask + 16 * (half)), c, 2)),                       \
+#define Q3_LEVELS(k, half)                                                                       \
+    i8x16_sub(v128_or(v128_and(u16x8_shr(v128_load(w[k]->qs + 32 * (c / 4) + 16 * (half)), 2 * (c % 4)), three), \
+                      move_bit(v128_load(w[k]->hmask + 16 * (half)), c, 2)),                     \
               four)
-#define Q3_CHUNK(wk, sck) dot32_scaled(Q3_LEVELS(wk, 0), Q3_LEVELS(wk, 1), &xw, sck[2 * c] - 32, sck[2 * c + 1] - 32)
+#define Q3_CHUNK(k) dot32_scaled2(Q3_LEVELS(k, 0), Q3_LEVELS(k, 1), &xw, sc[k][2 * c] - 32, sc[k][2 * c + 1] - 32)
 
-void nu_q3_K_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
+static v128 term4_q3_K(const uint8_t *const r[4], int64_t b, const void *x) {
     const v128 three = i8x16_splat(3), four = i8x16_splat(4);
-    ROWS4_BEGIN(NuBlockQ3_K)
-    uint8_t sc0[16], sc1[16], sc2[16], sc3[16];
-    q3_scales(w0->scales, sc0);
-    q3_scales(w1->scales, sc1);
-    q3_scales(w2->scales, sc2);
-    q3_scales(w3->scales, sc3);
-    ROWS4_CHUNKS(Q3_CHUNK)
-    ROWS4_END(0, d, s0, s0, s0, s0)
+    BLOCKS(NuBlockQ3_K)
+    uint8_t sc[4][16];
+    for (int k = 0; k < 4; k++)
+        q3_scales(w[k]->scales, sc[k]);
+    CHUNKS(Q3_CHUNK)
+    return term_values_sym(HALVES(d), xb->d, isum);
 }
 
-/* Q4_K chunk c = 2p + s: nibble s of qs[32p .. 32p + 31]; sck from k4_unpack. */
-#define Q4_NIBBLES(wk, half)                                                                     \
-    (c % 2 ? u8x16_shr4(v128_load(wk->qs + 32 * (c / 2) + 16 * (half)))                          \
-           : v128_and(v128_load(wk->qs + 32 * (c / 2) + 16 * (half)), low))
-#define Q4_CHUNK(wk, sck) dot32_scaled1(Q4_NIBBLES(wk, 0), Q4_NIBBLES(wk, 1), &xw, sck[c])
-
-void nu_q4_K_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
-    const v128 low = i8x16_splat(15);
-    ROWS4_BEGIN(NuBlockQ4_K)
-    uint8_t sc0[16], sc1[16], sc2[16], sc3[16];
-    k4_unpack(w0->scales, sc0);
-    k4_unpack(w1->scales, sc1);
-    k4_unpack(w2->scales, sc2);
-    k4_unpack(w3->scales, sc3);
-    ROWS4_CHUNKS(Q4_CHUNK)
-    v128 bs = bsums32(xb);
-    ROWS4_END(1, dmin, mins_dot8(sc0 + 8, bs), mins_dot8(sc1 + 8, bs), mins_dot8(sc2 + 8, bs), mins_dot8(sc3 + 8, bs))
-}
-
+/* Q4_K chunk c = 2p + s: nibble s of qs[32p .. 32p + 31]; scales and mins from k4_unpack. */
+#define Q4_NIBBLES(k, half)                                                                      \
+    (c % 2 ? u8x16_shr4(v128_load(w[k]->qs + 32 * (c / 2) + 16 * (half)))                        \
+           : v128_and(v128_load(w[k]->qs + 32 * (c / 2) + 16 * (half)), low))
+#define Q4_CHUNK(k) dot32_scaled(Q4_NIBBLES(k, 0), Q4_NIBBLES(k, 1), &xw, sm[k][c])
 /* Q5_K: Q4_K's nibbles with qh bit c moved to bit 4. */
-#define Q5_CHUNK(wk, sck)                                                                        \
-    dot32_scaled1(v128_or(Q4_NIBBLES(wk, 0), move_bit(v128_load(wk->qh), c, 4)),                 \
-                  v128_or(Q4_NIBBLES(wk, 1), move_bit(v128_load(wk->qh + 16), c, 4)), &xw, sck[c])
+#define Q5_CHUNK(k)                                                                              \
+    dot32_scaled(v128_or(Q4_NIBBLES(k, 0), move_bit(v128_load(w[k]->qh), c, 4)),                 \
+                 v128_or(Q4_NIBBLES(k, 1), move_bit(v128_load(w[k]->qh + 16), c, 4)), &xw, sm[k][c])
 
-void nu_q5_K_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
-    const v128 low = i8x16_splat(15);
-    ROWS4_BEGIN(NuBlockQ5_K)
-    uint8_t sc0[16], sc1[16], sc2[16], sc3[16];
-    k4_unpack(w0->scales, sc0);
-    k4_unpack(w1->scales, sc1);
-    k4_unpack(w2->scales, sc2);
-    k4_unpack(w3->scales, sc3);
-    ROWS4_CHUNKS(Q5_CHUNK)
-    v128 bs = bsums32(xb);
-    ROWS4_END(1, dmin, mins_dot8(sc0 + 8, bs), mins_dot8(sc1 + 8, bs), mins_dot8(sc2 + 8, bs), mins_dot8(sc3 + 8, bs))
-}
+#define TERM4_K4(T, Block, CHUNK)                                                                \
+    static v128 term4_##T(const uint8_t *const r[4], int64_t b, const void *x) {                 \
+        const v128 low = i8x16_splat(15);                                                        \
+        BLOCKS(Block)                                                                            \
+        uint8_t sm[4][16];                                                                       \
+        for (int k = 0; k < 4; k++)                                                              \
+            k4_unpack(w[k]->scales, sm[k]);                                                      \
+        CHUNKS(CHUNK)                                                                            \
+        v128 bs = bsums32(xb);                                                                   \
+        v128 imin = hsum4_i32x4(mins_dot8(sm[0] + 8, bs), mins_dot8(sm[1] + 8, bs), mins_dot8(sm[2] + 8, bs), \
+                                mins_dot8(sm[3] + 8, bs));                                       \
+        return term_values(HALVES(d), HALVES(dmin), xb->d, isum, imin);                          \
+    }
+TERM4_K4(q4_K, NuBlockQ4_K, Q4_CHUNK)
+TERM4_K4(q5_K, NuBlockQ5_K, Q5_CHUNK)
 
 /* Q6_K chunk c = 4h + s: nibble s / 2 of ql[64h + 32 (s % 2) ..], bits 2s of qh[32h ..]
  * moved to bits 4-5 (16-bit shifts; the mask drops what crossed bytes), minus 32. */
-#define Q6_LEVELS(wk, half)                                                                      \
-    i8x16_sub(v128_or((c % 4) / 2 ? u8x16_shr4(v128_load(wk->ql + 64 * (c / 4) + 32 * (c % 2) + 16 * (half))) \
-                                  : v128_and(v128_load(wk->ql + 64 * (c / 4) + 32 * (c % 2) + 16 * (half)), low), \
-                      v128_and(c % 4 < 2 ? i16x8_shl(v128_load(wk->qh + 32 * (c / 4) + 16 * (half)), 4 - 2 * (c % 4)) \
-                                         : u16x8_shr(v128_load(wk->qh + 32 * (c / 4) + 16 * (half)), 2 * (c % 4) - 4), \
+#define Q6_QL(k, half) v128_load(w[k]->ql + 64 * (c / 4) + 32 * (c % 2) + 16 * (half))
+#define Q6_QH(k, half) v128_load(w[k]->qh + 32 * (c / 4) + 16 * (half))
+#define Q6_LEVELS(k, half)                                                                       \
+    i8x16_sub(v128_or((c % 4) / 2 ? u8x16_shr4(Q6_QL(k, half)) : v128_and(Q6_QL(k, half), low),   \
+                      v128_and(c % 4 < 2 ? i16x8_shl(Q6_QH(k, half), 4 - 2 * (c % 4))               \
+                                         : u16x8_shr(Q6_QH(k, half), 2 * (c % 4) - 4),              \
                                top)),                                                            \
               bias)
-#define Q6_CHUNK(wk, sck) dot32_scaled(Q6_LEVELS(wk, 0), Q6_LEVELS(wk, 1), &xw, wk->scales[2 * c], wk->scales[2 * c + 1])
+#define Q6_CHUNK(k) dot32_scaled2(Q6_LEVELS(k, 0), Q6_LEVELS(k, 1), &xw, w[k]->scales[2 * c], w[k]->scales[2 * c + 1])
 
-void nu_q6_K_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
+static v128 term4_q6_K(const uint8_t *const r[4], int64_t b, const void *x) {
     const v128 low = i8x16_splat(15), top = i8x16_splat(0x30), bias = i8x16_splat(32);
-    ROWS4_BEGIN(NuBlockQ6_K)
-    int sc0 = 0, sc1 = 0, sc2 = 0, sc3 = 0; /* the scales come straight from the blocks */
-    (void)sc0, (void)sc1, (void)sc2, (void)sc3;
-    ROWS4_CHUNKS(Q6_CHUNK)
-    ROWS4_END(0, d, s0, s0, s0, s0)
+    BLOCKS(NuBlockQ6_K)
+    CHUNKS(Q6_CHUNK)
+    return term_values_sym(HALVES(d), xb->d, isum);
 }
 
+#define MATVEC(T)                                                                                \
+    void nu_##T##_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) { \
+        rows4_matvec(w, row_bytes, rows, cols / NU_QK_K, x, out, term4_##T);                     \
+    }
+
 #endif
+
+MATVEC(q2_K)
+MATVEC(q3_K)
+MATVEC(q4_K)
+MATVEC(q5_K)
+MATVEC(q6_K)

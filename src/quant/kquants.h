@@ -129,33 +129,6 @@ static inline int nu_nearest_int(float x) {
     return (i & 0x007fffff) - 0x00400000;
 }
 
-/* n elements (a multiple of 256, or of 32 for IQ4_NL) to floats and back. */
-void nu_q2_K_to_float(const void *src, float *dst, int64_t n);
-void nu_q3_K_to_float(const void *src, float *dst, int64_t n);
-void nu_q4_K_to_float(const void *src, float *dst, int64_t n);
-void nu_q5_K_to_float(const void *src, float *dst, int64_t n);
-void nu_q6_K_to_float(const void *src, float *dst, int64_t n);
-void nu_q8_K_to_float(const void *src, float *dst, int64_t n);
-void nu_iq4_nl_to_float(const void *src, float *dst, int64_t n);
-void nu_iq4_xs_to_float(const void *src, float *dst, int64_t n);
-
-void nu_q2_K_from_float(const float *src, void *dst, int64_t n);
-void nu_q3_K_from_float(const float *src, void *dst, int64_t n);
-void nu_q4_K_from_float(const float *src, void *dst, int64_t n);
-void nu_q5_K_from_float(const float *src, void *dst, int64_t n);
-void nu_q6_K_from_float(const float *src, void *dst, int64_t n);
-void nu_q8_K_from_float(const float *src, void *dst, int64_t n);
-void nu_iq4_nl_from_float(const float *src, void *dst, int64_t n);
-void nu_iq4_xs_from_float(const float *src, void *dst, int64_t n);
-
-/* out[r] = row r of w . x (the NuTypeTraits matvec): x is Q8_K for the K-quants and IQ4_XS,
- * Q8_0 for IQ4_NL; cols a multiple of the block size. */
-void nu_q2_K_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out);
-void nu_q3_K_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out);
-void nu_q4_K_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out);
-void nu_q5_K_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out);
-void nu_q6_K_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out);
-void nu_iq4_nl_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out);
-void nu_iq4_xs_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out);
+/* The functions (to_float, from_float, matvec) are declared in family.h. */
 
 #endif

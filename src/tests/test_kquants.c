@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "quant.h"
+#include "quant/family.h"
 #include "quant/kquants.h"
 
 typedef void (*QuantizeFn)(const float *, void *, int64_t);
