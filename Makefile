@@ -92,6 +92,9 @@ SHARED_MODELS := ../shared/models
 MODEL_TYPES   := f32 q8_0 q4_0
 SMALL_MODELS  := $(foreach t,$(MODEL_TYPES),models/stories260K-$(t).gguf)
 SYNTH_MODELS  := $(foreach s,stories15M stories42M stories110M,$(foreach t,$(MODEL_TYPES),models/$(s)-$(t).gguf))
+# The other types convert writes, as stories260K and stories15M, for the type and parity tests.
+MORE_TYPES    := f16 bf16 q4_1 q5_0 q5_1
+TYPE_MODELS   := $(foreach t,$(MORE_TYPES),models/stories260K-$(t).gguf models/stories15M-$(t).gguf)
 CONVERTER     := src/convert.c src/convert.h src/api_convert.c web/convert.js | $(WASM)
 .PHONY: models-small
 models: $(SMALL_MODELS) $(SYNTH_MODELS)
@@ -102,7 +105,7 @@ models/stories260K-%.gguf: $(SHARED_MODELS)/stories260K/stories260K.bin $(SHARED
 	node web/cli.js convert --input $< --tokenizer $(word 2,$^) --output $@.tmp --type $*
 	mv $@.tmp $@
 
-$(SYNTH_MODELS): models/%.gguf: $(SHARED_MODELS)/vocab/ggml-vocab-llama-spm.gguf $(CONVERTER)
+$(SYNTH_MODELS) $(filter models/stories15M-%,$(TYPE_MODELS)): models/%.gguf: $(SHARED_MODELS)/vocab/ggml-vocab-llama-spm.gguf $(CONVERTER)
 	@mkdir -p models
 	node web/cli.js synth --shape $(firstword $(subst -, ,$*)) --type $(lastword $(subst -, ,$*)) \
 	    --vocab $< --seed 1 --output $@.tmp
@@ -149,7 +152,7 @@ node_modules/.package-lock.json: package-lock.json
 
 # --- tests ------------------------------------------------------------------------------
 # The tests use stories260K and the synthetic stories15M (whole 32-element blocks everywhere).
-TEST_MODELS := $(SMALL_MODELS) $(foreach t,$(MODEL_TYPES),models/stories15M-$(t).gguf) $(KQ_MODELS)
+TEST_MODELS := $(SMALL_MODELS) $(foreach t,$(MODEL_TYPES),models/stories15M-$(t).gguf) $(TYPE_MODELS) $(KQ_MODELS)
 test: deps all $(TEST_MODELS) $(SAN_TESTS)
 	@$(MAKE) --no-print-directory test-c
 	@$(MAKE) --no-print-directory test-wasm

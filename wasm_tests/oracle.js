@@ -32,10 +32,11 @@ function llamaInstance() {
 }
 
 /**
- * Opens `path` in llama.cpp: CPU, one thread, F32 KV cache (llama.cpp's default is F16, which
- * rounds every cached key and value), no flash attention, one sequence of `contextSize` tokens.
+ * Opens `path` in llama.cpp: CPU, one thread, an F32 KV cache (`kvType`; llama.cpp's default
+ * F16 rounds every cached key and value), no flash attention, one sequence of `contextSize`
+ * tokens.
  */
-export async function openLlama(path, { contextSize = 256 } = {}) {
+export async function openLlama(path, { contextSize = 256, kvType = 'F32' } = {}) {
   const llama = await llamaInstance();
   const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
   const context = await model.createContext({
@@ -44,8 +45,8 @@ export async function openLlama(path, { contextSize = 256 } = {}) {
     sequences: 1,
     threads: 1,
     flashAttention: false,
-    experimentalKvCacheKeyType: 'F32',
-    experimentalKvCacheValueType: 'F32',
+    experimentalKvCacheKeyType: kvType,
+    experimentalKvCacheValueType: kvType,
   });
   return new LlamaOracle(model, context);
 }
@@ -57,8 +58,13 @@ class LlamaOracle {
     this.sequence = context.getSequence();
   }
 
+  /** Whether llama.cpp puts BOS before a prompt for this model (tokenizer.ggml.add_bos_token). */
+  get addsBos() {
+    return this.model.tokens.shouldPrependBosToken;
+  }
+
   /** llama.cpp's token ids for `text`; `special` parses control-token text; `bos` prepends BOS. */
-  tokenize(text, { special = false, bos = true } = {}) {
+  tokenize(text, { special = false, bos = this.addsBos } = {}) {
     const ids = this.model.tokenize(text, special);
     return bos && this.model.tokens.bos != null ? [this.model.tokens.bos, ...ids] : ids;
   }

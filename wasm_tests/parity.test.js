@@ -12,15 +12,15 @@
 // holding elements 4i..4i+3 of each block, fma(d_w * d_x, lane, acc), then
 // ((a0+a4)+(a2+a6))+((a1+a5)+(a3+a7)) (llamafile/sgemm.cpp tinyBLAS_Q0_AVX, hsum); and it
 // quantizes activations with id = 127 / amax and round-to-nearest-even (arch/x86/quants.c
-// quantize_row_q8_0). With all three emulated most prompts match to 0.000% and the rest stay
-// under 0.8% (chaotic flips from the F32 parts). stories260K's ffn_down is F16 (172 columns
-// are not whole blocks), hence maxDiffPct 1.5 on its quantized rows until matrix products
-// take F16 input for F16 matrices (the type table's vec_dot_type); then 1 holds for them too.
+// quantize_row_q8_0). We do the first and the third (the type table's vec_dot_type and
+// from_float_input), not the second (no FMA: native and wasm must give the same bits). Most
+// prompts then match to 0.000% and the rest stay under 1% (flips from the summation order).
 //
 // To add a model: a row { model, prompts, steps, maxDiffPct? }. `model` is relative to the
 // repository root (models/ files come from the Makefile's TEST_MODELS; ../shared/... works
 // too); a prompt is text (tokenized by llama.cpp with BOS; our tokenizer must give the same
-// ids) or an array of token ids used as they are; `maxDiffPct` overrides the 1% gate.
+// ids; BOS as llama.cpp adds it for the model, `special: true` on the row parses control-token
+// text) or an array of token ids used as they are; `maxDiffPct` overrides the 1% gate.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -31,17 +31,18 @@ import { KQ_MODELS } from './kq_models.js';
 
 const STORY_PROMPTS = ['Once upon a time', 'The little dog was sad because', [1, 450, 4996, 29889, 1128]];
 
-// stories260K's quantized files hold an F16 matrix (see above).
-const F16_INPUT_DIFF_PCT = { f32: 1, q8_0: 1.5, q4_0: 1.5 };
+// Every type convert writes (the Makefile's MODEL_TYPES and MORE_TYPES), as stories260K
+// (converted from llama2.c's files; ffn_down stays F16: 172 columns are not whole blocks) and
+// stories15M (synthetic weights, whole blocks everywhere).
+const TYPES = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1'];
 
 export const ROWS = [
-  ...['f32', 'q8_0', 'q4_0'].map((type) => ({
+  ...TYPES.map((type) => ({
     model: `models/stories260K-${type}.gguf`,
     prompts: ['Once upon a time', 'Lily and Tom went to the park', [1, 403, 407, 261, 378, 300]],
     steps: 32,
-    maxDiffPct: F16_INPUT_DIFF_PCT[type],
   })),
-  ...['f32', 'q8_0', 'q4_0'].map((type) => ({
+  ...TYPES.map((type) => ({
     model: `models/stories15M-${type}.gguf`,
     prompts: STORY_PROMPTS,
     steps: 32,
@@ -71,8 +72,9 @@ for (const row of ROWS) {
       test(`${label}: ${row.steps} greedy steps`, async () => {
         let ids = prompt;
         if (!Array.isArray(prompt)) {
-          ids = llama.tokenize(prompt);
-          assert.deepEqual([...ours.tokenize(prompt)], ids, 'our tokenizer gives llama.cpp\'s ids');
+          const options = { bos: llama.addsBos, ...(row.special && { special: true }) };
+          ids = llama.tokenize(prompt, options);
+          assert.deepEqual([...ours.tokenize(prompt, options)], ids, 'our tokenizer gives llama.cpp\'s ids');
         }
         const path = await llama.greedyPath(ids, row.steps);
         const r = compareWithOurs(ours, path);
@@ -85,6 +87,20 @@ for (const row of ROWS) {
     }
   });
 }
+
+// The comparison itself: llama.cpp on the F32 file against our Q4_0 file must show the
+// quantization (a harness that compared nothing would pass every row above).
+test('the comparison sees a real difference: llama.cpp on F32, ours on Q4_0', async () => {
+  const llama = await openLlama(join(repoRoot, 'models/stories260K-f32.gguf'));
+  const ours = await loadModel(join(repoRoot, 'models/stories260K-q4_0.gguf'));
+  try {
+    const r = compareWithOurs(ours, await llama.greedyPath([1, 403, 407, 261, 378], 8));
+    assert.ok(r.maxDiffPct > 1, `Q4_0 against F32 differs by ${r.maxDiffPct.toFixed(3)}% of the range`);
+  } finally {
+    ours.dispose();
+    await llama.dispose();
+  }
+});
 
 after(() => {
   const lines = ['parity with llama.cpp (model | prompt | top-1 agreement | max diff % of range | excluded)'];

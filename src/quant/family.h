@@ -18,7 +18,10 @@ NU_FAMILY_CONVERT(f32) NU_FAMILY_MATVEC(f32)
 NU_FAMILY_CONVERT(f16) NU_FAMILY_MATVEC(f16)
 NU_FAMILY_CONVERT(bf16) NU_FAMILY_MATVEC(bf16)
 
-/* q32.c: the 32-element blocks; Q8_0 and Q8_1 are also the activation types. */
+/* q32.c: the 32-element blocks; Q8_0 and Q8_1 are also the activation types, with
+ * T_from_float_input the conversion of a matmul's input (types.h: from_float_input). */
+void nu_q8_0_from_float_input(const float *src, void *dst, int64_t n);
+void nu_q8_1_from_float_input(const float *src, void *dst, int64_t n);
 NU_FAMILY_CONVERT(q8_0) NU_FAMILY_MATVEC(q8_0)
 NU_FAMILY_CONVERT(q8_1)
 NU_FAMILY_CONVERT(q4_0) NU_FAMILY_MATVEC(q4_0)
