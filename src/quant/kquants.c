@@ -700,15 +700,13 @@ static inline v128 term_values_sym(v128 dw, float dx, v128 isum) {
 
 /* The chunk loop: CHUNK(k) is row k's scaled partial for chunk c, xw its activations. */
 #define CHUNKS(CHUNK)                                                                            \
-    v128 s0 = i32x4_splat(0), s1 = s0, s2 = s0, s3 = s0;                                         \
+    v128 s[4] = {i32x4_splat(0), i32x4_splat(0), i32x4_splat(0), i32x4_splat(0)};              \
     _Pragma("GCC unroll 8") for (int c = 0; c < 8; c++) {                                        \
         Wide32 xw = widen32(xb->qs + 32 * c);                                                    \
-        s0 = i32x4_add(s0, CHUNK(0));                                                            \
-        s1 = i32x4_add(s1, CHUNK(1));                                                            \
-        s2 = i32x4_add(s2, CHUNK(2));                                                            \
-        s3 = i32x4_add(s3, CHUNK(3));                                                            \
+        for (int k = 0; k < 4; k++)                                                              \
+            s[k] = i32x4_add(s[k], CHUNK(k));                                                    \
     }                                                                                            \
-    v128 isum = hsum4_i32x4(s0, s1, s2, s3);
+    v128 isum = hsum4_i32x4(s[0], s[1], s[2], s[3]);
 
 #define BLOCKS(Block)                                                                            \
     const Block *w[4] = {(const Block *)r[0] + b, (const Block *)r[1] + b, (const Block *)r[2] + b, \
