@@ -566,20 +566,10 @@ static inline float term_value_sym(float dw, float dx, int32_t isum) {
     return (dw * dx) * (float)isum;
 }
 
-/* sum over the groups (of `group` elements) of scale_of * (level_of . x): the scalar
- * definition every build reproduces; g and e name the group and the element. */
-#define ISUM(group, scale_of, level_of)                                                          \
-    int32_t isum = 0;                                                                            \
-    for (int g = 0; g < NU_QK_K / (group); g++) {                                                \
-        int32_t s = 0;                                                                           \
-        for (int l = 0; l < (group); l++) {                                                      \
-            int e = (group) * g + l;                                                             \
-            s += (level_of) * xb->qs[e];                                                         \
-        }                                                                                        \
-        isum += (scale_of) * s;                                                                  \
-    }
+/* The scalar integer sums walk the layouts of kquants.h group by group (16 or 32 elements
+ * under one scale); exact, so any order gives the SIMD code's sums. */
 
-/* sum over the groups of min_g * (the activations' sum over group g) */
+/* sum over groups of min_g * (the activations' sum over group g) */
 static int32_t imin_16(const NuBlockQ2_K *w, const NuBlockQ8_K *x) {
     int32_t s = 0;
     for (int g = 0; g < 16; g++)
@@ -594,21 +584,64 @@ static int32_t imin_32(const uint8_t *mins, const NuBlockQ8_K *x) {
     return s;
 }
 
+/* Q2_K and Q3_K: group g = 8h + 2s + half holds bits 2s of qs[32h + 16 half + l], l < 16;
+ * Q3_K adds 4 where hmask[16 half + l] has bit 4h + s, then subtracts 4. */
+static int32_t isum_2bit(const uint8_t *qs, const uint8_t *hmask, const int *scale, const int8_t *x) {
+    int32_t isum = 0;
+    for (int h = 0; h < 2; h++)
+        for (int s = 0; s < 4; s++)
+            for (int half = 0; half < 2; half++) {
+                const uint8_t *q = qs + 32 * h + 16 * half;
+                const int8_t *xg = x + 128 * h + 32 * s + 16 * half;
+                int32_t sum = 0;
+                for (int l = 0; l < 16; l++) {
+                    int level = q[l] >> 2 * s & 3;
+                    if (hmask)
+                        level += 4 * (hmask[16 * half + l] >> (4 * h + s) & 1) - 4;
+                    sum += level * xg[l];
+                }
+                isum += scale[8 * h + 2 * s + half] * sum;
+            }
+    return isum;
+}
+
+/* Q4_K and Q5_K: group j = 2p + s holds nibble s of qs[32p + l], l < 32; Q5_K adds 16 where
+ * qh[l] has bit j. */
+static int32_t isum_4bit(const uint8_t *qs, const uint8_t *qh, const uint8_t *scale, const int8_t *x) {
+    int32_t isum = 0;
+    for (int j = 0; j < 8; j++) {
+        const uint8_t *q = qs + 32 * (j / 2);
+        int32_t sum = 0;
+        for (int l = 0; l < 32; l++) {
+            int level = q[l] >> 4 * (j % 2) & 15;
+            if (qh)
+                level += 16 * (qh[l] >> j & 1);
+            sum += level * x[32 * j + l];
+        }
+        isum += scale[j] * sum;
+    }
+    return isum;
+}
+
 static float term_q2_K(const uint8_t *row, int64_t b, const void *x) {
     const NuBlockQ2_K *wb = (const NuBlockQ2_K *)row + b;
     const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
-    ISUM(16, wb->scales[g] & 15, wb->qs[32 * (e / 128) + e % 32] >> 2 * (e % 128 / 32) & 3)
-    return term_value(nu_f16_to_f32(wb->d), nu_f16_to_f32(wb->dmin), xb->d, isum, imin_16(wb, xb));
+    int sc[16];
+    for (int g = 0; g < 16; g++)
+        sc[g] = wb->scales[g] & 15;
+    return term_value(nu_f16_to_f32(wb->d), nu_f16_to_f32(wb->dmin), xb->d, isum_2bit(wb->qs, NULL, sc, xb->qs),
+                      imin_16(wb, xb));
 }
 
 static float term_q3_K(const uint8_t *row, int64_t b, const void *x) {
     const NuBlockQ3_K *wb = (const NuBlockQ3_K *)row + b;
     const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
-    uint8_t sc[16];
-    q3_scales(wb->scales, sc);
-    ISUM(16, sc[g] - 32,
-         (wb->qs[32 * (e / 128) + e % 32] >> 2 * (e % 128 / 32) & 3) + 4 * (wb->hmask[e % 32] >> (e / 32) & 1) - 4)
-    return term_value_sym(nu_f16_to_f32(wb->d), xb->d, isum);
+    uint8_t packed[16];
+    int sc[16];
+    q3_scales(wb->scales, packed);
+    for (int g = 0; g < 16; g++)
+        sc[g] = packed[g] - 32;
+    return term_value_sym(nu_f16_to_f32(wb->d), xb->d, isum_2bit(wb->qs, wb->hmask, sc, xb->qs));
 }
 
 static float term_q4_K(const uint8_t *row, int64_t b, const void *x) {
@@ -616,8 +649,8 @@ static float term_q4_K(const uint8_t *row, int64_t b, const void *x) {
     const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
     uint8_t sm[16];
     k4_unpack(wb->scales, sm);
-    ISUM(32, sm[g], wb->qs[32 * (e / 64) + e % 32] >> 4 * (e / 32 % 2) & 15)
-    return term_value(nu_f16_to_f32(wb->d), nu_f16_to_f32(wb->dmin), xb->d, isum, imin_32(sm + 8, xb));
+    return term_value(nu_f16_to_f32(wb->d), nu_f16_to_f32(wb->dmin), xb->d, isum_4bit(wb->qs, NULL, sm, xb->qs),
+                      imin_32(sm + 8, xb));
 }
 
 static float term_q5_K(const uint8_t *row, int64_t b, const void *x) {
@@ -625,18 +658,28 @@ static float term_q5_K(const uint8_t *row, int64_t b, const void *x) {
     const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
     uint8_t sm[16];
     k4_unpack(wb->scales, sm);
-    ISUM(32, sm[g], (wb->qs[32 * (e / 64) + e % 32] >> 4 * (e / 32 % 2) & 15) + 16 * (wb->qh[e % 32] >> (e / 32) & 1))
-    return term_value(nu_f16_to_f32(wb->d), nu_f16_to_f32(wb->dmin), xb->d, isum, imin_32(sm + 8, xb));
+    return term_value(nu_f16_to_f32(wb->d), nu_f16_to_f32(wb->dmin), xb->d, isum_4bit(wb->qs, wb->qh, sm, xb->qs),
+                      imin_32(sm + 8, xb));
 }
 
+/* Q6_K: group g = 8h + 2s + half, element l < 16 of it at ll = 16 half + l: nibble s / 2 of
+ * ql[64h + 32 (s % 2) + ll], high bits 2s of qh[32h + ll]; level - 32. */
 static float term_q6_K(const uint8_t *row, int64_t b, const void *x) {
     const NuBlockQ6_K *wb = (const NuBlockQ6_K *)row + b;
     const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
-    ISUM(16, wb->scales[g], q6_level(wb, e) - 32)
+    int32_t isum = 0;
+    for (int h = 0; h < 2; h++)
+        for (int s = 0; s < 4; s++)
+            for (int half = 0; half < 2; half++) {
+                const uint8_t *ql = wb->ql + 64 * h + 32 * (s % 2) + 16 * half, *qh = wb->qh + 32 * h + 16 * half;
+                const int8_t *xg = xb->qs + 128 * h + 32 * s + 16 * half;
+                int32_t sum = 0;
+                for (int l = 0; l < 16; l++)
+                    sum += (((ql[l] >> 4 * (s / 2) & 15) | (qh[l] >> 2 * s & 3) << 4) - 32) * xg[l];
+                isum += wb->scales[8 * h + 2 * s + half] * sum;
+            }
     return term_value_sym(nu_f16_to_f32(wb->d), xb->d, isum);
 }
-
-#undef ISUM
 
 #define MATVEC(T)                                                                                \
     void nu_##T##_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) { \
