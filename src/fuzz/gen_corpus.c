@@ -10,6 +10,7 @@
 
 #include "gguf_write.h"
 #include "quant.h"
+#include "quant/types.h"
 #include "sampler.h"
 #include "tensor.h"
 #include "vocab.h"
@@ -119,31 +120,26 @@ typedef struct {
     uint32_t type;  /* of the matrices; norms are F32 */
     int shared;     /* no output.weight */
     int bpe;        /* the BPE vocabulary instead of the 8-token SPM one */
+    int poison;     /* block scales NaN and infinity: the first two blocks of every matrix */
 } ModelSpec;
 
 /* Up to 40 tensors' data, kept until the writer finishes. */
 static void *blobs[64];
 static int n_blobs;
 
-static void add_matrix(GgufWriter *w, const char *name, int64_t cols, int64_t rows, uint32_t type) {
+static void add_matrix(GgufWriter *w, const char *name, int64_t cols, int64_t rows, uint32_t type, int poison) {
     size_t n = (size_t)(cols * rows);
     float *x = malloc(n * sizeof *x);
     for (size_t i = 0; i < n; i++) x[i] = type == NU_TYPE_F32 && rows == 1 ? 1.0f : next_weight() * 0.3f;
-    void *data = x;
-    if (type == NU_TYPE_F16) {
-        uint16_t *h = malloc(n * 2);
-        for (size_t i = 0; i < n; i++) h[i] = nu_f32_to_f16(x[i]);
-        free(x);
-        data = h;
-    } else if (type == NU_TYPE_Q8_0 || type == NU_TYPE_Q4_0) {
-        size_t row = nu_row_bytes((NuType)type, cols);
-        uint8_t *q = malloc(row * (size_t)rows);
-        for (int64_t r = 0; r < rows; r++) {
-            if (type == NU_TYPE_Q8_0) nu_quantize_row_q8_0(x + r * cols, (NuBlockQ8_0 *)(q + r * row), cols);
-            else nu_quantize_row_q4_0(x + r * cols, (NuBlockQ4_0 *)(q + r * row), cols);
-        }
-        free(x);
-        data = q;
+    size_t row = nu_row_bytes((NuType)type, cols);
+    uint8_t *data = malloc(row * (size_t)rows);
+    for (int64_t r = 0; r < rows; r++) nu_quantize_row((NuType)type, x + r * cols, data + r * row, cols);
+    free(x);
+    /* Every block type starts with its half scale d; a second block's d becomes infinite. */
+    if (poison && nu_type_block_size((NuType)type) > 1 && row >= 2 * nu_type_traits((NuType)type)->block_bytes) {
+        size_t bb = nu_type_traits((NuType)type)->block_bytes;
+        data[0] = 0x00, data[1] = 0x7e;
+        data[bb] = 0x00, data[bb + 1] = 0x7c;
     }
     blobs[n_blobs++] = data;
     int64_t ne[2] = {cols, rows};
@@ -178,13 +174,13 @@ static void model_seed(const ModelSpec *s, const char *name) {
     }
     int kv_dim = s->dim / s->heads * s->kv_heads;
     n_blobs = 0;
-    add_matrix(w, "token_embd.weight", s->dim, vocab, s->type);
-    add_matrix(w, "output_norm.weight", s->dim, 1, NU_TYPE_F32);
-    if (!s->shared) add_matrix(w, "output.weight", s->dim, vocab, s->type);
+    add_matrix(w, "token_embd.weight", s->dim, vocab, s->type, s->poison);
+    add_matrix(w, "output_norm.weight", s->dim, 1, NU_TYPE_F32, 0);
+    if (!s->shared) add_matrix(w, "output.weight", s->dim, vocab, s->type, s->poison);
     for (int l = 0; l < s->layers; l++) {
         char n[64];
 #define ADD(part, cols, rows, type) \
-    (snprintf(n, sizeof n, "blk.%d." part ".weight", l), add_matrix(w, n, cols, rows, type))
+    (snprintf(n, sizeof n, "blk.%d." part ".weight", l), add_matrix(w, n, cols, rows, type, s->poison))
         ADD("attn_norm", s->dim, 1, NU_TYPE_F32);
         ADD("attn_q", s->dim, s->dim, s->type);
         ADD("attn_k", s->dim, kv_dim, s->type);
@@ -201,16 +197,30 @@ static void model_seed(const ModelSpec *s, const char *name) {
 }
 
 static void weights_seeds(void) {
-    const ModelSpec f32 = {8, 16, 2, 2, 1, 8, NU_TYPE_F32, 0, 0};
-    const ModelSpec f16 = {8, 8, 1, 2, 2, 4, NU_TYPE_F16, 1, 0};
-    const ModelSpec q8 = {32, 32, 1, 4, 2, 4, NU_TYPE_Q8_0, 0, 0};
-    const ModelSpec q4 = {32, 32, 1, 2, 1, 4, NU_TYPE_Q4_0, 1, 0};
-    const ModelSpec bpe = {4, 4, 1, 1, 1, 2, NU_TYPE_F16, 1, 1};
+    const ModelSpec f32 = {8, 16, 2, 2, 1, 8, NU_TYPE_F32, 0, 0, 0};
+    const ModelSpec f16 = {8, 8, 1, 2, 2, 4, NU_TYPE_F16, 1, 0, 0};
+    const ModelSpec q8 = {32, 32, 1, 4, 2, 4, NU_TYPE_Q8_0, 0, 0, 0};
+    const ModelSpec q4 = {32, 32, 1, 2, 1, 4, NU_TYPE_Q4_0, 1, 0, 0};
+    const ModelSpec bpe = {4, 4, 1, 1, 1, 2, NU_TYPE_F16, 1, 1, 0};
     model_seed(&f32, "f32_gqa.gguf");
     model_seed(&f16, "f16_shared.gguf");
     model_seed(&q8, "q8_0.gguf");
     model_seed(&q4, "q4_0_shared.gguf");
     model_seed(&bpe, "bpe_vocab.gguf");
+    /* The rest of the 32-element family and BF16; odd shapes (a 64-wide hidden: two blocks);
+     * and poisoned scales. */
+    const ModelSpec bf16 = {8, 24, 1, 2, 1, 4, NU_TYPE_BF16, 0, 0, 0};
+    const ModelSpec q41 = {32, 64, 1, 2, 2, 4, NU_TYPE_Q4_1, 1, 0, 0};
+    const ModelSpec q50 = {64, 32, 1, 4, 1, 4, NU_TYPE_Q5_0, 0, 0, 0};
+    const ModelSpec q51 = {32, 32, 2, 1, 1, 4, NU_TYPE_Q5_1, 1, 0, 0};
+    const ModelSpec q50_poison = {64, 32, 1, 2, 2, 4, NU_TYPE_Q5_0, 1, 0, 1};
+    const ModelSpec q41_poison = {64, 64, 1, 2, 1, 4, NU_TYPE_Q4_1, 0, 0, 1};
+    model_seed(&bf16, "bf16.gguf");
+    model_seed(&q41, "q4_1_shared.gguf");
+    model_seed(&q50, "q5_0.gguf");
+    model_seed(&q51, "q5_1_shared.gguf");
+    model_seed(&q50_poison, "q5_0_nan_scales.gguf");
+    model_seed(&q41_poison, "q4_1_inf_scales.gguf");
 }
 
 /* ---- llama2c: checkpoints ---------------------------------------------------------------- */
