@@ -35,7 +35,7 @@ WASM      := web/dist/nucleus-simd.wasm web/dist/nucleus.wasm
 all: native wasm
 
 native: build/libnucleus.a $(TOOLS) $(TESTS)
-wasm: $(WASM)
+wasm: $(WASM) web/dist/jinja.js
 
 build/obj/%.o: src/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
@@ -60,6 +60,14 @@ web/dist/nucleus-simd.wasm: $(LIB_SRC) $(LIB_HDR) | web/dist deps-emcc
 	$(EMCC) $(EMFLAGS) -msimd128 $(LIB_SRC) -o $@
 web/dist/nucleus.wasm: $(LIB_SRC) $(LIB_HDR) | web/dist deps-emcc
 	$(EMCC) $(EMFLAGS) $(LIB_SRC) -o $@
+
+# The Jinja library web/chat.js renders chat templates with, copied from npm (its license
+# in front) so pages and workers load it by relative URL, without a bundler or import map.
+JINJA_PKG := node_modules/@huggingface/jinja
+web/dist/jinja.js: node_modules/.package-lock.json | web/dist
+	{ printf '/* @huggingface/jinja %s: MIT License, Copyright (c) 2023 Hugging Face */\n' \
+	    "$$(node -p 'require("./$(JINJA_PKG)/package.json").version')"; cat $(JINJA_PKG)/dist/index.js; } > $@.tmp
+	mv $@.tmp $@
 
 # --- benchmarks (bench/): the library plus the bench loops (sampler, kernels, decode), as ----
 # wasm (SIMD128 and scalar) and native; bench/run.js times them, plus the browser and wllama.
@@ -134,14 +142,17 @@ build/tests build/san web/dist:
 	mkdir -p $@
 
 # --- dependencies: install only what is missing, so a second run costs nothing -----------
-.PHONY: deps-emcc deps-npm deps-chromium
+.PHONY: deps-emcc deps-npm deps-chromium deps-jinja2
 APT_INSTALL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
-deps: deps-emcc deps-npm deps-chromium
+deps: deps-emcc deps-npm deps-chromium deps-jinja2
 deps-emcc:
 	@command -v $(EMCC) >/dev/null || { echo "installing emscripten (apt)"; $(APT_INSTALL) emscripten >/dev/null; }
 # The browser tests drive Debian's Chromium through playwright-core (never a downloaded browser).
 deps-chromium:
 	@command -v chromium >/dev/null || { echo "installing chromium (apt)"; $(APT_INSTALL) chromium >/dev/null; }
+# The chat tests render their expected strings with Python's Jinja2, as Hugging Face does.
+deps-jinja2:
+	@python3 -c 'import jinja2' 2>/dev/null || { echo "installing python3-jinja2 (apt)"; $(APT_INSTALL) python3-jinja2 >/dev/null; }
 # node-llama-cpp (llama.cpp, the parity tests' oracle) comes as its prebuilt linux-x64 CPU
 # addon only: the other platforms' binaries are optional dependencies (omitted), and its
 # postinstall, which could download or build llama.cpp, is skipped.

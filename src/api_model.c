@@ -28,6 +28,7 @@ struct NuApiModel {
     char quantization[16];
     char tensor_types[160]; /* "Q4_K x96, Q6_K x17, F32 x34" */
     char tokenizer_model[16];
+    char *chat_template; /* tokenizer.chat_template, NUL-terminated; NULL when absent */
     int32_t *ids; /* last nu_model_tokenize result */
     size_t ids_cap;
     char *bytes; /* last piece / token text / decode result */
@@ -105,6 +106,17 @@ static void describe_weights(NuApiModel *m) {
     describe_mix(count, m->tensor_types, sizeof m->tensor_types);
 }
 
+/* The template is text for JS to render: kept whole (templates run to tens of KB). */
+static NuCode copy_chat_template(NuApiModel *m, NuError *err) {
+    GgufStr s;
+    if (gguf_get_str(m->gguf, "tokenizer.chat_template", &s, NULL) != NU_OK) return NU_OK;
+    m->chat_template = malloc(s.len + 1);
+    if (!m->chat_template)
+        return nu_fail(err, NU_ERR_NOMEM, "cannot allocate the chat template (%zu bytes)", (size_t)s.len);
+    copy_str(m->chat_template, s.len + 1, s.ptr, s.len);
+    return NU_OK;
+}
+
 static NuCode open_gguf(NuApiModel *m, int vocab_only, NuError *err) {
     NuCode rc = gguf_open(m->data, m->size, &m->gguf, err);
     if (rc == NU_OK) rc = nu_tokenizer_from_gguf(m->gguf, &m->tokenizer, err);
@@ -112,6 +124,8 @@ static NuCode open_gguf(NuApiModel *m, int vocab_only, NuError *err) {
     copy_gguf_str(m->gguf, "general.name", m->name, sizeof m->name);
     copy_gguf_str(m->gguf, "general.architecture", m->architecture, sizeof m->architecture);
     copy_gguf_str(m->gguf, "tokenizer.ggml.model", m->tokenizer_model, sizeof m->tokenizer_model);
+    rc = copy_chat_template(m, err);
+    if (rc != NU_OK) return rc;
     if (vocab_only) return NU_OK;
     rc = nu_load_gguf_weights(m->gguf, &m->config, &m->weights, err);
     if (rc == NU_OK && m->config.vocab_size != nu_tokenizer_vocab_size(m->tokenizer))
@@ -142,6 +156,7 @@ NU_EXPORT void nu_model_close(NuApiModel *m) {
     free(m->data);
     free(m->ids);
     free(m->bytes);
+    free(m->chat_template);
     free(m);
 }
 
@@ -210,7 +225,8 @@ NU_EXPORT const char *nu_model_str(NuApiModel *m, int field) {
     case 1: return m->architecture;
     case 2: return m->quantization;
     case 3: return m->tokenizer_model;
-    case 4: return m->tensor_types;
+    case 4: return m->chat_template ? m->chat_template : "";
+    case 5: return m->tensor_types;
     }
     return "";
 }
@@ -227,20 +243,38 @@ static int grow(void **buf, size_t *cap, size_t need, size_t elem, NuError *err)
     return 1;
 }
 
-/* Encodes text[0..len); returns the number of ids (read them at nu_model_ids) or -code. */
-NU_EXPORT int nu_model_tokenize(NuApiModel *m, const char *text, int len, int add_bos) {
+/* Encodes text[0..len) with NU_ENCODE_* flags (1 BOS, 2 special tokens, 4 EOS); returns the
+ * number of ids (read them at nu_model_ids) or -code. */
+NU_EXPORT int nu_model_tokenize(NuApiModel *m, const char *text, int len, int flags) {
     size_t n = 0;
-    NuCode rc = nu_tokenizer_encode(m->tokenizer, text, (size_t)len, add_bos, m->ids, m->ids_cap,
+    NuCode rc = nu_tokenizer_encode(m->tokenizer, text, (size_t)len, flags, m->ids, m->ids_cap,
                                     &n, &m->err);
     if (rc == NU_ERR_ARG && n > m->ids_cap) { /* too small: grow to the count it reported */
         if (!grow((void **)&m->ids, &m->ids_cap, n, sizeof *m->ids, &m->err)) return -NU_ERR_NOMEM;
-        rc = nu_tokenizer_encode(m->tokenizer, text, (size_t)len, add_bos, m->ids, m->ids_cap, &n,
+        rc = nu_tokenizer_encode(m->tokenizer, text, (size_t)len, flags, m->ids, m->ids_cap, &n,
                                  &m->err);
     }
     return rc == NU_OK ? (int)n : -(int)rc;
 }
 
 NU_EXPORT const int32_t *nu_model_ids(NuApiModel *m) { return m->ids; }
+
+/* The vocabulary's wishes for a prompt: which 0 add_bos_token, 1 add_eos_token. */
+NU_EXPORT int nu_model_wants(NuApiModel *m, int which) {
+    return which == 0 ? nu_tokenizer_wants_bos(m->tokenizer) : nu_tokenizer_wants_eos(m->tokenizer);
+}
+
+/* The end-of-generation ids: nu_model_eog_count of them at nu_model_eog_ids. */
+NU_EXPORT int nu_model_eog_count(NuApiModel *m) {
+    const int32_t *ids;
+    return (int)nu_tokenizer_eog(m->tokenizer, &ids);
+}
+
+NU_EXPORT const int32_t *nu_model_eog_ids(NuApiModel *m) {
+    const int32_t *ids;
+    nu_tokenizer_eog(m->tokenizer, &ids);
+    return ids;
+}
 NU_EXPORT const char *nu_model_bytes(NuApiModel *m) { return m->bytes; }
 
 static int keep_bytes(NuApiModel *m, const char *src, size_t len) {

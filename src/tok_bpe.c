@@ -1,6 +1,7 @@
-/* Byte-level BPE as in GPT-2: the text is cut into words by GPT-2's pre-tokenizer regex
+/* Byte-level BPE as in GPT-2: the text is cut into words by a pre-tokenizer (GPT-2's regex
  *   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
- * (hand-written below as a scanner), each word starts as one token per byte (the token of
+ * or Llama 3's, Qwen2's, llama.cpp's "default" or starcoder's, hand-written below as
+ * scanners), each word starts as one token per byte (the token of
  * the byte's printable stand-in character), and the adjacent pair with the lowest merge
  * rank is merged, leftmost first on ties, until no pair has a merge.
  *
@@ -143,6 +144,7 @@ typedef struct {
     Symbol *sym;   /* room for the longest word */
     TokHeap heap;  /* reused across words */
     TokOut *out;
+    TokBuf spelled; /* a word in byte-level characters, for ignore_merges */
 } Encoder;
 
 static int queue_pair(Encoder *e, int32_t left, int32_t right) {
@@ -182,20 +184,24 @@ static NuCode encode_word(Encoder *e, const uint8_t *w, size_t n, NuError *err) 
     return NU_OK;
 }
 
-/* --- the pre-tokenizer ---------------------------------------------------------------------
- * Works on code points cp[0..end); each rule gives the length of the word starting at i. */
+/* --- the pre-tokenizers ------------------------------------------------------------------
+ * Scanners over code points cp[0..end), each giving the length of the word starting at i,
+ * written to split exactly as llama.cpp's hand-written versions of the regexes do. */
 
 static int is_other(uint32_t c) {
     return !nu_unicode_is_space(c) && !nu_unicode_is_letter(c) && !nu_unicode_is_number(c);
 }
 
-/* 's 't 're 've 'm 'll 'd (lower case only, as in GPT-2). */
-static size_t contraction(const uint32_t *cp, size_t i, size_t end) {
+/* 's 't 're 've 'm 'll 'd; with fold, either case (the (?i:...) of Llama 3's regex: no
+ * code point outside ASCII lowercases to these letters, see src/tools/gen_unicode.py). */
+static size_t contraction(const uint32_t *cp, size_t i, size_t end, int fold) {
     if (cp[i] != '\'' || i + 1 >= end) return 0;
     uint32_t a = cp[i + 1];
+    if (fold && a >= 'A' && a <= 'Z') a += 'a' - 'A';
     if (a == 's' || a == 't' || a == 'm' || a == 'd') return 2;
     if (i + 2 >= end) return 0;
     uint32_t b = cp[i + 2];
+    if (fold && b >= 'A' && b <= 'Z') b += 'a' - 'A';
     if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) return 3;
     return 0;
 }
@@ -218,13 +224,184 @@ static size_t whitespace(const uint32_t *cp, size_t i, size_t end) {
     return j - i;
 }
 
-static size_t next_word(const uint32_t *cp, size_t i, size_t end) {
-    size_t n = contraction(cp, i, end);
+/* GPT-2: 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+ */
+static size_t gpt2_word(const uint32_t *cp, size_t i, size_t end) {
+    size_t n = contraction(cp, i, end, 0);
     if (!n) n = space_then_run(cp, i, end, nu_unicode_is_letter);
     if (!n) n = space_then_run(cp, i, end, nu_unicode_is_number);
     if (!n) n = space_then_run(cp, i, end, is_other);
     if (!n) n = whitespace(cp, i, end);
     return n;
+}
+
+static int is_newline(uint32_t c) { return c == '\r' || c == '\n'; }
+
+/* Llama 3 (digits 3, "llama-bpe") and Qwen2 (digits 1):
+ *   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,digits}
+ *   | ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+ */
+static size_t llama3_word(const uint32_t *cp, size_t i, size_t end, size_t digits) {
+    size_t n = contraction(cp, i, end, 1);
+    if (n) return n;
+    uint32_t c = cp[i];
+    /* one optional non-letter, non-digit, non-newline character, then letters */
+    if (!is_newline(c) && !nu_unicode_is_number(c) &&
+        (nu_unicode_is_letter(c) || (i + 1 < end && nu_unicode_is_letter(cp[i + 1])))) {
+        size_t j = i + 1;
+        while (j < end && nu_unicode_is_letter(cp[j])) j++;
+        return j - i;
+    }
+    if (nu_unicode_is_number(c)) {
+        size_t j = i;
+        while (j < end && j - i < digits && nu_unicode_is_number(cp[j])) j++;
+        return j - i;
+    }
+    /* an optional space, other characters, then any newlines */
+    size_t j = i + (c == ' ');
+    if (j >= end || is_other(cp[j])) {
+        while (j < end && is_other(cp[j])) j++;
+        while (j < end && is_newline(cp[j])) j++;
+        return j - i;
+    }
+    /* whitespace: up to its last newline if it has one, else as GPT-2 */
+    size_t last_newline = 0;
+    for (j = i; j < end && nu_unicode_is_space(cp[j]); j++)
+        if (is_newline(cp[j])) last_newline = j + 1;
+    if (last_newline) return last_newline - i;
+    return whitespace(cp, i, end);
+}
+
+/* The main regex: Llama 3's or Qwen2's, else GPT-2's (also inside default and starcoder). */
+static size_t next_word(const NuTokenizer *t, const uint32_t *cp, size_t i, size_t end) {
+    switch (t->pre) {
+    case PRE_LLAMA3: return llama3_word(cp, i, end, 3);
+    case PRE_QWEN2: return llama3_word(cp, i, end, 1);
+    default: return gpt2_word(cp, i, end);
+    }
+}
+
+/* With ignore_merges, a word whose byte-level spelling is a token becomes that token. */
+static int32_t whole_word_token(Encoder *e, const uint8_t *w, size_t n) {
+    TokBuf *b = &e->spelled;
+    b->len = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t utf8[4];
+        int k = nu_utf8_encode(byte_to_char(w[i]), utf8);
+        if (!tok_buf_append(b, utf8, (size_t)k)) return -2;
+    }
+    return tok_lookup(e->t, b->data, b->len);
+}
+
+static NuCode encode_piece(Encoder *e, const uint8_t *w, size_t n, NuError *err) {
+    if (e->t->ignore_merges) {
+        int32_t id = whole_word_token(e, w, n);
+        if (id == -2) return nu_fail(err, NU_ERR_NOMEM, "out of memory while encoding");
+        if (id >= 0) {
+            tok_out_push(e->out, id);
+            return NU_OK;
+        }
+    }
+    return encode_word(e, w, n, err);
+}
+
+/* --- passes over the text ----------------------------------------------------------------
+ * Some pre-tokenizers are several regexes in a row, each cutting the pieces the one before
+ * left (llama.cpp's unicode_regex_split): a pass isolates its matches, and the stretches
+ * between them are pieces too. A Stage takes the piece cp[lo..hi) to the next pass. */
+
+typedef struct {
+    Encoder *e;
+    const uint32_t *cp;
+    const size_t *off; /* byte offset of each code point */
+    const uint8_t *text;
+} Split;
+
+typedef NuCode (*Stage)(const Split *s, size_t lo, size_t hi, NuError *err);
+
+/* Length of a match starting at cp[i] (before hi), 0 for none. */
+typedef size_t (*Matcher)(const uint32_t *cp, size_t i, size_t hi);
+
+static NuCode isolate(const Split *s, size_t lo, size_t hi, Matcher match, Stage next,
+                      NuError *err) {
+    NuCode rc = NU_OK;
+    size_t gap = lo;
+    for (size_t i = lo; !rc && i < hi;) {
+        size_t m = match(s->cp, i, hi);
+        if (!m) {
+            i++;
+            continue;
+        }
+        if (i > gap) rc = next(s, gap, i, err);
+        if (!rc) rc = next(s, i, i + m, err);
+        i += m;
+        gap = i;
+    }
+    if (!rc && gap < hi) rc = next(s, gap, hi, err);
+    return rc;
+}
+
+/* The words of the pre-tokenizer's main regex, each to next. */
+static NuCode words(const Split *s, size_t lo, size_t hi, Stage next, NuError *err) {
+    NuCode rc = NU_OK;
+    for (size_t i = lo; !rc && i < hi;) {
+        size_t w = next_word(s->e->t, s->cp, i, hi);
+        rc = next(s, i, i + w, err);
+        i += w;
+    }
+    return rc;
+}
+
+static NuCode emit(const Split *s, size_t lo, size_t hi, NuError *err) {
+    return encode_piece(s->e, s->text + s->off[lo], s->off[hi] - s->off[lo], err);
+}
+
+static size_t run_of(const uint32_t *cp, size_t i, size_t hi, int (*in_class)(uint32_t)) {
+    size_t j = i;
+    while (j < hi && in_class(cp[j])) j++;
+    return j - i;
+}
+
+static size_t one_number(const uint32_t *cp, size_t i, size_t hi) {
+    return nu_unicode_is_number(cp[i]);
+}
+
+static size_t number_run(const uint32_t *cp, size_t i, size_t hi) {
+    return run_of(cp, i, hi, nu_unicode_is_number);
+}
+
+/* [\p{P}\$\+<=>\^~\|] */
+static int default_punct(uint32_t c) {
+    if (c > 0 && c < 0x80 && strchr("$+<=>^~|", (int)c)) return 1;
+    return nu_unicode_is_punct(c);
+}
+
+static size_t punct_run(const uint32_t *cp, size_t i, size_t hi) {
+    return run_of(cp, i, hi, default_punct);
+}
+
+/* [0-9][0-9][0-9] */
+static size_t ascii_triple(const uint32_t *cp, size_t i, size_t hi) {
+    for (size_t j = i; j < i + 3; j++)
+        if (j >= hi || cp[j] < '0' || cp[j] > '9') return 0;
+    return 3;
+}
+
+/* llama.cpp's "default": [\p{P}\$\+<=>\^~\|]+, then GPT-2's regex, then \p{N}+, then
+ * [0-9][0-9][0-9]. */
+static NuCode default_triples(const Split *s, size_t lo, size_t hi, NuError *err) {
+    return isolate(s, lo, hi, ascii_triple, emit, err);
+}
+
+static NuCode default_numbers(const Split *s, size_t lo, size_t hi, NuError *err) {
+    return isolate(s, lo, hi, number_run, default_triples, err);
+}
+
+static NuCode default_words(const Split *s, size_t lo, size_t hi, NuError *err) {
+    return words(s, lo, hi, default_numbers, err);
+}
+
+/* starcoder, smollm: \p{N}, then GPT-2's regex */
+static NuCode starcoder_words(const Split *s, size_t lo, size_t hi, NuError *err) {
+    return words(s, lo, hi, emit, err);
 }
 
 NuCode bpe_encode(const NuTokenizer *t, const uint8_t *text, size_t len, TokOut *out,
@@ -233,8 +410,8 @@ NuCode bpe_encode(const NuTokenizer *t, const uint8_t *text, size_t len, TokOut 
     if (len > INT32_MAX || len >= SIZE_MAX / 16) /* keeps every array size below in range */
         return nu_fail(err, NU_ERR_ARG, "text of %zu bytes is too long to encode", len);
     uint32_t *cp = malloc(len * sizeof *cp);
-    size_t *off = malloc((len + 1) * sizeof *off); /* byte offset of each code point */
-    Encoder e = {t, malloc(len * sizeof *e.sym), {0}, out};
+    size_t *off = malloc((len + 1) * sizeof *off);
+    Encoder e = {t, malloc(len * sizeof *e.sym), {0}, out, {0}};
     NuCode rc = NU_OK;
     if (!cp || !off || !e.sym) rc = nu_fail(err, NU_ERR_NOMEM, "out of memory for a text of %zu bytes", len);
     size_t n = 0;
@@ -242,24 +419,17 @@ NuCode bpe_encode(const NuTokenizer *t, const uint8_t *text, size_t len, TokOut 
         off[n] = i;
         i += (size_t)nu_utf8_decode(text + i, len - i, &cp[n]); /* valid: checked by the caller */
     }
-    if (!rc) off[n] = len;
-    /* starcoder first cuts out every digit as a word of its own, then applies GPT-2's rules
-     * to the pieces between. */
-    for (size_t start = 0; !rc && start < n;) {
-        size_t end = start;
-        if (t->split_digits && nu_unicode_is_number(cp[start])) end = start + 1;
-        else
-            while (end < n && !(t->split_digits && nu_unicode_is_number(cp[end]))) end++;
-        for (size_t i = start; !rc && i < end;) {
-            size_t w = next_word(cp, i, end);
-            rc = encode_word(&e, text + off[i], off[i + w] - off[i], err);
-            i += w;
-        }
-        start = end;
+    if (!rc) {
+        off[n] = len;
+        Split s = {&e, cp, off, text};
+        if (t->pre == PRE_DEFAULT) rc = isolate(&s, 0, n, punct_run, default_words, err);
+        else if (t->pre == PRE_STARCODER) rc = isolate(&s, 0, n, one_number, starcoder_words, err);
+        else rc = words(&s, 0, n, emit, err);
     }
     free(cp);
     free(off);
     free(e.sym);
     free(e.heap.items);
+    free(e.spelled.data);
     return rc;
 }

@@ -1,4 +1,4 @@
-/* UTF-8 decoding and the few Unicode properties the GPT-2 pre-tokenizer needs. */
+/* UTF-8 decoding and the few Unicode properties the BPE pre-tokenizers need. */
 #ifndef NUCLEUS_UNICODE_H
 #define NUCLEUS_UNICODE_H
 
@@ -20,7 +20,9 @@ size_t nu_utf8_invalid_at(const uint8_t *s, size_t n);
 int nu_unicode_is_letter(uint32_t cp);
 /* General category N* (Nd, Nl, No), i.e. regex \p{N}. */
 int nu_unicode_is_number(uint32_t cp);
-/* The White_Space property, i.e. \s of Unicode-aware regex engines. */
+/* General category P* (Pc, Pd, Ps, Pe, Pi, Pf, Po), i.e. regex \p{P}. */
+int nu_unicode_is_punct(uint32_t cp);
+/* The White_Space property, i.e. \s of Unicode-aware regex engines (and llama.cpp). */
 int nu_unicode_is_space(uint32_t cp);
 
 #endif

@@ -21,10 +21,19 @@ commands:
         [--seeds 5] [--max-tokens 128] [--csv|--json]
       generates for every (p, T) over the prompts (one per line) and seeds 0..N-1 and prints
       nucleus size, entropy, cut mass, KL, distinct-1/2/3, repetition, mean prob, tok/s
+  chat --model F [--system S] [--messages M.json] [--variables JSON] [--temperature X] [--top-p X]
+       [--top-k N] [--min-p X] [--seed N] [--max-tokens N]
+      talks with the model through its chat template: each line read is a user turn and the
+      answer streams to stdout (a "> " prompt on a terminal); with --messages (a JSON array of
+      {role, content}) answers that conversation once and exits
+  template --model F --messages M.json [--variables JSON] [--no-generation-prompt]
+      prints the chat template rendered over the messages; --variables is a JSON object
+      merged into the template's context, e.g. '{"enable_thinking": false}'
   info --model F [--tokenizer tokenizer.bin]
       prints the model's info as JSON
-  tokenize --model F --text T [--tokenizer tokenizer.bin]
-      prints the token ids of T as a JSON array (no BOS); works with vocab-only GGUF files
+  tokenize --model F --text T [--tokenizer tokenizer.bin] [--bos] [--special]
+      prints the token ids of T as a JSON array; --bos puts BOS first, --special turns
+      special-token texts (<|im_start|>, </s>, ...) into their ids; works with vocab-only GGUF files
   convert --input F [--tokenizer tokenizer.bin] --output G --type T
       converts a GGUF (llama) or a llama2.c checkpoint with its tokenizer.bin to a GGUF file
       whose matrices are of type T: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q3_k, q4_k,
@@ -53,6 +62,8 @@ const OPTIONS = {
   seed: { type: 'string' },
   'max-tokens': { type: 'string' },
   json: { type: 'boolean' },
+  bos: { type: 'boolean' },
+  special: { type: 'boolean' },
   csv: { type: 'boolean' },
   trace: { type: 'string' },
   prompts: { type: 'string' },
@@ -62,6 +73,10 @@ const OPTIONS = {
   type: { type: 'string' },
   shape: { type: 'string' },
   vocab: { type: 'string' },
+  system: { type: 'string' },
+  messages: { type: 'string' },
+  variables: { type: 'string' },
+  'no-generation-prompt': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -91,9 +106,8 @@ function out(text) {
   writeSync(1, text);
 }
 
-async function generate(values) {
-  const model = await loadModel(need(values, 'model'), { tokenizer: values.tokenizer });
-  const options = {
+function samplerFlags(values) {
+  return {
     temperature: number(values, 'temperature', 1),
     topP: number(values, 'top-p', 0.9),
     topK: number(values, 'top-k', 0, true),
@@ -102,6 +116,11 @@ async function generate(values) {
     maxTokens: number(values, 'max-tokens', 256, true),
     topN: 0,
   };
+}
+
+async function generate(values) {
+  const model = await loadModel(need(values, 'model'), { tokenizer: values.tokenizer });
+  const options = samplerFlags(values);
   const prompt = need(values, 'prompt');
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
@@ -123,6 +142,84 @@ async function generate(values) {
   }
   if (!values.json) out('\n');
   if (traceFd !== null) closeSync(traceFd);
+  model.dispose();
+}
+
+async function readJson(path, what) {
+  const { readFile } = await import('node:fs/promises');
+  let text;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new NucleusError(`cannot read ${path}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`, 'IO');
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${path} is not JSON (${what}): ${error.message}`);
+  }
+}
+
+function variables(values) {
+  if (values.variables === undefined) return {};
+  try {
+    return JSON.parse(values.variables);
+  } catch (error) {
+    throw new UsageError(`--variables must be a JSON object: ${error.message}`);
+  }
+}
+
+async function template(values) {
+  const messages = await readJson(need(values, 'messages'), 'an array of messages');
+  const model = await loadTokenizer(need(values, 'model'));
+  out(model.applyChatTemplate(messages, { addGenerationPrompt: !values['no-generation-prompt'], variables: variables(values) }));
+  model.dispose();
+}
+
+/** Streams one answer to stdout; returns its text. */
+async function answer(model, messages, options, signal) {
+  let text = '';
+  for await (const step of model.chat(messages, { ...options, signal })) {
+    out(step.text);
+    text += step.text;
+  }
+  out('\n');
+  return text;
+}
+
+async function chat(values) {
+  const model = await loadModel(need(values, 'model'));
+  if (!model.info.chatTemplate) throw new NucleusError(`${values.model} has no chat template (tokenizer.chat_template): use generate`, 'UNSUPPORTED');
+  const options = { ...samplerFlags(values), variables: variables(values) };
+  // Ctrl-C stops the answer being written; between answers it ends the chat.
+  let answering = null;
+  const interrupt = () => (answering ? answering.abort() : process.exit(130));
+  process.on('SIGINT', interrupt);
+  const reply = async (messages) => {
+    answering = new AbortController();
+    const text = await answer(model, messages, options, answering.signal);
+    answering = null;
+    return text;
+  };
+  if (values.messages !== undefined) {
+    if (values.system !== undefined) throw new UsageError('--system and --messages do not go together');
+    await reply(await readJson(values.messages, 'an array of messages'));
+  } else {
+    const { createInterface } = await import('node:readline/promises');
+    const messages = values.system === undefined ? [] : [{ role: 'system', content: values.system }];
+    const tty = Boolean(process.stdin.isTTY);
+    const lines = createInterface({ input: process.stdin, output: process.stdout, terminal: tty, prompt: tty ? '> ' : '' });
+    lines.on('SIGINT', interrupt);
+    lines.prompt();
+    for await (const line of lines) {
+      if (line.trim() !== '') {
+        messages.push({ role: 'user', content: line });
+        messages.push({ role: 'assistant', content: await reply(messages) });
+      }
+      lines.prompt();
+    }
+  }
+  process.removeListener('SIGINT', interrupt);
   model.dispose();
 }
 
@@ -202,7 +299,8 @@ async function tokenize(values) {
   const tokenizer = values.tokenizer
     ? await loadModel(need(values, 'model'), { tokenizer: values.tokenizer })
     : await loadTokenizer(need(values, 'model'));
-  out(JSON.stringify([...tokenizer.encode(text, { bos: false })]) + '\n');
+  const options = { bos: values.bos === true, special: values.special === true, eos: false };
+  out(JSON.stringify([...tokenizer.encode(text, options)]) + '\n');
   tokenizer.dispose();
 }
 
@@ -235,7 +333,7 @@ async function synth(values) {
   await synthModel({ shape, vocab, output, type, seed: value, log: progress });
 }
 
-const COMMANDS = { generate, info, tokenize, replay, sweep, convert, synth };
+const COMMANDS = { generate, chat, template, info, tokenize, replay, sweep, convert, synth };
 
 async function main(argv) {
   const [command, ...rest] = argv;

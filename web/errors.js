@@ -14,7 +14,7 @@ export class NucleusError extends Error {
   /**
    * @param {string} message
    * @param {string} code one of INVALID_ARGUMENT, INVALID_LOGITS, OUT_OF_MEMORY, BAD_FORMAT,
-   *   UNSUPPORTED, INVALID_STATE, INVALID_TEXT, DISPOSED, IO, ABORTED
+   *   UNSUPPORTED, INVALID_STATE, INVALID_TEXT, DISPOSED, IO, ABORTED, TEMPLATE
    */
   constructor(message, code, options) {
     super(message, options);

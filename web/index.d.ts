@@ -10,7 +10,9 @@ export type ErrorCode =
   | 'INVALID_TEXT'
   | 'DISPOSED'
   | 'IO'
-  | 'ABORTED';
+  | 'ABORTED'
+  /** A chat template that does not parse, raises, fails, or exceeds a time or size limit. */
+  | 'TEMPLATE';
 
 export class NucleusError extends Error {
   readonly name: 'NucleusError';
@@ -136,6 +138,17 @@ export interface ModelInfo {
   bytes: number;
   bosId: number;
   eosId: number;
+  /**
+   * Every token that ends generation (generate() stops with finishReason 'eos' on any):
+   * eos, eot, eom and the texts llama.cpp marks (<|eot_id|>, <|im_end|>, <end_of_turn>,
+   * <|endoftext|>, ...), ascending.
+   */
+  eogIds: readonly number[];
+  /** What the vocabulary asks for around a prompt: the defaults of tokenize's bos and eos. */
+  addBos: boolean;
+  addEos: boolean;
+  /** The file's tokenizer.chat_template (Jinja source), or null. */
+  chatTemplate: string | null;
   /** Whether the SIMD128 build runs it. */
   simd: boolean;
 }
@@ -181,9 +194,56 @@ export interface GenerateStep extends StepReport {
   logits?: Float32Array;
 }
 
+/** A chat message; other fields (tool_calls, reasoning_content...) reach the template as given. */
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | (string & {});
+  content: string;
+  [field: string]: unknown;
+}
+
+export interface ChatTemplateOptions {
+  /** End with the opening of an assistant turn. Default true. */
+  addGenerationPrompt?: boolean;
+  /** Merged into the template's context, e.g. { enable_thinking: false, date_string: '26 Jul 2024' }. */
+  variables?: Record<string, unknown>;
+}
+
+export interface ChatOptions extends GenerateOptions {
+  variables?: Record<string, unknown>;
+}
+
+export interface EncodeOptions {
+  /** BOS first. Default: as the vocabulary asks (tokenizer.ggml.add_bos_token, llama.cpp's defaults). */
+  bos?: boolean;
+  /**
+   * Turn control-token texts in the text ('<|im_start|>', '<|eot_id|>', '</s>', ...) into
+   * those tokens, longest first, as llama.cpp's parse_special does. Default false: they are
+   * encoded as plain text. User-defined tokens are matched either way (as in llama.cpp).
+   */
+  special?: boolean;
+  /** EOS last. Default: as the vocabulary asks (tokenizer.ggml.add_eos_token, usually false). */
+  eos?: boolean;
+}
+
 export class Tokenizer {
   readonly vocabSize: number;
-  encode(text: string, options?: { bos?: boolean }): Int32Array;
+  readonly addBos: boolean;
+  readonly addEos: boolean;
+  /** See ModelInfo.eogIds. */
+  readonly eogIds: number[];
+  /** The file's tokenizer.chat_template, or null. */
+  readonly chatTemplate: string | null;
+  /**
+   * The chat template rendered as Hugging Face's apply_chat_template renders it. Errors: no
+   * template (UNSUPPORTED), a template that raises (TEMPLATE, its message), bad messages.
+   */
+  applyChatTemplate(messages: ChatMessage[], options?: ChatTemplateOptions): string;
+  /**
+   * The prompt ids of a conversation: the template's text with special tokens parsed, message
+   * text never (a user's "<|im_start|>" stays text), BOS first when the vocabulary wants it.
+   */
+  tokenizeChat(messages: ChatMessage[], options?: ChatTemplateOptions): Int32Array;
+  encode(text: string, options?: EncodeOptions): Int32Array;
   decode(ids: ArrayLike<number>): string;
   tokenText(id: number): string;
   /** The raw bytes a token appends to a stream. */
@@ -193,12 +253,14 @@ export class Tokenizer {
 
 export class Model extends Tokenizer {
   readonly info: ModelInfo;
-  /** Token ids of text; BOS first unless { bos: false }. */
-  tokenize(text: string, options?: { bos?: boolean }): Int32Array;
+  /** Token ids of text: encode() with the same options and defaults. */
+  tokenize(text: string, options?: EncodeOptions): Int32Array;
   /** Logits after feeding tokens from position 0 in a fresh context. */
   logits(tokens: ArrayLike<number>): Float32Array;
-  /** prompt: text (tokenized with BOS) or token ids used as they are. */
+  /** prompt: text (tokenized as tokenize(prompt) does) or token ids used as they are. */
   generate(prompt: string | ArrayLike<number>, options?: GenerateOptions): AsyncGenerator<GenerateStep, void, void>;
+  /** generate() from tokenizeChat(messages, { variables }). */
+  chat(messages: ChatMessage[], options?: ChatOptions): AsyncGenerator<GenerateStep, void, void>;
 }
 
 export function loadModel(source: ModelSource, options?: LoadOptions): Promise<Model>;

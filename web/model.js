@@ -6,7 +6,22 @@ import { loadWasm } from './wasm.js';
 
 // Field numbers of nu_model_info / nu_model_str (src/api_model.c).
 const INFO = { vocab: 0, context: 1, dim: 2, layers: 3, heads: 4, kvHeads: 5, hidden: 6, bos: 7, eos: 8, hasWeights: 9 };
-const STR = { name: 0, architecture: 1, quantization: 2, tokenizer: 3, tensorTypes: 4 };
+const STR = { name: 0, architecture: 1, quantization: 2, tokenizer: 3, chatTemplate: 4, tensorTypes: 5 };
+
+// web/chat.js (and the Jinja library it imports) loads with the first file that has a chat
+// template, so pages whose models have none never fetch it.
+let chat = null;
+let chatUnavailable = null;
+async function loadChat() {
+  if (chat || chatUnavailable) return;
+  try {
+    chat = await import('./chat.js');
+  } catch (error) {
+    chatUnavailable = new NucleusError(`the chat template engine cannot be loaded (web/dist/jinja.js is built by make): ${error.message}`, 'UNSUPPORTED');
+  }
+}
+
+const TEMPLATE_OPTIONS = new Set(['addGenerationPrompt', 'variables']);
 
 const registry = new FinalizationRegistry(({ exports, handle }) => exports.nu_model_close(handle));
 
@@ -52,6 +67,27 @@ function stopList(stop) {
   return list.filter((s) => s.length > 0);
 }
 
+const compiledTemplates = new WeakMap(); // vocabulary -> its parsed chat template
+
+function compiledTemplate(vocab) {
+  const source = vocab.chatTemplate;
+  if (!source) throw new NucleusError('the model has no chat template (tokenizer.chat_template)', 'UNSUPPORTED');
+  if (!chat) throw chatUnavailable;
+  if (!compiledTemplates.has(vocab)) compiledTemplates.set(vocab, chat.compileTemplate(source));
+  return compiledTemplates.get(vocab);
+}
+
+/** A render's options, checked, with the vocabulary's BOS and EOS texts. */
+function renderOptions(vocab, options) {
+  if (options === null || typeof options !== 'object') throw invalid('options must be an object');
+  for (const name of Object.keys(options)) {
+    if (!TEMPLATE_OPTIONS.has(name)) throw invalid(`unknown chat template option "${name}"`);
+  }
+  const tokenText = (field) => (vocab.infoInt(field) >= 0 ? vocab.tokenText(vocab.infoInt(field)) : undefined);
+  const { addGenerationPrompt = true, variables = {} } = options;
+  return { addGenerationPrompt, variables, bosToken: tokenText('bos'), eosToken: tokenText('eos') };
+}
+
 class Vocabulary {
   #wasm;
   #handle;
@@ -90,16 +126,37 @@ class Vocabulary {
     return this.infoInt('vocab');
   }
 
-  /** Token ids of text; with { bos: true } the BOS token first. */
-  encode(text, { bos = false } = {}) {
+  /** What the vocabulary asks for around a prompt (tokenizer.ggml.add_bos_token / add_eos_token). */
+  get addBos() {
+    return this.#wasm.exports.nu_model_wants(this.handle, 0) === 1;
+  }
+
+  get addEos() {
+    return this.#wasm.exports.nu_model_wants(this.handle, 1) === 1;
+  }
+
+  /** The end-of-generation token ids (eos, eot, <|im_end|>, <end_of_turn>, ... as llama.cpp marks them). */
+  get eogIds() {
+    const e = this.#wasm.exports;
+    return Array.from(this.#wasm.i32(e.nu_model_eog_ids(this.handle), e.nu_model_eog_count(this.handle)));
+  }
+
+  /**
+   * Token ids of text. bos / eos: add them (default: as the vocabulary asks); special: turn
+   * control-token texts such as '<|im_start|>' into those tokens (default false: plain text).
+   */
+  encode(text, { bos = this.addBos, special = false, eos = this.addEos } = {}) {
     if (typeof text !== 'string') throw invalid('text must be a string');
+    for (const [name, v] of [['bos', bos], ['special', special], ['eos', eos]]) {
+      if (typeof v !== 'boolean') throw invalid(`${name} must be a boolean, got ${String(v)}`);
+    }
     const e = this.#wasm.exports;
     const bytes = new TextEncoder().encode(text);
     const ptr = e.malloc(bytes.length + 1);
     if (!ptr) throw new NucleusError(`cannot allocate ${bytes.length} bytes of text`, 'OUT_OF_MEMORY');
     try {
       this.#wasm.u8(ptr, bytes.length).set(bytes);
-      const n = e.nu_model_tokenize(this.handle, ptr, bytes.length, bos ? 1 : 0);
+      const n = e.nu_model_tokenize(this.handle, ptr, bytes.length, (bos ? 1 : 0) | (special ? 2 : 0) | (eos ? 4 : 0));
       if (n < 0) throw this.fail(-n);
       return this.#wasm.i32(e.nu_model_ids(this.handle), n).slice();
     } finally {
@@ -145,6 +202,36 @@ class Vocabulary {
     return this.#decoder.decode(this.#bytes(this.#wasm.exports.nu_model_token_text(this.handle, id)));
   }
 
+  /** tokenizer.chat_template of the file, or null. */
+  get chatTemplate() {
+    return this.infoStr('chatTemplate') || null;
+  }
+
+  /**
+   * The chat template rendered over messages ([{ role, content }]) as Hugging Face's
+   * apply_chat_template does. Options: addGenerationPrompt (true), variables (merged into the
+   * template's context, e.g. { enable_thinking: false }).
+   */
+  applyChatTemplate(messages, options = {}) {
+    const compiled = compiledTemplate(this); // first: it throws when there is no template
+    return chat.renderTemplate(compiled, { messages, ...renderOptions(this, options) });
+  }
+
+  /**
+   * The prompt ids of a conversation: the chat template's text with special tokens parsed,
+   * message text never (see web/chat.js), BOS first when the vocabulary wants it and the
+   * template did not write it. Options as applyChatTemplate.
+   */
+  tokenizeChat(messages, options = {}) {
+    const compiled = compiledTemplate(this);
+    const render = renderOptions(this, options);
+    const ids = chat.conversationTokens(this, (m) => chat.renderTemplate(compiled, { ...render, messages: m }), messages, {
+      context: [this.chatTemplate, render.variables, render.bosToken, render.eosToken],
+      bos: [...this.encode('', { eos: false })], // BOS when the vocabulary wants it
+    });
+    return Int32Array.from(ids);
+  }
+
   dispose() {
     if (!this.#handle) return;
     registry.unregister(this);
@@ -153,7 +240,7 @@ class Vocabulary {
   }
 }
 
-/** A vocabulary without weights: { vocabSize, encode, decode, tokenText, dispose }. */
+/** A vocabulary without weights: { vocabSize, addBos, addEos, eogIds, encode, decode, tokenText, dispose }. */
 export class Tokenizer extends Vocabulary {}
 
 export class Model extends Vocabulary {
@@ -181,6 +268,10 @@ export class Model extends Vocabulary {
       bytes,
       bosId: this.infoInt('bos'),
       eosId: this.infoInt('eos'),
+      eogIds: Object.freeze(this.eogIds),
+      addBos: this.addBos,
+      addEos: this.addEos,
+      chatTemplate: this.chatTemplate,
       simd: wasm.simd,
     });
   }
@@ -189,8 +280,17 @@ export class Model extends Vocabulary {
     return this.#info;
   }
 
-  tokenize(text, { bos = true } = {}) {
-    return this.encode(text, { bos });
+  /** encode() under the name a model uses: same options and defaults. */
+  tokenize(text, options = {}) {
+    return this.encode(text, options);
+  }
+
+  /**
+   * Answers a conversation: generate() from tokenizeChat(messages). Options: generate's, plus
+   * variables for the template.
+   */
+  async *chat(messages, { variables, ...options } = {}) {
+    yield* this.generate([...this.tokenizeChat(messages, variables === undefined ? {} : { variables })], options);
   }
 
   #claim() {
@@ -232,7 +332,8 @@ export class Model extends Vocabulary {
   }
 
   /**
-   * Streams generated tokens. prompt: text (tokenized with BOS) or an array of token ids used
+   * Streams generated tokens. prompt: text (tokenized as tokenize(prompt) does: BOS as the
+   * vocabulary asks, special-token texts kept as text) or an array of token ids used
    * as is. Options: the sampler's (temperature, topP, topK, minP, minKeep, seed, topN, penalties,
    * logitBias), maxTokens (256), stop (string or strings), signal (AbortSignal), logits (true:
    * each step carries a copy of its logits), trace (called with each token's trace record),
@@ -249,7 +350,7 @@ export class Model extends Vocabulary {
     }
     const stops = stopList(stop);
     if (signal?.aborted) throw new NucleusError('generation was aborted before it started', 'ABORTED');
-    let tokens = typeof prompt === 'string' ? [...this.tokenize(prompt, { bos: true })] : tokenList(prompt, 'prompt');
+    let tokens = typeof prompt === 'string' ? [...this.tokenize(prompt)] : tokenList(prompt, 'prompt');
     if (tokens.length === 0) {
       if (this.#info.bosId < 0) throw invalid('the prompt is empty and the model has no BOS token');
       tokens = [this.#info.bosId];
@@ -262,7 +363,8 @@ export class Model extends Vocabulary {
       if (entries < sampler.params.topN) sampler.configure({ topN: entries });
       sampler.accept(tokens);
       const decoder = new TextDecoder();
-      const { vocabSize, contextLength, eosId } = this.#info;
+      const { vocabSize, contextLength } = this.#info;
+      const eog = new Set(this.#info.eogIds);
       let text = '';
       let emitted = 0; // text[0..emitted) has been yielded and holds no stop string
       let lastYield = performance.now();
@@ -276,7 +378,8 @@ export class Model extends Vocabulary {
         const step = { index, ...report, text: '', ...timing, finishReason: null };
         if (withLogits) step.logits = this.wasm.f32(logitsPtr, vocabSize).slice();
         tokens.push(report.token);
-        if (report.token !== eosId) text += decoder.decode(this.pieceBytes(report.token), { stream: true });
+        const ended = eog.has(report.token);
+        if (!ended) text += decoder.decode(this.pieceBytes(report.token), { stream: true });
         let stopAt = -1;
         for (const s of stops) {
           const at = text.indexOf(s, emitted);
@@ -285,7 +388,7 @@ export class Model extends Vocabulary {
         if (stopAt >= 0) text = text.slice(0, stopAt);
         // Positions 0..contextLength-1 can be fed; a drawn token beyond them ends the run.
         step.finishReason =
-          report.token === eosId ? 'eos'
+          ended ? 'eos'
           : stopAt >= 0 ? 'stop'
           : index + 1 >= maxTokens ? 'length'
           : tokens.length > contextLength ? 'context'
@@ -345,11 +448,13 @@ async function open(source, options, vocabOnly) {
  */
 export async function loadModel(source, options = {}) {
   const { wasm, handle, file } = await open(source, options, false);
+  if (wasm.cstring(wasm.exports.nu_model_str(handle, STR.chatTemplate))) await loadChat();
   return new Model(wasm, handle, { name: file.name, bytes: file.size });
 }
 
 /** Loads only the tokenizer of any GGUF file, vocab-only files included. */
 export async function loadTokenizer(source, options = {}) {
   const { wasm, handle } = await open(source, options, true);
+  if (wasm.cstring(wasm.exports.nu_model_str(handle, STR.chatTemplate))) await loadChat();
   return new Tokenizer(wasm, handle);
 }

@@ -1,5 +1,5 @@
 // Types for web/worker-client.js: the model API run in a Web Worker (web/worker.js).
-import type { GenerateOptions, GenerateStep, LoadOptions, ModelInfo, ModelSource } from './index.js';
+import type { ChatMessage, ChatOptions, ChatTemplateOptions, GenerateOptions, GenerateStep, LoadOptions, ModelInfo, ModelSource } from './index.js';
 
 /** A p x T sweep run in the worker (web/trace.js runSweep). */
 export interface SweepPlan {
@@ -49,5 +49,9 @@ export class WorkerModel {
   sweep(plan: SweepPlan, options?: { onProgress?: (progress: { done: number; total: number; row?: SweepRow }) => void; signal?: AbortSignal }): Promise<SweepRow[]>;
   /** Steps as Model.generate gives them; they arrive in batches about 16 ms apart. */
   generate(prompt: string | ArrayLike<number>, options?: Omit<GenerateOptions, 'trace'>): AsyncGenerator<GenerateStep, void, void>;
+  /** Steps as Model.chat gives them, in batches as generate. */
+  chat(messages: ChatMessage[], options?: Omit<ChatOptions, 'trace'>): AsyncGenerator<GenerateStep, void, void>;
+  applyChatTemplate(messages: ChatMessage[], options?: ChatTemplateOptions): Promise<string>;
+  tokenizeChat(messages: ChatMessage[], options?: ChatTemplateOptions): Promise<number[]>;
   terminate(): void;
 }

@@ -83,10 +83,29 @@ export class WorkerModel {
    * Streams steps like Model.generate; options.signal aborts (the last step says 'abort'). The
    * worker sends steps in batches about 16 ms apart, so a fast model's steps arrive a few at once.
    */
-  async *generate(prompt, { signal, ...options } = {}) {
+  generate(prompt, { signal, ...options } = {}) {
+    return this.#stream('generate', { prompt, options }, signal);
+  }
+
+  /** Streams the answer to a conversation like Model.chat, in batches as generate. */
+  chat(messages, { signal, ...options } = {}) {
+    return this.#stream('chat', { messages, options }, signal);
+  }
+
+  /** The chat template rendered over messages (Model.applyChatTemplate). */
+  applyChatTemplate(messages, options = {}) {
+    return this.#call('applyChatTemplate', { messages, options });
+  }
+
+  /** The prompt ids of a conversation (Model.tokenizeChat). */
+  tokenizeChat(messages, options = {}) {
+    return this.#call('tokenizeChat', { messages, options });
+  }
+
+  async *#stream(op, args, signal) {
     const queue = [];
     let wake = null;
-    const id = this.#send('generate', { prompt, options, batch: true }, (message) => {
+    const id = this.#send(op, { ...args, batch: true }, (message) => {
       queue.push(message);
       wake?.();
     });

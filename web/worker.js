@@ -5,6 +5,8 @@
 //      sweep { prompts, topPs, temperatures, seeds, maxTokens } (progress { done, total, row? };
 //      result: the rows of web/trace.js runSweep), tokenize { text, bos }, decode { ids },
 //      tokenText { ids }, pieces { ids }, logits { tokens }, info, dispose,
+//      applyChatTemplate { messages, options }, tokenizeChat { messages, options },
+//      chat { messages, options, batch } (steps as generate),
 //      runtime { module, simd } (the page's compiled wasm, used instead of fetching it).
 import { loadModel } from './index.js';
 import { loadWasm } from './wasm.js';
@@ -28,6 +30,42 @@ function requireModel() {
   return model;
 }
 
+/** Runs a generate or chat iterator, posting its steps (in batches about BATCH_MS apart when batch). */
+async function stream(id, start, batch) {
+  const controller = new AbortController();
+  running.set(id, controller);
+  let batched = [];
+  let transfer = [];
+  let sentAt = -Infinity;
+  const flush = () => {
+    reply({ id, type: 'steps', steps: batched }, transfer);
+    batched = [];
+    transfer = [];
+    sentAt = performance.now();
+  };
+  try {
+    let stepAt = performance.now();
+    for await (const step of start(controller.signal)) {
+      const buffers = [step.ids.buffer, step.probs.buffer, step.cumulative.buffer];
+      if (step.logits) buffers.push(step.logits.buffer);
+      if (!batch) {
+        reply({ id, type: 'step', step }, buffers);
+        continue;
+      }
+      batched.push(step);
+      transfer.push(...buffers);
+      // Post now unless the next step, due at this one's pace, still falls within BATCH_MS of the last post.
+      const now = performance.now();
+      if (step.finishReason || 2 * now - stepAt - sentAt >= BATCH_MS) flush();
+      stepAt = now;
+    }
+  } finally {
+    if (batched.length > 0) flush(); // steps before an error reach the page first
+    running.delete(id);
+  }
+  return null;
+}
+
 const OPS = {
   async load({ id, source, options = {} }) {
     const next = await loadModel(source, {
@@ -38,40 +76,13 @@ const OPS = {
     model = next;
     return model.info;
   },
-  async generate({ id, prompt, options = {}, batch = false }) {
-    const controller = new AbortController();
-    running.set(id, controller);
-    let steps = [];
-    let transfer = [];
-    let sentAt = -Infinity;
-    const flush = () => {
-      reply({ id, type: 'steps', steps }, transfer);
-      steps = [];
-      transfer = [];
-      sentAt = performance.now();
-    };
-    try {
-      let stepAt = performance.now();
-      for await (const step of requireModel().generate(prompt, { ...options, signal: controller.signal })) {
-        const buffers = [step.ids.buffer, step.probs.buffer, step.cumulative.buffer];
-        if (step.logits) buffers.push(step.logits.buffer);
-        if (!batch) {
-          reply({ id, type: 'step', step }, buffers);
-          continue;
-        }
-        steps.push(step);
-        transfer.push(...buffers);
-        // Post now unless the next step, due at this one's pace, still falls within BATCH_MS of the last post.
-        const now = performance.now();
-        if (step.finishReason || 2 * now - stepAt - sentAt >= BATCH_MS) flush();
-        stepAt = now;
-      }
-    } finally {
-      if (steps.length > 0) flush(); // steps before an error reach the page first
-      running.delete(id);
-    }
-    return null;
+  generate({ id, prompt, options = {}, batch = false }) {
+    return stream(id, (signal) => requireModel().generate(prompt, { ...options, signal }), batch);
   },
+  chat({ id, messages, options = {}, batch = false }) {
+    return stream(id, (signal) => requireModel().chat(messages, { ...options, signal }), batch);
+  },
+
   // One runSweep per (topP, temperature), in runSweep's order, so each setting's row reaches
   // the page as soon as it is done. An abort ends it with an ABORTED error.
   async sweep({ id, prompts, topPs, temperatures, seeds, maxTokens }) {
@@ -110,6 +121,8 @@ const OPS = {
   decode: ({ ids }) => requireModel().decode(ids),
   tokenText: ({ ids }) => ids.map((id) => requireModel().tokenText(id)),
   pieces: ({ ids }) => ids.map((id) => requireModel().pieceBytes(id)),
+  applyChatTemplate: ({ messages, options }) => requireModel().applyChatTemplate(messages, options),
+  tokenizeChat: ({ messages, options }) => [...requireModel().tokenizeChat(messages, options)],
   logits({ tokens }) {
     const logits = requireModel().logits(tokens);
     return logits;

@@ -280,7 +280,8 @@ static void tokenizer_seeds(void) {
     static const char *const texts[] = {
         "Hello world", " the and in ing 123 12 3", "\xE6\x97\xA5\xE6\x9C\xAC \xC3\xA9t\xC3\xA9 \xF0\x9F\x98\x80",
         "it's 'll 'S  \t\n\n  x", "\xE2\x96\x81 a\xE2\x96\x81" "b", "<s>abc</s><0x41>", "",
-        "\x01\x02\x7F\xC2\xA0\xC2\xAD tab\there", "\xFF\xFE invalid \xC3"};
+        "\x01\x02\x7F\xC2\xA0\xC2\xAD tab\there", "\xFF\xFE invalid \xC3",
+        "<|im_start|>user\n zz<|im_end|><|im <user><|endoftext|> 1234567 \r\n\r\n  x's 'VE"};
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         char name[32];
         snprintf(name, sizeof name, "text%zu.txt", i);

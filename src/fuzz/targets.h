@@ -203,16 +203,18 @@ static int fuzz_gguf(const uint8_t *data, size_t size) {
 
 /* ==== tokenizers ======================================================================== */
 
-/* Encodes text twice (asking for the count, then for the ids) and checks the ids. Returns 1
- * and sets *ids (malloc'd, NULL for none) and *n when the text was encoded, else 0. */
-static int fuzz_encode(const NuTokenizer *t, const uint8_t *text, size_t len, int add_bos,
+/* Encodes text twice (asking for the count, then for the ids) with NU_ENCODE_* flags and
+ * checks the ids. Returns 1 and sets *ids (malloc'd, NULL for none) and *n when the text was
+ * encoded, else 0. */
+static int fuzz_encode(const NuTokenizer *t, const uint8_t *text, size_t len, int flags,
                        int32_t **ids, size_t *n) {
     NuError err;
     nu_clear(&err);
     *ids = NULL;
     *n = 0;
     size_t need = 0;
-    NuCode rc = nu_tokenizer_encode(t, (const char *)text, len, add_bos, NULL, 0, &need, &err);
+    int add_bos = flags & NU_ENCODE_BOS;
+    NuCode rc = nu_tokenizer_encode(t, (const char *)text, len, flags, NULL, 0, &need, &err);
     FUZZ_CHECK_ERROR(rc, err);
     if (nu_utf8_invalid_at(text, len) < len) FUZZ_CHECK(rc == NU_ERR_TEXT);
     if (add_bos && nu_tokenizer_bos(t) < 0) FUZZ_CHECK(rc != NU_OK);
@@ -224,7 +226,7 @@ static int fuzz_encode(const NuTokenizer *t, const uint8_t *text, size_t len, in
     int32_t *out = malloc(need * sizeof *out);
     if (!out) return 0;
     size_t got = 0;
-    rc = nu_tokenizer_encode(t, (const char *)text, len, add_bos, out, need, &got, &err);
+    rc = nu_tokenizer_encode(t, (const char *)text, len, flags, out, need, &got, &err);
     FUZZ_CHECK_ERROR(rc, err);
     FUZZ_CHECK(rc == NU_OK && got == need);
     for (size_t i = 0; i < need; i++) FUZZ_CHECK(out[i] >= 0 && out[i] < nu_tokenizer_vocab_size(t));
@@ -319,6 +321,37 @@ static void fuzz_round_trip(const NuTokenizer *t, const uint8_t *text, size_t le
     free(ids);
 }
 
+/* With special parsing: for BPE (which adds no spaces) without LSTRIP / RSTRIP tokens (which
+ * drop spaces), each control or unknown token stands for its own text and every other token
+ * for its piece, so they spell the text again. */
+static void fuzz_special(const NuTokenizer *t, const uint8_t *text, size_t len) {
+    if (nu_utf8_invalid_at(text, len) < len) return;
+    int32_t *ids;
+    size_t n = 0;
+    if (!fuzz_encode(t, text, len, NU_ENCODE_SPECIAL, &ids, &n)) return;
+    int strips = 0;
+    for (int32_t i = 0; i < t->n_special; i++) strips |= t->strip[t->special[i]];
+    if (t->kind == TOK_BPE && !strips) {
+        size_t at = 0;
+        int same = 1;
+        for (size_t i = 0; same && i < n; i++) {
+            size_t plen;
+            const uint8_t *p;
+            uint8_t type = t->types[ids[i]];
+            if (type == TOK_CONTROL || type == TOK_UNKNOWN) {
+                p = tok_text(t, ids[i], &plen);
+            } else {
+                p = t->piece.data + t->piece_off[ids[i]];
+                plen = t->piece_off[ids[i] + 1] - t->piece_off[ids[i]];
+            }
+            same = plen <= len - at && memcmp(text + at, p, plen) == 0;
+            at += plen;
+        }
+        FUZZ_CHECK(same && at == len);
+    }
+    free(ids);
+}
+
 /* ---- differential checks: the heap-based encoders against plain quadratic ones ---- */
 
 /* SPM the slow way: escape spaces, one symbol per character, then repeatedly merge the
@@ -408,7 +441,18 @@ static void fuzz_differential(const NuTokenizer *t, const uint8_t *text, size_t 
         for (size_t i = text[0] == ' '; i < len; i++)
             if (!((text[i] | 0x20) >= 'a' && (text[i] | 0x20) <= 'z')) return;
         if (len == 1 && text[0] == ' ') return;
-        n_slow = (long)fuzz_bpe_slow_word(t, text, len, slow);
+        int32_t whole = -1;
+        if (t->ignore_merges) { /* the word's byte-level spelling: ASCII letters, Ġ for ' ' */
+            char spelled[260];
+            size_t k = 0;
+            for (size_t i = 0; i < len; i++) {
+                if (text[i] == ' ') spelled[k++] = (char)0xC4, spelled[k++] = (char)0xA0;
+                else spelled[k++] = (char)text[i];
+            }
+            whole = tok_lookup(t, (const uint8_t *)spelled, k);
+        }
+        if (whole >= 0) slow[0] = whole, n_slow = 1;
+        else n_slow = (long)fuzz_bpe_slow_word(t, text, len, slow);
     }
     FUZZ_CHECK(n_slow == (long)n_fast && memcmp(fast, slow, n_fast * sizeof *fast) == 0);
 }
@@ -431,15 +475,21 @@ static void fuzz_decode_bytes(const NuTokenizer *t, const uint8_t *data, size_t 
 static void fuzz_exercise_tokenizer(const NuTokenizer *t) {
     static const char *const texts[] = {
         "Hello world", " the  123 \xE6\x97\xA5\xE6\x9C\xAC \xC3\xA9's\n\n x", "<s>a</s><0x41>",
-        "\xE2\x96\x81\xE2\x96\x81 \t1234567 it's 'll 'LL", ""};
+        "\xE2\x96\x81\xE2\x96\x81 \t1234567 it's 'll 'LL", "<|im_start|>x<|im_end|> <|im",
+        ""};
     FUZZ_CHECK(nu_tokenizer_vocab_size(t) >= 1);
-    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         fuzz_round_trip(t, (const uint8_t *)texts[i], strlen(texts[i]), 0);
+        fuzz_special(t, (const uint8_t *)texts[i], strlen(texts[i]));
+    }
     fuzz_token_texts(t, 4096);
 }
 
 /* The fixed vocabularies of the tokenizer target, built once. */
-enum { FUZZ_SPM, FUZZ_BPE, FUZZ_STARCODER, FUZZ_LLAMA2C, FUZZ_N_VOCABS };
+enum {
+    FUZZ_SPM, FUZZ_BPE, FUZZ_STARCODER, FUZZ_LLAMA3, FUZZ_QWEN2, FUZZ_DEFAULT, FUZZ_LLAMA2C,
+    FUZZ_N_VOCABS
+};
 static NuTokenizer *fuzz_vocabs[FUZZ_N_VOCABS];
 
 static void fuzz_vocabs_free(void) {
@@ -453,7 +503,12 @@ static NuTokenizer *fuzz_vocab_from_gguf(int which) {
     GgufWriter *w = gguf_writer_new();
     if (!w) return NULL;
     if (which == FUZZ_SPM) fuzz_vocab_spm(w);
-    else fuzz_vocab_bpe(w, which == FUZZ_STARCODER ? "starcoder" : "gpt-2");
+    else
+        fuzz_vocab_bpe(w, which == FUZZ_STARCODER ? "starcoder"
+                          : which == FUZZ_LLAMA3  ? "llama-bpe"
+                          : which == FUZZ_QWEN2   ? "qwen2"
+                          : which == FUZZ_DEFAULT ? "default"
+                                                  : "gpt-2");
     uint8_t *buf = NULL;
     size_t size;
     NuError err;
@@ -468,10 +523,10 @@ static NuTokenizer *fuzz_vocab_from_gguf(int which) {
     return t;
 }
 
-/* 1 when all four vocabularies are ready. */
+/* 1 when all the vocabularies are ready. */
 static int fuzz_vocabs_init(void) {
     if (fuzz_vocabs[FUZZ_SPM]) return 1;
-    for (int i = FUZZ_SPM; i <= FUZZ_STARCODER; i++) fuzz_vocabs[i] = fuzz_vocab_from_gguf(i);
+    for (int i = FUZZ_SPM; i < FUZZ_LLAMA2C; i++) fuzz_vocabs[i] = fuzz_vocab_from_gguf(i);
     size_t size;
     int n_tokens;
     uint8_t *bin = fuzz_vocab_llama2c(&size, &n_tokens);
@@ -484,9 +539,10 @@ static int fuzz_vocabs_init(void) {
     return fuzz_failures == 0;
 }
 
-/* Target: encode arbitrary bytes and decode them as ids with each fixed vocabulary. Every
- * vocabulary has all byte tokens, so valid text must come back unchanged; SPM from GGUF
- * turns the space marker U+2581 in the text into a space, so it is exempt then. */
+/* Target: encode arbitrary bytes (special tokens as text and parsed) and decode them as ids
+ * with each fixed vocabulary. Every vocabulary has all byte tokens, so valid text must come
+ * back unchanged; SPM from GGUF turns the space marker U+2581 in the text into a space, so it
+ * is exempt then. */
 static int fuzz_tokenizer(const uint8_t *data, size_t size) {
     if (!fuzz_vocabs_init()) return 0;
     int has_marker = 0;
@@ -494,6 +550,7 @@ static int fuzz_tokenizer(const uint8_t *data, size_t size) {
         has_marker = memcmp(data + i, "\xE2\x96\x81", 3) == 0;
     for (int i = 0; i < FUZZ_N_VOCABS; i++) {
         fuzz_round_trip(fuzz_vocabs[i], data, size, i != FUZZ_SPM || !has_marker);
+        fuzz_special(fuzz_vocabs[i], data, size);
         fuzz_differential(fuzz_vocabs[i], data, size);
         fuzz_decode_bytes(fuzz_vocabs[i], data, size);
     }

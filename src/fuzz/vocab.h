@@ -84,10 +84,12 @@ static const char *const FUZZ_BPE_MERGES[] = {
     "\xC4\xA0H e", "\xC4\xA0He llo", "1 2", "12 3", "' s", "\xC3\x83 \xC2\xA9",
     "\xC4\xA0 \xC4\xA0", "\xC4\x8A \xC4\x8A", "\xC4\xA0 1", "e r", "\xC4\xA0 a"};
 #define FUZZ_BPE_N_MERGES (sizeof FUZZ_BPE_MERGES / sizeof FUZZ_BPE_MERGES[0])
-#define FUZZ_BPE_MAX_VOCAB (256 + FUZZ_BPE_N_MERGES + 2)
+#define FUZZ_BPE_MAX_VOCAB (256 + FUZZ_BPE_N_MERGES + 6)
 
 /* Adds tokenizer.ggml.* for the BPE vocabulary (model "gpt2", pre-tokenizer pre): the 256
- * byte characters, each merge's result, then a control token (BOS/EOS) and a user token. */
+ * byte characters, each merge's result, a word no merge makes ("Ġzz", found whole with
+ * llama-bpe's ignore_merges), then special tokens: control <|endoftext|> (BOS/EOS),
+ * <|im_start|> and <|im_end|>, and user-defined <user> and <|im (a prefix of the two). */
 static void fuzz_vocab_bpe(GgufWriter *w, const char *pre) {
     static char storage[FUZZ_BPE_MAX_VOCAB][32];
     const char *toks[FUZZ_BPE_MAX_VOCAB];
@@ -106,9 +108,13 @@ static void fuzz_vocab_bpe(GgufWriter *w, const char *pre) {
         for (uint32_t i = 0; i < n; i++) seen |= strcmp(toks[i], storage[n]) == 0;
         if (!seen) toks[n] = storage[n], types[n] = 1, n++;
     }
+    toks[n] = "\xC4\xA0zz", types[n++] = 1;
     uint32_t eot = n;
     toks[n] = "<|endoftext|>", types[n++] = 3;
+    toks[n] = "<|im_start|>", types[n++] = 3;
+    toks[n] = "<|im_end|>", types[n++] = 3;
     toks[n] = "<user>", types[n++] = 4;
+    toks[n] = "<|im", types[n++] = 4;
     gguf_add_str(w, "tokenizer.ggml.model", "gpt2");
     gguf_add_str(w, "tokenizer.ggml.pre", pre);
     gguf_add_arr_str(w, "tokenizer.ggml.tokens", toks, n);

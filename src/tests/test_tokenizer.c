@@ -155,37 +155,51 @@ static const char *VARIED[] = {
 
 /* --- llama.cpp vocabulary vectors --------------------------------------------------------- */
 
-static void test_gpt2_vectors(void) {
-    NuTokenizer *t = load_gguf(VOCAB_DIR "ggml-vocab-gpt-2.gguf");
-    size_t out_size;
-    char *out = (char *)read_file(VOCAB_DIR "ggml-vocab-gpt-2.gguf.out", &out_size);
-    if (!t || !out) goto done;
-    CHECK(nu_tokenizer_vocab_size(t) == 50257);
-    CHECK(nu_tokenizer_bos(t) == 50256 && nu_tokenizer_eos(t) == 50256);
+/* Every case of llama.cpp's test vectors for a vocabulary (name.inp, name.out; no BOS). */
+static void test_vectors(const char *name, int want_cases) {
+    char path[256];
+    snprintf(path, sizeof path, VOCAB_DIR "%s", name);
+    NuTokenizer *t = load_gguf(path);
+    size_t inp_size, out_size;
+    snprintf(path, sizeof path, VOCAB_DIR "%s.inp", name);
+    char *inp = (char *)read_file(path, &inp_size);
+    snprintf(path, sizeof path, VOCAB_DIR "%s.out", name);
+    char *out = (char *)read_file(path, &out_size);
+    static char *vc[MAX_CASES];
+    static size_t vlen[MAX_CASES];
+    int n = inp ? split_cases(inp, vc, vlen, MAX_CASES) : 0;
     static int32_t got[MAX_IDS], want[MAX_IDS];
     int match = 0, trips = 0;
     char *line = out;
-    for (int i = 0; i < n_cases; i++) {
+    for (int i = 0; t && line && i < n; i++) {
         char *nl = strchr(line, '\n');
         if (!nl) break;
         *nl = 0;
-        size_t nw = parse_ids(line, want), ng = encode(t, cases[i], case_len[i], 0, got);
+        size_t nw = parse_ids(line, want), ng = encode(t, vc[i], vlen[i], 0, got);
         line = nl + 1;
         if (ng != (size_t)-1 && same_ids(got, ng, want, nw)) {
             match++;
         } else {
-            fprintf(stderr, "GPT-2 case %d '%.*s'\n", i, (int)case_len[i], cases[i]);
+            fprintf(stderr, "%s case %d '%.*s'\n", name, i, (int)vlen[i], vc[i]);
             print_ids("want", want, nw);
             print_ids("got ", got, ng == (size_t)-1 ? 0 : ng);
         }
-        trips += round_trips(t, cases[i], case_len[i]);
+        trips += round_trips(t, vc[i], vlen[i]);
     }
-    printf("GPT-2 vectors: %d/%d cases match, %d/%d round trip\n", match, n_cases, trips, n_cases);
-    CHECK(n_cases == 46);
-    CHECK(match == n_cases);
-    CHECK(trips == n_cases);
-done:
+    printf("%s vectors: %d/%d cases match, %d/%d round trip\n", name, match, n, trips, n);
+    CHECK(t != NULL && n == want_cases);
+    CHECK(match == n);
+    CHECK(trips == n);
+    free(inp);
     free(out);
+    nu_tokenizer_free(t);
+}
+
+static void test_gpt2_ids(void) {
+    NuTokenizer *t = load_gguf(VOCAB_DIR "ggml-vocab-gpt-2.gguf");
+    if (!t) return;
+    CHECK(nu_tokenizer_vocab_size(t) == 50257);
+    CHECK(nu_tokenizer_bos(t) == 50256 && nu_tokenizer_eos(t) == 50256);
     nu_tokenizer_free(t);
 }
 
@@ -741,8 +755,8 @@ static void test_bad_gguf(void) {
     bpe_file(&g, "bert", NULL, merges, 2);
     CHECK(gguf_load(&g, &t, &err) == NU_ERR_UNSUPPORTED && t == NULL);
     CHECK(strstr(err.message, "'bert'") != NULL);
-    bpe_file(&g, "gpt2", "llama-bpe", merges, 2);
-    CHECK(gguf_load(&g, &t, &err) == NU_ERR_UNSUPPORTED && strstr(err.message, "llama-bpe") != NULL);
+    bpe_file(&g, "gpt2", "kimi-k2", merges, 2);
+    CHECK(gguf_load(&g, &t, &err) == NU_ERR_UNSUPPORTED && strstr(err.message, "kimi-k2") != NULL);
     const char *bad_merges[][1] = {{"a c"}, {"ab"}, {"b a"}};
     for (int i = 0; i < 3; i++) {
         bpe_file(&g, "gpt2", NULL, bad_merges[i], 1);
@@ -795,12 +809,112 @@ static void test_long_text(const char *name, const NuTokenizer *t) {
     free(text);
 }
 
+/* --- special tokens and end of generation ------------------------------------------------ */
+
+/* Encodes a NUL-terminated text with flags and compares with the expected ids. */
+static int encodes_to(const NuTokenizer *t, const char *s, int flags, const int32_t *want, size_t nw) {
+    static int32_t got[MAX_IDS];
+    size_t ng = encode(t, s, strlen(s), flags, got);
+    if (ng != (size_t)-1 && same_ids(got, ng, want, nw)) return 1;
+    fprintf(stderr, "'%s' flags %d\n", s, flags);
+    print_ids("want", want, nw);
+    print_ids("got ", got, ng == (size_t)-1 ? 0 : ng);
+    return 0;
+}
+
+static int eog_is(const NuTokenizer *t, const int32_t *want, size_t nw) {
+    const int32_t *ids;
+    size_t n = nu_tokenizer_eog(t, &ids);
+    return same_ids(ids, n, want, nw);
+}
+
+/* Ids from llama.cpp (wasm_tests/tokenizer_parity.test.js checks whole vocabularies). */
+static void test_special(void) {
+    NuTokenizer *l3 = load_gguf(VOCAB_DIR "ggml-vocab-llama-bpe.gguf");
+    if (l3) {
+        const char *chat = "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>";
+        const int32_t on[] = {128000, 128006, 882, 128007, 271, 13347, 128009};
+        CHECK(encodes_to(l3, chat, NU_ENCODE_SPECIAL, on, 7));
+        /* off: the same text as characters, none of them a special id */
+        static int32_t off[MAX_IDS];
+        size_t n = encode(l3, chat, strlen(chat), 0, off);
+        int plain = n != (size_t)-1 && n > 7;
+        for (size_t i = 0; plain && i < n; i++) plain = off[i] < 128000;
+        CHECK(plain);
+        CHECK(round_trips(l3, chat, strlen(chat)));
+        const int32_t bos_eos[] = {128000, 13347, 128001};
+        CHECK(encodes_to(l3, "Hi", NU_ENCODE_BOS | NU_ENCODE_EOS, bos_eos, 3));
+        CHECK(nu_tokenizer_wants_bos(l3) == 1 && nu_tokenizer_wants_eos(l3) == 0);
+        const int32_t eog[] = {128001, 128009};
+        CHECK(eog_is(l3, eog, 2));
+        CHECK(nu_tokenizer_is_eog(l3, 128009) && !nu_tokenizer_is_eog(l3, 128000));
+        int32_t ids[4];
+        size_t got;
+        NuError err = {0};
+        CHECK(nu_tokenizer_encode(l3, "Hi", 2, 8, ids, 4, &got, &err) == NU_ERR_ARG &&
+              strstr(err.message, "flags") != NULL);
+        nu_tokenizer_free(l3);
+    }
+    NuTokenizer *qw = load_gguf(VOCAB_DIR "ggml-vocab-qwen2.gguf");
+    if (qw) {
+        const int32_t im[] = {151644, 872, 198, 13048, 151645};
+        CHECK(encodes_to(qw, "<|im_start|>user\nHi<|im_end|>", NU_ENCODE_SPECIAL, im, 5));
+        CHECK(nu_tokenizer_wants_bos(qw) == 0);
+        CHECK(nu_tokenizer_is_eog(qw, 151643) && nu_tokenizer_is_eog(qw, 151645));
+        nu_tokenizer_free(qw);
+    }
+    NuTokenizer *spm = load_gguf(VOCAB_DIR "ggml-vocab-llama-spm.gguf");
+    if (spm) { /* SPM adds its space after a special token too: "<s>Hi" gives ▁Hi */
+        const int32_t s_hi[] = {1, 6324, 2};
+        CHECK(encodes_to(spm, "<s>Hi</s>", NU_ENCODE_SPECIAL, s_hi, 3));
+        const int32_t eog[] = {2};
+        CHECK(eog_is(spm, eog, 1));
+        nu_tokenizer_free(spm);
+    }
+    NuTokenizer *phi = load_gguf(VOCAB_DIR "ggml-vocab-phi-3.gguf");
+    if (phi) { /* Phi-3's special tokens drop the spaces after them; <s> does not */
+        static int32_t a[MAX_IDS], b[MAX_IDS];
+        size_t na = encode(phi, "Hi<|end|> \n x", 13, NU_ENCODE_SPECIAL, a);
+        size_t nb = encode(phi, "Hi<|end|>x", 10, NU_ENCODE_SPECIAL, b);
+        CHECK(na != (size_t)-1 && same_ids(a, na, b, nb) && na > 1 && a[na - 2] == 32007);
+        nu_tokenizer_free(phi);
+    }
+}
+
+/* A user-defined token whose text is not valid UTF-8 ("\xA9", the second byte of é) is never
+ * cut out of the text, which would leave invalid UTF-8 on both sides of it. */
+static void test_invalid_special(void) {
+    Gguf g;
+    gguf_begin(&g);
+    kv_str(&g, "tokenizer.ggml.model", "gpt2");
+    kv_str(&g, "tokenizer.ggml.pre", "gpt-2");
+    const char *toks[] = {"a", "\xC3\x83", "\xC2\xA9", "\xA9"}; /* Ã and © stand for bytes C3, A9 */
+    kv_strs(&g, "tokenizer.ggml.tokens", toks, 4);
+    put_str(&g, "tokenizer.ggml.token_type"), put_u32(&g, 9), put_u32(&g, 5), put_u64(&g, 4);
+    for (uint32_t i = 0; i < 4; i++) put_u32(&g, i == 3 ? 4 : 1);
+    g.n_kv++;
+    kv_strs(&g, "tokenizer.ggml.merges", NULL, 0);
+    NuTokenizer *t;
+    NuError err = {0};
+    CHECK(gguf_load(&g, &t, &err) == NU_OK);
+    if (!t) return;
+    const int32_t want[] = {1, 2, 0};
+    CHECK(encodes_to(t, "\xC3\xA9" "a", 0, want, 3));
+    CHECK(encodes_to(t, "\xC3\xA9" "a", NU_ENCODE_SPECIAL, want, 3));
+    nu_tokenizer_free(t);
+}
+
 int main(void) {
     size_t size;
     inp_text = (char *)read_file(VOCAB_DIR "ggml-vocab-gpt-2.gguf.inp", &size);
     if (inp_text) n_cases = split_cases(inp_text, cases, case_len, MAX_CASES);
 
-    test_gpt2_vectors();
+    test_gpt2_ids();
+    test_special();
+    test_invalid_special();
+    test_vectors("ggml-vocab-gpt-2.gguf", 46);
+    test_vectors("ggml-vocab-llama-bpe.gguf", 46);
+    test_vectors("ggml-vocab-qwen2.gguf", 46);
     test_llama_spm();
     test_phi3_starcoder();
     test_llama2c_cross_check();
