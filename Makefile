@@ -119,6 +119,25 @@ $(SYNTH_MODELS) $(filter models/stories15M-%,$(TYPE_MODELS)): models/%.gguf: $(S
 	    --vocab $< --seed 1 --output $@.tmp
 	mv $@.tmp $@
 
+# K-quant test models (make models-kq): synthetic two-layer models in every K-quant target, at
+# widths where the K-quants fit (256) and where llama.cpp's fallbacks take rows that are not
+# whole 256-blocks (384, 576, 704; 704 and its 1856 hidden fit no 256-block at all).
+KQ_SHAPE_256 := 256,768,2,4,1,32000,256
+KQ_SHAPE_384 := 384,1024,2,6,2,32000,256
+KQ_SHAPE_576 := 576,1536,2,9,3,32000,256
+KQ_SHAPE_704 := 704,1856,2,11,11,32000,256
+KQ_TARGETS   := q2_k q3_k q4_k q5_k q6_k iq4_nl iq4_xs q3_k_m q4_k_m q5_k_m
+KQ_MODELS    := $(foreach w,256 576,$(foreach t,$(KQ_TARGETS),models/kq$(w)-$(t).gguf)) \
+                $(foreach w,384 704,$(foreach t,q2_k q3_k_m q4_k_m q5_k_m q6_k iq4_xs,models/kq$(w)-$(t).gguf))
+.PHONY: models-kq
+models-kq: $(KQ_MODELS)
+
+models/kq%.gguf: $(SHARED_MODELS)/vocab/ggml-vocab-llama-spm.gguf $(CONVERTER)
+	@mkdir -p models
+	node web/cli.js synth --shape $(KQ_SHAPE_$(firstword $(subst -, ,$*))) --type $(lastword $(subst -, ,$*)) \
+	    --vocab $< --seed 1 --output $@.tmp
+	mv $@.tmp $@
+
 build/tests build/san web/dist:
 	mkdir -p $@
 
@@ -144,7 +163,7 @@ node_modules/.package-lock.json: package-lock.json
 
 # --- tests ------------------------------------------------------------------------------
 # The tests use stories260K and the synthetic stories15M (whole 32-element blocks everywhere).
-TEST_MODELS := $(SMALL_MODELS) $(foreach t,$(MODEL_TYPES),models/stories15M-$(t).gguf) $(TYPE_MODELS)
+TEST_MODELS := $(SMALL_MODELS) $(foreach t,$(MODEL_TYPES),models/stories15M-$(t).gguf) $(TYPE_MODELS) $(KQ_MODELS)
 test: deps all $(TEST_MODELS) $(SAN_TESTS)
 	@$(MAKE) --no-print-directory test-c
 	@$(MAKE) --no-print-directory test-wasm

@@ -11,7 +11,8 @@ import { openLlama, compareWithOurs } from '../wasm_tests/oracle.js';
 
 // [block bytes, block elements] of the types the files here hold.
 const BLOCK = { F32: [4, 1], F16: [2, 1], BF16: [2, 1], Q4_0: [18, 32], Q4_1: [20, 32], Q5_0: [22, 32],
-  Q5_1: [24, 32], Q8_0: [34, 32], Q4_K: [144, 256], Q5_K: [176, 256], Q6_K: [210, 256] };
+  Q5_1: [24, 32], Q8_0: [34, 32], Q2_K: [84, 256], Q3_K: [110, 256], Q4_K: [144, 256], Q5_K: [176, 256],
+  Q6_K: [210, 256], IQ4_NL: [18, 32], IQ4_XS: [136, 256] };
 
 async function tensors(path) {
   const info = await readGgufFileInfo(path);

@@ -30,3 +30,26 @@ check() { # model, prompts
 }
 check stories260K '[[1, 403, 407, 261, 378]]'
 check stories15M '[[1, 450, 4996, 29889, 1128], [1, 9038, 2501, 263, 931]]'
+
+# The K-quant targets (make models-kq) against llama-quantize on the same F32 weights: the
+# mixtures with llama.cpp's per-tensor rules, the single types --pure (our q4_k is its Q4_K_S
+# with every matrix Q4_K), at widths where rows fall back (576, 704) and where they do not (256).
+kq() { # width, our target, llama-quantize's type, [--pure]
+  make --no-print-directory "models/kq$1-f32.gguf" "models/kq$1-$2.gguf"
+  theirs=$build/kq$1-$2.gguf
+  "$quantize" ${4:-} "models/kq$1-f32.gguf" "$theirs" "$3" >"$build/quantize-kq$1-$2.log" 2>&1
+  echo "== models/kq$1-$2.gguf (ours) against $theirs (llama-quantize $3 ${4:-})"
+  node bench/gguf_diff.js "models/kq$1-$2.gguf" "$theirs" '[[1, 450, 4996, 29889, 1128]]'
+}
+for w in 256 576 704; do
+  kq $w q2_k Q2_K
+  kq $w q3_k_m Q3_K_M
+  kq $w q4_k_m Q4_K_M
+  kq $w q5_k_m Q5_K_M
+  kq $w q6_k Q6_K --pure
+  kq $w iq4_xs IQ4_XS --pure
+done
+for t in "q3_k Q3_K_S" "q4_k Q4_K_S" "q5_k Q5_K_S" "iq4_nl IQ4_NL"; do
+  set -- $t
+  kq 256 "$1" "$2" --pure
+done

@@ -95,6 +95,10 @@ static inline v128 i8x16_sub(v128 a, v128 b) { return wasm_i8x16_sub(a, b); }
 static inline v128 i8x16_eq(v128 a, v128 b) { return wasm_i8x16_eq(a, b); }
 /* each byte shifted right by 4, zeros shifted in */
 static inline v128 u8x16_shr4(v128 a) { return wasm_u8x16_shr(a, 4); }
+static inline v128 i32x4_mul(v128 a, v128 b) { return wasm_i32x4_mul(a, b); }
+/* 16-bit lanes shifted by n (0..15), zeros shifted in */
+static inline v128 i16x8_shl(v128 a, int n) { return wasm_i16x8_shl(a, n); }
+static inline v128 u16x8_shr(v128 a, int n) { return wasm_u16x8_shr(a, n); }
 
 #elif defined(__SSE4_1__)
 #define NU_SIMD 1
@@ -187,6 +191,9 @@ static inline v128 i8x16_sub(v128 a, v128 b) { return _mm_sub_epi8(a, b); }
 static inline v128 i8x16_eq(v128 a, v128 b) { return _mm_cmpeq_epi8(a, b); }
 /* SSE shifts 16-bit lanes at the least: the mask drops the bits the upper byte shifted in */
 static inline v128 u8x16_shr4(v128 a) { return _mm_and_si128(_mm_srli_epi16(a, 4), _mm_set1_epi8(0x0f)); }
+static inline v128 i32x4_mul(v128 a, v128 b) { return _mm_mullo_epi32(a, b); }
+static inline v128 i16x8_shl(v128 a, int n) { return _mm_sll_epi16(a, _mm_cvtsi32_si128(n)); }
+static inline v128 u16x8_shr(v128 a, int n) { return _mm_srl_epi16(a, _mm_cvtsi32_si128(n)); }
 
 #undef PS
 #undef SI

@@ -27,6 +27,7 @@ import { join } from 'node:path';
 import { loadModel } from '../web/index.js';
 import { openLlama, compareWithOurs } from './oracle.js';
 import { repoRoot } from './helpers.js';
+import { KQ_MODELS } from './kq_models.js';
 
 const STORY_PROMPTS = ['Once upon a time', 'The little dog was sad because', [1, 450, 4996, 29889, 1128]];
 
@@ -46,6 +47,8 @@ export const ROWS = [
     prompts: STORY_PROMPTS,
     steps: 32,
   })),
+  // The K-quant targets and llama.cpp's mixtures (wasm_tests/kq_models.js).
+  ...KQ_MODELS.map((model) => ({ model, prompts: STORY_PROMPTS, steps: 32 })),
 ];
 
 const table = [];

@@ -36,8 +36,10 @@ commands:
       special-token texts (<|im_start|>, </s>, ...) into their ids; works with vocab-only GGUF files
   convert --input F [--tokenizer tokenizer.bin] --output G --type T
       converts a GGUF (llama) or a llama2.c checkpoint with its tokenizer.bin to a GGUF file
-      whose matrices are of type T: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0 or q5_1, rounded as
-      ggml's reference quantizers (rows that are not whole blocks: f16); progress on stderr
+      whose matrices are of type T: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q3_k, q4_k,
+      q5_k, q6_k, iq4_nl or iq4_xs, or one of llama.cpp's mixtures q2_k, q3_k_m, q4_k_m,
+      q5_k_m (its per-tensor rules), rounded as ggml's reference quantizers (rows that are not
+      whole blocks: llama.cpp's fallback types); progress on stderr
   synth --shape S --vocab V.gguf --output G --type T [--seed N]
       writes a model with seeded random weights; S is stories15M, stories42M, stories110M or
       DIM,HIDDEN,LAYERS,HEADS,KVHEADS,VOCAB,SEQ; the tokenizer is copied from V.gguf, whose

@@ -121,6 +121,7 @@ typedef struct {
     int shared;     /* no output.weight */
     int bpe;        /* the BPE vocabulary instead of the 8-token SPM one */
     int poison;     /* block scales NaN and infinity: the first two blocks of every matrix */
+    uint32_t down_type; /* of ffn_down when not 0 (F32): a K-quant needs 256-element rows */
 } ModelSpec;
 
 /* Up to 40 tensors' data, kept until the writer finishes. */
@@ -135,11 +136,13 @@ static void add_matrix(GgufWriter *w, const char *name, int64_t cols, int64_t ro
     uint8_t *data = malloc(row * (size_t)rows);
     for (int64_t r = 0; r < rows; r++) nu_quantize_row((NuType)type, x + r * cols, data + r * row, cols);
     free(x);
-    /* Every block type starts with its half scale d; a second block's d becomes infinite. */
+    /* The first block's half scale d becomes NaN, the second's infinite (d leads every block
+     * but Q2_K's, Q3_K's and Q6_K's, which end with it; Q2_K's dmin follows its d). */
     if (poison && nu_type_block_size((NuType)type) > 1 && row >= 2 * nu_type_traits((NuType)type)->block_bytes) {
         size_t bb = nu_type_traits((NuType)type)->block_bytes;
-        data[0] = 0x00, data[1] = 0x7e;
-        data[bb] = 0x00, data[bb + 1] = 0x7c;
+        size_t d = type == NU_TYPE_Q2_K ? 80 : type == NU_TYPE_Q3_K ? 108 : type == NU_TYPE_Q6_K ? 208 : 0;
+        data[d] = 0x00, data[d + 1] = 0x7e;
+        data[bb + d] = 0x00, data[bb + d + 1] = 0x7c;
     }
     blobs[n_blobs++] = data;
     int64_t ne[2] = {cols, rows};
@@ -188,7 +191,7 @@ static void model_seed(const ModelSpec *s, const char *name) {
         ADD("attn_output", s->dim, s->dim, s->type);
         ADD("ffn_norm", s->dim, 1, NU_TYPE_F32);
         ADD("ffn_gate", s->dim, s->hidden, s->type);
-        ADD("ffn_down", s->hidden, s->dim, s->type);
+        ADD("ffn_down", s->hidden, s->dim, s->down_type ? s->down_type : s->type);
         ADD("ffn_up", s->dim, s->hidden, s->type);
 #undef ADD
     }
@@ -197,11 +200,11 @@ static void model_seed(const ModelSpec *s, const char *name) {
 }
 
 static void weights_seeds(void) {
-    const ModelSpec f32 = {8, 16, 2, 2, 1, 8, NU_TYPE_F32, 0, 0, 0};
-    const ModelSpec f16 = {8, 8, 1, 2, 2, 4, NU_TYPE_F16, 1, 0, 0};
-    const ModelSpec q8 = {32, 32, 1, 4, 2, 4, NU_TYPE_Q8_0, 0, 0, 0};
-    const ModelSpec q4 = {32, 32, 1, 2, 1, 4, NU_TYPE_Q4_0, 1, 0, 0};
-    const ModelSpec bpe = {4, 4, 1, 1, 1, 2, NU_TYPE_F16, 1, 1, 0};
+    const ModelSpec f32 = {8, 16, 2, 2, 1, 8, NU_TYPE_F32, 0, 0, 0, 0};
+    const ModelSpec f16 = {8, 8, 1, 2, 2, 4, NU_TYPE_F16, 1, 0, 0, 0};
+    const ModelSpec q8 = {32, 32, 1, 4, 2, 4, NU_TYPE_Q8_0, 0, 0, 0, 0};
+    const ModelSpec q4 = {32, 32, 1, 2, 1, 4, NU_TYPE_Q4_0, 1, 0, 0, 0};
+    const ModelSpec bpe = {4, 4, 1, 1, 1, 2, NU_TYPE_F16, 1, 1, 0, 0};
     model_seed(&f32, "f32_gqa.gguf");
     model_seed(&f16, "f16_shared.gguf");
     model_seed(&q8, "q8_0.gguf");
@@ -209,18 +212,39 @@ static void weights_seeds(void) {
     model_seed(&bpe, "bpe_vocab.gguf");
     /* The rest of the 32-element family and BF16; odd shapes (a 64-wide hidden: two blocks);
      * and poisoned scales. */
-    const ModelSpec bf16 = {8, 24, 1, 2, 1, 4, NU_TYPE_BF16, 0, 0, 0};
-    const ModelSpec q41 = {32, 64, 1, 2, 2, 4, NU_TYPE_Q4_1, 1, 0, 0};
-    const ModelSpec q50 = {64, 32, 1, 4, 1, 4, NU_TYPE_Q5_0, 0, 0, 0};
-    const ModelSpec q51 = {32, 32, 2, 1, 1, 4, NU_TYPE_Q5_1, 1, 0, 0};
-    const ModelSpec q50_poison = {64, 32, 1, 2, 2, 4, NU_TYPE_Q5_0, 1, 0, 1};
-    const ModelSpec q41_poison = {64, 64, 1, 2, 1, 4, NU_TYPE_Q4_1, 0, 0, 1};
+    const ModelSpec bf16 = {8, 24, 1, 2, 1, 4, NU_TYPE_BF16, 0, 0, 0, 0};
+    const ModelSpec q41 = {32, 64, 1, 2, 2, 4, NU_TYPE_Q4_1, 1, 0, 0, 0};
+    const ModelSpec q50 = {64, 32, 1, 4, 1, 4, NU_TYPE_Q5_0, 0, 0, 0, 0};
+    const ModelSpec q51 = {32, 32, 2, 1, 1, 4, NU_TYPE_Q5_1, 1, 0, 0, 0};
+    const ModelSpec q50_poison = {64, 32, 1, 2, 2, 4, NU_TYPE_Q5_0, 1, 0, 1, 0};
+    const ModelSpec q41_poison = {64, 64, 1, 2, 1, 4, NU_TYPE_Q4_1, 0, 0, 1, 0};
     model_seed(&bf16, "bf16.gguf");
     model_seed(&q41, "q4_1_shared.gguf");
     model_seed(&q50, "q5_0.gguf");
     model_seed(&q51, "q5_1_shared.gguf");
     model_seed(&q50_poison, "q5_0_nan_scales.gguf");
     model_seed(&q41_poison, "q4_1_inf_scales.gguf");
+    /* The K-quants and IQ4 in ffn_down (hidden 256: one super-block per row, 32 rows), the
+     * rest Q8_0 or IQ4_NL; then NaN and infinite super-block scales. */
+    static const struct {
+        uint32_t type;
+        const char *name, *poisoned;
+    } kq[] = {
+        {NU_TYPE_Q2_K, "q2_K_down.gguf", "q2_K_nan_scales.gguf"},
+        {NU_TYPE_Q3_K, "q3_K_down.gguf", "q3_K_nan_scales.gguf"},
+        {NU_TYPE_Q4_K, "q4_K_down.gguf", "q4_K_nan_scales.gguf"},
+        {NU_TYPE_Q5_K, "q5_K_down.gguf", "q5_K_nan_scales.gguf"},
+        {NU_TYPE_Q6_K, "q6_K_down.gguf", "q6_K_nan_scales.gguf"},
+        {NU_TYPE_IQ4_XS, "iq4_xs_down.gguf", "iq4_xs_nan_scales.gguf"},
+    };
+    uint32_t rng_before = rng; /* the seeds after these stay as they were */
+    for (size_t i = 0; i < sizeof kq / sizeof kq[0]; i++) {
+        const ModelSpec plain = {32, 256, 1, 2, 1, 4, NU_TYPE_Q8_0, 1, 0, 0, kq[i].type};
+        const ModelSpec poisoned = {32, 256, 1, 2, 1, 4, NU_TYPE_IQ4_NL, 0, 0, 1, kq[i].type};
+        model_seed(&plain, kq[i].name);
+        model_seed(&poisoned, kq[i].poisoned);
+    }
+    rng = rng_before;
 }
 
 /* ---- llama2c: checkpoints ---------------------------------------------------------------- */

@@ -7,6 +7,7 @@
 #include "gguf.h" /* gguf_ggml_type_name for the ggml ids not in the table */
 #include "quant.h"
 #include "quant/family.h"
+#include "quant/kquants.h"
 
 #define ROW(T, NAME, BLOCK, BYTES, DOT, MATVEC)                                                      \
     [NU_TYPE_##T] = {#NAME, BLOCK, BYTES, NU_TYPE_##DOT, nu_##NAME##_to_float, nu_##NAME##_from_float, MATVEC, NULL}
@@ -25,6 +26,14 @@ static const NuTypeTraits table[NU_TYPE_COUNT] = {
     ROW(Q5_1, q5_1, NU_QK, sizeof(NuBlockQ5_1), Q8_1, nu_q5_1_matvec),
     ROW_INPUT(Q8_0, q8_0, NU_QK, sizeof(NuBlockQ8_0), Q8_0, nu_q8_0_matvec),
     ROW_INPUT(Q8_1, q8_1, NU_QK, sizeof(NuBlockQ8_1), Q8_1, NULL), /* activations only */
+    ROW(Q2_K, q2_K, NU_QK_K, sizeof(NuBlockQ2_K), Q8_K, nu_q2_K_matvec),
+    ROW(Q3_K, q3_K, NU_QK_K, sizeof(NuBlockQ3_K), Q8_K, nu_q3_K_matvec),
+    ROW(Q4_K, q4_K, NU_QK_K, sizeof(NuBlockQ4_K), Q8_K, nu_q4_K_matvec),
+    ROW(Q5_K, q5_K, NU_QK_K, sizeof(NuBlockQ5_K), Q8_K, nu_q5_K_matvec),
+    ROW(Q6_K, q6_K, NU_QK_K, sizeof(NuBlockQ6_K), Q8_K, nu_q6_K_matvec),
+    ROW(Q8_K, q8_K, NU_QK_K, sizeof(NuBlockQ8_K), Q8_K, NULL), /* activations only */
+    ROW(IQ4_NL, iq4_nl, NU_QK, sizeof(NuBlockIQ4_NL), Q8_0, nu_iq4_nl_matvec),
+    ROW(IQ4_XS, iq4_xs, NU_QK_K, sizeof(NuBlockIQ4_XS), Q8_K, nu_iq4_xs_matvec),
 };
 
 const NuTypeTraits *nu_type_traits(NuType t) {
