@@ -1,5 +1,7 @@
-/* The Llama forward pass, in the spirit of llama2.c's run.c: one token at a time, float32
- * activations, a key/value cache per layer, weights in any of F32, F16, Q8_0, Q4_0.
+/* The forward pass of the Llama family, in the spirit of llama2.c's run.c: one token at a
+ * time, float32 activations, a key/value cache per layer, weights in any of F32, F16, Q8_0,
+ * Q4_0. One pass serves llama, qwen2, qwen3 and gemma3 through the config's feature switches
+ * (tensor.h): q/k/v biases, q/k norms, post norms, rope pairing, activation, sliding window.
  *
  *   NuRunState *s;
  *   nu_runstate_new(&config, &s, &err);
@@ -25,22 +27,22 @@ typedef struct NuRunState {
     NuConfig config;   /* the shape it was allocated for */
     size_t bytes;      /* total allocated, for reporting */
     float *x;          /* residual stream [dim] */
-    float *xb, *xb2;   /* normalized input / attention output, and a second buffer [dim] */
+    float *xb, *xb2;   /* normalized input / attention output [max(dim, q_dim)], a second buffer [dim] */
     float *hb, *hb2;   /* feed-forward gate and up [hidden_dim] */
-    float *q;          /* query [dim] */
+    float *q;          /* query [q_dim = n_heads * head_dim] */
     float *att;        /* attention scores [n_heads * seq_len] */
     float *logits;     /* output [vocab_size] */
     float *key_cache;  /* [n_layers][seq_len][kv_dim] */
     float *value_cache;
-    float *rope_cos, *rope_sin; /* this position's rotation, [rope_dim / 2] */
-    NuBlockQ8_0 *xq;   /* the matmul input quantized for Q8_0/Q4_0 weights [max(dim, hidden) / 32] */
+    float *rope_cos, *rope_sin; /* this position's rotation: global layers' [rope_dim / 2], then
+                                 * the sliding-window layers' [rope_dim / 2] */
+    NuBlockQ8_0 *xq;   /* the matmul input quantized for Q8_0/Q4_0 weights [max(dim, q_dim, hidden) / 32] */
     const float *in_x; /* the matmul input (set_input in model.c) */
     int in_n;
     int in_quantized;  /* xq holds in_x quantized */
 } NuRunState;
 
-/* Checks the config (positive sizes, heads dividing dim, kv heads dividing heads, an even
- * rope_dim no larger than the head, finite eps and theta) and allocates the state. Fails
+/* Checks the config (nu_config_check's limits) and allocates the state. Fails
  * with NU_ERR_ARG for a bad config and NU_ERR_NOMEM, naming the size, when the state would
  * exceed NU_RUNSTATE_MAX_BYTES or an allocation fails. */
 NuCode nu_runstate_new(const NuConfig *c, NuRunState **out, NuError *err);
