@@ -81,10 +81,8 @@ void nu_config_defaults(NuConfig *c) {
     c->rope_theta_swa = 10000.0f;
     c->rope_scale = 1.0f;
     c->norm_eps = 1e-5f;
-    c->rope_neox = c->qk_norm = c->post_norms = c->gelu = 0;
-    c->embed_scale = 1.0f;
-    c->att_divisor = sqrtf((float)c->head_dim);
     c->logit_softcap = 0.0f;
+    nu_config_features(c);
     c->swa_window = c->swa_period = 0;
 }
 
@@ -147,6 +145,17 @@ static NuCode vocab_size(const GgufFile *g, int *out, NuError *err) {
     return NU_OK;
 }
 
+void nu_config_features(NuConfig *c) {
+    int gemma = c->arch == NU_ARCH_GEMMA3;
+    c->rope_neox = c->arch != NU_ARCH_LLAMA;
+    c->qk_norm = c->arch == NU_ARCH_QWEN3 || gemma;
+    c->post_norms = c->gelu = gemma;
+    c->embed_scale = gemma ? sqrtf((float)c->dim) : 1.0f;
+    /* llama.cpp's gemma3 query scale: the head size, but dim / heads in the 62-layer 27B */
+    int scale_dim = gemma && c->n_layers == 62 ? c->dim / c->n_heads : c->head_dim;
+    c->att_divisor = sqrtf((float)scale_dim);
+}
+
 static const char *const arch_names[] = {"llama", "qwen2", "qwen3", "gemma3"};
 
 static NuCode read_arch(const GgufFile *g, NuArch *out, NuError *err) {
@@ -202,17 +211,13 @@ static NuCode read_rope_scaling(const GgufFile *g, NuConfig *c, NuError *err) {
     return NU_OK;
 }
 
-/* gemma3: sliding-window attention (attention.sliding_window; period from
+/* gemma3's keys: sliding-window attention (attention.sliding_window; period from
  * attention.sliding_window_pattern, 6 when absent or not a number, as llama.cpp reads it;
- * those layers' rope base from rope.freq_base_swa, 10000 when absent), a final logit
- * softcap when given, and the query scale of llama.cpp: the head size, except in the 62-layer
- * 27B model, where it is dim / heads. */
+ * those layers' rope base from rope.freq_base_swa, 10000 when absent) and a final logit
+ * softcap when given. */
 static NuCode read_gemma3(const GgufFile *g, NuConfig *c, NuError *err) {
     char key[96];
     NuCode rc;
-    c->rope_neox = c->qk_norm = c->post_norms = c->gelu = 1;
-    c->embed_scale = sqrtf((float)c->dim);
-    c->att_divisor = sqrtf((float)(c->n_layers == 62 ? c->dim / c->n_heads : c->head_dim));
     if ((rc = get_float(g, arch_key(key, sizeof key, c->arch, "final_logit_softcapping"), 0.0f,
                         &c->logit_softcap, err)))
         return rc;
@@ -239,7 +244,7 @@ static NuCode read_gemma3(const GgufFile *g, NuConfig *c, NuError *err) {
 }
 
 static NuCode read_config(const GgufFile *g, NuConfig *c, NuError *err) {
-    NuArch arch;
+    NuArch arch = NU_ARCH_LLAMA;
     NuCode rc = read_arch(g, &arch, err);
     if (rc != NU_OK) return rc;
     if (gguf_tensor_count(g) == 0) /* before the hparams: a vocab-only file may claim 7B ones */
@@ -279,15 +284,10 @@ static NuCode read_config(const GgufFile *g, NuConfig *c, NuError *err) {
     if (value_dim != c->head_dim)
         return nu_fail(err, NU_ERR_UNSUPPORTED, "value heads of %d dims with key heads of %d "
                        "are not supported", value_dim, c->head_dim);
-    c->embed_scale = 1.0f;
-    c->att_divisor = sqrtf((float)c->head_dim);
     c->rope_theta_swa = c->rope_theta;
-    switch (arch) {
-    case NU_ARCH_LLAMA: break;
-    case NU_ARCH_QWEN2: c->rope_neox = 1; break;
-    case NU_ARCH_QWEN3: c->rope_neox = c->qk_norm = 1; break;
-    case NU_ARCH_GEMMA3: rc = read_gemma3(g, c, err); break;
-    }
+    nu_config_features(c);
+    if (arch == NU_ARCH_GEMMA3) rc = read_gemma3(g, c, err);
+    if (c->seq_len > NU_CONTEXT_MAX) c->seq_len = NU_CONTEXT_MAX;
     return rc != NU_OK ? rc : nu_config_check(c, err);
 }
 

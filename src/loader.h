@@ -10,7 +10,7 @@
 
 /* Reads general.architecture (llama, qwen2, qwen3 or gemma3), its <arch>.* hyperparameters
  * with llama.cpp's keys and defaults (the head size from attention.key_length, rope scaling
- * none or linear, gemma3's sliding window) into cfg's shape and features, and every tensor
+ * none or linear, gemma3's sliding window; the context cut to NU_CONTEXT_MAX) into cfg's shape and features, and every tensor
  * the features need, checking each shape against the config and each type (matrices F32,
  * F16, Q8_0 or Q4_0; norms and biases F32). A missing output.weight means the classifier is
  * token_embd; q/k/v biases and (llama) rope_freqs.weight are optional.
@@ -38,6 +38,15 @@ NuCode nu_config_check(const NuConfig *c, NuError *err);
  * dim / n_heads (0 when it does not divide), rope over the whole head with theta 10000 and no
  * scaling, epsilon 1e-5, adjacent rope pairs, SiLU, no extra norms, no window. */
 void nu_config_defaults(NuConfig *c);
+
+/* Sets the features that follow from c->arch and the shape alone: rope pairing, q/k norms,
+ * post norms, GELU, embedding scale, attention divisor. (The window, rope bases, scaling and
+ * softcap come from keys.) */
+void nu_config_features(NuConfig *c);
+
+/* The loader cuts longer contexts to this many positions: the KV cache grows with it (a
+ * 131072-position Llama 3.2 1B would need 8 GiB) and wasm32 memory ends at 4 GiB. */
+#define NU_CONTEXT_MAX 4096
 
 /* "llama", "qwen2", "qwen3", "gemma3" (general.architecture's spelling). */
 const char *nu_arch_name(NuArch arch);

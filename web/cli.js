@@ -26,12 +26,17 @@ commands:
   tokenize --model F --text T [--tokenizer tokenizer.bin]
       prints the token ids of T as a JSON array (no BOS); works with vocab-only GGUF files
   convert --input F [--tokenizer tokenizer.bin] --output G --type f32|q8_0|q4_0
-      converts a GGUF (llama) or a llama2.c checkpoint with its tokenizer.bin to a GGUF file
+      converts a GGUF (llama, qwen2, qwen3, gemma3) or a llama2.c checkpoint with its tokenizer.bin to a GGUF file
       with f32, q8_0 or q4_0 matrices (rows that are not whole 32-blocks: f16); progress on stderr
   synth --shape S --vocab V.gguf --output G --type f32|q8_0|q4_0 [--seed N]
-      writes a model with seeded random weights; S is stories15M, stories42M, stories110M or
-      DIM,HIDDEN,LAYERS,HEADS,KVHEADS,VOCAB,SEQ; the tokenizer is copied from V.gguf, whose
-      token count must equal VOCAB
+        [--arch llama|qwen2|qwen3|gemma3] [--layers N] [--window N] [--untied-output]
+        [--llama3-rope] [--chat-template FILE]
+      writes a model with seeded random weights; S is a preset (stories15M, stories42M,
+      stories110M, smollm2-135m, tinyllama-1.1b, llama3.2-1b, qwen2.5-0.5b, qwen3-0.6b,
+      gemma3-270m) or DIM,HIDDEN,LAYERS,HEADS,KVHEADS,VOCAB,SEQ[,HEAD]; the tokenizer (tokens,
+      merges, types, special ids) is copied from V.gguf, whose token count must equal VOCAB
+      (0: take it from V.gguf); --layers replaces the layer count, --window sets gemma3's
+      sliding window, --chat-template writes FILE as tokenizer.chat_template
 
 options:
   -h, --help   this text`;
@@ -59,6 +64,12 @@ const OPTIONS = {
   type: { type: 'string' },
   shape: { type: 'string' },
   vocab: { type: 'string' },
+  arch: { type: 'string' },
+  layers: { type: 'string' },
+  window: { type: 'string' },
+  'untied-output': { type: 'boolean' },
+  'llama3-rope': { type: 'boolean' },
+  'chat-template': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -229,7 +240,16 @@ async function synth(values) {
   const type = targetType(values);
   const value = BigInt(seed(values));
   if (value >= 2n ** 64n) throw new UsageError(`--seed must be below 2^64, got "${values.seed}"`);
-  await synthModel({ shape, vocab, output, type, seed: value, log: progress });
+  const positive = (name) => {
+    const n = number(values, name, undefined, true);
+    if (n !== undefined && n < 1) throw new UsageError(`--${name} must be a positive integer, got "${values[name]}"`);
+    return n;
+  };
+  await synthModel({
+    shape, arch: values.arch, layers: positive('layers'), window: positive('window'),
+    untiedOutput: values['untied-output'] ?? false, llama3Rope: values['llama3-rope'] ?? false,
+    vocab, chatTemplate: values['chat-template'], output, type, seed: value, log: progress,
+  });
 }
 
 const COMMANDS = { generate, info, tokenize, replay, sweep, convert, synth };
