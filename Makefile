@@ -120,9 +120,12 @@ deps-emcc:
 # The browser tests drive Debian's Chromium through playwright-core (never a downloaded browser).
 deps-chromium:
 	@command -v chromium >/dev/null || { echo "installing chromium (apt)"; $(APT_INSTALL) chromium >/dev/null; }
+# node-llama-cpp (llama.cpp, the parity tests' oracle) comes as its prebuilt linux-x64 CPU
+# addon only: the other platforms' binaries are optional dependencies (omitted), and its
+# postinstall, which could download or build llama.cpp, is skipped.
 deps-npm: node_modules/.package-lock.json
 node_modules/.package-lock.json: package-lock.json
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund --ignore-scripts --omit=optional
 	@touch $@
 
 # --- tests ------------------------------------------------------------------------------
