@@ -40,14 +40,14 @@ NU_EXPORT NuApiOutput *nu_convert_model(const uint8_t *model, size_t model_size,
 }
 
 /* A random-weight model (see NuSynthSpec: shape, arch NULL or a name, layers, window and
- * flags bit 0 untied output, bit 1 Llama 3 rope factors) with the tokenizer of the GGUF file
+ * flags bit 0 untied output, bit 1 Llama 3 rope factors, std 0 for 0.02) with the tokenizer of the GGUF file
  * in vocab and chat_template (NULL: the vocabulary's); the 64-bit seed comes as two 32-bit
  * halves. */
 NU_EXPORT NuApiOutput *nu_synth_model(const char *shape, const char *arch, int layers, int window,
-                                      int flags, const uint8_t *vocab, size_t vocab_size, int type,
+                                      int flags, float std, const uint8_t *vocab, size_t vocab_size, int type,
                                       uint32_t seed_lo, uint32_t seed_hi, const char *name,
                                       const char *chat_template) {
-    NuSynthSpec spec = {shape, arch, layers, window, flags & 1, (flags >> 1) & 1};
+    NuSynthSpec spec = {shape, arch, layers, window, flags & 1, (flags >> 1) & 1, std};
     NuSynthModel model;
     uint8_t *data = NULL;
     size_t size = 0;

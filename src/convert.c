@@ -83,6 +83,7 @@ typedef struct {
     Item *items;
     size_t n;
     int64_t max_cols;
+    float std; /* of a synthetic model's random elements */
 } Plan;
 
 static NuType output_type(NuType target, int is_norm, int64_t cols) {
@@ -157,8 +158,7 @@ static void add_plan_tensors(GgufWriter *w, const Plan *p) {
 
 /* ---- filling tensors ----------------------------------------------------------------- */
 
-#define SYNTH_STD 0.02f
-#define SYNTH_HALF_WIDTH (SYNTH_STD * 1.7320508f) /* uniform on [-a, a] has std a / sqrt(3) */
+#define SYNTH_STD 0.02f /* the default */
 
 /* splitmix64: a well-mixed 64-bit stream from any state, including 0. */
 static uint64_t next_u64(uint64_t *state) {
@@ -168,10 +168,12 @@ static uint64_t next_u64(uint64_t *state) {
     return z ^ (z >> 31);
 }
 
-static void random_row(uint64_t *state, float *row, int64_t n) {
+/* Uniform on [-a, a] with a = std * sqrt(3), which has that standard deviation. */
+static void random_row(uint64_t *state, float std, float *row, int64_t n) {
+    const float half_width = std * 1.7320508f;
     for (int64_t j = 0; j < n; j++) {
         float u = (float)(next_u64(state) >> 40) * (1.0f / 16777216.0f); /* [0, 1), 24 bits */
-        row[j] = (2.0f * u - 1.0f) * SYNTH_HALF_WIDTH;
+        row[j] = (2.0f * u - 1.0f) * half_width;
     }
 }
 
@@ -197,7 +199,7 @@ static void encode_row(NuType type, const float *x, uint8_t *dst, int64_t n) {
 
 /* Writes item `index` at dst: each row dequantized from the input, or for a synthetic model
  * norms of 1.0 and matrices and biases from the item's own PRNG stream. */
-static void fill_item(const Item *it, size_t index, uint64_t seed, float *row, uint8_t *dst) {
+static void fill_item(const Item *it, size_t index, uint64_t seed, float std, float *row, uint8_t *dst) {
     const int64_t cols = it->src.cols;
     const size_t in_bytes = it->src.data ? nu_row_bytes(it->src.type, cols) : 0;
     const size_t out_bytes = nu_row_bytes(it->type, cols);
@@ -209,7 +211,7 @@ static void fill_item(const Item *it, size_t index, uint64_t seed, float *row, u
         else if (it->is_norm && !it->is_bias)
             for (int64_t j = 0; j < cols; j++) row[j] = 1.0f;
         else
-            random_row(&state, row, cols);
+            random_row(&state, std, row, cols);
         encode_row(it->type, row, dst + (size_t)r * out_bytes, cols);
     }
 }
@@ -229,7 +231,7 @@ static NuCode finish(GgufWriter *w, const Plan *p, uint64_t seed, uint8_t **out,
     }
     for (size_t i = 0; i < p->n; i++)
         if (!copied(&p->items[i]))
-            fill_item(&p->items[i], i, seed, row, buf + gguf_writer_tensor_pos(w, i));
+            fill_item(&p->items[i], i, seed, p->std, row, buf + gguf_writer_tensor_pos(w, i));
     free(row);
     *out = buf;
     *out_size = size;
@@ -570,6 +572,9 @@ NuCode nu_synth_spec(const NuSynthSpec *spec, NuSynthModel *m, NuError *err) {
     if (window > 0 && arch != NU_ARCH_GEMMA3)
         return nu_fail(err, NU_ERR_ARG, "a sliding window is for gemma3 models, not %s",
                        nu_arch_name(arch));
+    if (!(spec->std >= 0.0f && spec->std <= 1.0f))
+        return nu_fail(err, NU_ERR_ARG, "standard deviation %g is not in [0, 1]", (double)spec->std);
+    m->std = spec->std;
     m->untied_output |= spec->untied_output;
     m->llama3_rope |= spec->llama3_rope;
     if (m->llama3_rope && arch != NU_ARCH_LLAMA)
@@ -612,7 +617,7 @@ NuCode nu_synth_spec(const NuSynthSpec *spec, NuSynthModel *m, NuError *err) {
 }
 
 NuCode nu_synth_shape(const char *spec, NuConfig *cfg, NuError *err) {
-    NuSynthSpec s = {spec, NULL, 0, 0, 0, 0};
+    NuSynthSpec s = {.shape = spec};
     NuSynthModel m;
     NuCode rc = nu_synth_spec(&s, &m, err);
     *cfg = m.config;
@@ -767,6 +772,7 @@ NuCode nu_synth(const NuSynthModel *model, const uint8_t *vocab, size_t vocab_si
     if (rc == NU_OK) rc = synth_weights(&m, rope_freqs, &wts, err);
     if (rc == NU_OK) rc = plan_weights(&wts, m.config.n_layers, !m.untied_output, type, &plan, err);
     if (rc == NU_OK) {
+        plan.std = m.std > 0.0f ? m.std : SYNTH_STD;
         add_plan_tensors(w, &plan);
         rc = finish(w, &plan, seed, out, out_size, err);
     }

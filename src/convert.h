@@ -50,12 +50,15 @@ typedef struct {
     int window;         /* > 0: gemma3's sliding window (gemma3-270m has 512) */
     int untied_output;  /* write output.weight apart from token_embd (tinyllama does) */
     int llama3_rope;    /* write rope_freqs.weight with Llama 3's factors (llama3.2 does) */
+    float std;          /* > 0: the random elements' standard deviation instead of 0.02 (a
+                         * small model with 0.02 barely attends: parity tests want more) */
 } NuSynthSpec;
 
 typedef struct {
     NuConfig config;   /* vocab_size 0: the vocabulary file's */
     int untied_output;
     int llama3_rope;
+    float std;         /* 0: 0.02 */
 } NuSynthModel;
 
 /* Resolves a spec: the shape's numbers, the architecture's features (nu_config_features),
@@ -69,7 +72,7 @@ NuCode nu_synth_spec(const NuSynthSpec *spec, NuSynthModel *model, NuError *err)
 NuCode nu_synth_shape(const char *spec, NuConfig *cfg, NuError *err);
 
 /* A model with random weights: every matrix element and bias uniform with standard deviation
- * 0.02 from a PRNG seeded by seed (each tensor from its own stream, so the file is a function
+ * model->std (0: 0.02) from a PRNG seeded by seed (each tensor from its own stream, so the file is a function
  * of the model, type and seed alone), norms 1.0, the classifier shared with the embedding
  * unless untied. The tokenizer metadata (every tokenizer.* entry) is copied verbatim from the
  * GGUF file in vocab, whose token count must equal the config's vocab_size unless that is 0;

@@ -30,13 +30,14 @@ commands:
       with f32, q8_0 or q4_0 matrices (rows that are not whole 32-blocks: f16); progress on stderr
   synth --shape S --vocab V.gguf --output G --type f32|q8_0|q4_0 [--seed N]
         [--arch llama|qwen2|qwen3|gemma3] [--layers N] [--window N] [--untied-output]
-        [--llama3-rope] [--chat-template FILE]
+        [--llama3-rope] [--std X] [--chat-template FILE]
       writes a model with seeded random weights; S is a preset (stories15M, stories42M,
       stories110M, smollm2-135m, tinyllama-1.1b, llama3.2-1b, qwen2.5-0.5b, qwen3-0.6b,
       gemma3-270m) or DIM,HIDDEN,LAYERS,HEADS,KVHEADS,VOCAB,SEQ[,HEAD]; the tokenizer (tokens,
       merges, types, special ids) is copied from V.gguf, whose token count must equal VOCAB
       (0: take it from V.gguf); --layers replaces the layer count, --window sets gemma3's
-      sliding window, --chat-template writes FILE as tokenizer.chat_template
+      sliding window, --std the weights' standard deviation (0.02), --chat-template writes
+      FILE as tokenizer.chat_template
 
 options:
   -h, --help   this text`;
@@ -70,6 +71,7 @@ const OPTIONS = {
   'untied-output': { type: 'boolean' },
   'llama3-rope': { type: 'boolean' },
   'chat-template': { type: 'string' },
+  std: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -247,7 +249,7 @@ async function synth(values) {
   };
   await synthModel({
     shape, arch: values.arch, layers: positive('layers'), window: positive('window'),
-    untiedOutput: values['untied-output'] ?? false, llama3Rope: values['llama3-rope'] ?? false,
+    std: number(values, 'std', 0), untiedOutput: values['untied-output'] ?? false, llama3Rope: values['llama3-rope'] ?? false,
     vocab, chatTemplate: values['chat-template'], output, type, seed: value, log: progress,
   });
 }

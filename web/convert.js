@@ -114,12 +114,13 @@ function count(name, value) {
  * qwen3-0.6b, gemma3-270m) or "DIM,HIDDEN,LAYERS,HEADS,KVHEADS,VOCAB,SEQ[,HEAD]" (VOCAB 0: the
  * vocabulary file's); arch: llama, qwen2, qwen3 or gemma3 (default: the preset's, or llama);
  * layers: a layer count replacing the shape's; window: gemma3's sliding window; untiedOutput,
- * llama3Rope: write output.weight / Llama 3's rope_freqs.weight; vocab: a GGUF file whose
+ * llama3Rope: write output.weight / Llama 3's rope_freqs.weight; std: the random elements'
+ * standard deviation (default 0.02); vocab: a GGUF file whose
  * tokenizer is copied; chatTemplate: a file whose text becomes tokenizer.chat_template;
  * seed: a BigInt or integer in [0, 2^64). Returns { output, bytes, seconds }.
  */
 export async function synthModel({
-  shape, arch, layers, window, untiedOutput = false, llama3Rope = false, vocab, chatTemplate,
+  shape, arch, layers, window, untiedOutput = false, llama3Rope = false, std = 0, vocab, chatTemplate,
   output, type, seed = 0n, log = () => {},
 }) {
   const id = typeId(type);
@@ -128,6 +129,7 @@ export async function synthModel({
   if (arch !== undefined && !ARCHS.includes(arch)) throw invalid(`arch must be one of ${ARCHS.join(', ')}, got "${arch}"`);
   const nLayers = count('layers', layers);
   const nWindow = count('window', window);
+  if (typeof std !== 'number' || !(std >= 0 && std <= 1)) throw invalid(`std must be a number in [0, 1], got ${std}`);
   let template;
   if (chatTemplate !== undefined) {
     try {
@@ -154,7 +156,7 @@ export async function synthModel({
     const lo = Number(big & 0xffffffffn);
     const hi = Number(big >> 32n);
     const flags = (untiedOutput ? 1 : 0) | (llama3Rope ? 2 : 0);
-    handle = e.nu_synth_model(shapePtr, archPtr, nLayers, nWindow, flags, file.ptr, file.size, id, lo, hi,
+    handle = e.nu_synth_model(shapePtr, archPtr, nLayers, nWindow, flags, std, file.ptr, file.size, id, lo, hi,
                               shapePtr, templatePtr);
   } finally {
     freeAll(wasm, [file.ptr, ...ptrs]);
