@@ -191,20 +191,38 @@ static int grow(void **buf, size_t *cap, size_t need, size_t elem, NuError *err)
     return 1;
 }
 
-/* Encodes text[0..len); returns the number of ids (read them at nu_model_ids) or -code. */
-NU_EXPORT int nu_model_tokenize(NuApiModel *m, const char *text, int len, int add_bos) {
+/* Encodes text[0..len) with NU_ENCODE_* flags (1 BOS, 2 special tokens, 4 EOS); returns the
+ * number of ids (read them at nu_model_ids) or -code. */
+NU_EXPORT int nu_model_tokenize(NuApiModel *m, const char *text, int len, int flags) {
     size_t n = 0;
-    NuCode rc = nu_tokenizer_encode(m->tokenizer, text, (size_t)len, add_bos, m->ids, m->ids_cap,
+    NuCode rc = nu_tokenizer_encode(m->tokenizer, text, (size_t)len, flags, m->ids, m->ids_cap,
                                     &n, &m->err);
     if (rc == NU_ERR_ARG && n > m->ids_cap) { /* too small: grow to the count it reported */
         if (!grow((void **)&m->ids, &m->ids_cap, n, sizeof *m->ids, &m->err)) return -NU_ERR_NOMEM;
-        rc = nu_tokenizer_encode(m->tokenizer, text, (size_t)len, add_bos, m->ids, m->ids_cap, &n,
+        rc = nu_tokenizer_encode(m->tokenizer, text, (size_t)len, flags, m->ids, m->ids_cap, &n,
                                  &m->err);
     }
     return rc == NU_OK ? (int)n : -(int)rc;
 }
 
 NU_EXPORT const int32_t *nu_model_ids(NuApiModel *m) { return m->ids; }
+
+/* The vocabulary's wishes for a prompt: which 0 add_bos_token, 1 add_eos_token. */
+NU_EXPORT int nu_model_wants(NuApiModel *m, int which) {
+    return which == 0 ? nu_tokenizer_wants_bos(m->tokenizer) : nu_tokenizer_wants_eos(m->tokenizer);
+}
+
+/* The end-of-generation ids: nu_model_eog_count of them at nu_model_eog_ids. */
+NU_EXPORT int nu_model_eog_count(NuApiModel *m) {
+    const int32_t *ids;
+    return (int)nu_tokenizer_eog(m->tokenizer, &ids);
+}
+
+NU_EXPORT const int32_t *nu_model_eog_ids(NuApiModel *m) {
+    const int32_t *ids;
+    nu_tokenizer_eog(m->tokenizer, &ids);
+    return ids;
+}
 NU_EXPORT const char *nu_model_bytes(NuApiModel *m) { return m->bytes; }
 
 static int keep_bytes(NuApiModel *m, const char *src, size_t len) {

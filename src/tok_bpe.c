@@ -143,6 +143,7 @@ typedef struct {
     Symbol *sym;   /* room for the longest word */
     TokHeap heap;  /* reused across words */
     TokOut *out;
+    TokBuf spelled; /* a word in byte-level characters, for ignore_merges */
 } Encoder;
 
 static int queue_pair(Encoder *e, int32_t left, int32_t right) {
@@ -182,20 +183,24 @@ static NuCode encode_word(Encoder *e, const uint8_t *w, size_t n, NuError *err) 
     return NU_OK;
 }
 
-/* --- the pre-tokenizer ---------------------------------------------------------------------
- * Works on code points cp[0..end); each rule gives the length of the word starting at i. */
+/* --- the pre-tokenizers ------------------------------------------------------------------
+ * Scanners over code points cp[0..end), each giving the length of the word starting at i,
+ * written to split exactly as llama.cpp's hand-written versions of the regexes do. */
 
 static int is_other(uint32_t c) {
     return !nu_unicode_is_space(c) && !nu_unicode_is_letter(c) && !nu_unicode_is_number(c);
 }
 
-/* 's 't 're 've 'm 'll 'd (lower case only, as in GPT-2). */
-static size_t contraction(const uint32_t *cp, size_t i, size_t end) {
+/* 's 't 're 've 'm 'll 'd; with fold, either case (the (?i:...) of Llama 3's regex: no
+ * code point outside ASCII lowercases to these letters, see src/tools/gen_unicode.py). */
+static size_t contraction(const uint32_t *cp, size_t i, size_t end, int fold) {
     if (cp[i] != '\'' || i + 1 >= end) return 0;
     uint32_t a = cp[i + 1];
+    if (fold && a >= 'A' && a <= 'Z') a += 'a' - 'A';
     if (a == 's' || a == 't' || a == 'm' || a == 'd') return 2;
     if (i + 2 >= end) return 0;
     uint32_t b = cp[i + 2];
+    if (fold && b >= 'A' && b <= 'Z') b += 'a' - 'A';
     if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) return 3;
     return 0;
 }
@@ -218,13 +223,82 @@ static size_t whitespace(const uint32_t *cp, size_t i, size_t end) {
     return j - i;
 }
 
-static size_t next_word(const uint32_t *cp, size_t i, size_t end) {
-    size_t n = contraction(cp, i, end);
+/* GPT-2: 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+ */
+static size_t gpt2_word(const uint32_t *cp, size_t i, size_t end) {
+    size_t n = contraction(cp, i, end, 0);
     if (!n) n = space_then_run(cp, i, end, nu_unicode_is_letter);
     if (!n) n = space_then_run(cp, i, end, nu_unicode_is_number);
     if (!n) n = space_then_run(cp, i, end, is_other);
     if (!n) n = whitespace(cp, i, end);
     return n;
+}
+
+static int is_newline(uint32_t c) { return c == '\r' || c == '\n'; }
+
+/* Llama 3 (digits 3, "llama-bpe") and Qwen2 (digits 1):
+ *   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,digits}
+ *   | ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+ */
+static size_t llama3_word(const uint32_t *cp, size_t i, size_t end, size_t digits) {
+    size_t n = contraction(cp, i, end, 1);
+    if (n) return n;
+    uint32_t c = cp[i];
+    /* one optional non-letter, non-digit, non-newline character, then letters */
+    if (!is_newline(c) && !nu_unicode_is_number(c) &&
+        (nu_unicode_is_letter(c) || (i + 1 < end && nu_unicode_is_letter(cp[i + 1])))) {
+        size_t j = i + 1;
+        while (j < end && nu_unicode_is_letter(cp[j])) j++;
+        return j - i;
+    }
+    if (nu_unicode_is_number(c)) {
+        size_t j = i;
+        while (j < end && j - i < digits && nu_unicode_is_number(cp[j])) j++;
+        return j - i;
+    }
+    /* an optional space, other characters, then any newlines */
+    size_t j = i + (c == ' ');
+    if (j >= end || is_other(cp[j])) {
+        while (j < end && is_other(cp[j])) j++;
+        while (j < end && is_newline(cp[j])) j++;
+        return j - i;
+    }
+    /* whitespace: up to its last newline if it has one, else as GPT-2 */
+    size_t last_newline = 0;
+    for (j = i; j < end && nu_unicode_is_space(cp[j]); j++)
+        if (is_newline(cp[j])) last_newline = j + 1;
+    if (last_newline) return last_newline - i;
+    return whitespace(cp, i, end);
+}
+
+static size_t next_word(const NuTokenizer *t, const uint32_t *cp, size_t i, size_t end) {
+    switch (t->pre) {
+    case PRE_LLAMA3: return llama3_word(cp, i, end, 3);
+    case PRE_QWEN2: return llama3_word(cp, i, end, 1);
+    default: return gpt2_word(cp, i, end);
+    }
+}
+
+/* With ignore_merges, a word whose byte-level spelling is a token becomes that token. */
+static int32_t whole_word_token(Encoder *e, const uint8_t *w, size_t n) {
+    TokBuf *b = &e->spelled;
+    b->len = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t utf8[4];
+        int k = nu_utf8_encode(byte_to_char(w[i]), utf8);
+        if (!tok_buf_append(b, utf8, (size_t)k)) return -2;
+    }
+    return tok_lookup(e->t, b->data, b->len);
+}
+
+static NuCode encode_piece(Encoder *e, const uint8_t *w, size_t n, NuError *err) {
+    if (e->t->ignore_merges) {
+        int32_t id = whole_word_token(e, w, n);
+        if (id == -2) return nu_fail(err, NU_ERR_NOMEM, "out of memory while encoding");
+        if (id >= 0) {
+            tok_out_push(e->out, id);
+            return NU_OK;
+        }
+    }
+    return encode_word(e, w, n, err);
 }
 
 NuCode bpe_encode(const NuTokenizer *t, const uint8_t *text, size_t len, TokOut *out,
@@ -234,7 +308,7 @@ NuCode bpe_encode(const NuTokenizer *t, const uint8_t *text, size_t len, TokOut 
         return nu_fail(err, NU_ERR_ARG, "text of %zu bytes is too long to encode", len);
     uint32_t *cp = malloc(len * sizeof *cp);
     size_t *off = malloc((len + 1) * sizeof *off); /* byte offset of each code point */
-    Encoder e = {t, malloc(len * sizeof *e.sym), {0}, out};
+    Encoder e = {t, malloc(len * sizeof *e.sym), {0}, out, {0}};
     NuCode rc = NU_OK;
     if (!cp || !off || !e.sym) rc = nu_fail(err, NU_ERR_NOMEM, "out of memory for a text of %zu bytes", len);
     size_t n = 0;
@@ -245,14 +319,15 @@ NuCode bpe_encode(const NuTokenizer *t, const uint8_t *text, size_t len, TokOut 
     if (!rc) off[n] = len;
     /* starcoder first cuts out every digit as a word of its own, then applies GPT-2's rules
      * to the pieces between. */
+    int split_digits = t->pre == PRE_STARCODER;
     for (size_t start = 0; !rc && start < n;) {
         size_t end = start;
-        if (t->split_digits && nu_unicode_is_number(cp[start])) end = start + 1;
+        if (split_digits && nu_unicode_is_number(cp[start])) end = start + 1;
         else
-            while (end < n && !(t->split_digits && nu_unicode_is_number(cp[end]))) end++;
+            while (end < n && !(split_digits && nu_unicode_is_number(cp[end]))) end++;
         for (size_t i = start; !rc && i < end;) {
-            size_t w = next_word(cp, i, end);
-            rc = encode_word(&e, text + off[i], off[i + w] - off[i], err);
+            size_t w = next_word(t, cp, i, end);
+            rc = encode_piece(&e, text + off[i], off[i + w] - off[i], err);
             i += w;
         }
         start = end;
@@ -261,5 +336,6 @@ NuCode bpe_encode(const NuTokenizer *t, const uint8_t *text, size_t len, TokOut 
     free(off);
     free(e.sym);
     free(e.heap.items);
+    free(e.spelled.data);
     return rc;
 }

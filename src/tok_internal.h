@@ -17,6 +17,18 @@ enum {
 
 typedef enum { TOK_SPM, TOK_BPE } TokKind;
 
+/* BPE pre-tokenizers, each one of llama.cpp's word-splitting regexes (see tok_bpe.c). */
+typedef enum {
+    PRE_GPT2,      /* gpt-2, default and the names llama.cpp maps to the same regex */
+    PRE_STARCODER, /* GPT-2's rules after cutting out every \p{N} (starcoder, smollm, ...) */
+    PRE_LLAMA3,    /* llama-bpe: Llama 3's regex, digits in runs of up to three */
+    PRE_QWEN2      /* qwen2: Llama 3's regex with single digits */
+} TokPre;
+
+/* Per-token strip flags for special tokens (llama.cpp's LSTRIP / RSTRIP attributes): the
+ * whitespace before / after the token in the text is dropped when the token is matched. */
+enum { TOK_LSTRIP = 1, TOK_RSTRIP = 2 };
+
 /* A growable byte buffer; every append reports allocation failure. */
 typedef struct {
     uint8_t *data;
@@ -46,7 +58,15 @@ struct NuTokenizer {
     uint32_t *piece_off, *display_off;
 
     int32_t bos, eos, unk; /* -1 when the vocabulary has none */
-    int add_bos;           /* the vocabulary's own preference, for callers that ask */
+    int add_bos, add_eos;  /* the vocabulary's own preference, for callers that ask */
+    /* End-of-generation tokens, ascending: eos, eot, eom and the texts llama.cpp marks. */
+    int32_t *eog;
+    int32_t n_eog;
+    /* Tokens matched in the text before the algorithm runs (control, user-defined and
+     * unknown ones), longest text first, ties in id order; strip holds TOK_LSTRIP/RSTRIP. */
+    int32_t *special;
+    int32_t n_special;
+    uint8_t *strip;
     int add_space_prefix;  /* SPM: a leading space is added before encoding */
     /* SPM: the bytes that stand for a space in token texts ("\xE2\x96\x81" in GGUF, " " in
      * llama2.c's tokenizer.bin, which stores pieces with the space already restored). */
@@ -61,7 +81,8 @@ struct NuTokenizer {
     uint64_t *merge_pair;
     int32_t *merge_result;
     int32_t n_merges;
-    int split_digits; /* pre-tokenizer cuts every \p{N} out on its own (starcoder) */
+    TokPre pre;
+    int ignore_merges; /* a word that is a token as a whole is that token (llama-bpe) */
 };
 
 /* --- building (tokenizer.c) ----------------------------------------------------------- */
@@ -106,9 +127,10 @@ typedef struct {
 int tok_heap_push(TokHeap *h, TokPair p); /* 0 when out of memory */
 TokPair tok_heap_pop(TokHeap *h);         /* h->n must be > 0 */
 
-/* Both take valid UTF-8 (checked by the caller). */
-NuCode spm_encode(const NuTokenizer *t, const uint8_t *text, size_t len, TokOut *out,
-                  NuError *err);
+/* Both take valid UTF-8 (checked by the caller). space_prefix: SPM adds the leading space
+ * (at the start of the text and after a special token, as llama.cpp does). */
+NuCode spm_encode(const NuTokenizer *t, const uint8_t *text, size_t len, int space_prefix,
+                  TokOut *out, NuError *err);
 NuCode bpe_encode(const NuTokenizer *t, const uint8_t *text, size_t len, TokOut *out,
                   NuError *err);
 

@@ -64,15 +64,16 @@ int spm_append_piece(const NuTokenizer *t, int32_t id, TokBuf *b) {
     }
 }
 
-/* The text as the vocabulary spells it: space marker for each space, one more in front. */
+/* The text as the vocabulary spells it: space marker for each space, one more in front
+ * when space_prefix is set. */
 static uint8_t *escape_spaces(const NuTokenizer *t, const uint8_t *text, size_t len,
-                              size_t *out_len) {
+                              int space_prefix, size_t *out_len) {
     size_t m = t->space_marker_len;
     if (len > (SIZE_MAX - m) / m) return NULL;
     uint8_t *buf = malloc(len * m + m);
     if (!buf) return NULL;
     size_t n = 0;
-    if (t->add_space_prefix) memcpy(buf, t->space_marker, m), n = m;
+    if (space_prefix) memcpy(buf, t->space_marker, m), n = m;
     for (size_t i = 0; i < len; i++) {
         if (text[i] == ' ') memcpy(buf + n, t->space_marker, m), n += m;
         else buf[n++] = text[i];
@@ -151,11 +152,11 @@ static NuCode merge_all(const NuTokenizer *t, const uint8_t *text, Symbol *sym, 
     return rc;
 }
 
-NuCode spm_encode(const NuTokenizer *t, const uint8_t *text, size_t len, TokOut *out,
-                  NuError *err) {
+NuCode spm_encode(const NuTokenizer *t, const uint8_t *text, size_t len, int space_prefix,
+                  TokOut *out, NuError *err) {
     if (len == 0) return NU_OK;
     size_t n;
-    uint8_t *esc = escape_spaces(t, text, len, &n);
+    uint8_t *esc = escape_spaces(t, text, len, space_prefix, &n);
     if (!esc) return nu_fail(err, NU_ERR_NOMEM, "out of memory for a text of %zu bytes", len);
     if (n > INT32_MAX || n > SIZE_MAX / sizeof(Symbol)) {
         free(esc);

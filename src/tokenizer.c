@@ -136,6 +136,9 @@ void nu_tokenizer_free(NuTokenizer *t) {
     free(t->merges.slots);
     free(t->merge_pair);
     free(t->merge_result);
+    free(t->eog);
+    free(t->special);
+    free(t->strip);
     free(t);
 }
 
@@ -234,6 +237,104 @@ NuCode tok_finish(NuTokenizer *t, NuError *err) {
     return NU_OK;
 }
 
+/* --- special tokens and end of generation --------------------------------------------- */
+
+static int text_is(const NuTokenizer *t, int32_t id, const char *lit) {
+    size_t len;
+    const uint8_t *s = tok_text(t, id, &len);
+    return len == strlen(lit) && memcmp(s, lit, len) == 0;
+}
+
+static int text_in(const NuTokenizer *t, int32_t id, const char *const *list) {
+    for (; *list; list++)
+        if (text_is(t, id, *list)) return 1;
+    return 0;
+}
+
+/* Texts llama.cpp treats as ending generation (its special_eog_ids, found by text because
+ * converters do not record them all): end of turn / message / text, and FIM padding and
+ * separators. */
+static const char *const EOG_TEXTS[] = {
+    "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
+    "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
+    "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
+    "<\xEF\xBD\x9C" "end\xE2\x96\x81" "of\xE2\x96\x81" "sentence\xEF\xBD\x9C>", "[e~[",
+    "<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]", "<|fim_repo|>", "<|repo_name|>",
+    "<fim-repo>", "<REPO>", "<reponame>", "<|file_sep|>", NULL};
+
+/* Fill-in-the-middle markers, which llama.cpp also makes control tokens whatever their type. */
+static const char *const FIM_TEXTS[] = {
+    "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<PRE>", "\xE2\x96\x81<PRE>",
+    "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<SUF>", "\xE2\x96\x81<SUF>",
+    "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<MID>", "\xE2\x96\x81<MID>", NULL};
+
+/* The eog list: eos, eot and eom (from the file's keys) and every token with an EOG text.
+ * Tokens with those texts become control tokens, as in llama.cpp, so they decode to nothing
+ * and are matched in the text only with special parsing on. */
+static NuCode find_eog(NuTokenizer *t, int32_t eot, int32_t eom, NuError *err) {
+    t->eog = malloc((size_t)t->n_vocab * sizeof *t->eog);
+    if (!t->eog) return nu_fail(err, NU_ERR_NOMEM, "out of memory for the end-of-generation list");
+    t->n_eog = 0;
+    for (int32_t id = 0; id < t->n_vocab; id++) {
+        int by_text = text_in(t, id, EOG_TEXTS);
+        if (by_text || text_in(t, id, FIM_TEXTS)) t->types[id] = TOK_CONTROL;
+        if (by_text || id == t->eos || id == eot || id == eom) t->eog[t->n_eog++] = id;
+    }
+    return NU_OK;
+}
+
+static int ascending_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The special-token list: control, user-defined and unknown tokens with a non-empty text,
+ * longest first (llama.cpp sorts by length; equal lengths keep id order here). Sorted as
+ * keys (UINT32_MAX - length, id). */
+static NuCode find_special(NuTokenizer *t, NuError *err) {
+    uint64_t *keys = malloc((size_t)t->n_vocab * sizeof *keys);
+    t->special = malloc((size_t)t->n_vocab * sizeof *t->special);
+    t->strip = calloc((size_t)t->n_vocab, 1);
+    if (!keys || !t->special || !t->strip) {
+        free(keys);
+        return nu_fail(err, NU_ERR_NOMEM, "out of memory for the special-token list");
+    }
+    size_t n = 0;
+    for (int32_t id = 0; id < t->n_vocab; id++) {
+        uint8_t type = t->types[id];
+        uint32_t len = t->text_off[id + 1] - t->text_off[id];
+        if ((type == TOK_CONTROL || type == TOK_USER || type == TOK_UNKNOWN) && len > 0)
+            keys[n++] = ((uint64_t)(UINT32_MAX - len) << 32) | (uint32_t)id;
+    }
+    qsort(keys, n, sizeof *keys, ascending_u64);
+    for (size_t i = 0; i < n; i++) t->special[i] = (int32_t)(uint32_t)keys[i];
+    t->n_special = (int32_t)n;
+    free(keys);
+    return NU_OK;
+}
+
+/* llama.cpp gives Phi-3's special tokens RSTRIP (spaces after them are dropped), by the
+ * model's name, except <unk>, <s> and <|endoftext|>. */
+static int is_phi3(const GgufFile *g) {
+    GgufStr name;
+    if (gguf_find_key(g, "general.name") < 0 || gguf_get_str(g, "general.name", &name, NULL))
+        return 0;
+    char low[256];
+    size_t n = name.len < sizeof low - 1 ? (size_t)name.len : sizeof low - 1;
+    for (size_t i = 0; i < n; i++) {
+        char c = name.ptr[i];
+        low[i] = c >= 'A' && c <= 'Z' ? (char)(c + 'a' - 'A') : c;
+    }
+    low[n] = '\0';
+    return strstr(low, "phi-3") || strstr(low, "phi3");
+}
+
+static void phi3_strip(NuTokenizer *t) {
+    static const char *const keep[] = {"<unk>", "<s>", "<|endoftext|>", NULL};
+    for (int32_t i = 0; i < t->n_special; i++)
+        if (!text_in(t, t->special[i], keep)) t->strip[t->special[i]] = TOK_RSTRIP;
+}
+
 /* --- loading from GGUF ---------------------------------------------------------------- */
 
 static int str_is(GgufStr s, const char *lit) {
@@ -278,29 +379,58 @@ static NuCode check_per_token(const GgufFile *g, const char *key, int32_t n_voca
     return NU_OK;
 }
 
-static NuCode gguf_kind(const GgufFile *g, TokKind *kind, int *split_digits, NuError *err) {
+/* llama.cpp's names for the pre-tokenizers we have, and what each implies. */
+typedef struct {
+    const char *name;
+    TokPre pre;
+    int ignore_merges, add_bos;
+} PreName;
+
+static const PreName PRE_NAMES[] = {
+    {"gpt-2", PRE_GPT2, 0, 0},      {"default", PRE_GPT2, 0, 0},  {"phi-2", PRE_GPT2, 0, 0},
+    {"mpt", PRE_GPT2, 0, 0},        {"olmo", PRE_GPT2, 0, 0},     {"starcoder", PRE_STARCODER, 0, 0},
+    {"smollm", PRE_STARCODER, 0, 0}, {"refact", PRE_STARCODER, 0, 0},
+    {"codeshell", PRE_STARCODER, 0, 0}, {"llama3", PRE_LLAMA3, 1, 1},
+    {"llama-v3", PRE_LLAMA3, 1, 1}, {"llama-bpe", PRE_LLAMA3, 1, 1}, {"falcon3", PRE_LLAMA3, 1, 1},
+    {"pixtral", PRE_LLAMA3, 1, 1},  {"dbrx", PRE_LLAMA3, 0, 0},   {"smaug-bpe", PRE_LLAMA3, 0, 0},
+    {"qwen2", PRE_QWEN2, 0, 0},     {"deepseek-r1-qwen", PRE_QWEN2, 0, 0},
+    {"megrez", PRE_QWEN2, 0, 0},    {"stablelm2", PRE_QWEN2, 0, 0},
+};
+
+static NuCode gguf_kind(const GgufFile *g, NuTokenizer *t, NuError *err) {
+    if (t->kind == TOK_SPM) { /* llama.cpp's defaults for SPM vocabularies without the keys */
+        t->add_bos = t->add_space_prefix = 1;
+        if (t->n_vocab > 2) t->unk = 0, t->bos = 1, t->eos = 2;
+        return NU_OK;
+    }
+    t->pre = PRE_GPT2;
+    if (gguf_find_key(g, "tokenizer.ggml.pre") < 0) return NU_OK;
+    GgufStr pre;
+    NuCode rc = gguf_get_str(g, "tokenizer.ggml.pre", &pre, err);
+    if (rc) return rc;
+    for (size_t i = 0; i < sizeof PRE_NAMES / sizeof PRE_NAMES[0]; i++) {
+        if (!str_is(pre, PRE_NAMES[i].name)) continue;
+        t->pre = PRE_NAMES[i].pre;
+        t->ignore_merges = PRE_NAMES[i].ignore_merges;
+        t->add_bos = PRE_NAMES[i].add_bos;
+        return NU_OK;
+    }
+    return nu_fail(err, NU_ERR_UNSUPPORTED,
+                   "pre-tokenizer '%.*s' is not supported (gpt-2, llama-bpe, qwen2, smollm, "
+                   "starcoder and the names llama.cpp gives the same rules are)",
+                   (int)(pre.len > 64 ? 64 : pre.len), pre.ptr);
+}
+
+static NuCode gguf_model(const GgufFile *g, TokKind *kind, NuError *err) {
     GgufStr model;
     NuCode rc = gguf_get_str(g, "tokenizer.ggml.model", &model, err);
     if (rc) return rc;
-    if (str_is(model, "llama")) {
-        *kind = TOK_SPM;
-        return NU_OK;
-    }
-    if (!str_is(model, "gpt2"))
+    if (str_is(model, "llama")) *kind = TOK_SPM;
+    else if (str_is(model, "gpt2")) *kind = TOK_BPE;
+    else
         return nu_fail(err, NU_ERR_UNSUPPORTED,
                        "tokenizer model '%.*s' is not supported (only llama and gpt2 are)",
                        (int)(model.len > 64 ? 64 : model.len), model.ptr);
-    *kind = TOK_BPE;
-    *split_digits = 0;
-    if (gguf_find_key(g, "tokenizer.ggml.pre") < 0) return NU_OK;
-    GgufStr pre;
-    rc = gguf_get_str(g, "tokenizer.ggml.pre", &pre, err);
-    if (rc) return rc;
-    if (str_is(pre, "starcoder")) *split_digits = 1;
-    else if (!str_is(pre, "gpt-2") && !str_is(pre, "default"))
-        return nu_fail(err, NU_ERR_UNSUPPORTED,
-                       "pre-tokenizer '%.*s' is not supported (gpt-2, default and starcoder are)",
-                       (int)(pre.len > 64 ? 64 : pre.len), pre.ptr);
     return NU_OK;
 }
 
@@ -345,8 +475,7 @@ NuCode nu_tokenizer_from_gguf(const GgufFile *g, NuTokenizer **out, NuError *err
     *out = NULL;
     if (!g) return nu_fail(err, NU_ERR_ARG, "the GGUF file is NULL");
     TokKind kind = TOK_SPM;
-    int split_digits = 0;
-    NuCode rc = gguf_kind(g, &kind, &split_digits, err);
+    NuCode rc = gguf_model(g, &kind, err);
     if (rc) return rc;
     GgufType type;
     uint64_t count;
@@ -361,19 +490,22 @@ NuCode nu_tokenizer_from_gguf(const GgufFile *g, NuTokenizer **out, NuError *err
     NuTokenizer *t;
     rc = tok_create(kind, (int32_t)count, &t, err);
     if (rc) return rc;
-    t->split_digits = split_digits;
-    if (kind == TOK_SPM) { /* llama.cpp's defaults for SPM vocabularies without the keys */
-        t->add_bos = t->add_space_prefix = 1;
-        if (t->n_vocab > 2) t->unk = 0, t->bos = 1, t->eos = 2;
-    }
-    rc = gguf_tokens(t, g, err);
+    int32_t eot = -1, eom = -1;
+    rc = gguf_kind(g, t, err);
+    if (!rc) rc = gguf_tokens(t, g, err);
     if (!rc) rc = read_special(g, "tokenizer.ggml.bos_token_id", t->n_vocab, &t->bos, err);
     if (!rc) rc = read_special(g, "tokenizer.ggml.eos_token_id", t->n_vocab, &t->eos, err);
     if (!rc) rc = read_special(g, "tokenizer.ggml.unknown_token_id", t->n_vocab, &t->unk, err);
+    if (!rc) rc = read_special(g, "tokenizer.ggml.eot_token_id", t->n_vocab, &eot, err);
+    if (!rc) rc = read_special(g, "tokenizer.ggml.eom_token_id", t->n_vocab, &eom, err);
     if (!rc) rc = read_flag(g, "tokenizer.ggml.add_bos_token", &t->add_bos, err);
+    if (!rc) rc = read_flag(g, "tokenizer.ggml.add_eos_token", &t->add_eos, err);
     if (!rc && kind == TOK_SPM)
         rc = read_flag(g, "tokenizer.ggml.add_space_prefix", &t->add_space_prefix, err);
+    if (!rc) rc = find_eog(t, eot, eom, err);
     if (!rc) rc = tok_finish(t, err);
+    if (!rc) rc = find_special(t, err);
+    if (!rc && is_phi3(g)) phi3_strip(t);
     if (!rc && kind == TOK_BPE) rc = gguf_merges(t, g, err);
     if (rc) {
         nu_tokenizer_free(t);
@@ -420,7 +552,9 @@ NuCode nu_tokenizer_from_llama2c(const uint8_t *data, size_t size, int vocab_siz
         t->unk = 0;
         t->bos = vocab_size > 1 ? 1 : -1;
         t->eos = vocab_size > 2 ? 2 : -1;
-        rc = tok_finish(t, err);
+        rc = find_eog(t, -1, -1, err);
+        if (!rc) rc = tok_finish(t, err);
+        if (!rc) rc = find_special(t, err);
     }
     if (rc) {
         nu_tokenizer_free(t);
@@ -436,26 +570,148 @@ int nu_tokenizer_vocab_size(const NuTokenizer *t) { return t ? t->n_vocab : 0; }
 int nu_tokenizer_bos(const NuTokenizer *t) { return t ? t->bos : -1; }
 int nu_tokenizer_eos(const NuTokenizer *t) { return t ? t->eos : -1; }
 int nu_tokenizer_wants_bos(const NuTokenizer *t) { return t ? t->add_bos : 0; }
+int nu_tokenizer_wants_eos(const NuTokenizer *t) { return t ? t->add_eos : 0; }
 
-NuCode nu_tokenizer_encode(const NuTokenizer *t, const char *text, size_t len, int add_bos,
+size_t nu_tokenizer_eog(const NuTokenizer *t, const int32_t **ids) {
+    *ids = t ? t->eog : NULL;
+    return t ? (size_t)t->n_eog : 0;
+}
+
+int nu_tokenizer_is_eog(const NuTokenizer *t, int32_t id) {
+    for (int32_t i = 0; t && i < t->n_eog; i++)
+        if (t->eog[i] == id) return 1;
+    return 0;
+}
+
+/* --- encoding ------------------------------------------------------------------------- */
+
+/* A stretch of the text: raw bytes to encode (id -1) or a special token matched in it. */
+typedef struct {
+    size_t start, len;
+    int32_t id;
+} Fragment;
+
+typedef struct {
+    Fragment *items;
+    size_t n, cap;
+} Fragments;
+
+static int frag_push(Fragments *f, size_t start, size_t len, int32_t id) {
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 16;
+        Fragment *items = realloc(f->items, cap * sizeof *items);
+        if (!items) return 0;
+        f->items = items;
+        f->cap = cap;
+    }
+    f->items[f->n++] = (Fragment){start, len, id};
+    return 1;
+}
+
+/* C's isspace in the "C" locale, which llama.cpp uses for LSTRIP / RSTRIP. */
+static int ascii_space(uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+static const uint8_t *find_bytes(const uint8_t *s, size_t n, const uint8_t *w, size_t wn) {
+    while (n >= wn) {
+        const uint8_t *p = memchr(s, w[0], n - wn + 1);
+        if (!p) return NULL;
+        if (memcmp(p, w, wn) == 0) return p;
+        n -= (size_t)(p + 1 - s);
+        s = p + 1;
+    }
+    return NULL;
+}
+
+/* Splits every raw fragment of in at each occurrence of special token id, into out. */
+static int split_at(const NuTokenizer *t, const uint8_t *s, int32_t id, const Fragments *in,
+                    Fragments *out) {
+    size_t tl;
+    const uint8_t *tt = tok_text(t, id, &tl);
+    out->n = 0;
+    for (size_t i = 0; i < in->n; i++) {
+        Fragment f = in->items[i];
+        if (f.id >= 0) {
+            if (!frag_push(out, f.start, f.len, f.id)) return 0;
+            continue;
+        }
+        size_t at = f.start, end = f.start + f.len;
+        for (;;) {
+            const uint8_t *m = find_bytes(s + at, end - at, tt, tl);
+            if (!m) {
+                if (end > at && !frag_push(out, at, end - at, -1)) return 0;
+                break;
+            }
+            size_t match = (size_t)(m - s), left_end = match;
+            if (t->strip[id] & TOK_LSTRIP)
+                while (left_end > at && ascii_space(s[left_end - 1])) left_end--;
+            if (left_end > at && !frag_push(out, at, left_end - at, -1)) return 0;
+            if (!frag_push(out, match, tl, id)) return 0;
+            at = match + tl;
+            if (t->strip[id] & TOK_RSTRIP)
+                while (at < end && ascii_space(s[at])) at++;
+        }
+    }
+    return 1;
+}
+
+/* The text as fragments, the way llama.cpp's tokenizer_st_partition cuts it: each special
+ * token in turn, longest first, is cut out of the raw fragments left by the ones before.
+ * Without special, only user-defined tokens are (as in llama.cpp and Hugging Face). */
+static NuCode partition(const NuTokenizer *t, const uint8_t *s, size_t len, int special,
+                        Fragments *frags, NuError *err) {
+    Fragments spare = {0};
+    int ok = len == 0 || frag_push(frags, 0, len, -1);
+    for (int32_t k = 0; ok && k < t->n_special && frags->n > 0; k++) {
+        int32_t id = t->special[k];
+        if (!special && t->types[id] != TOK_USER) continue;
+        ok = split_at(t, s, id, frags, &spare);
+        Fragments swap = *frags;
+        *frags = spare;
+        spare = swap;
+    }
+    free(spare.items);
+    return ok ? NU_OK : nu_fail(err, NU_ERR_NOMEM, "out of memory splitting special tokens");
+}
+
+NuCode nu_tokenizer_encode(const NuTokenizer *t, const char *text, size_t len, int flags,
                            int32_t *ids, size_t cap, size_t *n_ids, NuError *err) {
     if (!n_ids) return nu_fail(err, NU_ERR_ARG, "n_ids is NULL");
     *n_ids = 0;
     if (!t) return nu_fail(err, NU_ERR_ARG, "the tokenizer is NULL");
     if (!text && len) return nu_fail(err, NU_ERR_ARG, "text is NULL but len is %zu", len);
     if (!ids && cap) return nu_fail(err, NU_ERR_ARG, "ids is NULL but cap is %zu", cap);
+    if (flags & ~(NU_ENCODE_BOS | NU_ENCODE_SPECIAL | NU_ENCODE_EOS))
+        return nu_fail(err, NU_ERR_ARG, "unknown encode flags 0x%X", (unsigned)flags);
     const uint8_t *s = (const uint8_t *)text;
     size_t bad = nu_utf8_invalid_at(s, len);
     if (bad < len)
         return nu_fail(err, NU_ERR_TEXT, "text is not valid UTF-8 at byte offset %zu (byte 0x%02X)",
                        bad, s[bad]);
-    if (add_bos && t->bos < 0)
+    if ((flags & NU_ENCODE_BOS) && t->bos < 0)
         return nu_fail(err, NU_ERR_ARG, "BOS requested but the vocabulary has no BOS token");
+    if ((flags & NU_ENCODE_EOS) && t->eos < 0)
+        return nu_fail(err, NU_ERR_ARG, "EOS requested but the vocabulary has no EOS token");
+    Fragments frags = {0};
+    NuCode rc = partition(t, s, len, flags & NU_ENCODE_SPECIAL, &frags, err);
     TokOut out = {ids, cap, 0};
-    if (add_bos) tok_out_push(&out, t->bos);
-    NuCode rc = t->kind == TOK_SPM ? spm_encode(t, s, len, &out, err)
-                                   : bpe_encode(t, s, len, &out, err);
+    if (flags & NU_ENCODE_BOS) tok_out_push(&out, t->bos);
+    /* SPM adds its space in front of the text and of any text that follows a special token */
+    int after_special = 1;
+    for (size_t i = 0; !rc && i < frags.n; i++) {
+        Fragment f = frags.items[i];
+        if (f.id >= 0) {
+            tok_out_push(&out, f.id);
+            after_special = 1;
+            continue;
+        }
+        rc = t->kind == TOK_SPM
+                 ? spm_encode(t, s + f.start, f.len, t->add_space_prefix && after_special, &out, err)
+                 : bpe_encode(t, s + f.start, f.len, &out, err);
+        after_special = 0;
+    }
+    free(frags.items);
     if (rc) return rc;
+    if (flags & NU_ENCODE_EOS) tok_out_push(&out, t->eos);
     *n_ids = out.n;
     if (out.n > cap)
         return nu_fail(err, NU_ERR_ARG, "the text needs %zu token ids but the buffer holds %zu",

@@ -76,14 +76,17 @@ describe('SentencePiece (ggml-vocab-llama-spm.gguf)', () => {
       ['\n\n', [29871, 13, 13]],
       [' this is 🦙.cpp', [29871, 445, 338, 29871, 243, 162, 169, 156, 29889, 8223]], // 🦙 as 4 byte tokens
     ];
-    for (const [text, ids] of known) assert.deepEqual([...tok.encode(text)], ids, JSON.stringify(text));
-    assert.deepEqual([...tok.encode('Hello world', { bos: true })], [1, 15043, 3186]);
+    for (const [text, ids] of known) assert.deepEqual([...tok.encode(text, { bos: false })], ids, JSON.stringify(text));
+    // BOS by default: SentencePiece vocabularies ask for it (llama.cpp's default without the key)
+    assert.equal(tok.addBos, true);
+    assert.deepEqual([...tok.encode('Hello world')], [1, 15043, 3186]);
+    assert.deepEqual([...tok.encode('Hello world', { bos: true, eos: true })], [1, 15043, 3186, 2]);
   });
 
   test('round trips (with and without BOS), pieces and display forms', () => {
     for (const text of [...VARIED, ...CASES.slice(0, 20)]) {
-      assert.equal(tok.decode(tok.encode(text)), text, JSON.stringify(text));
-      assert.equal(tok.decode(tok.encode(text, { bos: true })), text, `${JSON.stringify(text)} with BOS`);
+      assert.equal(tok.decode(tok.encode(text, { bos: false })), text, JSON.stringify(text));
+      assert.equal(tok.decode(tok.encode(text)), text, `${JSON.stringify(text)} with BOS`);
     }
     assert.equal(tok.decode([1, 15043, 3186, 2]), 'Hello world');
     assert.deepEqual(tok.pieceBytes(15043), new TextEncoder().encode(' Hello'));
@@ -108,8 +111,10 @@ describe('SentencePiece (ggml-vocab-llama-spm.gguf)', () => {
     invalid(() => tok.tokenText(40000), 'tokenText');
     invalid(() => tok.pieceBytes(-3), 'pieceBytes');
     invalid(() => tok.encode(42), 'encode a number');
+    invalid(() => tok.encode('x', { special: 1 }), 'special must be a boolean');
+    invalid(() => tok.encode('x', { bos: 'yes' }), 'bos must be a boolean');
     assert.equal(tok.decode([15043, 3186]), 'Hello world');
-    assert.deepEqual([...tok.encode('Hello world')], [15043, 3186]);
+    assert.deepEqual([...tok.encode('Hello world', { bos: false })], [15043, 3186]);
   });
 
   test('a disposed tokenizer says so', async () => {
@@ -132,7 +137,7 @@ describe('other GGUF vocabularies', () => {
       const tok = await loadTokenizer(join(VOCAB, file));
       assert.equal(tok.vocabSize, size);
       for (const [i, ids] of Object.entries(cases)) {
-        assert.deepEqual([...tok.encode(CASES[i])], ids, `case ${i} ${JSON.stringify(CASES[i])}`);
+        assert.deepEqual([...tok.encode(CASES[i], { bos: false })], ids, `case ${i} ${JSON.stringify(CASES[i])}`);
         assert.equal(tok.decode(tok.encode(CASES[i])), CASES[i]);
       }
       tok.dispose();
@@ -147,7 +152,50 @@ describe('loadTokenizer refusals', () => {
     }
     await assert.rejects(loadTokenizer(new Uint8Array(0)), { code: 'BAD_FORMAT', message: /empty/ });
     const tok = await loadTokenizer(join(VOCAB, 'ggml-vocab-llama-spm.gguf'));
-    assert.deepEqual([...tok.encode('Hello world')], [15043, 3186]);
+    assert.deepEqual([...tok.encode('Hello world', { bos: false })], [15043, 3186]);
     tok.dispose();
+  });
+});
+
+// The ids below are llama.cpp's (checked against node-llama-cpp in tokenizer_parity.test.js).
+describe('special tokens and end of generation', () => {
+  const open = (name) => loadTokenizer(join(VOCAB, `ggml-vocab-${name}.gguf`));
+
+  test('Llama 3 (llama-bpe): header tokens with special on, plain text off; BOS by default', async () => {
+    const tok = await open('llama-bpe');
+    const text = '<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>';
+    assert.equal(tok.addBos, true);
+    const on = [...tok.encode(text, { bos: false, special: true })];
+    assert.deepEqual(on, [128000, 128006, 882, 128007, 271, 13347, 128009]);
+    const off = [...tok.encode(text, { bos: false })];
+    assert.ok(!off.some((id) => id >= 128000), 'no special ids without special');
+    assert.equal(tok.decode(off), text);
+    assert.deepEqual([...tok.encode('Hi')], [128000, 13347]);
+    assert.deepEqual(tok.eogIds, [128001, 128009]); // <|end_of_text|>, <|eot_id|>
+    tok.dispose();
+  });
+
+  test('Qwen2: <|im_start|> / <|im_end|>, no BOS by default, <|im_end|> and <|endoftext|> end generation', async () => {
+    const tok = await open('qwen2');
+    assert.equal(tok.addBos, false);
+    const ids = [...tok.encode('<|im_start|>user\nHi<|im_end|>', { special: true })];
+    assert.deepEqual(ids, [151644, 872, 198, 13048, 151645]);
+    assert.equal(tok.tokenText(151644), '<|im_start|>');
+    assert.equal(tok.decode(ids), 'user\nHi'); // control tokens decode to nothing
+    for (const id of [151643, 151645]) assert.ok(tok.eogIds.includes(id), `eog ${id}`);
+    tok.dispose();
+  });
+
+  test('SentencePiece: a space is added after a special token; Phi-3 drops spaces after <|end|>', async () => {
+    const spm = await open('llama-spm');
+    assert.deepEqual([...spm.encode('<s>Hi</s>', { bos: false, special: true })], [1, 6324, 2]); // ▁Hi
+    assert.deepEqual(spm.eogIds, [2]);
+    spm.dispose();
+    const phi = await open('phi-3');
+    const a = [...phi.encode('Hi<|end|>  x', { bos: false, special: true })];
+    const b = [...phi.encode('Hi<|end|>x', { bos: false, special: true })];
+    assert.deepEqual(a, b);
+    assert.ok(a.includes(32007));
+    phi.dispose();
   });
 });

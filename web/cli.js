@@ -23,8 +23,9 @@ commands:
       nucleus size, entropy, cut mass, KL, distinct-1/2/3, repetition, mean prob, tok/s
   info --model F [--tokenizer tokenizer.bin]
       prints the model's info as JSON
-  tokenize --model F --text T [--tokenizer tokenizer.bin]
-      prints the token ids of T as a JSON array (no BOS); works with vocab-only GGUF files
+  tokenize --model F --text T [--tokenizer tokenizer.bin] [--bos] [--special]
+      prints the token ids of T as a JSON array; --bos puts BOS first, --special turns
+      special-token texts (<|im_start|>, </s>, ...) into their ids; works with vocab-only GGUF files
   convert --input F [--tokenizer tokenizer.bin] --output G --type f32|q8_0|q4_0
       converts a GGUF (llama, qwen2, qwen3, gemma3) or a llama2.c checkpoint with its tokenizer.bin to a GGUF file
       with f32, q8_0 or q4_0 matrices (rows that are not whole 32-blocks: f16); progress on stderr
@@ -56,6 +57,8 @@ const OPTIONS = {
   seed: { type: 'string' },
   'max-tokens': { type: 'string' },
   json: { type: 'boolean' },
+  bos: { type: 'boolean' },
+  special: { type: 'boolean' },
   csv: { type: 'boolean' },
   trace: { type: 'string' },
   prompts: { type: 'string' },
@@ -212,7 +215,8 @@ async function tokenize(values) {
   const tokenizer = values.tokenizer
     ? await loadModel(need(values, 'model'), { tokenizer: values.tokenizer })
     : await loadTokenizer(need(values, 'model'));
-  out(JSON.stringify([...tokenizer.encode(text, { bos: false })]) + '\n');
+  const options = { bos: values.bos === true, special: values.special === true, eos: false };
+  out(JSON.stringify([...tokenizer.encode(text, options)]) + '\n');
   tokenizer.dispose();
 }
 

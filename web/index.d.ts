@@ -134,6 +134,15 @@ export interface ModelInfo {
   bytes: number;
   bosId: number;
   eosId: number;
+  /**
+   * Every token that ends generation (generate() stops with finishReason 'eos' on any):
+   * eos, eot, eom and the texts llama.cpp marks (<|eot_id|>, <|im_end|>, <end_of_turn>,
+   * <|endoftext|>, ...), ascending.
+   */
+  eogIds: readonly number[];
+  /** What the vocabulary asks for around a prompt: the defaults of tokenize's bos and eos. */
+  addBos: boolean;
+  addEos: boolean;
   /** Whether the SIMD128 build runs it. */
   simd: boolean;
 }
@@ -179,9 +188,26 @@ export interface GenerateStep extends StepReport {
   logits?: Float32Array;
 }
 
+export interface EncodeOptions {
+  /** BOS first. Default: as the vocabulary asks (tokenizer.ggml.add_bos_token, llama.cpp's defaults). */
+  bos?: boolean;
+  /**
+   * Turn control-token texts in the text ('<|im_start|>', '<|eot_id|>', '</s>', ...) into
+   * those tokens, longest first, as llama.cpp's parse_special does. Default false: they are
+   * encoded as plain text. User-defined tokens are matched either way (as in llama.cpp).
+   */
+  special?: boolean;
+  /** EOS last. Default: as the vocabulary asks (tokenizer.ggml.add_eos_token, usually false). */
+  eos?: boolean;
+}
+
 export class Tokenizer {
   readonly vocabSize: number;
-  encode(text: string, options?: { bos?: boolean }): Int32Array;
+  readonly addBos: boolean;
+  readonly addEos: boolean;
+  /** See ModelInfo.eogIds. */
+  readonly eogIds: number[];
+  encode(text: string, options?: EncodeOptions): Int32Array;
   decode(ids: ArrayLike<number>): string;
   tokenText(id: number): string;
   /** The raw bytes a token appends to a stream. */
@@ -191,11 +217,11 @@ export class Tokenizer {
 
 export class Model extends Tokenizer {
   readonly info: ModelInfo;
-  /** Token ids of text; BOS first unless { bos: false }. */
-  tokenize(text: string, options?: { bos?: boolean }): Int32Array;
+  /** Token ids of text: encode() with the same options and defaults. */
+  tokenize(text: string, options?: EncodeOptions): Int32Array;
   /** Logits after feeding tokens from position 0 in a fresh context. */
   logits(tokens: ArrayLike<number>): Float32Array;
-  /** prompt: text (tokenized with BOS) or token ids used as they are. */
+  /** prompt: text (tokenized as tokenize(prompt) does) or token ids used as they are. */
   generate(prompt: string | ArrayLike<number>, options?: GenerateOptions): AsyncGenerator<GenerateStep, void, void>;
 }
 

@@ -90,16 +90,37 @@ class Vocabulary {
     return this.infoInt('vocab');
   }
 
-  /** Token ids of text; with { bos: true } the BOS token first. */
-  encode(text, { bos = false } = {}) {
+  /** What the vocabulary asks for around a prompt (tokenizer.ggml.add_bos_token / add_eos_token). */
+  get addBos() {
+    return this.#wasm.exports.nu_model_wants(this.handle, 0) === 1;
+  }
+
+  get addEos() {
+    return this.#wasm.exports.nu_model_wants(this.handle, 1) === 1;
+  }
+
+  /** The end-of-generation token ids (eos, eot, <|im_end|>, <end_of_turn>, ... as llama.cpp marks them). */
+  get eogIds() {
+    const e = this.#wasm.exports;
+    return Array.from(this.#wasm.i32(e.nu_model_eog_ids(this.handle), e.nu_model_eog_count(this.handle)));
+  }
+
+  /**
+   * Token ids of text. bos / eos: add them (default: as the vocabulary asks); special: turn
+   * control-token texts such as '<|im_start|>' into those tokens (default false: plain text).
+   */
+  encode(text, { bos = this.addBos, special = false, eos = this.addEos } = {}) {
     if (typeof text !== 'string') throw invalid('text must be a string');
+    for (const [name, v] of [['bos', bos], ['special', special], ['eos', eos]]) {
+      if (typeof v !== 'boolean') throw invalid(`${name} must be a boolean, got ${String(v)}`);
+    }
     const e = this.#wasm.exports;
     const bytes = new TextEncoder().encode(text);
     const ptr = e.malloc(bytes.length + 1);
     if (!ptr) throw new NucleusError(`cannot allocate ${bytes.length} bytes of text`, 'OUT_OF_MEMORY');
     try {
       this.#wasm.u8(ptr, bytes.length).set(bytes);
-      const n = e.nu_model_tokenize(this.handle, ptr, bytes.length, bos ? 1 : 0);
+      const n = e.nu_model_tokenize(this.handle, ptr, bytes.length, (bos ? 1 : 0) | (special ? 2 : 0) | (eos ? 4 : 0));
       if (n < 0) throw this.fail(-n);
       return this.#wasm.i32(e.nu_model_ids(this.handle), n).slice();
     } finally {
@@ -153,7 +174,7 @@ class Vocabulary {
   }
 }
 
-/** A vocabulary without weights: { vocabSize, encode, decode, tokenText, dispose }. */
+/** A vocabulary without weights: { vocabSize, addBos, addEos, eogIds, encode, decode, tokenText, dispose }. */
 export class Tokenizer extends Vocabulary {}
 
 export class Model extends Vocabulary {
@@ -180,6 +201,9 @@ export class Model extends Vocabulary {
       bytes,
       bosId: this.infoInt('bos'),
       eosId: this.infoInt('eos'),
+      eogIds: Object.freeze(this.eogIds),
+      addBos: this.addBos,
+      addEos: this.addEos,
       simd: wasm.simd,
     });
   }
@@ -188,8 +212,9 @@ export class Model extends Vocabulary {
     return this.#info;
   }
 
-  tokenize(text, { bos = true } = {}) {
-    return this.encode(text, { bos });
+  /** encode() under the name a model uses: same options and defaults. */
+  tokenize(text, options = {}) {
+    return this.encode(text, options);
   }
 
   #claim() {
@@ -231,7 +256,8 @@ export class Model extends Vocabulary {
   }
 
   /**
-   * Streams generated tokens. prompt: text (tokenized with BOS) or an array of token ids used
+   * Streams generated tokens. prompt: text (tokenized as tokenize(prompt) does: BOS as the
+   * vocabulary asks, special-token texts kept as text) or an array of token ids used
    * as is. Options: the sampler's (temperature, topP, topK, minP, minKeep, seed, topN, penalties,
    * logitBias), maxTokens (256), stop (string or strings), signal (AbortSignal), logits (true:
    * each step carries a copy of its logits), trace (called with each token's trace record),
@@ -248,7 +274,7 @@ export class Model extends Vocabulary {
     }
     const stops = stopList(stop);
     if (signal?.aborted) throw new NucleusError('generation was aborted before it started', 'ABORTED');
-    let tokens = typeof prompt === 'string' ? [...this.tokenize(prompt, { bos: true })] : tokenList(prompt, 'prompt');
+    let tokens = typeof prompt === 'string' ? [...this.tokenize(prompt)] : tokenList(prompt, 'prompt');
     if (tokens.length === 0) {
       if (this.#info.bosId < 0) throw invalid('the prompt is empty and the model has no BOS token');
       tokens = [this.#info.bosId];
@@ -261,7 +287,8 @@ export class Model extends Vocabulary {
       if (entries < sampler.params.topN) sampler.configure({ topN: entries });
       sampler.accept(tokens);
       const decoder = new TextDecoder();
-      const { vocabSize, contextLength, eosId } = this.#info;
+      const { vocabSize, contextLength } = this.#info;
+      const eog = new Set(this.#info.eogIds);
       let text = '';
       let emitted = 0; // text[0..emitted) has been yielded and holds no stop string
       let lastYield = performance.now();
@@ -275,7 +302,8 @@ export class Model extends Vocabulary {
         const step = { index, ...report, text: '', ...timing, finishReason: null };
         if (withLogits) step.logits = this.wasm.f32(logitsPtr, vocabSize).slice();
         tokens.push(report.token);
-        if (report.token !== eosId) text += decoder.decode(this.pieceBytes(report.token), { stream: true });
+        const ended = eog.has(report.token);
+        if (!ended) text += decoder.decode(this.pieceBytes(report.token), { stream: true });
         let stopAt = -1;
         for (const s of stops) {
           const at = text.indexOf(s, emitted);
@@ -284,7 +312,7 @@ export class Model extends Vocabulary {
         if (stopAt >= 0) text = text.slice(0, stopAt);
         // Positions 0..contextLength-1 can be fed; a drawn token beyond them ends the run.
         step.finishReason =
-          report.token === eosId ? 'eos'
+          ended ? 'eos'
           : stopAt >= 0 ? 'stop'
           : index + 1 >= maxTokens ? 'length'
           : tokens.length > contextLength ? 'context'

@@ -155,37 +155,51 @@ static const char *VARIED[] = {
 
 /* --- llama.cpp vocabulary vectors --------------------------------------------------------- */
 
-static void test_gpt2_vectors(void) {
-    NuTokenizer *t = load_gguf(VOCAB_DIR "ggml-vocab-gpt-2.gguf");
-    size_t out_size;
-    char *out = (char *)read_file(VOCAB_DIR "ggml-vocab-gpt-2.gguf.out", &out_size);
-    if (!t || !out) goto done;
-    CHECK(nu_tokenizer_vocab_size(t) == 50257);
-    CHECK(nu_tokenizer_bos(t) == 50256 && nu_tokenizer_eos(t) == 50256);
+/* Every case of llama.cpp's test vectors for a vocabulary (name.inp, name.out; no BOS). */
+static void test_vectors(const char *name, int want_cases) {
+    char path[256];
+    snprintf(path, sizeof path, VOCAB_DIR "%s", name);
+    NuTokenizer *t = load_gguf(path);
+    size_t inp_size, out_size;
+    snprintf(path, sizeof path, VOCAB_DIR "%s.inp", name);
+    char *inp = (char *)read_file(path, &inp_size);
+    snprintf(path, sizeof path, VOCAB_DIR "%s.out", name);
+    char *out = (char *)read_file(path, &out_size);
+    static char *vc[MAX_CASES];
+    static size_t vlen[MAX_CASES];
+    int n = inp ? split_cases(inp, vc, vlen, MAX_CASES) : 0;
     static int32_t got[MAX_IDS], want[MAX_IDS];
     int match = 0, trips = 0;
     char *line = out;
-    for (int i = 0; i < n_cases; i++) {
+    for (int i = 0; t && line && i < n; i++) {
         char *nl = strchr(line, '\n');
         if (!nl) break;
         *nl = 0;
-        size_t nw = parse_ids(line, want), ng = encode(t, cases[i], case_len[i], 0, got);
+        size_t nw = parse_ids(line, want), ng = encode(t, vc[i], vlen[i], 0, got);
         line = nl + 1;
         if (ng != (size_t)-1 && same_ids(got, ng, want, nw)) {
             match++;
         } else {
-            fprintf(stderr, "GPT-2 case %d '%.*s'\n", i, (int)case_len[i], cases[i]);
+            fprintf(stderr, "%s case %d '%.*s'\n", name, i, (int)vlen[i], vc[i]);
             print_ids("want", want, nw);
             print_ids("got ", got, ng == (size_t)-1 ? 0 : ng);
         }
-        trips += round_trips(t, cases[i], case_len[i]);
+        trips += round_trips(t, vc[i], vlen[i]);
     }
-    printf("GPT-2 vectors: %d/%d cases match, %d/%d round trip\n", match, n_cases, trips, n_cases);
-    CHECK(n_cases == 46);
-    CHECK(match == n_cases);
-    CHECK(trips == n_cases);
-done:
+    printf("%s vectors: %d/%d cases match, %d/%d round trip\n", name, match, n, trips, n);
+    CHECK(t != NULL && n == want_cases);
+    CHECK(match == n);
+    CHECK(trips == n);
+    free(inp);
     free(out);
+    nu_tokenizer_free(t);
+}
+
+static void test_gpt2_ids(void) {
+    NuTokenizer *t = load_gguf(VOCAB_DIR "ggml-vocab-gpt-2.gguf");
+    if (!t) return;
+    CHECK(nu_tokenizer_vocab_size(t) == 50257);
+    CHECK(nu_tokenizer_bos(t) == 50256 && nu_tokenizer_eos(t) == 50256);
     nu_tokenizer_free(t);
 }
 
@@ -741,8 +755,8 @@ static void test_bad_gguf(void) {
     bpe_file(&g, "bert", NULL, merges, 2);
     CHECK(gguf_load(&g, &t, &err) == NU_ERR_UNSUPPORTED && t == NULL);
     CHECK(strstr(err.message, "'bert'") != NULL);
-    bpe_file(&g, "gpt2", "llama-bpe", merges, 2);
-    CHECK(gguf_load(&g, &t, &err) == NU_ERR_UNSUPPORTED && strstr(err.message, "llama-bpe") != NULL);
+    bpe_file(&g, "gpt2", "kimi-k2", merges, 2);
+    CHECK(gguf_load(&g, &t, &err) == NU_ERR_UNSUPPORTED && strstr(err.message, "kimi-k2") != NULL);
     const char *bad_merges[][1] = {{"a c"}, {"ab"}, {"b a"}};
     for (int i = 0; i < 3; i++) {
         bpe_file(&g, "gpt2", NULL, bad_merges[i], 1);
@@ -800,7 +814,10 @@ int main(void) {
     inp_text = (char *)read_file(VOCAB_DIR "ggml-vocab-gpt-2.gguf.inp", &size);
     if (inp_text) n_cases = split_cases(inp_text, cases, case_len, MAX_CASES);
 
-    test_gpt2_vectors();
+    test_gpt2_ids();
+    test_vectors("ggml-vocab-gpt-2.gguf", 46);
+    test_vectors("ggml-vocab-llama-bpe.gguf", 46);
+    test_vectors("ggml-vocab-qwen2.gguf", 46);
     test_llama_spm();
     test_phi3_starcoder();
     test_llama2c_cross_check();
