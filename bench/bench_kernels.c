@@ -1,7 +1,7 @@
 /* Matrix-vector loops the kernel benchmark times: nu_matvec on seeded random weights of one
  * type and shape, shared by the wasm bench modules and the native bench binary. The input
- * vector is quantized once when the matrix is made, as the forward pass does once per
- * vector, so a loop times the kernel alone. */
+ * vector is converted to the type's activation form once when the matrix is made, as the
+ * forward pass does once per vector, so a loop times the kernel alone. */
 #include "bench_kernels.h"
 
 #include <stdlib.h>
@@ -13,7 +13,8 @@ struct BenchMatvec {
     NuTensor w;
     void *data;
     float *x;
-    NuBlockQ8_0 *xq;
+    void *xbuf;     /* room for x in any activation form */
+    const void *xq; /* x in the form w's type reads */
     float *out;
 };
 
@@ -26,23 +27,27 @@ static float next_uniform(uint64_t *state) {
 /* Writes one row of cols random weights (standard deviation about 0.02) in the given type. */
 static void fill_row(NuType type, void *dst, float *tmp, int cols, uint64_t *state) {
     for (int c = 0; c < cols; c++) tmp[c] = 0.0346f * next_uniform(state);
-    switch (type) {
-    case NU_TYPE_F32:
-        for (int c = 0; c < cols; c++) ((float *)dst)[c] = tmp[c];
-        break;
-    case NU_TYPE_F16:
-        for (int c = 0; c < cols; c++) ((uint16_t *)dst)[c] = nu_f32_to_f16(tmp[c]);
-        break;
-    case NU_TYPE_Q8_0: nu_quantize_row_q8_0(tmp, dst, cols); break;
-    case NU_TYPE_Q4_0: nu_quantize_row_q4_0(tmp, dst, cols); break;
-    }
+    nu_quantize_row(type, tmp, dst, cols);
 }
+
+NU_EXPORT int bench_type_count(void) { return NU_TYPE_COUNT; }
+
+/* 1 when the kernel bench can time type t (the table can write and multiply it). */
+NU_EXPORT int bench_type_benchable(int t) {
+    return nu_type_can_compute((NuType)t) && nu_type_can_write((NuType)t);
+}
+
+/* Elements per block of type t: the bench skips shapes whose columns are not whole blocks. */
+NU_EXPORT int bench_type_block_size(int t) { return nu_type_block_size((NuType)t); }
+
+/* ggml's name of type t ("q4_K"), for the tables. */
+NU_EXPORT const char *bench_type_name(int t) { return nu_type_name((NuType)t); }
 
 NU_EXPORT void bench_matvec_free(BenchMatvec *b) {
     if (!b) return;
     free(b->data);
     free(b->x);
-    free(b->xq);
+    free(b->xbuf);
     free(b->out);
     free(b);
 }
@@ -50,16 +55,16 @@ NU_EXPORT void bench_matvec_free(BenchMatvec *b) {
 NU_EXPORT BenchMatvec *bench_matvec_new(int type, int rows, int cols, uint32_t seed) {
     size_t row_bytes = nu_row_bytes((NuType)type, cols);
     BenchMatvec *b = calloc(1, sizeof *b);
-    if (!b || row_bytes == 0 || rows <= 0) {
+    if (!b || row_bytes == 0 || rows <= 0 || !bench_type_benchable(type)) {
         free(b);
         return NULL;
     }
     b->w = (NuTensor){ .type = (NuType)type, .rows = rows, .cols = cols };
     b->data = malloc(row_bytes * (size_t)rows);
     b->x = malloc((size_t)cols * sizeof *b->x);
-    b->xq = malloc((size_t)(cols / NU_QK + 1) * sizeof *b->xq);
+    b->xbuf = malloc((size_t)cols * sizeof(float)); /* every activation form is smaller */
     b->out = malloc((size_t)rows * sizeof *b->out);
-    if (!b->data || !b->x || !b->xq || !b->out) {
+    if (!b->data || !b->x || !b->xbuf || !b->out) {
         bench_matvec_free(b);
         return NULL;
     }
@@ -70,7 +75,7 @@ NU_EXPORT BenchMatvec *bench_matvec_new(int type, int rows, int cols, uint32_t s
     }
     uint64_t state = 0x9E3779B97F4A7C15ull * (seed + 1);
     for (int c = 0; c < cols; c++) b->x[c] = next_uniform(&state);
-    if (cols % NU_QK == 0) nu_quantize_row_q8_0(b->x, b->xq, cols);
+    b->xq = nu_convert_input((NuType)type, b->x, cols, b->xbuf);
     for (int r = 0; r < rows; r++) fill_row((NuType)type, (uint8_t *)b->data + (size_t)r * row_bytes, tmp, cols, &state);
     free(tmp);
     b->w.data = b->data;
@@ -84,7 +89,7 @@ NU_EXPORT double bench_matvec_weight_bytes(const BenchMatvec *b) {
 NU_EXPORT double bench_matvec_loop(BenchMatvec *b, int iters) {
     double sum = 0;
     for (int i = 0; i < iters; i++) {
-        nu_matvec(&b->w, b->x, b->xq, b->out);
+        nu_matvec(&b->w, b->xq, b->out);
         sum += b->out[i % b->w.rows];
     }
     return sum;

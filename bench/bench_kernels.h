@@ -4,8 +4,16 @@
 
 typedef struct BenchMatvec BenchMatvec;
 
-/* A rows x cols matrix of type (NuType: 0 F32, 1 F16, 2 Q4_0, 8 Q8_0) with seeded random
- * weights, its input vector (also quantized to Q8_0) and output. NULL on a bad shape or no memory. */
+/* Types by number (NuType, ggml's ids): the count to loop to, whether the bench can time
+ * one (the table can write and multiply it), its block size and its name. */
+int bench_type_count(void);
+int bench_type_benchable(int type);
+int bench_type_block_size(int type);
+const char *bench_type_name(int type);
+
+/* A rows x cols matrix of type (a benchable NuType) with seeded random weights, its input
+ * vector (also in the type's activation form) and output. NULL on a bad shape or type, or
+ * no memory. */
 BenchMatvec *bench_matvec_new(int type, int rows, int cols, uint32_t seed);
 void bench_matvec_free(BenchMatvec *b);
 double bench_matvec_weight_bytes(const BenchMatvec *b);

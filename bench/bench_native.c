@@ -80,14 +80,15 @@ static double matvec_us(BenchMatvec *b) {
 }
 
 static int kernels_main(void) {
-    const int types[4] = { 0, 1, 8, 2 };
     /* {rows, cols}: the in x out shapes 288x768, 768x288, 768x2048, 2048x768, 288x32000. */
     const int shapes[5][2] = { { 768, 288 }, { 288, 768 }, { 2048, 768 }, { 768, 2048 }, { 32000, 288 } };
-    for (int ti = 0; ti < 4; ti++) {
+    for (int type = 0; type < bench_type_count(); type++) {
+        if (!bench_type_benchable(type)) continue;
         for (int si = 0; si < 5; si++) {
-            BenchMatvec *b = bench_matvec_new(types[ti], shapes[si][0], shapes[si][1], (uint32_t)si);
+            if (shapes[si][1] % bench_type_block_size(type)) continue; /* not whole blocks */
+            BenchMatvec *b = bench_matvec_new(type, shapes[si][0], shapes[si][1], (uint32_t)si);
             if (!b) return fprintf(stderr, "cannot make a %dx%d matrix\n", shapes[si][0], shapes[si][1]), 1;
-            printf("{\"type\":%d,\"rows\":%d,\"cols\":%d,\"bytes\":%.0f,\"us\":%.3f}\n", types[ti],
+            printf("{\"type\":%d,\"rows\":%d,\"cols\":%d,\"bytes\":%.0f,\"us\":%.3f}\n", type,
                    shapes[si][0], shapes[si][1], bench_matvec_weight_bytes(b), matvec_us(b));
             bench_matvec_free(b);
         }

@@ -4,20 +4,36 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadBenchWasm, root, timeLoop } from './lib.js';
 
-export const TYPES = { 0: 'F32', 1: 'F16', 8: 'Q8_0', 2: 'Q4_0' };
 // [rows, cols] for the issue's in x out shapes 288x768, 768x288, 768x2048, 2048x768, 288x32000
-// (the same list, in the same order, as bench_native.c's).
+// (the same list, in the same order, as bench_native.c's). A type whose blocks do not divide
+// a shape's columns (the 256-element K-quants and 288) skips that shape, in both.
 export const SHAPES = [[768, 288], [288, 768], [2048, 768], [768, 2048], [32000, 288]];
+
+/** The C string at ptr in the module's memory. */
+function cString(e, ptr) {
+  const bytes = new Uint8Array(e.memory.buffer, ptr);
+  return new TextDecoder().decode(bytes.subarray(0, bytes.indexOf(0)));
+}
+
+/** Every type the table can write and multiply, by ggml id, with its name and block size. */
+function benchTypes(e) {
+  const types = [];
+  for (let t = 0; t < e.bench_type_count(); t++) {
+    if (e.bench_type_benchable(t)) types.push({ id: t, name: cString(e, e.bench_type_name(t)).toUpperCase(), block: e.bench_type_block_size(t) });
+  }
+  return types;
+}
 
 async function wasmKernels(file) {
   const e = await loadBenchWasm(file);
   const rows = [];
-  for (const type of [0, 1, 8, 2]) {
+  for (const type of benchTypes(e)) {
     SHAPES.forEach(([r, c], seed) => {
-      const m = e.bench_matvec_new(type, r, c, seed);
-      if (!m) throw new Error(`${file}: cannot make a ${r}x${c} ${TYPES[type]} matrix`);
+      if (c % type.block) return;
+      const m = e.bench_matvec_new(type.id, r, c, seed);
+      if (!m) throw new Error(`${file}: cannot make a ${r}x${c} ${type.name} matrix`);
       const us = timeLoop((i) => e.bench_matvec_loop(m, i), 0, { warmMs: 150, batches: 7 });
-      rows.push({ type, rows: r, cols: c, bytes: e.bench_matvec_weight_bytes(m), us });
+      rows.push({ type: type.id, name: type.name, rows: r, cols: c, bytes: e.bench_matvec_weight_bytes(m), us });
       e.bench_matvec_free(m);
     });
   }
@@ -44,13 +60,18 @@ export async function runKernels() {
   const scalar = await wasmKernels('build/bench.wasm');
   const native = nativeKernels();
   const mhz = clockMHz();
+  // Time per weight byte against Q8_0's on the same shape (SIMD): the kernels' speed target
+  // is at most 1.5.
+  const q8 = new Map(simd.filter((s) => s.name === 'Q8_0').map((s) => [`${s.rows}x${s.cols}`, s.us / s.bytes]));
   const rows = simd.map((s, i) => {
     const flops = 2 * s.rows * s.cols;
     const at = (r) => ({ us: r.us, gflops: flops / r.us / 1e3, gbs: r.bytes / r.us / 1e3 });
+    const q8PerByte = q8.get(`${s.rows}x${s.cols}`);
     return {
-      type: TYPES[s.type], shape: `${s.cols}x${s.rows}`, rows: s.rows, cols: s.cols, weightBytes: s.bytes,
+      type: s.name, shape: `${s.cols}x${s.rows}`, rows: s.rows, cols: s.cols, weightBytes: s.bytes,
       simd: at(s), scalar: at(scalar[i]), native: at(native[i]),
       simdOverScalar: scalar[i].us / s.us, simdOverNative: native[i].us / s.us,
+      perByteVsQ8_0: q8PerByte ? s.us / s.bytes / q8PerByte : null,
     };
   });
   // A SIMD128 core at best issues one 4-lane f32 multiply and one add per cycle (no FMA in wasm).
@@ -61,13 +82,15 @@ export async function runKernels() {
 export function printKernels({ rows, peak }) {
   console.log('\n2. Kernels: nu_matvec, median us per call (GFLOP/s, GB/s of weights read); in x out shapes');
   if (peak) console.log(`   SIMD128 peak for context: ${peak.formula} = 4 x 2 x ${(peak.mhz / 1000).toFixed(2)} GHz = ${peak.gflops.toFixed(1)} GFLOP/s per core`);
-  console.log('type  shape       SIMD us  GFLOP/s  GB/s | scalar us  GFLOP/s | native us  GFLOP/s | SIMD/scalar  SIMD/native');
+  console.log('   per byte vs Q8_0: SIMD time per weight byte over Q8_0\'s on the shape (target <= 1.5)');
+  console.log('type   shape       SIMD us  GFLOP/s  GB/s | scalar us  GFLOP/s | native us  GFLOP/s | SIMD/scalar  SIMD/native | per byte vs Q8_0');
   for (const r of rows) {
     console.log(
-      `${r.type.padEnd(5)} ${r.shape.padEnd(10)} ${r.simd.us.toFixed(1).padStart(8)} ${r.simd.gflops.toFixed(2).padStart(8)} ${r.simd.gbs.toFixed(2).padStart(5)} |` +
+      `${r.type.padEnd(6)} ${r.shape.padEnd(10)} ${r.simd.us.toFixed(1).padStart(8)} ${r.simd.gflops.toFixed(2).padStart(8)} ${r.simd.gbs.toFixed(2).padStart(5)} |` +
       ` ${r.scalar.us.toFixed(1).padStart(9)} ${r.scalar.gflops.toFixed(2).padStart(8)} |` +
       ` ${r.native.us.toFixed(1).padStart(9)} ${r.native.gflops.toFixed(2).padStart(8)} |` +
-      ` ${r.simdOverScalar.toFixed(2).padStart(10)}x ${r.simdOverNative.toFixed(2).padStart(11)}x`,
+      ` ${r.simdOverScalar.toFixed(2).padStart(10)}x ${r.simdOverNative.toFixed(2).padStart(11)}x |` +
+      ` ${r.perByteVsQ8_0 == null ? '-' : r.perByteVsQ8_0.toFixed(2).padStart(8)}`,
     );
   }
 }

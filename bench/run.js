@@ -149,6 +149,11 @@ function targets(r) {
   }
   const q8 = r.kernels?.rows.filter((x) => x.type === 'Q8_0');
   if (q8) add('Q8_0 kernel SIMD / scalar wasm (lowest shape)', Math.min(...q8.map((x) => x.simdOverScalar)), '>= 2x', 'x', (v) => v >= 2);
+  const perByte = r.kernels?.rows.filter((x) => x.perByteVsQ8_0 != null && x.type !== 'Q8_0');
+  if (perByte?.length) {
+    const worst = perByte.reduce((a, b) => (b.perByteVsQ8_0 > a.perByteVsQ8_0 ? b : a));
+    add(`worst kernel time per weight byte / Q8_0's (${worst.type} ${worst.shape}, SIMD)`, worst.perByteVsQ8_0, '<= 1.5x', 'x', (v) => v <= 1.5);
+  }
   if (r.size) add('runtime wasm + JS, gzip (both builds + web/*.js)', r.size.total.gzip / 1024, '<= 300 KB', 'KB', (v) => v <= 300);
   if (r.browser?.slider) add('p slider -> repainted frame, vocab 32000', r.browser.slider.latencyMs, '< 16 ms', 'ms', (v) => v < 16);
   return rows;

@@ -26,8 +26,9 @@ static NuApiOutput *wrap(NuCode rc, uint8_t *data, size_t size) {
     return o;
 }
 
-/* A GGUF (llama, qwen2, qwen3, gemma3) or llama2.c checkpoint (with tok, its tokenizer.bin; tok NULL for GGUF) to a
- * GGUF file whose matrices are of ggml type `type` (0 f32, 8 q8_0, 2 q4_0). name: general.name
+/* A GGUF (llama, qwen2, qwen3, gemma3) or llama2.c checkpoint (with tok, its tokenizer.bin; tok
+ * NULL for GGUF) to a GGUF file whose matrices are of ggml type `type` (0 f32, 1 f16, 30 bf16,
+ * 8 q8_0, 2 q4_0, 3 q4_1, 6 q5_0, 7 q5_1). name: general.name
  * for a llama2.c input (NULL for the default). */
 NU_EXPORT NuApiOutput *nu_convert_model(const uint8_t *model, size_t model_size,
                                         const uint8_t *tok, size_t tok_size, int type,

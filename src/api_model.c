@@ -1,6 +1,7 @@
 /* The model half of the wasm surface (api.c has the sampler): one opaque handle that owns a
  * model file's bytes, its tokenizer, its weights and its run state. Results that are arrays
  * or bytes stay in buffers owned by the handle until the next call. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,7 @@ struct NuApiModel {
     char name[128];
     char architecture[32];
     char quantization[16];
+    char tensor_types[160]; /* "Q4_K x96, Q6_K x17, F32 x34" */
     char tokenizer_model[16];
     int32_t *ids; /* last nu_model_tokenize result */
     size_t ids_cap;
@@ -46,28 +48,61 @@ static void copy_gguf_str(const GgufFile *g, const char *key, char *dst, size_t 
 
 static double tensor_elements(const NuTensor *t) { return t->data ? (double)t->rows * t->cols : 0; }
 
-/* Parameters, and the type holding most of the layer matrices' weights (a quantized file
- * may keep a few matrices whose rows are not whole blocks in F16). */
+/* "Q4_K x96, Q6_K x17, F32 x34": how many tensors of each type, the most common first and F32
+ * (the norms) last. */
+static void describe_mix(int *count, char *dst, size_t cap) {
+    size_t len = 0;
+    dst[0] = '\0';
+    for (;;) {
+        int best = -1;
+        for (int t = 0; t < NU_TYPE_COUNT; t++) {
+            if (count[t] == 0) continue;
+            int before = best < 0 || best == NU_TYPE_F32 || (t != NU_TYPE_F32 && count[t] > count[best]);
+            if (before) best = t;
+        }
+        if (best < 0 || len >= cap) return;
+        char name[16];
+        const char *n = nu_type_name((NuType)best);
+        size_t k = 0;
+        for (; n[k] && k + 1 < sizeof name; k++) name[k] = (char)(n[k] >= 'a' && n[k] <= 'z' ? n[k] - 32 : n[k]);
+        name[k] = '\0';
+        int wrote = snprintf(dst + len, cap - len, "%s%s x%d", len ? ", " : "", name, count[best]);
+        if (wrote < 0) return;
+        len += (size_t)wrote;
+        count[best] = 0;
+    }
+}
+
+/* Parameters, the type holding most of the layer matrices' weights (a quantized file may keep
+ * a few matrices whose rows are not whole blocks in F16), and the mix of tensor types. */
 static void describe_weights(NuApiModel *m) {
     const NuWeights *w = &m->weights;
     double total = tensor_elements(&w->token_embd) + tensor_elements(&w->output_norm);
-    if (w->output.data != w->token_embd.data) total += tensor_elements(&w->output);
-    double by_type[NU_TYPE_Q8_0 + 1] = { 0 };
+    double by_type[NU_TYPE_COUNT] = { 0 };
+    int count[NU_TYPE_COUNT] = { 0 };
+    count[w->token_embd.type]++;
+    count[w->output_norm.type]++;
+    if (w->output.data != w->token_embd.data) {
+        total += tensor_elements(&w->output);
+        count[w->output.type]++;
+    }
     for (int l = 0; l < m->config.n_layers; l++) {
         const NuLayer *y = &w->layers[l];
         const NuTensor *all[9] = { &y->attn_norm, &y->wq, &y->wk, &y->wv, &y->wo,
                                    &y->ffn_norm, &y->ffn_gate, &y->ffn_down, &y->ffn_up };
         for (int i = 0; i < 9; i++) {
             total += tensor_elements(all[i]);
+            count[all[i]->type]++;
             if (all[i]->rows > 1) by_type[all[i]->type] += tensor_elements(all[i]);
         }
     }
     NuType dominant = NU_TYPE_F32;
-    for (int t = 0; t <= NU_TYPE_Q8_0; t++)
+    for (int t = 0; t < NU_TYPE_COUNT; t++)
         if (by_type[t] > by_type[dominant]) dominant = (NuType)t;
     m->parameters = total;
     const char *name = nu_type_name(dominant);
     copy_str(m->quantization, sizeof m->quantization, name, strlen(name));
+    describe_mix(count, m->tensor_types, sizeof m->tensor_types);
 }
 
 static NuCode open_gguf(NuApiModel *m, int vocab_only, NuError *err) {
@@ -175,6 +210,7 @@ NU_EXPORT const char *nu_model_str(NuApiModel *m, int field) {
     case 1: return m->architecture;
     case 2: return m->quantization;
     case 3: return m->tokenizer_model;
+    case 4: return m->tensor_types;
     }
     return "";
 }

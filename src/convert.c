@@ -20,18 +20,23 @@
 #include "quant.h"
 
 int nu_convert_file_type(NuType type) {
-    switch (type) {
+    switch ((int)type) {
     case NU_TYPE_F32: return 0;
+    case NU_TYPE_F16: return 1;
     case NU_TYPE_Q4_0: return 2;
+    case NU_TYPE_Q4_1: return 3;
     case NU_TYPE_Q8_0: return 7;
-    case NU_TYPE_F16: break;
+    case NU_TYPE_Q5_0: return 8;
+    case NU_TYPE_Q5_1: return 9;
+    case NU_TYPE_BF16: return 32;
     }
     return -1;
 }
 
 static NuCode check_target(NuType type, NuError *err) {
-    if (nu_convert_file_type(type) < 0)
-        return nu_fail(err, NU_ERR_ARG, "target type %d is not one of f32, q8_0, q4_0", (int)type);
+    if (nu_convert_file_type(type) < 0 || !nu_type_can_write(type))
+        return nu_fail(err, NU_ERR_ARG, "target type %s (%d) is not one of f32, f16, bf16, q8_0, q4_0, "
+                       "q4_1, q5_0, q5_1", nu_type_name(type), (int)type);
     return NU_OK;
 }
 
@@ -86,9 +91,12 @@ typedef struct {
     float std; /* of a synthetic model's random elements */
 } Plan;
 
-static NuType output_type(NuType target, int is_norm, int64_t cols) {
+/* The one place a tensor's output type is chosen: norms stay F32; a matrix takes the target
+ * unless its rows are not whole blocks of it, then F16. */
+static NuType output_type(NuType target, const char *name, int is_norm, int64_t cols) {
+    (void)name; /* the per-tensor mixtures choose by name */
     if (is_norm || target == NU_TYPE_F32) return NU_TYPE_F32;
-    return cols % NU_QK == 0 ? target : NU_TYPE_F16; /* rows must be whole blocks */
+    return cols % nu_type_block_size(target) == 0 ? target : NU_TYPE_F16;
 }
 
 /* A tensor whose input is already in its output type is copied as it is. */
@@ -100,7 +108,7 @@ static void plan_add(Plan *p, const char *name, const NuTensor *src, int is_norm
     it->src = *src;
     it->is_norm = is_norm;
     it->is_bias = strstr(name, ".bias") != NULL;
-    it->type = output_type(target, is_norm, src->cols);
+    it->type = output_type(target, name, is_norm, src->cols);
     if (src->cols > p->max_cols) p->max_cols = src->cols;
 }
 
@@ -177,26 +185,6 @@ static void random_row(uint64_t *state, float std, float *row, int64_t n) {
     }
 }
 
-static void encode_row(NuType type, const float *x, uint8_t *dst, int64_t n) {
-    switch (type) {
-    case NU_TYPE_F32:
-        memcpy(dst, x, (size_t)n * sizeof *x);
-        return;
-    case NU_TYPE_F16:
-        for (int64_t j = 0; j < n; j++) {
-            uint16_t h = nu_f32_to_f16(x[j]);
-            memcpy(dst + 2 * j, &h, 2);
-        }
-        return;
-    case NU_TYPE_Q8_0: /* rows start on even bytes: the blocks' half floats are aligned */
-        nu_quantize_row_q8_0(x, (NuBlockQ8_0 *)(void *)dst, n);
-        return;
-    case NU_TYPE_Q4_0:
-        nu_quantize_row_q4_0(x, (NuBlockQ4_0 *)(void *)dst, n);
-        return;
-    }
-}
-
 /* Writes item `index` at dst: each row dequantized from the input, or for a synthetic model
  * norms of 1.0 and matrices and biases from the item's own PRNG stream. */
 static void fill_item(const Item *it, size_t index, uint64_t seed, float std, float *row, uint8_t *dst) {
@@ -212,7 +200,7 @@ static void fill_item(const Item *it, size_t index, uint64_t seed, float std, fl
             for (int64_t j = 0; j < cols; j++) row[j] = 1.0f;
         else
             random_row(&state, std, row, cols);
-        encode_row(it->type, row, dst + (size_t)r * out_bytes, cols);
+        nu_quantize_row(it->type, row, dst + (size_t)r * out_bytes, cols);
     }
 }
 
@@ -631,27 +619,28 @@ static uint64_t mul_sat(uint64_t a, uint64_t b) {
 static uint64_t add_sat(uint64_t a, uint64_t b) { return b > UINT64_MAX - a ? UINT64_MAX : a + b; }
 
 /* Bytes of the weights in their output types (saturating), checked before anything is
- * allocated for them. Sizes per element are counted in 32ths of a byte. */
+ * allocated for them. Sizes per element are counted in 256ths of a byte (every block size
+ * divides 256). */
 static uint64_t synth_bytes(const NuSynthModel *m, NuType type) {
     const NuConfig *c = &m->config;
     const uint64_t dim = (uint64_t)c->dim, hidden = (uint64_t)c->hidden_dim;
     const uint64_t kv_dim = (uint64_t)c->head_dim * (uint64_t)c->n_kv_heads;
     const uint64_t q_dim = (uint64_t)c->head_dim * (uint64_t)c->n_heads;
-    const uint64_t full = type == NU_TYPE_F32 ? 128 : type == NU_TYPE_Q8_0 ? 34 : 18;
-    const uint64_t by_dim = output_type(type, 0, c->dim) == type ? full : 64;
-    const uint64_t by_q = output_type(type, 0, (int64_t)q_dim) == type ? full : 64;
-    const uint64_t by_hidden = output_type(type, 0, c->hidden_dim) == type ? full : 64;
+    const uint64_t full = nu_row_bytes(type, 256), half = nu_row_bytes(NU_TYPE_F16, 256);
+    const uint64_t by_dim = output_type(type, "", 0, c->dim) == type ? full : half;
+    const uint64_t by_q = output_type(type, "", 0, (int64_t)q_dim) == type ? full : half;
+    const uint64_t by_hidden = output_type(type, "", 0, c->hidden_dim) == type ? full : half;
     /* rows of dim columns: wq, wk, wv, gate, up; wo has q_dim columns, ffn_down hidden */
     uint64_t rows = add_sat(add_sat(q_dim, 2 * kv_dim), 2 * hidden);
     uint64_t layer = add_sat(mul_sat(mul_sat(rows, dim), by_dim),
                              add_sat(mul_sat(mul_sat(dim, q_dim), by_q),
                                      mul_sat(mul_sat(dim, hidden), by_hidden)));
-    layer = add_sat(layer, 128 * (4 * dim + 2 * q_dim + 2 * (uint64_t)c->head_dim)); /* vectors */
+    layer = add_sat(layer, 1024 * (4 * dim + 2 * q_dim + 2 * (uint64_t)c->head_dim)); /* vectors */
     uint64_t total = mul_sat(layer, (uint64_t)c->n_layers);
     uint64_t embd = mul_sat(mul_sat((uint64_t)c->vocab_size, dim), by_dim);
     total = add_sat(total, m->untied_output ? add_sat(embd, embd) : embd);
-    total = add_sat(total, 128 * dim);
-    return total == UINT64_MAX ? total : total / 32;
+    total = add_sat(total, 1024 * dim);
+    return total == UINT64_MAX ? total : total / 256;
 }
 
 #define SYNTH_MAX_BYTES ((uint64_t)4 << 30) /* what fits in wasm32 memory */

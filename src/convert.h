@@ -1,9 +1,10 @@
 /* Model conversion and synthetic models: both write GGUF v3 files in llama.cpp's layout
  * (its metadata keys and tensor names), with the matrices in one target type.
  *
- * Target types: NU_TYPE_F32, NU_TYPE_Q8_0, NU_TYPE_Q4_0. Norms stay F32. A matrix whose
- * rows are not a whole number of 32-element blocks (stories260K's ffn_down has 172
- * columns) is stored as F16 for the quantized targets, as llama.cpp falls back too. The
+ * Target types: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, written with ggml's reference
+ * rounding. Norms stay F32. A matrix whose rows are not a whole number of blocks
+ * (stories260K's ffn_down has 172 columns) is stored as F16 for the quantized targets, as
+ * llama.cpp falls back too. The
  * classifier is written as output.weight only when it is not the token embedding.
  *
  * Each tensor is produced directly in the output buffer, a row at a time, so peak memory is
@@ -17,12 +18,13 @@
 #include "common.h"
 #include "tensor.h"
 
-/* llama.cpp's general.file_type (LLAMA_FTYPE) for a target: ALL_F32 0, MOSTLY_Q4_0 2,
- * MOSTLY_Q8_0 7; -1 for a type that is not a target. */
+/* llama.cpp's general.file_type (LLAMA_FTYPE) for a target: ALL_F32 0, MOSTLY_F16 1,
+ * MOSTLY_Q4_0 2, MOSTLY_Q4_1 3, MOSTLY_Q8_0 7, MOSTLY_Q5_0 8, MOSTLY_Q5_1 9, MOSTLY_BF16 32;
+ * -1 for a type that is not a target. */
 int nu_convert_file_type(NuType type);
 
 /* Converts a model to GGUF v3 with its matrices in `type`.
- *   model: a GGUF file (llama architecture; F32, F16, Q8_0 or Q4_0 tensors), or a llama2.c
+ *   model: a GGUF file (llama architecture; tensors of any type in the table), or a llama2.c
  *          checkpoint (4-byte aligned), which needs its tokenizer.bin in tok.
  *   tok:   NULL for a GGUF input (it carries its own tokenizer).
  *   name:  general.name for a llama2.c input (NULL: "llama"); a GGUF input keeps its own.

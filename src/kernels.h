@@ -1,40 +1,39 @@
 /* The arithmetic of the forward pass: matrix-vector products for every weight type, and the
  * few vector helpers attention and normalization need.
  *
+ * The per-type products live with their types (src/quant/: the table in types.c, one file
+ * per family); a product first converts the input vector to the form the weight type pairs
+ * with (its vec_dot_type, as ggml: Q8_0 blocks for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1, F16
+ * for F16, BF16 for BF16, floats for F32), once per vector, then runs the type's matvec.
+ *
  * Each kernel has a 128-bit vector version and a portable scalar one, chosen at compile time.
  * The vector version is one code path over simd.h's operations, which are WASM SIMD128
  * (the SIMD wasm build) or SSE4.1 (the native build on x86-64) with the same bits; other
- * builds use the scalar code. Both add in the same order (fixed lanes, then a fixed
- * reduction), so native, scalar wasm and SIMD wasm produce bit-identical results. The order
- * (kernels.c has it exactly):
- *  - F32/F16 rows and nu_dot: 16 lanes, element i into lane i % 16, reduced
- *    s[l] = (a[l] + a[l+4]) + (a[l+8] + a[l+12]), then (s0 + s2) + (s1 + s3);
- *  - Q8_0/Q4_0 rows: each block's integer sum is exact, scaled by d_w * d_x, block b into
- *    lane b % 4, reduced (a0 + a2) + (a1 + a3).
- * The SIMD code keeps that order while working differently: quantized matrices go four rows
- * at a time with the rows in the vector lanes (one widened activation block serves four
- * rows, the final reduction is vertical), float rows are reduced in registers.
- *
- * For Q8_0 and Q4_0 weights the input vector is quantized to Q8_0 once (nu_quantize_row_q8_0)
- * and each block's dot product is taken in integers, as ggml does: an i8 -> i16 widen plus
- * i32x4.dot_i16x8 (pmaddwd in SSE) does 8 multiply-adds per instruction, where the float
- * path would need a widen, a convert and a multiply per 4 weights. */
+ * builds use the scalar code. Both add in the same order (src/quant/util.h has it exactly:
+ * 16 float lanes for float rows, one term per block into 4 lanes for block rows), so native,
+ * scalar wasm and SIMD wasm produce bit-identical results. */
 #ifndef NUCLEUS_KERNELS_H
 #define NUCLEUS_KERNELS_H
 
 #include <stdint.h>
 
 #include "quant.h"
+#include "quant/types.h"
 #include "tensor.h"
 
-/* out[r] = sum_c W[r][c] * x[c] for r < w->rows.
- * x has w->cols floats; for Q8_0/Q4_0 weights xq must hold x quantized to w->cols / 32
- * Q8_0 blocks (x itself is then not read), for F32/F16 xq may be NULL.
- * The caller guarantees a supported type and consistent shapes (model.c checks the weights
- * once); an unsupported type yields zeros. out must not overlap x. */
-void nu_matvec(const NuTensor *w, const float *x, const NuBlockQ8_0 *xq, float *out);
+/* x (n floats) in the form products with weight_type read: converted into buf (which must
+ * hold nu_row_bytes(vec_dot_type, n) bytes, n a whole number of its blocks), or x itself
+ * when the type pairs with floats (or is not in the table). */
+const void *nu_convert_input(NuType weight_type, const float *x, int64_t n, void *buf);
 
-/* Row `row` of t, dequantized into out[t->cols]. Zeros for an unsupported type. */
+/* out[r] = sum_c W[r][c] * x[c] for r < w->rows, x already converted for w's type by
+ * nu_convert_input (w->cols elements). The caller guarantees a computable type and
+ * consistent shapes (model.c checks the weights once); any other type yields zeros. out must
+ * not overlap x. */
+void nu_matvec(const NuTensor *w, const void *x, float *out);
+
+/* Row `row` of t (any type in the table), dequantized into out[t->cols]. Zeros for a type
+ * not in the table or a row out of range. */
 void nu_embedding_row(const NuTensor *t, int64_t row, float *out);
 
 /* sum a[i] * b[i], added in the same lane order as the F32 matvec. */

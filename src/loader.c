@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "llama2c.h"
+#include "quant.h"
 
 #define MAX_RUNSTATE_BYTES ((uint64_t)4 << 30) /* wasm32 memory tops out at 4 GiB */
 
@@ -301,18 +302,21 @@ static void format_shape(const GgufTensorInfo *t, char *buf, size_t cap) {
 }
 
 /* Maps tensor `name` as `rows` x `cols` (rows 1: a vector). Norms (is_norm) must be F32;
- * matrices may be any type the kernels have. */
+ * matrices may be any type the table can multiply (src/quant/types.c), in whole blocks. */
 static NuCode map_tensor(const GgufFile *g, const char *name, int64_t rows, int64_t cols,
                          int is_norm, NuTensor *out, NuError *err) {
     const GgufTensorInfo *t = gguf_find_tensor(g, name);
     if (!t) return nu_fail(err, NU_ERR_FORMAT, "tensor %s is missing", name);
-    int ok_type = t->type == NU_TYPE_F32 ||
-                  (!is_norm && (t->type == NU_TYPE_F16 || t->type == NU_TYPE_Q8_0 ||
-                                t->type == NU_TYPE_Q4_0));
-    if (!ok_type)
+    if (is_norm ? t->type != NU_TYPE_F32 : !nu_type_can_compute((NuType)t->type))
         return nu_fail(err, NU_ERR_UNSUPPORTED, "tensor %s has type %s (%" PRIu32 "), which is "
-                       "not supported (%s)", name, gguf_ggml_type_name(t->type), t->type,
-                       is_norm ? "norms must be F32" : "only F32, F16, Q8_0 and Q4_0");
+                       "not supported (%s)", name, nu_type_name((NuType)t->type), t->type,
+                       is_norm ? "norms must be F32"
+                               : "not a weight type this runtime computes with");
+    int block = nu_type_block_size((NuType)t->type);
+    if (t->ne[0] % block != 0)
+        return nu_fail(err, NU_ERR_FORMAT, "tensor %s has %" PRId64 " columns, not a whole "
+                       "number of %s blocks of %d", name, t->ne[0],
+                       nu_type_name((NuType)t->type), block);
     if (t->ne[0] != cols || t->ne[1] != rows || t->ne[2] != 1 || t->ne[3] != 1) {
         char shape[96];
         format_shape(t, shape, sizeof shape);

@@ -27,6 +27,12 @@ static int mul_u64(uint64_t a, uint64_t b, uint64_t *out) {
     return 1;
 }
 
+/* Bytes of the matmul input buffer of activation type t for n elements, in whole blocks. */
+static size_t act_buffer_bytes(NuType t, uint64_t n) {
+    uint64_t bs = (uint64_t)nu_type_block_size(t);
+    return nu_row_bytes(t, (int64_t)((n + bs - 1) / bs * bs));
+}
+
 static void *alloc_floats(uint64_t n, size_t *bytes) {
     *bytes += (size_t)n * sizeof(float);
     return calloc((size_t)n, sizeof(float));
@@ -42,7 +48,16 @@ NuCode nu_runstate_new(const NuConfig *c, NuRunState **out, NuError *err) {
     const uint64_t q_dim = (uint64_t)c->head_dim * (uint64_t)c->n_heads;
     const uint64_t wide = dim > q_dim ? dim : q_dim; /* xb holds the input or the heads' output */
     const uint64_t max_in = wide > hidden ? wide : hidden;
-    const uint64_t q_blocks = (max_in + NU_QK - 1) / NU_QK;
+    size_t act_bytes[NU_TYPE_COUNT] = {0};
+    uint64_t act_total = 0;
+    for (int t = 0; t < NU_TYPE_COUNT; t++) {
+        const NuTypeTraits *tt = nu_type_traits((NuType)t);
+        NuType vt = tt && tt->matvec ? tt->vec_dot_type : NU_TYPE_F32;
+        if (vt != NU_TYPE_F32 && act_bytes[vt] == 0) {
+            act_bytes[vt] = act_buffer_bytes(vt, max_in);
+            act_total += act_bytes[vt];
+        }
+    }
 
     /* Everything is counted before anything is allocated. Each term is below 2^62 (ints
      * multiplied at most three at a time, times 4 bytes, or refused), so the sum cannot wrap. */
@@ -53,7 +68,7 @@ NuCode nu_runstate_new(const NuConfig *c, NuRunState **out, NuError *err) {
     uint64_t total = 2 * cache + att +
                      (2 * dim + wide + q_dim + 2 * hidden + (uint64_t)c->vocab_size + 2 * (uint64_t)c->rope_dim + 4) *
                          sizeof(float) +
-                     q_blocks * sizeof(NuBlockQ8_0) + sizeof(NuRunState);
+                     act_total + sizeof(NuRunState);
     if (!ok)
         return nu_fail(err, NU_ERR_NOMEM,
                        "run state for %d layers x %d positions x %llu kv dims needs more than 2^62 bytes",
@@ -80,10 +95,16 @@ NuCode nu_runstate_new(const NuConfig *c, NuRunState **out, NuError *err) {
     s->value_cache = alloc_floats(cache / sizeof(float), &s->bytes);
     s->rope_cos = alloc_floats((uint64_t)c->rope_dim + 2, &s->bytes);
     s->rope_sin = alloc_floats((uint64_t)c->rope_dim + 2, &s->bytes);
-    s->xq = calloc((size_t)q_blocks, sizeof(NuBlockQ8_0));
-    s->bytes += (size_t)q_blocks * sizeof(NuBlockQ8_0);
+    int act_ok = 1;
+    for (int t = 0; t < NU_TYPE_COUNT; t++) {
+        if (act_bytes[t] == 0)
+            continue;
+        s->act[t] = calloc(1, act_bytes[t]);
+        s->bytes += act_bytes[t];
+        act_ok &= s->act[t] != NULL;
+    }
     if (!s->x || !s->xb || !s->xb2 || !s->q || !s->hb || !s->hb2 || !s->att || !s->logits || !s->key_cache ||
-        !s->value_cache || !s->rope_cos || !s->rope_sin || !s->xq) {
+        !s->value_cache || !s->rope_cos || !s->rope_sin || !act_ok) {
         size_t bytes = s->bytes;
         nu_runstate_free(s);
         return nu_fail(err, NU_ERR_NOMEM, "run state: out of memory allocating %zu bytes", bytes);
@@ -107,7 +128,8 @@ void nu_runstate_free(NuRunState *s) {
     free(s->value_cache);
     free(s->rope_cos);
     free(s->rope_sin);
-    free(s->xq);
+    for (int t = 0; t < NU_TYPE_COUNT; t++)
+        free(s->act[t]);
     free(s);
 }
 
@@ -135,7 +157,7 @@ static NuCode check_tensor(const NuTensor *t, const char *name, int layer, int64
         return nu_fail(err, NU_ERR_FORMAT, "tensor %s: shape %lld x %lld, expected %lld x %lld",
                        tensor_label(label, sizeof label, name, layer), (long long)t->rows, (long long)t->cols,
                        (long long)rows, (long long)cols);
-    if (norm ? t->type != NU_TYPE_F32 : nu_row_bytes(t->type, cols) == 0)
+    if (norm ? t->type != NU_TYPE_F32 : !nu_type_can_compute(t->type) || nu_row_bytes(t->type, cols) == 0)
         return nu_fail(err, NU_ERR_FORMAT, "tensor %s: type %s (%d) with %lld columns is not supported%s",
                        tensor_label(label, sizeof label, name, layer), nu_type_name(t->type), (int)t->type,
                        (long long)cols, norm ? " for a norm (f32 only)" : "");
@@ -187,28 +209,26 @@ NuCode nu_weights_check(const NuConfig *c, const NuWeights *w, NuError *err) {
 
 /* --- forward -------------------------------------------------------------------------------- */
 
-static int is_block_type(NuType t) {
-    return t == NU_TYPE_Q8_0 || t == NU_TYPE_Q4_0;
-}
-
 /* The matrix products of the forward pass read their input through these two: set_input names
  * the vector the next products read, and matmul converts it on first use to the form the
- * weight type pairs with (Q8_0 blocks for Q8_0/Q4_0), so q, k and v share one conversion. */
+ * weight type pairs with (its vec_dot_type: Q8_0 blocks for Q4_0/Q5_0/Q8_0, Q8_1 for
+ * Q4_1/Q5_1, ...), so products sharing an input and a pairing share one conversion. */
 static void set_input(NuRunState *s, const float *x, int n) {
     s->in_x = x;
     s->in_n = n;
-    s->in_quantized = 0;
+    s->in_ready = 0;
 }
 
 static void matmul(NuRunState *s, const NuTensor *w, float *out) {
-    const NuBlockQ8_0 *xq = NULL;
-    if (is_block_type(w->type)) {
-        if (!s->in_quantized)
-            nu_quantize_row_q8_0(s->in_x, s->xq, s->in_n);
-        s->in_quantized = 1;
-        xq = s->xq;
+    NuType vt = nu_type_traits(w->type)->vec_dot_type; /* nu_weights_check: a type in the table */
+    const void *x = s->in_x;
+    if (vt != NU_TYPE_F32) {
+        if (!(s->in_ready >> vt & 1))
+            nu_type_traits(vt)->from_float(s->in_x, s->act[vt], s->in_n);
+        s->in_ready |= (uint64_t)1 << vt;
+        x = s->act[vt];
     }
-    nu_matvec(w, s->in_x, xq, out);
+    nu_matvec(w, x, out);
 }
 
 /* Layer l attends through a sliding window (gemma3's local layers, llama.cpp's pattern). */

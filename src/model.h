@@ -1,7 +1,8 @@
 /* The forward pass of the Llama family, in the spirit of llama2.c's run.c: one token at a
- * time, float32 activations, a key/value cache per layer, weights in any of F32, F16, Q8_0,
- * Q4_0. One pass serves llama, qwen2, qwen3 and gemma3 through the config's feature switches
- * (tensor.h): q/k/v biases, q/k norms, post norms, rope pairing, activation, sliding window.
+ * time, float32 activations, a key/value cache per layer, weights of any type the table in
+ * src/quant/types.c can multiply. One pass serves llama, qwen2, qwen3 and gemma3 through the
+ * config's feature switches (tensor.h): q/k/v biases, q/k norms, post norms, rope pairing,
+ * activation, sliding window.
  *
  *   NuRunState *s;
  *   nu_runstate_new(&config, &s, &err);
@@ -36,10 +37,13 @@ typedef struct NuRunState {
     float *value_cache;
     float *rope_cos, *rope_sin; /* this position's rotation: global layers' [rope_dim / 2], then
                                  * the sliding-window layers' [rope_dim / 2] */
-    NuBlockQ8_0 *xq;   /* the matmul input quantized for Q8_0/Q4_0 weights [max(dim, q_dim, hidden) / 32] */
+    /* The matmul input converted for each weight type's vec_dot_type (Q8_0, Q8_1, F16, ...),
+     * indexed by that type; allocated for every activation type in the table, each sized for
+     * max(dim, q_dim, hidden) elements in whole blocks. NULL for the other types. */
+    void *act[NU_TYPE_COUNT];
     const float *in_x; /* the matmul input (set_input in model.c) */
     int in_n;
-    int in_quantized;  /* xq holds in_x quantized */
+    uint64_t in_ready; /* bit t: act[t] holds in_x converted */
 } NuRunState;
 
 /* Checks the config (nu_config_check's limits) and allocates the state. Fails

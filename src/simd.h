@@ -79,6 +79,8 @@ static inline v128 i16x8_extend_low_i8x16(v128 a) { return wasm_i16x8_extend_low
 static inline v128 i16x8_extend_high_i8x16(v128 a) { return wasm_i16x8_extend_high_i8x16(a); }
 static inline v128 i8x16_splat(int8_t x) { return wasm_i8x16_splat(x); }
 static inline v128 i8x16_sub(v128 a, v128 b) { return wasm_i8x16_sub(a, b); }
+/* all ones in the bytes where a == b */
+static inline v128 i8x16_eq(v128 a, v128 b) { return wasm_i8x16_eq(a, b); }
 /* each byte shifted right by 4, zeros shifted in */
 static inline v128 u8x16_shr4(v128 a) { return wasm_u8x16_shr(a, 4); }
 
@@ -162,6 +164,7 @@ static inline v128 i16x8_extend_low_i8x16(v128 a) { return _mm_cvtepi8_epi16(a);
 static inline v128 i16x8_extend_high_i8x16(v128 a) { return _mm_cvtepi8_epi16(_mm_srli_si128(a, 8)); }
 static inline v128 i8x16_splat(int8_t x) { return _mm_set1_epi8(x); }
 static inline v128 i8x16_sub(v128 a, v128 b) { return _mm_sub_epi8(a, b); }
+static inline v128 i8x16_eq(v128 a, v128 b) { return _mm_cmpeq_epi8(a, b); }
 /* SSE shifts 16-bit lanes at the least: the mask drops the bits the upper byte shifted in */
 static inline v128 u8x16_shr4(v128 a) { return _mm_and_si128(_mm_srli_epi16(a, 4), _mm_set1_epi8(0x0f)); }
 

@@ -124,7 +124,7 @@ test('convert and synth: user mistakes exit 1 with a message', () =>
     const out = join(dir, 'out.gguf');
     assertUserError(run('convert'), /--input is required/);
     assertUserError(run('convert', '--input', bin, '--tokenizer', tok, '--output', out), /--type is required/);
-    assertUserError(run('convert', '--input', bin, '--tokenizer', tok, '--output', out, '--type', 'q5_1'), /--type must be one of f32, q8_0, q4_0/);
+    assertUserError(run('convert', '--input', bin, '--tokenizer', tok, '--output', out, '--type', 'iq2_xxs'), /--type must be one of f32, f16, bf16, q8_0, .* got "iq2_xxs"/);
     assertUserError(run('convert', '--input', join(dir, 'missing.bin'), '--output', out, '--type', 'f32'), /cannot open .*missing\.bin/);
     assertUserError(run('convert', '--input', bin, '--output', out, '--type', 'f32'), /needs its tokenizer\.bin/);
     assertUserError(run('convert', '--input', tok, '--tokenizer', tok, '--output', out, '--type', 'f32'), /llama2\.c checkpoint/);

@@ -95,7 +95,9 @@ const CASES = [
   // tokenizer.ggml.tokens is the first key: its array count follows the key, its type and the element type.
   ['2^40 vocabulary strings', patched(GGUF_BYTES, (v) => v.setBigUint64(24 + 8 + 21 + 8, 1n << 40n, true)), {}, 'BAD_FORMAT', /tokenizer.ggml.tokens': array of 1099511627776 string values .* does not fit/],
   ['unknown tensor type 99', patched(GGUF_BYTES, (v) => v.setUint32(tensor('blk.0.attn_q.weight').typeAt, 99, true)), {}, 'UNSUPPORTED', /tensor blk.0.attn_q.weight: ggml type unknown \(99\)/],
-  ['a Q4_1 matrix', patched(GGUF_BYTES, (v) => v.setUint32(tensor('token_embd.weight').typeAt, 3, true)), {}, 'UNSUPPORTED', /token_embd.weight has type Q4_1 \(3\), which is not supported/],
+  ['an MXFP4 matrix', patched(GGUF_BYTES, (v) => v.setUint32(tensor('token_embd.weight').typeAt, 39, true)), {}, 'UNSUPPORTED', /token_embd.weight has type MXFP4 \(39\), which is not supported/],
+  ['a Q8_1 (activation only) matrix', patched(GGUF_BYTES, (v) => v.setUint32(tensor('blk.0.attn_q.weight').typeAt, 9, true)), {}, 'UNSUPPORTED', /blk.0.attn_q.weight has type q8_1 \(9\), which is not supported/],
+  ['an F16 norm', patched(GGUF_BYTES, (v) => v.setUint32(tensor('output_norm.weight').typeAt, 1, true)), {}, 'UNSUPPORTED', /output_norm.weight has type f16 \(1\), which is not supported \(norms must be F32\)/],
   ['a dimension of 0', patched(GGUF_BYTES, (v) => v.setBigUint64(tensor('blk.0.attn_q.weight').dimsAt, 0n, true)), {}, 'BAD_FORMAT', /blk.0.attn_q.weight dimension 0 is 0/],
   ['a dimension of 2^40', patched(GGUF_BYTES, (v) => v.setBigUint64(tensor('blk.0.attn_q.weight').dimsAt, 1n << 40n, true)), {}, 'BAD_FORMAT', /blk.0.attn_q.weight: data ends at byte \d+/],
   ['inconsistent shapes', patched(GGUF_BYTES, (v) => {

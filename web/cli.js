@@ -26,10 +26,12 @@ commands:
   tokenize --model F --text T [--tokenizer tokenizer.bin] [--bos] [--special]
       prints the token ids of T as a JSON array; --bos puts BOS first, --special turns
       special-token texts (<|im_start|>, </s>, ...) into their ids; works with vocab-only GGUF files
-  convert --input F [--tokenizer tokenizer.bin] --output G --type f32|q8_0|q4_0
-      converts a GGUF (llama, qwen2, qwen3, gemma3) or a llama2.c checkpoint with its tokenizer.bin to a GGUF file
-      with f32, q8_0 or q4_0 matrices (rows that are not whole 32-blocks: f16); progress on stderr
-  synth --shape S --vocab V.gguf --output G --type f32|q8_0|q4_0 [--seed N]
+  convert --input F [--tokenizer tokenizer.bin] --output G --type T
+      converts a GGUF (llama, qwen2, qwen3, gemma3) or a llama2.c checkpoint with its
+      tokenizer.bin to a GGUF file whose matrices are of type T: f32, f16, bf16, q8_0, q4_0,
+      q4_1, q5_0 or q5_1, rounded as ggml's reference quantizers (rows that are not whole
+      blocks: f16); progress on stderr
+  synth --shape S --vocab V.gguf --output G --type T [--seed N]
         [--arch llama|qwen2|qwen3|gemma3] [--layers N] [--window N] [--untied-output]
         [--llama3-rope] [--std X] [--chat-template FILE]
       writes a model with seeded random weights; S is a preset (stories15M, stories42M,

@@ -7,8 +7,8 @@ import { NucleusError, invalid } from './errors.js';
 import { readSource } from './source.js';
 import { loadWasm } from './wasm.js';
 
-/** Target types and their ggml type ids. */
-export const TYPES = Object.freeze({ f32: 0, q8_0: 8, q4_0: 2 });
+/** Target types and their ggml type ids (the C side checks each is one it writes). */
+export const TYPES = Object.freeze({ f32: 0, f16: 1, bf16: 30, q8_0: 8, q4_0: 2, q4_1: 3, q5_0: 6, q5_1: 7 });
 
 const WRITE_CHUNK = 64 << 20;
 
@@ -72,8 +72,9 @@ function failed(wasm) {
 }
 
 /**
- * Converts input (GGUF llama/qwen2/qwen3/gemma3, or a llama2.c checkpoint with its tokenizer.bin) to a GGUF file
- * at output with type f32, q8_0 or q4_0 matrices. log(text) receives progress lines.
+ * Converts input (GGUF llama/qwen2/qwen3/gemma3, or a llama2.c checkpoint with its
+ * tokenizer.bin) to a GGUF file at output with matrices of a type in TYPES. log(text)
+ * receives progress lines.
  * Returns { output, bytes, seconds }.
  */
 export async function convertModel({ input, tokenizer, output, type, log = () => {} }) {

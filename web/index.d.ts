@@ -125,8 +125,10 @@ export interface ModelInfo {
   layers: number;
   heads: number;
   kvHeads: number;
-  /** Type of the layer matrices: 'f32', 'f16', 'q8_0', 'q4_0' or 'mixed'. */
+  /** Type holding most of the layer matrices' weights: ggml's name, 'f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'q4_K', ... */
   quantization: string;
+  /** How many tensors of each type, the most common first and F32 last: 'Q4_K x96, Q6_K x17, F32 x34'. */
+  tensorTypes: string;
   /** tokenizer.ggml.model: 'llama' (SentencePiece) or 'gpt2' (byte-level BPE). */
   tokenizer: string;
   parameters: number;

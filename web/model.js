@@ -6,7 +6,7 @@ import { loadWasm } from './wasm.js';
 
 // Field numbers of nu_model_info / nu_model_str (src/api_model.c).
 const INFO = { vocab: 0, context: 1, dim: 2, layers: 3, heads: 4, kvHeads: 5, hidden: 6, bos: 7, eos: 8, hasWeights: 9 };
-const STR = { name: 0, architecture: 1, quantization: 2, tokenizer: 3 };
+const STR = { name: 0, architecture: 1, quantization: 2, tokenizer: 3, tensorTypes: 4 };
 
 const registry = new FinalizationRegistry(({ exports, handle }) => exports.nu_model_close(handle));
 
@@ -196,6 +196,7 @@ export class Model extends Vocabulary {
       heads: this.infoInt('heads'),
       kvHeads: this.infoInt('kvHeads'),
       quantization: this.infoStr('quantization'),
+      tensorTypes: this.infoStr('tensorTypes'),
       tokenizer: this.infoStr('tokenizer'),
       parameters: e.nu_model_parameters(handle),
       bytes,

@@ -410,9 +410,12 @@ static void test_forward_errors(const Model *m) {
     CHECK(nu_forward(c, &w, s, 1, 0, &err) == NU_ERR_FORMAT);
     CHECK(strstr(err.message, "blk.2.attn_k.weight") != NULL);
     layers[2].wk.rows--;
-    layers[1].wq.type = (NuType)3; /* Q4_1: not supported */
+    layers[1].wq.type = NU_TYPE_Q8_1; /* an activation type: no matvec */
     CHECK(nu_forward(c, &w, s, 1, 0, &err) == NU_ERR_FORMAT);
     CHECK(strstr(err.message, "blk.1.attn_q.weight") != NULL);
+    layers[1].wq.type = (NuType)16; /* IQ2_XXS: not in the table */
+    CHECK(nu_forward(c, &w, s, 1, 0, &err) == NU_ERR_FORMAT);
+    CHECK(strstr(err.message, "IQ2_XXS") != NULL);
     layers[1].wq.type = NU_TYPE_F32;
     layers[0].ffn_down.type = NU_TYPE_Q8_0; /* 172 columns: not whole blocks */
     CHECK(nu_forward(c, &w, s, 1, 0, &err) == NU_ERR_FORMAT);

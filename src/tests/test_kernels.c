@@ -1,8 +1,10 @@
-/* Matrix-vector kernels for F32, F16, Q8_0 and Q4_0 against a double-precision reference,
- * and against the documented summation order bit for bit (so a SIMD build that adds in
- * another order fails here). The native build on x86-64 runs the vector code (SSE4.1); build
- * this test with emcc -msimd128 to check it over SIMD128, without -msse4.1 for the scalar code.
- * Also the vector helpers: embedding rows, dot, axpy, rmsnorm, softmax. */
+/* Matrix-vector kernels for every type in the table (F32, F16, BF16 and the 32-element
+ * blocks; the K-quants add their own cases) against a double-precision reference, and
+ * against the documented summation order bit for bit (so a SIMD build that adds in another
+ * order fails here). The block layouts are decoded here from ggml's documented byte layout,
+ * independently of src/quant. The native build on x86-64 runs the vector code (SSE4.1);
+ * build this test with emcc -msimd128 to check it over SIMD128, without -msse4.1 for the
+ * scalar code. Also the vector helpers: embedding rows, dot, axpy, rmsnorm, softmax. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,19 +37,8 @@ static Matrix make_matrix(NuType type, int64_t rows, int64_t cols) {
     for (int64_t i = 0; i < rows * cols; i++)
         src[i] = rand_unit();
     for (int64_t r = 0; r < rows; r++) {
-        const float *s = src + r * cols;
         uint8_t *d = (uint8_t *)m.data + (size_t)r * rb;
-        switch (type) {
-        case NU_TYPE_F32: memcpy(d, s, rb); break;
-        case NU_TYPE_F16:
-            for (int64_t c = 0; c < cols; c++) {
-                uint16_t h = nu_f32_to_f16(s[c]);
-                memcpy(d + 2 * c, &h, 2);
-            }
-            break;
-        case NU_TYPE_Q8_0: nu_quantize_row_q8_0(s, (NuBlockQ8_0 *)d, cols); break;
-        case NU_TYPE_Q4_0: nu_quantize_row_q4_0(s, (NuBlockQ4_0 *)d, cols); break;
-        }
+        nu_quantize_row(type, src + r * cols, d, cols);
         nu_dequantize_row(type, d, m.deq + r * cols, cols);
     }
     free(src);
@@ -60,7 +51,7 @@ static void free_matrix(Matrix *m) {
     free(m->data);
 }
 
-/* The documented order, written out independently of kernels.c. */
+/* The documented order, written out independently of the kernels. */
 static float order_f32(const float *w, const float *x, int64_t n) {
     float a[16] = {0}, s[4];
     for (int64_t i = 0; i < n; i++)
@@ -70,62 +61,122 @@ static float order_f32(const float *w, const float *x, int64_t n) {
     return (s[0] + s[2]) + (s[1] + s[3]);
 }
 
-static float order_quant(const NuTensor *w, int64_t r, const NuBlockQ8_0 *xq) {
+static uint16_t u16_at(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+
+/* One 32-element block decoded from ggml's byte layout: levels q[j], scale d, offset m (the
+ * block is d * q[j] + m; m = 0 for the symmetric types). */
+typedef struct {
+    int q[32];
+    float d, m;
+} Levels;
+
+static Levels decode_block(NuType type, const uint8_t *p) {
+    Levels l = {{0}, nu_f16_to_f32(u16_at(p)), 0.0f};
+    uint32_t qh = 0;
+    switch ((int)type) {
+    case NU_TYPE_Q8_0:
+        for (int j = 0; j < 32; j++)
+            l.q[j] = (int8_t)p[2 + j];
+        break;
+    case NU_TYPE_Q4_0:
+        for (int j = 0; j < 32; j++)
+            l.q[j] = (p[2 + j % 16] >> (j / 16 * 4) & 15) - 8;
+        break;
+    case NU_TYPE_Q4_1:
+        l.m = nu_f16_to_f32(u16_at(p + 2));
+        for (int j = 0; j < 32; j++)
+            l.q[j] = p[4 + j % 16] >> (j / 16 * 4) & 15;
+        break;
+    case NU_TYPE_Q5_0:
+        qh = (uint32_t)p[2] | (uint32_t)p[3] << 8 | (uint32_t)p[4] << 16 | (uint32_t)p[5] << 24;
+        for (int j = 0; j < 32; j++)
+            l.q[j] = ((p[6 + j % 16] >> (j / 16 * 4) & 15) | (int)(qh >> j & 1) << 4) - 16;
+        break;
+    case NU_TYPE_Q5_1:
+        l.m = nu_f16_to_f32(u16_at(p + 2));
+        qh = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
+        for (int j = 0; j < 32; j++)
+            l.q[j] = (p[8 + j % 16] >> (j / 16 * 4) & 15) | (int)(qh >> j & 1) << 4;
+        break;
+    }
+    return l;
+}
+
+/* The activation block (Q8_0: d, qs; Q8_1: d, s, qs). */
+typedef struct {
+    int q[32];
+    float d, s;
+} ActBlock;
+
+static ActBlock decode_act(NuType type, const uint8_t *p) {
+    ActBlock a = {{0}, nu_f16_to_f32(u16_at(p)), 0.0f};
+    int off = type == NU_TYPE_Q8_1 ? 4 : 2;
+    if (type == NU_TYPE_Q8_1)
+        a.s = nu_f16_to_f32(u16_at(p + 2));
+    for (int j = 0; j < 32; j++)
+        a.q[j] = (int8_t)p[off + j];
+    return a;
+}
+
+/* Row r of a block matrix in the documented order: one term per block, (d_w * d_x) * isum,
+ * plus m_w * s_x against Q8_1, into lane b % 4, reduced (a0 + a2) + (a1 + a3). *ref gets the
+ * same terms summed in double. */
+static float order_blocks(const Matrix *m, int64_t r, NuType act, const uint8_t *xq, double *ref) {
+    const NuTypeTraits *tt = nu_type_traits(m->t.type), *at = nu_type_traits(act);
+    const int64_t nb = m->t.cols / 32;
+    const uint8_t *row = (const uint8_t *)m->data + (size_t)r * nu_row_bytes(m->t.type, m->t.cols);
     float a[4] = {0};
-    int64_t nb = w->cols / NU_QK;
+    *ref = 0;
     for (int64_t b = 0; b < nb; b++) {
+        Levels w = decode_block(m->t.type, row + b * tt->block_bytes);
+        ActBlock x = decode_act(act, xq + b * at->block_bytes);
         int32_t isum = 0;
-        uint16_t d;
-        if (w->type == NU_TYPE_Q8_0) {
-            const NuBlockQ8_0 *blk = (const NuBlockQ8_0 *)w->data + r * nb + b;
-            for (int j = 0; j < NU_QK; j++)
-                isum += blk->qs[j] * xq[b].qs[j];
-            d = blk->d;
-        } else {
-            const NuBlockQ4_0 *blk = (const NuBlockQ4_0 *)w->data + r * nb + b;
-            for (int j = 0; j < NU_QK / 2; j++)
-                isum += ((blk->qs[j] & 15) - 8) * xq[b].qs[j] + ((blk->qs[j] >> 4) - 8) * xq[b].qs[j + 16];
-            d = blk->d;
-        }
-        a[b % 4] += (nu_f16_to_f32(d) * nu_f16_to_f32(xq[b].d)) * (float)isum;
+        for (int j = 0; j < 32; j++)
+            isum += w.q[j] * x.q[j];
+        float term = (w.d * x.d) * (float)isum;
+        if (act == NU_TYPE_Q8_1)
+            term = term + w.m * x.s;
+        a[b % 4] += term;
+        *ref += (double)w.d * x.d * isum + (act == NU_TYPE_Q8_1 ? (double)w.m * x.s : 0.0);
     }
     return (a[0] + a[2]) + (a[1] + a[3]);
 }
 
 /* One shape and type: the kernel against the documented order (bit for bit) and against a
- * double-precision product of the same values (what the kernel was given: for the block
- * types the dequantized weights and the dequantized Q8_0 input). Also the error the input
- * quantization adds, against the float input. */
+ * double-precision sum of the same values (what the kernel was given: the weights and the
+ * converted input). Also the error the input conversion adds, against the float input. */
 static void check_matvec(NuType type, int64_t rows, int64_t cols) {
+    const NuTypeTraits *tt = nu_type_traits(type);
+    const NuType act = tt->vec_dot_type;
     Matrix m = make_matrix(type, rows, cols);
     float *x = malloc((size_t)cols * sizeof *x), *xd = malloc((size_t)cols * sizeof *xd);
     float *out = malloc((size_t)rows * sizeof *out);
-    NuBlockQ8_0 *xq = NULL;
+    uint8_t *buf = malloc((size_t)cols * sizeof(float));
     for (int64_t c = 0; c < cols; c++)
         x[c] = rand_unit() * 2;
-    int quant = type == NU_TYPE_Q8_0 || type == NU_TYPE_Q4_0;
-    if (quant) {
-        xq = malloc((size_t)(cols / NU_QK) * sizeof *xq);
-        nu_quantize_row_q8_0(x, xq, cols);
-        nu_dequantize_row(NU_TYPE_Q8_0, xq, xd, cols);
-    } else {
-        memcpy(xd, x, (size_t)cols * sizeof *x);
-    }
-    nu_matvec(&m.t, x, xq, out);
+    const void *xq = nu_convert_input(type, x, cols, buf);
+    nu_dequantize_row(act, xq, xd, cols); /* the input values the kernel sees */
+    nu_matvec(&m.t, xq, out);
 
     int order_bad = 0;
     double worst = 0, worst_vs_float = 0;
     for (int64_t r = 0; r < rows; r++) {
         const float *w = m.deq + r * cols;
-        float expect = quant ? order_quant(&m.t, r, xq) : order_f32(w, x, cols);
-        if (memcmp(&expect, &out[r], sizeof expect) != 0)
-            order_bad++;
         double ref = 0, mag = 0, ref_float = 0;
         for (int64_t c = 0; c < cols; c++) {
-            ref += (double)w[c] * xd[c];
             ref_float += (double)w[c] * x[c];
             mag += fabs((double)w[c] * xd[c]);
         }
+        float expect;
+        if (tt->block_size == 1) {
+            expect = order_f32(w, xd, cols);
+            for (int64_t c = 0; c < cols; c++)
+                ref += (double)w[c] * xd[c];
+        } else {
+            expect = order_blocks(&m, r, act, xq, &ref);
+        }
+        if (memcmp(&expect, &out[r], sizeof expect) != 0)
+            order_bad++;
         double e = fabs(out[r] - ref) / (mag + 1e-30);
         if (e > worst)
             worst = e;
@@ -133,17 +184,17 @@ static void check_matvec(NuType type, int64_t rows, int64_t cols) {
         if (e > worst_vs_float)
             worst_vs_float = e;
     }
-    if (order_bad || worst > 1e-6)
-        fprintf(stderr, "matvec %s %lldx%lld: %d rows out of order, worst relative error %.3g\n",
-                nu_type_name(type), (long long)rows, (long long)cols, order_bad, worst);
+    if (order_bad || worst > 1e-6 || worst_vs_float > 1e-2)
+        fprintf(stderr, "matvec %s %lldx%lld: %d rows out of order, worst relative error %.3g (%.3g vs float input)\n",
+                nu_type_name(type), (long long)rows, (long long)cols, order_bad, worst, worst_vs_float);
     CHECK(order_bad == 0);
     CHECK(worst <= 1e-6); /* relative to sum |w x|: float accumulation only */
-    /* Quantizing the input costs at most half a Q8_0 step per element: below 1% of sum |w x|
-     * for these random vectors. */
-    CHECK(worst_vs_float <= (quant ? 1e-2 : 1e-6));
+    /* Converting the input costs at most half a step of its form per element (Q8: 1/254 of
+     * the block's largest, BF16: 2^-9): below 1% of sum |w x| for these random vectors. */
+    CHECK(worst_vs_float <= (act == NU_TYPE_F32 ? 1e-6 : 1e-2));
     free(x);
     free(xd);
-    free(xq);
+    free(buf);
     free(out);
     free_matrix(&m);
 }
@@ -152,8 +203,9 @@ static void test_matvec(void) {
     /* Row counts leaving 0-3 rows after groups of 4, block counts leaving 0-3 after groups of 4. */
     static const int64_t shapes[][2] = {{288, 768}, {768, 288}, {64, 512}, {512, 64}, {37, 96},
                                         {1, 32},    {5, 160},   {6, 64},   {7, 224},  {3, 256}};
-    static const NuType types[] = {NU_TYPE_F32, NU_TYPE_F16, NU_TYPE_Q8_0, NU_TYPE_Q4_0};
-    for (size_t t = 0; t < 4; t++)
+    static const NuType types[] = {NU_TYPE_F32,  NU_TYPE_F16,  NU_TYPE_BF16, NU_TYPE_Q8_0,
+                                   NU_TYPE_Q4_0, NU_TYPE_Q4_1, NU_TYPE_Q5_0, NU_TYPE_Q5_1};
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
             check_matvec(types[t], shapes[s][0], shapes[s][1]);
     /* Float types take any column count: tails shorter than a SIMD step. */
@@ -161,6 +213,32 @@ static void test_matvec(void) {
     for (size_t s = 0; s < 4; s++) {
         check_matvec(NU_TYPE_F32, odd[s][0], odd[s][1]);
         check_matvec(NU_TYPE_F16, odd[s][0], odd[s][1]);
+        check_matvec(NU_TYPE_BF16, odd[s][0], odd[s][1]);
+    }
+}
+
+/* Non-finite block scales (weights or input) give non-finite outputs in their own rows only,
+ * never a trap; the other rows keep their exact values. */
+static void test_nonfinite_scales(void) {
+    static const NuType types[] = {NU_TYPE_Q8_0, NU_TYPE_Q4_0, NU_TYPE_Q4_1, NU_TYPE_Q5_0, NU_TYPE_Q5_1};
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        NuType type = types[t];
+        Matrix m = make_matrix(type, 6, 128);
+        float x[128], out[6], clean[6];
+        uint8_t buf[512];
+        for (int c = 0; c < 128; c++)
+            x[c] = rand_unit();
+        const void *xq = nu_convert_input(type, x, 128, buf);
+        nu_matvec(&m.t, xq, clean);
+        size_t rb = nu_row_bytes(type, 128);
+        uint8_t *row1 = (uint8_t *)m.data + rb, *row4 = (uint8_t *)m.data + 4 * rb;
+        row1[2 * nu_type_traits(type)->block_bytes] = 0x00, row1[2 * nu_type_traits(type)->block_bytes + 1] = 0x7e; /* NaN d */
+        row4[0] = 0x00, row4[1] = 0x7c; /* +inf d */
+        nu_matvec(&m.t, xq, out);
+        CHECK(isnan(out[1]));
+        CHECK(!isfinite(out[4]));
+        CHECK(out[0] == clean[0] && out[2] == clean[2] && out[3] == clean[3] && out[5] == clean[5]);
+        free_matrix(&m);
     }
 }
 
@@ -172,12 +250,13 @@ static void test_f16_specials(void) {
     for (int i = 0; i < 16; i++)
         x[i] = (float)(i + 1);
     float out, expect[16];
+    uint16_t xh[16]; /* 1..16 are exact halves */
     NuTensor t = {NU_TYPE_F16, 1, 16, w};
-    nu_matvec(&t, x, NULL, &out);
+    nu_matvec(&t, nu_convert_input(NU_TYPE_F16, x, 16, xh), &out);
     nu_dequantize_row(NU_TYPE_F16, w, expect, 16);
     CHECK(out == order_f32(expect, x, 16));
     w[6] = 0x7c00; /* +inf */
-    nu_matvec(&t, x, NULL, &out);
+    nu_matvec(&t, xh, &out);
     CHECK(isinf(out) && out > 0);
 
     /* Every half: row r holds the 16 consecutive bit patterns from 16 r (one sign and
@@ -190,7 +269,8 @@ static void test_f16_specials(void) {
     for (int i = 0; i < 16; i++)
         ones[i] = 1.0f;
     NuTensor every = {NU_TYPE_F16, ROWS, 16, all};
-    nu_matvec(&every, ones, NULL, sums);
+    uint16_t ones_h[16];
+    nu_matvec(&every, nu_convert_input(NU_TYPE_F16, ones, 16, ones_h), sums);
     int bad = 0;
     for (int r = 0; r < ROWS; r++) {
         nu_dequantize_row(NU_TYPE_F16, all + 16 * r, row, 16);
@@ -292,6 +372,7 @@ static void test_attention_helpers(void) {
 
 int main(void) {
     test_matvec();
+    test_nonfinite_scales();
     test_attention_helpers();
     test_f16_specials();
     test_embedding_row();

@@ -227,11 +227,11 @@ static void test_refusals(void) {
     s = (Spec){.n_tokens = 8};
     expect_fail(&s, NU_ERR_FORMAT, "tensor token_embd.weight has shape [32, 6] but the config "
                                    "implies [32, 8]");
-    s = (Spec){.odd = "blk.0.attn_q.weight", .odd_type = 12, .odd_ne = {256, 4}};
-    expect_fail(&s, NU_ERR_UNSUPPORTED, "tensor blk.0.attn_q.weight has type Q4_K (12), which "
+    s = (Spec){.odd = "blk.0.attn_q.weight", .odd_type = 16, .odd_ne = {256, 4}};
+    expect_fail(&s, NU_ERR_UNSUPPORTED, "tensor blk.0.attn_q.weight has type IQ2_XXS (16), which "
                                         "is not supported");
     s = (Spec){.odd = "blk.1.ffn_norm.weight", .odd_type = NU_TYPE_F16, .odd_ne = {32, 1}};
-    expect_fail(&s, NU_ERR_UNSUPPORTED, "tensor blk.1.ffn_norm.weight has type F16 (1), which "
+    expect_fail(&s, NU_ERR_UNSUPPORTED, "tensor blk.1.ffn_norm.weight has type f16 (1), which "
                                         "is not supported (norms must be F32)");
     s = (Spec){.odd = "blk.1.ffn_down.weight", .odd_type = NU_TYPE_F32, .odd_ne = {32, 64}};
     expect_fail(&s, NU_ERR_FORMAT, "tensor blk.1.ffn_down.weight has shape [32, 64] but the "

@@ -318,13 +318,24 @@ static void test_sizes_and_names(void) {
     CHECK(nu_row_bytes(NU_TYPE_Q8_0, 33) == 0);
     CHECK(nu_row_bytes(NU_TYPE_Q4_0, 0) == 0);
     CHECK(nu_row_bytes(NU_TYPE_F32, -4) == 0);
-    CHECK(nu_row_bytes((NuType)3, 64) == 0); /* ggml's Q4_1: not supported */
+    CHECK(nu_row_bytes(NU_TYPE_Q4_1, 64) == 40);
+    CHECK(nu_row_bytes(NU_TYPE_Q5_0, 64) == 44);
+    CHECK(nu_row_bytes(NU_TYPE_Q5_1, 96) == 72);
+    CHECK(nu_row_bytes(NU_TYPE_Q8_1, 32) == 36);
+    CHECK(nu_row_bytes(NU_TYPE_BF16, 5) == 10);
+    CHECK(nu_row_bytes((NuType)16, 256) == 0); /* ggml's IQ2_XXS: not in the table */
+    CHECK(nu_row_bytes((NuType)99, 32) == 0);
     CHECK(nu_row_bytes(NU_TYPE_F32, INT64_MAX) == 0);
     CHECK(strcmp(nu_type_name(NU_TYPE_F32), "f32") == 0);
     CHECK(strcmp(nu_type_name(NU_TYPE_F16), "f16") == 0);
     CHECK(strcmp(nu_type_name(NU_TYPE_Q8_0), "q8_0") == 0);
     CHECK(strcmp(nu_type_name(NU_TYPE_Q4_0), "q4_0") == 0);
-    CHECK(strcmp(nu_type_name((NuType)12), "unknown") == 0);
+    CHECK(strcmp(nu_type_name(NU_TYPE_BF16), "bf16") == 0);
+    CHECK(strcmp(nu_type_name(NU_TYPE_Q5_1), "q5_1") == 0);
+    CHECK(strcmp(nu_type_name((NuType)16), "IQ2_XXS") == 0); /* ggml's id, not in the table */
+    CHECK(strcmp(nu_type_name((NuType)99), "unknown") == 0);
+    CHECK(nu_type_from_name("Q5_0") == NU_TYPE_Q5_0 && nu_type_from_name("bf16") == NU_TYPE_BF16);
+    CHECK(nu_type_from_name("q5") == -1 && nu_type_from_name("") == -1);
 }
 
 int main(void) {

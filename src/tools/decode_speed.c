@@ -74,19 +74,17 @@ static double decode(const NuConfig *c, const NuWeights *w, NuRunState *s, int t
     return secs;
 }
 
-/* Median microseconds of one nu_matvec on t (quantizing its input first when it needs it),
- * over `reps` rounds of `iters` calls. */
+/* Median microseconds of one nu_matvec on t (converting its input first, as the forward pass
+ * does once per input vector), over `reps` rounds of `iters` calls. */
 static double time_matvec(const NuTensor *t, NuRunState *s, int iters, int reps) {
     const float *x = s->hb; /* any input of t->cols floats: the values do not change the time */
     float *out = s->logits;
-    int quant = t->type == NU_TYPE_Q8_0 || t->type == NU_TYPE_Q4_0;
+    void *buf = s->act[nu_type_traits(t->type)->vec_dot_type];
     double v[16];
     for (int r = 0; r < reps; r++) {
         double t0 = now_seconds();
-        for (int i = 0; i < iters; i++) {
-            if (quant) nu_quantize_row_q8_0(x, s->xq, t->cols);
-            nu_matvec(t, x, quant ? s->xq : NULL, out);
-        }
+        for (int i = 0; i < iters; i++)
+            nu_matvec(t, nu_convert_input(t->type, x, t->cols, buf), out);
         v[r] = (now_seconds() - t0) / iters * 1e6;
     }
     return median(v, reps);

@@ -44,7 +44,7 @@ int main(int argc, char **argv) {
     }
     float *src = malloc((size_t)(rows * cols) * sizeof *src);
     float *x = malloc((size_t)cols * sizeof *x), *out = malloc((size_t)rows * sizeof *out);
-    NuBlockQ8_0 *xq = malloc((size_t)(cols / NU_QK) * sizeof *xq);
+    void *xq = malloc((size_t)cols * sizeof(float)); /* every activation form is smaller */
     void *data = malloc((size_t)(rows * cols) * sizeof(float));
     if (!src || !x || !out || !xq || !data) {
         fprintf(stderr, "out of memory\n");
@@ -55,48 +55,32 @@ int main(int argc, char **argv) {
     for (int64_t i = 0; i < cols; i++)
         x[i] = rand_unit();
 
-    static const NuType types[] = {NU_TYPE_F32, NU_TYPE_F16, NU_TYPE_Q8_0, NU_TYPE_Q4_0};
     uint64_t all = 0xcbf29ce484222325ull;
     printf("%lldx%lld, %d iterations\n", (long long)rows, (long long)cols, iters);
-    for (int t = 0; t < 4; t++) {
-        NuType type = types[t];
+    for (int t = 0; t < NU_TYPE_COUNT; t++) { /* every type the table can write and multiply */
+        NuType type = (NuType)t;
         size_t rb = nu_row_bytes(type, cols);
-        for (int64_t r = 0; r < rows; r++) {
-            uint8_t *d = (uint8_t *)data + (size_t)r * rb;
-            const float *s = src + r * cols;
-            if (type == NU_TYPE_F32)
-                memcpy(d, s, rb);
-            else if (type == NU_TYPE_F16)
-                for (int64_t c = 0; c < cols; c++) {
-                    uint16_t h = nu_f32_to_f16(s[c]);
-                    memcpy(d + 2 * c, &h, 2);
-                }
-            else if (type == NU_TYPE_Q8_0)
-                nu_quantize_row_q8_0(s, (NuBlockQ8_0 *)d, cols);
-            else
-                nu_quantize_row_q4_0(s, (NuBlockQ4_0 *)d, cols);
-        }
+        if (!nu_type_can_compute(type) || !nu_type_can_write(type) || rb == 0)
+            continue;
+        for (int64_t r = 0; r < rows; r++)
+            nu_quantize_row(type, src + r * cols, (uint8_t *)data + (size_t)r * rb, cols);
         NuTensor w = {type, rows, cols, data};
-        int quant = type == NU_TYPE_Q8_0 || type == NU_TYPE_Q4_0;
-        nu_matvec(&w, x, quant ? xq : NULL, out); /* warm up */
+        nu_matvec(&w, nu_convert_input(type, x, cols, xq), out); /* warm up */
         double secs = 0;
         for (int batch = 0; batch < 15; batch++) {
             double t0 = now_seconds();
-            for (int i = 0; i < iters; i++) {
-                if (quant) /* part of the cost: done once per input vector */
-                    nu_quantize_row_q8_0(x, xq, cols);
-                nu_matvec(&w, x, quant ? xq : NULL, out);
-            }
+            for (int i = 0; i < iters; i++) /* the conversion is part of the cost: once per vector */
+                nu_matvec(&w, nu_convert_input(type, x, cols, xq), out);
             double elapsed = now_seconds() - t0;
             if (batch == 0 || elapsed < secs)
                 secs = elapsed;
         }
         uint64_t h = fnv1a(out, (size_t)rows * sizeof *out, 0xcbf29ce484222325ull);
         all = fnv1a(&h, sizeof h, all);
-        printf("%-5s %8.2f GFLOP/s  %8.1f us/call  hash %016llx\n", nu_type_name(type),
+        printf("%-6s %8.2f GFLOP/s  %8.1f us/call  hash %016llx\n", nu_type_name(type),
                2.0 * rows * cols * iters / secs * 1e-9, secs / iters * 1e6, (unsigned long long)h);
     }
-    printf("all   hash %016llx\n", (unsigned long long)all);
+    printf("all    hash %016llx\n", (unsigned long long)all);
     free(src);
     free(x);
     free(out);

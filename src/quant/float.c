@@ -1,0 +1,176 @@
+/* The float types F32, F16 and BF16: conversions and matrix-vector products. As in ggml
+ * each is its own activation type: an F16 matrix multiplies the input rounded to F16, a BF16
+ * matrix the input rounded to BF16 (the products of two halves, or of two bfloats, are exact
+ * in float, so only the fixed 16-lane summation order of util.h rounds). */
+#include <string.h>
+
+#include "kernels.h" /* nu_dot */
+#include "quant/family.h"
+#include "quant/util.h"
+
+static uint32_t f32_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+static float f32_from_bits(uint32_t u) {
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+uint16_t nu_f32_to_f16(float f) {
+    uint32_t u = f32_bits(f);
+    uint16_t sign = (uint16_t)((u >> 16) & 0x8000);
+    uint32_t abs = u & 0x7fffffffu;
+    if (abs >= 0x7f800000u) /* infinity, or NaN kept quiet and non-zero */
+        return sign | (abs > 0x7f800000u ? (uint16_t)(0x7e00 | ((abs >> 13) & 0x3ff)) : 0x7c00);
+    if (abs >= 0x477ff000u) /* rounds to 65520 or more: overflow */
+        return sign | 0x7c00;
+    if (abs < 0x38800000u) { /* below 2^-14: a half subnormal (or zero) */
+        /* Adding 0.5 makes the FPU round to a multiple of 2^-24 (the subnormal step),
+         * nearest even; the low mantissa bits are then the half's bits. */
+        float r = f32_from_bits(abs) + 0.5f;
+        return sign | (uint16_t)(f32_bits(r) - 0x3f000000u);
+    }
+    /* Normal: rebias the exponent and round the 13 dropped bits to nearest even. */
+    uint32_t odd = (abs >> 13) & 1;
+    abs += 0x0fff + odd;
+    return sign | (uint16_t)((abs - 0x38000000u) >> 13);
+}
+
+uint16_t nu_f32_to_bf16(float f) {
+    uint32_t u = f32_bits(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) /* NaN: keep the top bits, force the quiet bit */
+        return (uint16_t)((u >> 16) | 0x40);
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1)) >> 16); /* nearest even; may carry into inf */
+}
+
+/* --- conversions ------------------------------------------------------------------------ */
+
+void nu_f32_to_float(const void *src, float *dst, int64_t n) {
+    memcpy(dst, src, (size_t)n * sizeof *dst);
+}
+
+void nu_f32_from_float(const float *src, void *dst, int64_t n) {
+    memcpy(dst, src, (size_t)n * sizeof *src);
+}
+
+/* Rows of 16-bit types may start on any even byte: read and write them with memcpy. */
+void nu_f16_to_float(const void *src, float *dst, int64_t n) {
+    const uint8_t *p = src;
+    for (int64_t i = 0; i < n; i++) {
+        uint16_t h;
+        memcpy(&h, p + 2 * i, 2);
+        dst[i] = nu_f16_to_f32(h);
+    }
+}
+
+void nu_f16_from_float(const float *src, void *dst, int64_t n) {
+    uint8_t *p = dst;
+    for (int64_t i = 0; i < n; i++) {
+        uint16_t h = nu_f32_to_f16(src[i]);
+        memcpy(p + 2 * i, &h, 2);
+    }
+}
+
+void nu_bf16_to_float(const void *src, float *dst, int64_t n) {
+    const uint8_t *p = src;
+    for (int64_t i = 0; i < n; i++) {
+        uint16_t h;
+        memcpy(&h, p + 2 * i, 2);
+        dst[i] = nu_bf16_to_f32(h);
+    }
+}
+
+void nu_bf16_from_float(const float *src, void *dst, int64_t n) {
+    uint8_t *p = dst;
+    for (int64_t i = 0; i < n; i++) {
+        uint16_t h = nu_f32_to_bf16(src[i]);
+        memcpy(p + 2 * i, &h, 2);
+    }
+}
+
+/* --- products ------------------------------------------------------------------------------ */
+
+/* Element i of a 16-bit row, unaligned-safe. */
+static inline uint16_t load16(const uint8_t *p, int64_t i) {
+    uint16_t h;
+    memcpy(&h, p + 2 * i, 2);
+    return h;
+}
+
+#ifdef NU_SIMD
+/* Eight bfloats (one vector) to floats, low four and high four: the bits moved up 16. */
+static inline v128 bf16_low4(v128 h) { return i32x4_shl(u32x4_extend_low_u16x8(h), 16); }
+static inline v128 bf16_high4(v128 h) { return i32x4_shl(u32x4_extend_high_u16x8(h), 16); }
+static inline v128 f16_low4(v128 h) { return half4_to_float4(u32x4_extend_low_u16x8(h)); }
+static inline v128 f16_high4(v128 h) { return half4_to_float4(u32x4_extend_high_u16x8(h)); }
+#endif
+
+/* sum a[i] * b[i] over two F16 rows in the 16-lane order. */
+static float dot_f16(const uint8_t *a, const uint8_t *b, int64_t n) {
+    float acc[16] = {0};
+    int64_t i = 0;
+#ifdef NU_SIMD
+    v128 s0 = f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+    for (; i + 16 <= n; i += 16) {
+        v128 a0 = v128_load(a + 2 * i), a1 = v128_load(a + 2 * i + 16);
+        v128 b0 = v128_load(b + 2 * i), b1 = v128_load(b + 2 * i + 16);
+        s0 = f32x4_add(s0, f32x4_mul(f16_low4(a0), f16_low4(b0)));
+        s1 = f32x4_add(s1, f32x4_mul(f16_high4(a0), f16_high4(b0)));
+        s2 = f32x4_add(s2, f32x4_mul(f16_low4(a1), f16_low4(b1)));
+        s3 = f32x4_add(s3, f32x4_mul(f16_high4(a1), f16_high4(b1)));
+    }
+    if (i == n)
+        return reduce16_simd(s0, s1, s2, s3);
+    v128_store(acc, s0);
+    v128_store(acc + 4, s1);
+    v128_store(acc + 8, s2);
+    v128_store(acc + 12, s3);
+#endif
+    for (; i < n; i++)
+        acc[i % 16] += nu_f16_to_f32(load16(a, i)) * nu_f16_to_f32(load16(b, i));
+    return reduce16(acc);
+}
+
+static float dot_bf16(const uint8_t *a, const uint8_t *b, int64_t n) {
+    float acc[16] = {0};
+    int64_t i = 0;
+#ifdef NU_SIMD
+    v128 s0 = f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+    for (; i + 16 <= n; i += 16) {
+        v128 a0 = v128_load(a + 2 * i), a1 = v128_load(a + 2 * i + 16);
+        v128 b0 = v128_load(b + 2 * i), b1 = v128_load(b + 2 * i + 16);
+        s0 = f32x4_add(s0, f32x4_mul(bf16_low4(a0), bf16_low4(b0)));
+        s1 = f32x4_add(s1, f32x4_mul(bf16_high4(a0), bf16_high4(b0)));
+        s2 = f32x4_add(s2, f32x4_mul(bf16_low4(a1), bf16_low4(b1)));
+        s3 = f32x4_add(s3, f32x4_mul(bf16_high4(a1), bf16_high4(b1)));
+    }
+    if (i == n)
+        return reduce16_simd(s0, s1, s2, s3);
+    v128_store(acc, s0);
+    v128_store(acc + 4, s1);
+    v128_store(acc + 8, s2);
+    v128_store(acc + 12, s3);
+#endif
+    for (; i < n; i++)
+        acc[i % 16] += nu_bf16_to_f32(load16(a, i)) * nu_bf16_to_f32(load16(b, i));
+    return reduce16(acc);
+}
+
+void nu_f32_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
+    for (int64_t r = 0; r < rows; r++)
+        out[r] = nu_dot((const float *)(const void *)((const uint8_t *)w + (size_t)r * row_bytes), x, cols);
+}
+
+void nu_f16_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
+    for (int64_t r = 0; r < rows; r++)
+        out[r] = dot_f16((const uint8_t *)w + (size_t)r * row_bytes, x, cols);
+}
+
+void nu_bf16_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
+    for (int64_t r = 0; r < rows; r++)
+        out[r] = dot_bf16((const uint8_t *)w + (size_t)r * row_bytes, x, cols);
+}

@@ -1,0 +1,427 @@
+/* The 32-element block family: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 weights, and the Q8_0 / Q8_1
+ * activations they pair with (as ggml: Q8_0 against Q4_0, Q5_0, Q8_0; Q8_1 against Q4_1,
+ * Q5_1, whose offset m meets the activation's s = d * sum(q)).
+ *
+ * Each block's dot product is taken in integers, as ggml does: an i8 -> i16 widen plus
+ * i32x4.dot_i16x8 (pmaddwd in SSE) does 8 multiply-adds per instruction, where the float
+ * path would need a widen, a convert and a multiply per 4 weights. A block's float term is
+ *   (d_w * d_x) * isum                 for the Q8_0 pairings,
+ *   (d_w * d_x) * isum + m_w * s_x     for the Q8_1 pairings,
+ * added in lane b % 4 (util.h has the order). */
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "quant/family.h"
+#include "quant/util.h"
+
+/* --- quantizers ------------------------------------------------------------------------- */
+
+/* ggml's (int)(v) for a level v that is in [0, max] for finite input; NaN and negatives give
+ * 0 and anything larger max, so non-finite input never reaches an undefined conversion. */
+static int trunc_level(float v, int max) {
+    if (!(v >= 0.0f))
+        return 0;
+    return v >= (float)max ? max : (int)v;
+}
+
+#ifdef NU_SIMD
+
+/* Largest |x| of the block's 32 floats, NaN ignored (pmax keeps the accumulator when the
+ * comparison fails), as the scalar loop: the maximum of a set does not depend on the order. */
+static float block_amax(const float *x) {
+    v128 m = f32x4_splat(0.0f);
+    for (int j = 0; j < NU_QK; j += 4)
+        m = f32x4_pmax(m, f32x4_abs(v128_load(x + j)));
+    m = f32x4_pmax(m, i32x4_swap_halves(m));
+    m = f32x4_pmax(m, i32x4_swap_pairs(m));
+    return f32x4_first(m);
+}
+
+/* roundf(x * id) clamped to [-127, 127] (NaN to 0) as i32 lanes. roundf rounds halves away
+ * from zero: v - trunc(v) is exact, so comparing its magnitude with 0.5 decides it exactly. */
+static v128 round_q8(v128 x, v128 id) {
+    v128 v = f32x4_mul(x, id), t = f32x4_trunc(v);
+    v128 away = f32x4_ge(f32x4_abs(f32x4_sub(v, t)), f32x4_splat(0.5f));
+    v128 one = v128_or(f32x4_splat(1.0f), v128_and(v, i32x4_splat((int32_t)0x80000000)));
+    v128 r = f32x4_add(t, v128_and(away, one));
+    v128 q = i32x4_trunc_sat_f32x4(r); /* NaN -> 0, infinities saturate */
+    return i32x4_max(i32x4_min(q, i32x4_splat(127)), i32x4_splat(-127));
+}
+#endif
+
+/* ggml's reference Q8_0 block: d = amax / 127, q = round(x / d) half away from zero. The
+ * reciprocal is taken from the float d, not the rounded half, exactly as ggml does; d (the
+ * float) is returned for Q8_1's sum. The SIMD builds compute the same amax and the same
+ * rounded values four at a time. */
+static float quantize_block_q8(const float *xb, uint16_t *dh, int8_t *qs) {
+#ifdef NU_SIMD
+    float amax = block_amax(xb);
+#else
+    float amax = 0.0f;
+    for (int j = 0; j < NU_QK; j++) {
+        float a = fabsf(xb[j]);
+        if (a > amax)
+            amax = a;
+    }
+#endif
+    float d = amax / 127.0f;
+    float id = d != 0.0f ? 1.0f / d : 0.0f;
+    *dh = nu_f32_to_f16(d);
+#ifdef NU_SIMD
+    v128 vid = f32x4_splat(id);
+    for (int j = 0; j < NU_QK; j += 16) {
+        v128 q01 = i16x8_narrow_i32x4(round_q8(v128_load(xb + j), vid), round_q8(v128_load(xb + j + 4), vid));
+        v128 q23 = i16x8_narrow_i32x4(round_q8(v128_load(xb + j + 8), vid), round_q8(v128_load(xb + j + 12), vid));
+        v128_store(qs + j, i8x16_narrow_i16x8(q01, q23));
+    }
+#else
+    for (int j = 0; j < NU_QK; j++) {
+        float v = roundf(xb[j] * id);
+        /* Finite inputs always land in [-127, 127]; the test only keeps NaN and infinity
+         * (possible with non-finite input) from reaching the conversion. */
+        qs[j] = (int8_t)(v >= -127.0f && v <= 127.0f ? v : (v > 0.0f ? 127 : v < 0.0f ? -127 : 0));
+    }
+#endif
+    return d;
+}
+
+void nu_quantize_row_q8_0(const float *x, NuBlockQ8_0 *y, int64_t n) {
+    for (int64_t b = 0; b < n / NU_QK; b++)
+        quantize_block_q8(x + b * NU_QK, &y[b].d, y[b].qs);
+}
+
+/* ggml's reference Q8_1: Q8_0's d and q, and s = half((float)sum(q) * d) with the float d. */
+static void quantize_row_q8_1(const float *x, NuBlockQ8_1 *y, int64_t n) {
+    for (int64_t b = 0; b < n / NU_QK; b++) {
+        float d = quantize_block_q8(x + b * NU_QK, &y[b].d, y[b].qs);
+        int sum = 0;
+        for (int j = 0; j < NU_QK; j++)
+            sum += y[b].qs[j];
+        y[b].s = nu_f32_to_f16((float)sum * d);
+    }
+}
+
+/* The element of largest magnitude (the first one on ties), as ggml's Q4_0/Q5_0 find it. */
+static float block_signed_max(const float *xb) {
+    float amax = 0.0f, max = 0.0f;
+    for (int j = 0; j < NU_QK; j++) {
+        if (amax < fabsf(xb[j])) {
+            amax = fabsf(xb[j]);
+            max = xb[j];
+        }
+    }
+    return max;
+}
+
+/* The block's min and max (NaN ignored), as ggml's Q4_1/Q5_1 find them. */
+static void block_min_max(const float *xb, float *min, float *max) {
+    *min = FLT_MAX;
+    *max = -FLT_MAX;
+    for (int j = 0; j < NU_QK; j++) {
+        if (xb[j] < *min)
+            *min = xb[j];
+        if (xb[j] > *max)
+            *max = xb[j];
+    }
+}
+
+/* ggml's reference Q4_0: d = m / -8 where m is the element of largest magnitude, so m itself
+ * maps exactly to level 0 and the range is used asymmetrically; level = trunc(x/d + 8.5). */
+void nu_quantize_row_q4_0(const float *x, NuBlockQ4_0 *y, int64_t n) {
+    for (int64_t b = 0; b < n / NU_QK; b++) {
+        const float *xb = x + b * NU_QK;
+        float d = block_signed_max(xb) / -8.0f;
+        float id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[b].d = nu_f32_to_f16(d);
+        for (int j = 0; j < NU_QK / 2; j++) {
+            int lo = trunc_level(xb[j] * id + 8.5f, 15), hi = trunc_level(xb[j + NU_QK / 2] * id + 8.5f, 15);
+            y[b].qs[j] = (uint8_t)(lo | hi << 4);
+        }
+    }
+}
+
+/* ggml's reference Q4_1: d = (max - min) / 15, m = min, level = trunc((x - min) / d + 0.5). */
+static void quantize_row_q4_1(const float *x, NuBlockQ4_1 *y, int64_t n) {
+    for (int64_t b = 0; b < n / NU_QK; b++) {
+        const float *xb = x + b * NU_QK;
+        float min, max;
+        block_min_max(xb, &min, &max);
+        float d = (max - min) / 15.0f;
+        float id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[b].d = nu_f32_to_f16(d);
+        y[b].m = nu_f32_to_f16(min);
+        for (int j = 0; j < NU_QK / 2; j++) {
+            int lo = trunc_level((xb[j] - min) * id + 0.5f, 15);
+            int hi = trunc_level((xb[j + NU_QK / 2] - min) * id + 0.5f, 15);
+            y[b].qs[j] = (uint8_t)(lo | hi << 4);
+        }
+    }
+}
+
+/* Packs 32 five-bit levels as Q5_0/Q5_1 hold them: low nibbles in qs, bit 4 of level j in
+ * bit j of qh. */
+static void pack_q5(const int *level, uint8_t *qs, uint8_t qh[4]) {
+    uint32_t h = 0;
+    for (int j = 0; j < NU_QK / 2; j++) {
+        qs[j] = (uint8_t)((level[j] & 15) | (level[j + NU_QK / 2] & 15) << 4);
+        h |= (uint32_t)(level[j] >> 4) << j | (uint32_t)(level[j + NU_QK / 2] >> 4) << (j + NU_QK / 2);
+    }
+    for (int k = 0; k < 4; k++)
+        qh[k] = (uint8_t)(h >> (8 * k));
+}
+
+/* ggml's reference Q5_0: as Q4_0 with d = m / -16 and level = trunc(x/d + 16.5), at most 31. */
+static void quantize_row_q5_0(const float *x, NuBlockQ5_0 *y, int64_t n) {
+    for (int64_t b = 0; b < n / NU_QK; b++) {
+        const float *xb = x + b * NU_QK;
+        float d = block_signed_max(xb) / -16.0f;
+        float id = d != 0.0f ? 1.0f / d : 0.0f;
+        int level[NU_QK];
+        y[b].d = nu_f32_to_f16(d);
+        for (int j = 0; j < NU_QK; j++)
+            level[j] = trunc_level(xb[j] * id + 16.5f, 31);
+        pack_q5(level, y[b].qs, y[b].qh);
+    }
+}
+
+/* ggml's reference Q5_1: as Q4_1 with d = (max - min) / 31. */
+static void quantize_row_q5_1(const float *x, NuBlockQ5_1 *y, int64_t n) {
+    for (int64_t b = 0; b < n / NU_QK; b++) {
+        const float *xb = x + b * NU_QK;
+        float min, max;
+        block_min_max(xb, &min, &max);
+        float d = (max - min) / 31.0f;
+        float id = d != 0.0f ? 1.0f / d : 0.0f;
+        int level[NU_QK];
+        y[b].d = nu_f32_to_f16(d);
+        y[b].m = nu_f32_to_f16(min);
+        for (int j = 0; j < NU_QK; j++)
+            level[j] = trunc_level((xb[j] - min) * id + 0.5f, 31);
+        pack_q5(level, y[b].qs, y[b].qh);
+    }
+}
+
+void nu_q8_0_from_float(const float *src, void *dst, int64_t n) { nu_quantize_row_q8_0(src, dst, n); }
+void nu_q8_1_from_float(const float *src, void *dst, int64_t n) { quantize_row_q8_1(src, dst, n); }
+void nu_q4_0_from_float(const float *src, void *dst, int64_t n) { nu_quantize_row_q4_0(src, dst, n); }
+void nu_q4_1_from_float(const float *src, void *dst, int64_t n) { quantize_row_q4_1(src, dst, n); }
+void nu_q5_0_from_float(const float *src, void *dst, int64_t n) { quantize_row_q5_0(src, dst, n); }
+void nu_q5_1_from_float(const float *src, void *dst, int64_t n) { quantize_row_q5_1(src, dst, n); }
+
+/* --- dequantize (as ggml: level * d, or level * d + m) ----------------------------------- */
+
+static uint32_t load_qh(const uint8_t qh[4]) {
+    return (uint32_t)qh[0] | (uint32_t)qh[1] << 8 | (uint32_t)qh[2] << 16 | (uint32_t)qh[3] << 24;
+}
+
+/* Level j (0..31) of a Q5 block. */
+static int q5_level(const uint8_t *qs, uint32_t qh, int j) {
+    int nib = j < NU_QK / 2 ? qs[j] & 15 : qs[j - NU_QK / 2] >> 4;
+    return nib | (int)((qh >> j) & 1) << 4;
+}
+
+void nu_q8_0_to_float(const void *src, float *dst, int64_t n) {
+    const NuBlockQ8_0 *blk = src;
+    for (int64_t b = 0; b < n / NU_QK; b++) {
+        float d = nu_f16_to_f32(blk[b].d);
+        for (int j = 0; j < NU_QK; j++)
+            dst[b * NU_QK + j] = (float)blk[b].qs[j] * d;
+    }
+}
+
+void nu_q8_1_to_float(const void *src, float *dst, int64_t n) {
+    const NuBlockQ8_1 *blk = src;
+    for (int64_t b = 0; b < n / NU_QK; b++) {
+        float d = nu_f16_to_f32(blk[b].d);
+        for (int j = 0; j < NU_QK; j++)
+            dst[b * NU_QK + j] = (float)blk[b].qs[j] * d;
+    }
+}
+
+void nu_q4_0_to_float(const void *src, float *dst, int64_t n) {
+    const NuBlockQ4_0 *blk = src;
+    for (int64_t b = 0; b < n / NU_QK; b++) {
+        float d = nu_f16_to_f32(blk[b].d);
+        for (int j = 0; j < NU_QK / 2; j++) {
+            dst[b * NU_QK + j] = (float)((blk[b].qs[j] & 15) - 8) * d;
+            dst[b * NU_QK + j + NU_QK / 2] = (float)((blk[b].qs[j] >> 4) - 8) * d;
+        }
+    }
+}
+
+void nu_q4_1_to_float(const void *src, float *dst, int64_t n) {
+    const NuBlockQ4_1 *blk = src;
+    for (int64_t b = 0; b < n / NU_QK; b++) {
+        float d = nu_f16_to_f32(blk[b].d), m = nu_f16_to_f32(blk[b].m);
+        for (int j = 0; j < NU_QK / 2; j++) {
+            dst[b * NU_QK + j] = (float)(blk[b].qs[j] & 15) * d + m;
+            dst[b * NU_QK + j + NU_QK / 2] = (float)(blk[b].qs[j] >> 4) * d + m;
+        }
+    }
+}
+
+void nu_q5_0_to_float(const void *src, float *dst, int64_t n) {
+    const NuBlockQ5_0 *blk = src;
+    for (int64_t b = 0; b < n / NU_QK; b++) {
+        float d = nu_f16_to_f32(blk[b].d);
+        uint32_t qh = load_qh(blk[b].qh);
+        for (int j = 0; j < NU_QK; j++)
+            dst[b * NU_QK + j] = (float)(q5_level(blk[b].qs, qh, j) - 16) * d;
+    }
+}
+
+void nu_q5_1_to_float(const void *src, float *dst, int64_t n) {
+    const NuBlockQ5_1 *blk = src;
+    for (int64_t b = 0; b < n / NU_QK; b++) {
+        float d = nu_f16_to_f32(blk[b].d), m = nu_f16_to_f32(blk[b].m);
+        uint32_t qh = load_qh(blk[b].qh);
+        for (int j = 0; j < NU_QK; j++)
+            dst[b * NU_QK + j] = (float)q5_level(blk[b].qs, qh, j) * d + m;
+    }
+}
+
+/* --- products --------------------------------------------------------------------------- */
+
+#ifndef NU_SIMD
+
+static float term_q8_0(const uint8_t *row, int64_t b, const void *x) {
+    const NuBlockQ8_0 *w = (const NuBlockQ8_0 *)(const void *)row + b, *a = (const NuBlockQ8_0 *)x + b;
+    int32_t isum = 0;
+    for (int j = 0; j < NU_QK; j++)
+        isum += (int32_t)w->qs[j] * a->qs[j];
+    return (nu_f16_to_f32(w->d) * nu_f16_to_f32(a->d)) * (float)isum;
+}
+
+static float term_q4_0(const uint8_t *row, int64_t b, const void *x) {
+    const NuBlockQ4_0 *w = (const NuBlockQ4_0 *)(const void *)row + b;
+    const NuBlockQ8_0 *a = (const NuBlockQ8_0 *)x + b;
+    int32_t isum = 0;
+    for (int j = 0; j < NU_QK / 2; j++)
+        isum += ((w->qs[j] & 15) - 8) * a->qs[j] + ((w->qs[j] >> 4) - 8) * a->qs[j + NU_QK / 2];
+    return (nu_f16_to_f32(w->d) * nu_f16_to_f32(a->d)) * (float)isum;
+}
+
+static float term_q4_1(const uint8_t *row, int64_t b, const void *x) {
+    const NuBlockQ4_1 *w = (const NuBlockQ4_1 *)(const void *)row + b;
+    const NuBlockQ8_1 *a = (const NuBlockQ8_1 *)x + b;
+    int32_t isum = 0;
+    for (int j = 0; j < NU_QK / 2; j++)
+        isum += (w->qs[j] & 15) * a->qs[j] + (w->qs[j] >> 4) * a->qs[j + NU_QK / 2];
+    return (nu_f16_to_f32(w->d) * nu_f16_to_f32(a->d)) * (float)isum + nu_f16_to_f32(w->m) * nu_f16_to_f32(a->s);
+}
+
+static float term_q5_0(const uint8_t *row, int64_t b, const void *x) {
+    const NuBlockQ5_0 *w = (const NuBlockQ5_0 *)(const void *)row + b;
+    const NuBlockQ8_0 *a = (const NuBlockQ8_0 *)x + b;
+    uint32_t qh = load_qh(w->qh);
+    int32_t isum = 0;
+    for (int j = 0; j < NU_QK; j++)
+        isum += (q5_level(w->qs, qh, j) - 16) * a->qs[j];
+    return (nu_f16_to_f32(w->d) * nu_f16_to_f32(a->d)) * (float)isum;
+}
+
+static float term_q5_1(const uint8_t *row, int64_t b, const void *x) {
+    const NuBlockQ5_1 *w = (const NuBlockQ5_1 *)(const void *)row + b;
+    const NuBlockQ8_1 *a = (const NuBlockQ8_1 *)x + b;
+    uint32_t qh = load_qh(w->qh);
+    int32_t isum = 0;
+    for (int j = 0; j < NU_QK; j++)
+        isum += q5_level(w->qs, qh, j) * a->qs[j];
+    return (nu_f16_to_f32(w->d) * nu_f16_to_f32(a->d)) * (float)isum + nu_f16_to_f32(w->m) * nu_f16_to_f32(a->s);
+}
+
+#define MATVEC(T)                                                                                         \
+    void nu_##T##_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) { \
+        rows1_matvec(w, row_bytes, rows, cols / NU_QK, x, out, term_##T);                                  \
+    }
+
+#else
+
+/* The 16 signed bytes of nibbles: low nibbles (elements 0-15) and high (16-31). */
+static inline v128 low_nibbles(v128 q) { return v128_and(q, i8x16_splat(0x0f)); }
+
+/* 0x10 in byte j where bit (first + j) of qh is set, for j < 16: bit 4 of those levels. */
+static inline v128 q5_bit4(uint32_t qh, int first) {
+    static const int8_t pick[2][16] = {{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1},
+                                       {2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3}};
+    static const uint8_t bit[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
+    v128 bytes = i8x16_swizzle(i32x4_splat((int32_t)qh), v128_load(pick[first / 16]));
+    v128 mask = v128_load(bit);
+    return v128_and(i8x16_eq(v128_and(bytes, mask), mask), i8x16_splat(0x10));
+}
+
+static inline v128 dot_q8_0(const NuBlockQ8_0 *w, const Wide32 *x) {
+    return wide_dot32(v128_load(w->qs), v128_load(w->qs + 16), x);
+}
+
+static inline v128 dot_q4_0(const NuBlockQ4_0 *w, const Wide32 *x) {
+    v128 q = v128_load(w->qs), eight = i8x16_splat(8);
+    return wide_dot32(i8x16_sub(low_nibbles(q), eight), i8x16_sub(u8x16_shr4(q), eight), x);
+}
+
+static inline v128 dot_q4_1(const NuBlockQ4_1 *w, const Wide32 *x) {
+    v128 q = v128_load(w->qs);
+    return wide_dot32(low_nibbles(q), u8x16_shr4(q), x);
+}
+
+static inline v128 dot_q5_0(const NuBlockQ5_0 *w, const Wide32 *x) {
+    v128 q = v128_load(w->qs), sixteen = i8x16_splat(16);
+    uint32_t qh = load_qh(w->qh);
+    v128 lo = i8x16_sub(v128_or(low_nibbles(q), q5_bit4(qh, 0)), sixteen);
+    v128 hi = i8x16_sub(v128_or(u8x16_shr4(q), q5_bit4(qh, 16)), sixteen);
+    return wide_dot32(lo, hi, x);
+}
+
+static inline v128 dot_q5_1(const NuBlockQ5_1 *w, const Wide32 *x) {
+    v128 q = v128_load(w->qs);
+    uint32_t qh = load_qh(w->qh);
+    return wide_dot32(v128_or(low_nibbles(q), q5_bit4(qh, 0)), v128_or(u8x16_shr4(q), q5_bit4(qh, 16)), x);
+}
+
+/* (d_w * d_x) * isum for the four rows. */
+static inline v128 scaled(v128 isum, v128 dw, float dx) {
+    return f32x4_mul(f32x4_mul(dw, f32x4_splat(dx)), f32x4_convert_i32x4(isum));
+}
+
+/* Block b of the four rows of a Q8_0-paired type W: integer sums, then (d_w * d_x) * isum. */
+#define TERM4_Q8_0(T, W)                                                                                   \
+    static v128 term4_##T(const uint8_t *const r[4], int64_t b, const void *x) {                          \
+        const NuBlockQ8_0 *a = (const NuBlockQ8_0 *)x + b;                                                \
+        const W *w0 = (const W *)(const void *)r[0] + b, *w1 = (const W *)(const void *)r[1] + b;         \
+        const W *w2 = (const W *)(const void *)r[2] + b, *w3 = (const W *)(const void *)r[3] + b;         \
+        Wide32 xw = widen32(a->qs);                                                                       \
+        v128 isum = hsum4_i32x4(dot_##T(w0, &xw), dot_##T(w1, &xw), dot_##T(w2, &xw), dot_##T(w3, &xw)); \
+        return scaled(isum, halves4(w0->d, w1->d, w2->d, w3->d), nu_f16_to_f32(a->d));                   \
+    }
+
+/* Block b of the four rows of a Q8_1-paired type W: (d_w * d_x) * isum + m_w * s_x. */
+#define TERM4_Q8_1(T, W)                                                                                   \
+    static v128 term4_##T(const uint8_t *const r[4], int64_t b, const void *x) {                          \
+        const NuBlockQ8_1 *a = (const NuBlockQ8_1 *)x + b;                                                \
+        const W *w0 = (const W *)(const void *)r[0] + b, *w1 = (const W *)(const void *)r[1] + b;         \
+        const W *w2 = (const W *)(const void *)r[2] + b, *w3 = (const W *)(const void *)r[3] + b;         \
+        Wide32 xw = widen32(a->qs);                                                                       \
+        v128 isum = hsum4_i32x4(dot_##T(w0, &xw), dot_##T(w1, &xw), dot_##T(w2, &xw), dot_##T(w3, &xw)); \
+        v128 offset = f32x4_mul(halves4(w0->m, w1->m, w2->m, w3->m), f32x4_splat(nu_f16_to_f32(a->s)));  \
+        return f32x4_add(scaled(isum, halves4(w0->d, w1->d, w2->d, w3->d), nu_f16_to_f32(a->d)), offset); \
+    }
+
+TERM4_Q8_0(q8_0, NuBlockQ8_0)
+TERM4_Q8_0(q4_0, NuBlockQ4_0)
+TERM4_Q8_0(q5_0, NuBlockQ5_0)
+TERM4_Q8_1(q4_1, NuBlockQ4_1)
+TERM4_Q8_1(q5_1, NuBlockQ5_1)
+
+#define MATVEC(T)                                                                                         \
+    void nu_##T##_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) { \
+        rows4_matvec(w, row_bytes, rows, cols / NU_QK, x, out, term4_##T);                                 \
+    }
+
+#endif
+
+MATVEC(q8_0)
+MATVEC(q4_0)
+MATVEC(q4_1)
+MATVEC(q5_0)
+MATVEC(q5_1)

@@ -1,0 +1,85 @@
+/* The type table (types.h) and the helpers quant.h gives over it. A type joins the runtime
+ * by a row here plus its family file's functions (family.h). */
+#include "quant/types.h"
+
+#include <ctype.h>
+
+#include "gguf.h" /* gguf_ggml_type_name for the ggml ids not in the table */
+#include "quant.h"
+#include "quant/family.h"
+
+#define ROW(T, NAME, BLOCK, BYTES, DOT, MATVEC)                                                      \
+    [NU_TYPE_##T] = {#NAME, BLOCK, BYTES, NU_TYPE_##DOT, nu_##NAME##_to_float, nu_##NAME##_from_float, MATVEC}
+
+static const NuTypeTraits table[NU_TYPE_COUNT] = {
+    ROW(F32, f32, 1, 4, F32, nu_f32_matvec),
+    ROW(F16, f16, 1, 2, F16, nu_f16_matvec),
+    ROW(BF16, bf16, 1, 2, BF16, nu_bf16_matvec),
+    ROW(Q4_0, q4_0, NU_QK, sizeof(NuBlockQ4_0), Q8_0, nu_q4_0_matvec),
+    ROW(Q4_1, q4_1, NU_QK, sizeof(NuBlockQ4_1), Q8_1, nu_q4_1_matvec),
+    ROW(Q5_0, q5_0, NU_QK, sizeof(NuBlockQ5_0), Q8_0, nu_q5_0_matvec),
+    ROW(Q5_1, q5_1, NU_QK, sizeof(NuBlockQ5_1), Q8_1, nu_q5_1_matvec),
+    ROW(Q8_0, q8_0, NU_QK, sizeof(NuBlockQ8_0), Q8_0, nu_q8_0_matvec),
+    ROW(Q8_1, q8_1, NU_QK, sizeof(NuBlockQ8_1), Q8_1, NULL), /* activations only */
+};
+
+const NuTypeTraits *nu_type_traits(NuType t) {
+    if ((unsigned)t >= NU_TYPE_COUNT || !table[t].name)
+        return NULL;
+    return &table[t];
+}
+
+size_t nu_row_bytes(NuType type, int64_t cols) {
+    const NuTypeTraits *tt = nu_type_traits(type);
+    if (!tt || cols <= 0 || cols % tt->block_size)
+        return 0;
+    uint64_t blocks = (uint64_t)(cols / tt->block_size);
+    if (blocks > SIZE_MAX / 8 / tt->block_bytes) /* keep rows * row_bytes sums far from wrapping */
+        return 0;
+    return (size_t)blocks * tt->block_bytes;
+}
+
+int nu_type_block_size(NuType type) {
+    const NuTypeTraits *tt = nu_type_traits(type);
+    return tt ? tt->block_size : 0;
+}
+
+int nu_type_can_compute(NuType type) {
+    const NuTypeTraits *tt = nu_type_traits(type);
+    return tt && tt->matvec;
+}
+
+int nu_type_can_write(NuType type) {
+    const NuTypeTraits *tt = nu_type_traits(type);
+    return tt && tt->from_float;
+}
+
+void nu_dequantize_row(NuType type, const void *src, float *dst, int64_t n) {
+    const NuTypeTraits *tt = nu_type_traits(type);
+    if (tt && n > 0)
+        tt->to_float(src, dst, n);
+}
+
+void nu_quantize_row(NuType type, const float *src, void *dst, int64_t n) {
+    const NuTypeTraits *tt = nu_type_traits(type);
+    if (tt && tt->from_float && n > 0)
+        tt->from_float(src, dst, n);
+}
+
+const char *nu_type_name(NuType type) {
+    const NuTypeTraits *tt = nu_type_traits(type);
+    return tt ? tt->name : gguf_ggml_type_name((uint32_t)type);
+}
+
+int nu_type_from_name(const char *name) {
+    for (int t = 0; t < NU_TYPE_COUNT; t++) {
+        const char *a = table[t].name, *b = name;
+        if (!a)
+            continue;
+        while (*a && tolower((unsigned char)*a) == tolower((unsigned char)*b))
+            a++, b++;
+        if (!*a && !*b)
+            return t;
+    }
+    return -1;
+}

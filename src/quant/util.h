@@ -1,0 +1,145 @@
+/* Helpers the kernels of every type family share (the files of src/quant only), and the summation
+ * order they all keep so native, scalar wasm and SIMD wasm round identically:
+ *  - float rows (F32, F16, BF16) keep 16 lanes, element i going to lane i % 16; the lanes are
+ *    reduced as s[l] = (a[l] + a[l+4]) + (a[l+8] + a[l+12]), result (s0 + s2) + (s1 + s3)
+ *    (the natural reduction of four f32x4 accumulators);
+ *  - block rows compute one float term per block (its integer sum is exact, then scaled by
+ *    the scales, e.g. (d_w * d_x) * isum, or (d_w * d_x) * isum + m_w * s_x), block b going to
+ *    lane b % 4, reduced as (a0 + a2) + (a1 + a3).
+ * The SIMD block kernels go four rows at a time with the rows in the vector lanes (one
+ * widened activation block serves four rows, the final reduction is vertical): a family
+ * writes the four-row block term, rows4_matvec does the rest. */
+#ifndef NUCLEUS_QUANT_UTIL_H
+#define NUCLEUS_QUANT_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "quant.h"
+#include "simd.h"
+
+static inline float reduce4(const float *a) {
+    return (a[0] + a[2]) + (a[1] + a[3]);
+}
+
+static inline float reduce16(const float *a) {
+    float s[4];
+    for (int l = 0; l < 4; l++)
+        s[l] = (a[l] + a[l + 4]) + (a[l + 8] + a[l + 12]);
+    return reduce4(s);
+}
+
+/* The scalar form of every block kernel: row r's term for block b, given the row. */
+typedef float (*BlockTerm1)(const uint8_t *row, int64_t b, const void *x);
+
+/* out[r] = the block terms of row r added in lanes b % 4, one row at a time: the order the
+ * SIMD code reproduces four rows at a time. */
+static inline void rows1_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t nb, const void *x,
+                                float *out, BlockTerm1 term) {
+    for (int64_t r = 0; r < rows; r++) {
+        const uint8_t *row = (const uint8_t *)w + (size_t)r * row_bytes;
+        float acc[4] = {0};
+        for (int64_t b = 0; b < nb; b++)
+            acc[b % 4] += term(row, b, x);
+        out[r] = reduce4(acc);
+    }
+}
+
+#ifdef NU_SIMD
+
+/* Four halves (in the low 16 bits of each u32 lane) to floats, exactly as nu_f16_to_f32. */
+static inline v128 half4_to_float4(v128 h) {
+    v128 mag = i32x4_shl(v128_and(h, i32x4_splat(0x7fff)), 13);
+    v128 val = f32x4_mul(mag, f32x4_splat(0x1p112f));
+    v128 special = i32x4_eq(v128_and(h, i32x4_splat(0x7c00)), i32x4_splat(0x7c00));
+    v128 infnan = v128_or(i32x4_splat(0x7f800000), i32x4_shl(v128_and(h, i32x4_splat(0x3ff)), 13));
+    v128 sign = i32x4_shl(v128_and(h, i32x4_splat(0x8000)), 16);
+    return v128_or(sign, v128_bitselect(infnan, val, special));
+}
+
+/* Four halves as floats (lane k from h[k]), exactly as nu_f16_to_f32. */
+static inline v128 halves4(uint16_t h0, uint16_t h1, uint16_t h2, uint16_t h3) {
+    return half4_to_float4(u32x4_make(h0, h1, h2, h3));
+}
+
+/* reduce16 of the lanes held in four f32x4 accumulators (lanes 0-3, 4-7, 8-11, 12-15), in
+ * registers: (a0 + a1) + (a2 + a3) lane-wise is reduce16's s[0..3], then (s0 + s2) + (s1 + s3). */
+static inline float reduce16_simd(v128 a0, v128 a1, v128 a2, v128 a3) {
+    v128 s = f32x4_add(f32x4_add(a0, a1), f32x4_add(a2, a3));
+    v128 u = f32x4_add(s, i32x4_swap_halves(s));
+    return f32x4_first(u) + f32x4_second(u);
+}
+
+/* [sum(p0), sum(p1), sum(p2), sum(p3)]: integer, so exact in any order. */
+static inline v128 hsum4_i32x4(v128 p0, v128 p1, v128 p2, v128 p3) {
+    v128 a = i32x4_add(i32x4_zip_low(p0, p1), i32x4_zip_high(p0, p1));
+    v128 b = i32x4_add(i32x4_zip_low(p2, p3), i32x4_zip_high(p2, p3));
+    return i32x4_add(i64x2_low_halves(a, b), i64x2_high_halves(a, b));
+}
+
+/* 32 activation values (i8) widened to i16: elements 0-7, 8-15, 16-23, 24-31. */
+typedef struct {
+    v128 x[4];
+} Wide32;
+
+static inline Wide32 widen32(const int8_t *qs) {
+    v128 x0 = v128_load(qs), x1 = v128_load(qs + 16);
+    return (Wide32){{i16x8_extend_low_i8x16(x0), i16x8_extend_high_i8x16(x0), i16x8_extend_low_i8x16(x1),
+                     i16x8_extend_high_i8x16(x1)}};
+}
+
+/* The i32x4 partial sums of lo . x[0..15] + hi . x[16..31], lo and hi 16 signed bytes each. */
+static inline v128 wide_dot32(v128 lo, v128 hi, const Wide32 *x) {
+    v128 a = i32x4_add(i32x4_dot_i16x8(i16x8_extend_low_i8x16(lo), x->x[0]),
+                       i32x4_dot_i16x8(i16x8_extend_high_i8x16(lo), x->x[1]));
+    v128 b = i32x4_add(i32x4_dot_i16x8(i16x8_extend_low_i8x16(hi), x->x[2]),
+                       i32x4_dot_i16x8(i16x8_extend_high_i8x16(hi), x->x[3]));
+    return i32x4_add(a, b);
+}
+
+/* The four rows' terms for block b (lane k: row k), each exactly what the scalar term gives. */
+typedef v128 (*BlockTerm4)(const uint8_t *const rows[4], int64_t b, const void *x);
+
+static inline void acc4_store(v128 a0, v128 a1, v128 a2, v128 a3, float *out, int n) {
+    v128 r = f32x4_add(f32x4_add(a0, a2), f32x4_add(a1, a3));
+    if (n == 4) {
+        v128_store(out, r);
+        return;
+    }
+    float tmp[4];
+    v128_store(tmp, r);
+    for (int k = 0; k < n; k++)
+        out[k] = tmp[k];
+}
+
+/* Four rows at a time, the rows in the lanes. For the last n < 4 rows the missing lanes
+ * repeat the last row (real work, not stored). Block b's term adds into a0, then the
+ * accumulators rotate, so a0 always holds the blocks of the next block's class b % 4. After
+ * the loop {a0, a2} is {acc[0], acc[2]} or {acc[1], acc[3]} whatever nb is, so
+ * (a0 + a2) + (a1 + a3) is (acc[0] + acc[2]) + (acc[1] + acc[3]) up to the order of the
+ * operands of an addition, which does not change its bits (only which NaN comes out when two
+ * meet, and wasm promises no NaN's bits anyway). Always inlined so `term` is a direct call. */
+static inline __attribute__((always_inline)) void rows4_matvec(const void *w, size_t row_bytes, int64_t rows,
+                                                               int64_t nb, const void *x, float *out,
+                                                               BlockTerm4 term) {
+    for (int64_t r = 0; r < rows; r += 4) {
+        int n = rows - r < 4 ? (int)(rows - r) : 4;
+        const uint8_t *base = (const uint8_t *)w + (size_t)r * row_bytes;
+        const uint8_t *const rp[4] = {base, base + (size_t)(n > 1) * row_bytes,
+                                      base + (size_t)(n > 2 ? 2 : n - 1) * row_bytes,
+                                      base + (size_t)(n - 1) * row_bytes};
+        v128 a0 = f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+        for (int64_t b = 0; b < nb; b++) {
+            v128 next = f32x4_add(a0, term(rp, b, x));
+            a0 = a1;
+            a1 = a2;
+            a2 = a3;
+            a3 = next;
+        }
+        acc4_store(a0, a1, a2, a3, out + r, n);
+    }
+}
+
+#endif
+
+#endif
