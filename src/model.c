@@ -312,12 +312,28 @@ static float tanh_same(float u) {
     return 1.0f - 2.0f / (nu_expf(2.0f * u) + 1.0f);
 }
 
-/* The feed-forward gate's activation times up, in place in g: SiLU, or GELU's tanh form. */
+static float half_round(float x) {
+    return nu_f16_to_f32(nu_f32_to_f16(x));
+}
+
+/* GELU, tanh form, evaluated as llama.cpp's CPU backend does: at x rounded to half precision,
+ * the result rounded to half too (ggml keeps a 65536-entry half table), 0 below -10 and x
+ * above 10. The plain float form differs by up to 2^-11 relative, which Q8_0 activations
+ * downstream magnify: 1.2% of the logit range on a small gemma3 against 0.000% this way. */
+static float gelu(float x) {
+    if (x <= -10.0f)
+        return 0.0f;
+    if (x >= 10.0f)
+        return x;
+    float h = half_round(x);
+    return half_round(0.5f * h * (1.0f + tanh_same(0.7978845608f * h * (1.0f + 0.044715f * h * h))));
+}
+
+/* The feed-forward gate's activation times up, in place in g: SiLU, or GELU. */
 static void gate(const NuConfig *c, float *g, const float *up, int n) {
     for (int i = 0; i < n; i++) {
         float x = g[i];
-        float act = c->gelu ? 0.5f * x * (1.0f + tanh_same(0.7978845608f * x * (1.0f + 0.044715f * x * x)))
-                            : x * (1.0f / (1.0f + nu_expf(-x)));
+        float act = c->gelu ? gelu(x) : x * (1.0f / (1.0f + nu_expf(-x)));
         g[i] = act * up[i];
     }
 }

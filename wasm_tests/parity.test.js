@@ -35,6 +35,12 @@ export const ROWS = [
     steps: 32,
     maxDiffPct: QUANT_DIFF_PCT[type],
   })),
+  // One small random-weight model per architecture (Makefile ARCH_MODELS), prompts as ids.
+  ...['llama3', 'qwen2', 'qwen3', 'gemma3'].flatMap((arch) => ['f32', 'q8_0'].map((type) => ({
+    model: `models/arch-${arch}-${type}.gguf`,
+    prompts: [[1, 2, 3, 400, 500], [10, 20, 30]],
+    steps: 32,
+  }))),
 ];
 
 const table = [];
