@@ -345,6 +345,22 @@ static NuCode map_optional(const GgufFile *g, const char *name, int64_t rows, in
     return gguf_find_tensor(g, name) ? map_tensor(g, name, rows, cols, is_norm, out, err) : NU_OK;
 }
 
+/* Tensors llama.cpp would use with these architectures but this forward pass does not have:
+ * a file with one is refused rather than run without it. */
+static NuCode refuse_unhandled(const GgufFile *g, int l, NuError *err) {
+    static const char *const parts[] = {"attn_qkv.weight", "attn_output.bias", "ffn_gate.bias",
+                                        "ffn_up.bias", "ffn_down.bias"};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "blk.%d.%s", l, parts[i]);
+        if (gguf_find_tensor(g, name))
+            return nu_fail(err, NU_ERR_UNSUPPORTED, "tensor %s is not supported", name);
+    }
+    return l == 0 && gguf_find_tensor(g, "output.bias")
+               ? nu_fail(err, NU_ERR_UNSUPPORTED, "tensor output.bias is not supported")
+               : NU_OK;
+}
+
 /* Layer l's tensors. Biases of q, k and v are optional for every architecture (llama.cpp
  * reads them where present; qwen2 has them); the other tensors the config's features name
  * are required. Vectors (norms, biases) must be F32. */
@@ -383,7 +399,7 @@ static NuCode map_layer(const GgufFile *g, const NuConfig *c, int l, NuLayer *y,
             g, name, parts[i].rows, parts[i].cols, parts[i].is_vector, parts[i].out, err);
         if (rc != NU_OK) return rc;
     }
-    return NU_OK;
+    return refuse_unhandled(g, l, err);
 }
 
 static NuCode map_weights(const GgufFile *g, const NuConfig *c, NuWeights *w, NuError *err) {

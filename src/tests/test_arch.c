@@ -137,6 +137,10 @@ static void test_qwen2(void) {
     CHECK(patch(&b, "blk.0.attn_q.bias", "blk.0.attn_q.biay"));
     CHECK(patch(&b, "blk.0.attn_k.biaz", "blk.0.attn_q.bias"));
     EXPECT_ERROR(&b, NU_ERR_FORMAT, "tensor blk.0.attn_q.bias has shape [32] but the config implies [64]");
+    /* A bias llama.cpp would add but this forward pass has none for: refused, not ignored. */
+    CHECK(patch(&b, "blk.0.attn_q.bias", "blk.0.ffn_up.bias"));
+    CHECK(patch(&b, "blk.0.attn_q.biay", "blk.0.attn_q.bias"));
+    EXPECT_ERROR(&b, NU_ERR_UNSUPPORTED, "tensor blk.0.ffn_up.bias is not supported");
     free(b.data);
 }
 
