@@ -92,6 +92,9 @@ SHARED_MODELS := ../shared/models
 MODEL_TYPES   := f32 q8_0 q4_0
 SMALL_MODELS  := $(foreach t,$(MODEL_TYPES),models/stories260K-$(t).gguf)
 SYNTH_MODELS  := $(foreach s,stories15M stories42M stories110M,$(foreach t,$(MODEL_TYPES),models/$(s)-$(t).gguf))
+# The other types convert writes, as stories260K and stories15M, for the type and parity tests.
+MORE_TYPES    := f16 bf16 q4_1 q5_0 q5_1
+TYPE_MODELS   := $(foreach t,$(MORE_TYPES),models/stories260K-$(t).gguf models/stories15M-$(t).gguf)
 CONVERTER     := src/convert.c src/convert.h src/api_convert.c web/convert.js | $(WASM)
 .PHONY: models-small
 models: $(SMALL_MODELS) $(SYNTH_MODELS)
@@ -102,7 +105,7 @@ models/stories260K-%.gguf: $(SHARED_MODELS)/stories260K/stories260K.bin $(SHARED
 	node web/cli.js convert --input $< --tokenizer $(word 2,$^) --output $@.tmp --type $*
 	mv $@.tmp $@
 
-$(SYNTH_MODELS): models/%.gguf: $(SHARED_MODELS)/vocab/ggml-vocab-llama-spm.gguf $(CONVERTER)
+$(SYNTH_MODELS) $(filter models/stories15M-%,$(TYPE_MODELS)): models/%.gguf: $(SHARED_MODELS)/vocab/ggml-vocab-llama-spm.gguf $(CONVERTER)
 	@mkdir -p models
 	node web/cli.js synth --shape $(firstword $(subst -, ,$*)) --type $(lastword $(subst -, ,$*)) \
 	    --vocab $< --seed 1 --output $@.tmp
@@ -130,6 +133,25 @@ $(ARCH_MODELS): models/arch-%.gguf: $(VOCABS)/ggml-vocab-llama-bpe.gguf $(VOCABS
 	    --type $(lastword $(subst -, ,$*)) --output $@.tmp
 	mv $@.tmp $@
 
+# K-quant test models (make models-kq): synthetic two-layer models in every K-quant target, at
+# widths where the K-quants fit (256) and where llama.cpp's fallbacks take rows that are not
+# whole 256-blocks (384, 576, 704; 704 and its 1856 hidden fit no 256-block at all).
+KQ_SHAPE_256 := 256,768,2,4,1,32000,256
+KQ_SHAPE_384 := 384,1024,2,6,2,32000,256
+KQ_SHAPE_576 := 576,1536,2,9,3,32000,256
+KQ_SHAPE_704 := 704,1856,2,11,11,32000,256
+KQ_TARGETS   := q2_k q3_k q4_k q5_k q6_k iq4_nl iq4_xs q3_k_m q4_k_m q5_k_m
+KQ_MODELS    := $(foreach w,256 576,$(foreach t,$(KQ_TARGETS),models/kq$(w)-$(t).gguf)) \
+                $(foreach w,384 704,$(foreach t,q2_k q3_k_m q4_k_m q5_k_m q6_k iq4_xs,models/kq$(w)-$(t).gguf))
+.PHONY: models-kq
+models-kq: $(KQ_MODELS)
+
+models/kq%.gguf: $(SHARED_MODELS)/vocab/ggml-vocab-llama-spm.gguf $(CONVERTER)
+	@mkdir -p models
+	node web/cli.js synth --shape $(KQ_SHAPE_$(firstword $(subst -, ,$*))) --type $(lastword $(subst -, ,$*)) \
+	    --vocab $< --seed 1 --output $@.tmp
+	mv $@.tmp $@
+
 build/tests build/san web/dist:
 	mkdir -p $@
 
@@ -151,9 +173,10 @@ node_modules/.package-lock.json: package-lock.json
 	@touch $@
 
 # --- tests ------------------------------------------------------------------------------
-# The tests use stories260K, the synthetic stories15M (whole 32-element blocks everywhere) and
-# the small models of each architecture.
-TEST_MODELS := $(SMALL_MODELS) $(foreach t,$(MODEL_TYPES),models/stories15M-$(t).gguf) $(ARCH_MODELS)
+# The tests use stories260K, the synthetic stories15M (whole 32-element blocks everywhere),
+# the small models of each architecture and the K-quant models.
+TEST_MODELS := $(SMALL_MODELS) $(foreach t,$(MODEL_TYPES),models/stories15M-$(t).gguf) $(TYPE_MODELS) $(KQ_MODELS) \
+               $(ARCH_MODELS)
 test: deps all $(TEST_MODELS) $(SAN_TESTS)
 	@$(MAKE) --no-print-directory test-c
 	@$(MAKE) --no-print-directory test-wasm

@@ -28,7 +28,8 @@ static NuApiOutput *wrap(NuCode rc, uint8_t *data, size_t size) {
 
 /* A GGUF (llama, qwen2, qwen3, gemma3) or llama2.c checkpoint (with tok, its tokenizer.bin; tok
  * NULL for GGUF) to a GGUF file whose matrices are of ggml type `type` (0 f32, 1 f16, 30 bf16,
- * 8 q8_0, 2 q4_0, 3 q4_1, 6 q5_0, 7 q5_1). name: general.name
+ * 8 q8_0, 2 q4_0, 3 q4_1, 6 q5_0, 7 q5_1, 11-14 q3_K-q6_K, 20 iq4_nl, 23 iq4_xs) or in a mixture
+ * (convert.h: 266 q2_K, 268 q3_K_M, 271 q4_K_M, 273 q5_K_M). name: general.name
  * for a llama2.c input (NULL for the default). */
 NU_EXPORT NuApiOutput *nu_convert_model(const uint8_t *model, size_t model_size,
                                         const uint8_t *tok, size_t tok_size, int type,

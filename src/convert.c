@@ -29,14 +29,21 @@ int nu_convert_file_type(NuType type) {
     case NU_TYPE_Q5_0: return 8;
     case NU_TYPE_Q5_1: return 9;
     case NU_TYPE_BF16: return 32;
+    case NU_TYPE_Q3_K: return 11; /* the single K-quant types as llama.cpp's "small" (_S) */
+    case NU_TYPE_Q4_K: return 14;
+    case NU_TYPE_Q5_K: return 16;
+    case NU_TYPE_Q6_K: return 18;
+    case NU_TYPE_IQ4_NL: return 25;
+    case NU_TYPE_IQ4_XS: return 30;
     }
-    return -1;
+    return nu_target_is_mixture((int)type) ? (int)type - NU_MIX : -1;
 }
 
 static NuCode check_target(NuType type, NuError *err) {
-    if (nu_convert_file_type(type) < 0 || !nu_type_can_write(type))
+    if (nu_convert_file_type(type) < 0 || !(nu_target_is_mixture((int)type) || nu_type_can_write(type)))
         return nu_fail(err, NU_ERR_ARG, "target type %s (%d) is not one of f32, f16, bf16, q8_0, q4_0, "
-                       "q4_1, q5_0, q5_1", nu_type_name(type), (int)type);
+                       "q4_1, q5_0, q5_1, q3_K, q4_K, q5_K, q6_K, iq4_nl, iq4_xs or a mixture (q2_K, "
+                       "q3_K_M, q4_K_M, q5_K_M)", nu_type_name(type), (int)type);
     return NU_OK;
 }
 
@@ -89,14 +96,15 @@ typedef struct {
     size_t n;
     int64_t max_cols;
     float std; /* of a synthetic model's random elements */
+    int n_layers, n_gqa, tied; /* what llama.cpp's per-tensor rules look at */
 } Plan;
 
-/* The one place a tensor's output type is chosen: norms stay F32; a matrix takes the target
- * unless its rows are not whole blocks of it, then F16. */
-static NuType output_type(NuType target, const char *name, int is_norm, int64_t cols) {
-    (void)name; /* the per-tensor mixtures choose by name */
+/* The one place a tensor's output type is chosen: norms stay F32; a matrix takes the type
+ * nu_convert_tensor_type gives (the target, a mixture's choice, or a fallback for rows that
+ * are not whole blocks). p NULL: no mixture context (one layer, no sharing). */
+static NuType output_type(NuType target, const char *name, int is_norm, int64_t cols, const Plan *p) {
     if (is_norm || target == NU_TYPE_F32) return NU_TYPE_F32;
-    return cols % nu_type_block_size(target) == 0 ? target : NU_TYPE_F16;
+    return nu_convert_tensor_type((int)target, name, cols, p ? p->n_layers : 1, p ? p->n_gqa : 1, p ? p->tied : 0);
 }
 
 /* A tensor whose input is already in its output type is copied as it is. */
@@ -108,7 +116,7 @@ static void plan_add(Plan *p, const char *name, const NuTensor *src, int is_norm
     it->src = *src;
     it->is_norm = is_norm;
     it->is_bias = strstr(name, ".bias") != NULL;
-    it->type = output_type(target, name, is_norm, src->cols);
+    it->type = output_type(target, name, is_norm, src->cols, p);
     if (src->cols > p->max_cols) p->max_cols = src->cols;
 }
 
@@ -117,9 +125,13 @@ static void plan_add(Plan *p, const char *name, const NuTensor *src, int is_norm
 #define LAYER_PARTS 16
 
 /* One item per weight in llama.cpp's names; output.weight only when not shared. */
-static NuCode plan_weights(const NuWeights *w, int n_layers, int shared_output, NuType target,
+static NuCode plan_weights(const NuWeights *w, const NuConfig *c, int shared_output, NuType target,
                            Plan *p, NuError *err) {
+    const int n_layers = c->n_layers;
     memset(p, 0, sizeof *p);
+    p->n_layers = n_layers;
+    p->n_gqa = c->n_kv_heads > 0 ? c->n_heads / c->n_kv_heads : 1;
+    p->tied = shared_output;
     if ((size_t)n_layers > (SIZE_MAX / sizeof *p->items - 4) / LAYER_PARTS)
         return nu_fail(err, NU_ERR_NOMEM, "%d layers are too many to plan", n_layers);
     p->items = calloc(4 + LAYER_PARTS * (size_t)n_layers, sizeof *p->items);
@@ -369,7 +381,7 @@ static NuCode convert_llama2c(const uint8_t *model, size_t model_size, const uin
         rc = add_llama2c_vocab(w, tok, tok_size, c.vocab_size, err);
     }
     if (rc == NU_OK)
-        rc = plan_weights(&wts, c.n_layers, wts.output.data == wts.token_embd.data, type, &plan, err);
+        rc = plan_weights(&wts, &c, wts.output.data == wts.token_embd.data, type, &plan, err);
     if (rc == NU_OK) {
         add_plan_tensors(w, &plan);
         rc = finish(w, &plan, 0, out, out_size, err);
@@ -434,7 +446,7 @@ static NuCode convert_gguf(const uint8_t *model, size_t model_size, NuType type,
         rc = nu_fail(err, NU_ERR_NOMEM, "no memory for a GGUF writer");
     if (rc == NU_OK) rc = copy_metadata(w, g, type, err);
     if (rc == NU_OK)
-        rc = plan_weights(&wts, c.n_layers, wts.output.data == wts.token_embd.data, type, &plan, err);
+        rc = plan_weights(&wts, &c, wts.output.data == wts.token_embd.data, type, &plan, err);
     if (rc == NU_OK) {
         add_plan_tensors(w, &plan); /* first, so tensor i of the writer is plan item i */
         rc = copy_other_tensors(w, g, &plan, err);
@@ -627,9 +639,9 @@ static uint64_t synth_bytes(const NuSynthModel *m, NuType type) {
     const uint64_t kv_dim = (uint64_t)c->head_dim * (uint64_t)c->n_kv_heads;
     const uint64_t q_dim = (uint64_t)c->head_dim * (uint64_t)c->n_heads;
     const uint64_t full = nu_row_bytes(type, 256), half = nu_row_bytes(NU_TYPE_F16, 256);
-    const uint64_t by_dim = output_type(type, "", 0, c->dim) == type ? full : half;
-    const uint64_t by_q = output_type(type, "", 0, (int64_t)q_dim) == type ? full : half;
-    const uint64_t by_hidden = output_type(type, "", 0, c->hidden_dim) == type ? full : half;
+    const uint64_t by_dim = output_type(type, "", 0, c->dim, NULL) == type ? full : half;
+    const uint64_t by_q = output_type(type, "", 0, (int64_t)q_dim, NULL) == type ? full : half;
+    const uint64_t by_hidden = output_type(type, "", 0, c->hidden_dim, NULL) == type ? full : half;
     /* rows of dim columns: wq, wk, wv, gate, up; wo has q_dim columns, ffn_down hidden */
     uint64_t rows = add_sat(add_sat(q_dim, 2 * kv_dim), 2 * hidden);
     uint64_t layer = add_sat(mul_sat(mul_sat(rows, dim), by_dim),
@@ -759,7 +771,7 @@ NuCode nu_synth(const NuSynthModel *model, const uint8_t *vocab, size_t vocab_si
             rc = nu_fail(err, NU_ERR_NOMEM, "no memory for rope factors");
     }
     if (rc == NU_OK) rc = synth_weights(&m, rope_freqs, &wts, err);
-    if (rc == NU_OK) rc = plan_weights(&wts, m.config.n_layers, !m.untied_output, type, &plan, err);
+    if (rc == NU_OK) rc = plan_weights(&wts, &m.config, !m.untied_output, type, &plan, err);
     if (rc == NU_OK) {
         plan.std = m.std > 0.0f ? m.std : SYNTH_STD;
         add_plan_tensors(w, &plan);

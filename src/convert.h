@@ -1,10 +1,11 @@
 /* Model conversion and synthetic models: both write GGUF v3 files in llama.cpp's layout
- * (its metadata keys and tensor names), with the matrices in one target type.
+ * (its metadata keys and tensor names), with the matrices in one target type or in one of
+ * llama.cpp's mixtures.
  *
  * Target types: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, written with ggml's reference
- * rounding. Norms stay F32. A matrix whose rows are not a whole number of blocks
- * (stories260K's ffn_down has 172 columns) is stored as F16 for the quantized targets, as
- * llama.cpp falls back too. The
+ * rounding, and the K-quant targets below. Norms stay F32. A matrix whose rows are not a
+ * whole number of blocks (stories260K's ffn_down has 172 columns) takes llama.cpp's
+ * fallback (F16 for the 32-element types). The
  * classifier is written as output.weight only when it is not the token embedding.
  *
  * Each tensor is produced directly in the output buffer, a row at a time, so peak memory is
@@ -18,9 +19,45 @@
 #include "common.h"
 #include "tensor.h"
 
+/* Targets are the single types above, plus the K-quants and IQ4: Q3_K, Q4_K, Q5_K, Q6_K,
+ * IQ4_NL, IQ4_XS (every matrix that type, as llama-quantize --pure), and llama.cpp's mixtures,
+ * passed where a NuType goes as NU_MIX + their LLAMA_FTYPE:
+ *
+ * llama.cpp's per-tensor rules (src/llama-quant.cpp, llama_tensor_get_type, for the llama
+ * architecture without experts; "more bits" is its use_more_bits: layers in the first or
+ * last eighth, and every third layer between, i.e. (layer - n/8) % 3 == 2):
+ *  - the classifier (output.weight, or token_embd.weight when it is shared) is Q6_K, or Q8_0
+ *    when its rows are not whole 256-blocks;
+ *  - q2_K (LLAMA_FTYPE 10): Q2_K; attn_v Q4_K if n_heads / n_kv_heads >= 4 else Q3_K;
+ *    ffn_down and attn_output Q3_K;
+ *  - q3_K_M (12): Q3_K; attn_v Q5_K in layers 0-1, else Q4_K; ffn_down Q5_K in the first
+ *    n/16 layers, else Q4_K; attn_output Q4_K;
+ *  - q4_K_M (15) / q5_K_M (17): Q4_K / Q5_K; attn_v and ffn_down Q6_K in the "more bits"
+ *    layers.
+ * Then, for every target, llama.cpp's fallback for rows that are not whole blocks
+ * (tensor_type_fallback): Q2_K, Q3_K -> Q4_0; Q4_K -> Q5_0; Q5_K -> Q5_1; Q6_K -> Q8_0;
+ * IQ4_XS -> IQ4_NL; and a 32-element type whose blocks still do not fit -> F16. Norms stay
+ * F32 and the float targets take every matrix as they are. */
+enum {
+    NU_MIX = 256, /* above every ggml type id */
+    NU_MIX_Q2_K = NU_MIX + 10,
+    NU_MIX_Q3_K_M = NU_MIX + 12,
+    NU_MIX_Q4_K_M = NU_MIX + 15,
+    NU_MIX_Q5_K_M = NU_MIX + 17,
+};
+
+/* Whether target is one of the NU_MIX_* mixtures. */
+int nu_target_is_mixture(int target);
+
+/* The type of matrix `name` (llama.cpp's tensor name) with rows of cols elements for a
+ * target (a NuType or NU_MIX_*), in a model of n_layers layers with n_heads / n_kv_heads =
+ * n_gqa, whose classifier is the token embedding when tied is set: the rules above. */
+NuType nu_convert_tensor_type(int target, const char *name, int64_t cols, int n_layers, int n_gqa, int tied);
+
 /* llama.cpp's general.file_type (LLAMA_FTYPE) for a target: ALL_F32 0, MOSTLY_F16 1,
- * MOSTLY_Q4_0 2, MOSTLY_Q4_1 3, MOSTLY_Q8_0 7, MOSTLY_Q5_0 8, MOSTLY_Q5_1 9, MOSTLY_BF16 32;
- * -1 for a type that is not a target. */
+ * MOSTLY_Q4_0 2, MOSTLY_Q4_1 3, MOSTLY_Q8_0 7, MOSTLY_Q5_0 8, MOSTLY_Q5_1 9, MOSTLY_BF16 32,
+ * Q3_K 11 (Q3_K_S), Q4_K 14 (Q4_K_S), Q5_K 16 (Q5_K_S), Q6_K 18, IQ4_NL 25, IQ4_XS 30, a
+ * mixture its own; -1 for a type that is not a target. */
 int nu_convert_file_type(NuType type);
 
 /* Converts a model to GGUF v3 with its matrices in `type`.

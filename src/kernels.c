@@ -87,7 +87,7 @@ const void *nu_convert_input(NuType weight_type, const float *x, int64_t n, void
     const NuTypeTraits *wt = nu_type_traits(weight_type);
     if (!wt || wt->vec_dot_type == NU_TYPE_F32)
         return x;
-    nu_type_traits(wt->vec_dot_type)->from_float(x, buf, n);
+    nu_type_from_float_input(wt->vec_dot_type, x, buf, n);
     return buf;
 }
 

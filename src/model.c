@@ -224,7 +224,7 @@ static void matmul(NuRunState *s, const NuTensor *w, float *out) {
     const void *x = s->in_x;
     if (vt != NU_TYPE_F32) {
         if (!(s->in_ready >> vt & 1))
-            nu_type_traits(vt)->from_float(s->in_x, s->act[vt], s->in_n);
+            nu_type_from_float_input(vt, s->in_x, s->act[vt], s->in_n);
         s->in_ready |= (uint64_t)1 << vt;
         x = s->act[vt];
     }

@@ -34,6 +34,8 @@ static inline v128 f32x4_sub(v128 a, v128 b) { return wasm_f32x4_sub(a, b); }
 static inline v128 f32x4_mul(v128 a, v128 b) { return wasm_f32x4_mul(a, b); }
 static inline v128 f32x4_abs(v128 a) { return wasm_f32x4_abs(a); }
 static inline v128 f32x4_trunc(v128 a) { return wasm_f32x4_trunc(a); }
+/* round to the nearest integer, halves to even */
+static inline v128 f32x4_nearest(v128 a) { return wasm_f32x4_nearest(a); }
 static inline v128 f32x4_ge(v128 a, v128 b) { return wasm_f32x4_ge(a, b); }
 /* b if a < b, else a: NaN in b keeps a */
 static inline v128 f32x4_pmax(v128 a, v128 b) { return wasm_f32x4_pmax(a, b); }
@@ -56,6 +58,8 @@ static inline v128 u32x4_make(uint32_t a, uint32_t b, uint32_t c, uint32_t d) { 
 static inline v128 i32x4_add(v128 a, v128 b) { return wasm_i32x4_add(a, b); }
 static inline v128 i32x4_eq(v128 a, v128 b) { return wasm_i32x4_eq(a, b); }
 static inline v128 i32x4_shl(v128 a, int n) { return wasm_i32x4_shl(a, n); }
+/* arithmetic (sign-filling) right shift */
+static inline v128 i32x4_shr(v128 a, int n) { return wasm_i32x4_shr(a, n); }
 static inline v128 i32x4_min(v128 a, v128 b) { return wasm_i32x4_min(a, b); }
 static inline v128 i32x4_max(v128 a, v128 b) { return wasm_i32x4_max(a, b); }
 /* truncation toward zero; NaN gives 0, out of range saturates */
@@ -78,11 +82,21 @@ static inline v128 i8x16_narrow_i16x8(v128 a, v128 b) { return wasm_i8x16_narrow
 static inline v128 i16x8_extend_low_i8x16(v128 a) { return wasm_i16x8_extend_low_i8x16(a); }
 static inline v128 i16x8_extend_high_i8x16(v128 a) { return wasm_i16x8_extend_high_i8x16(a); }
 static inline v128 i8x16_splat(int8_t x) { return wasm_i8x16_splat(x); }
+static inline v128 i16x8_splat(int16_t x) { return wasm_i16x8_splat(x); }
+static inline v128 i16x8_eq(v128 a, v128 b) { return wasm_i16x8_eq(a, b); }
+/* 16-bit lanes interleaved: a0 b0 a1 b1 a2 b2 a3 b3 (low) and a4 b4 ... a7 b7 (high); with a
+ * zero, each 32-bit lane is b_i << 16 */
+static inline v128 i16x8_zip_low(v128 a, v128 b) { return wasm_i16x8_shuffle(a, b, 0, 8, 1, 9, 2, 10, 3, 11); }
+static inline v128 i16x8_zip_high(v128 a, v128 b) { return wasm_i16x8_shuffle(a, b, 4, 12, 5, 13, 6, 14, 7, 15); }
 static inline v128 i8x16_sub(v128 a, v128 b) { return wasm_i8x16_sub(a, b); }
 /* all ones in the bytes where a == b */
 static inline v128 i8x16_eq(v128 a, v128 b) { return wasm_i8x16_eq(a, b); }
 /* each byte shifted right by 4, zeros shifted in */
 static inline v128 u8x16_shr4(v128 a) { return wasm_u8x16_shr(a, 4); }
+static inline v128 i32x4_mul(v128 a, v128 b) { return wasm_i32x4_mul(a, b); }
+/* 16-bit lanes shifted by n (0..15), zeros shifted in */
+static inline v128 i16x8_shl(v128 a, int n) { return wasm_i16x8_shl(a, n); }
+static inline v128 u16x8_shr(v128 a, int n) { return wasm_u16x8_shr(a, n); }
 
 #elif defined(__SSE4_1__)
 #define NU_SIMD 1
@@ -108,6 +122,7 @@ static inline v128 f32x4_sub(v128 a, v128 b) { return SI(_mm_sub_ps(PS(a), PS(b)
 static inline v128 f32x4_mul(v128 a, v128 b) { return SI(_mm_mul_ps(PS(a), PS(b))); }
 static inline v128 f32x4_abs(v128 a) { return _mm_and_si128(a, _mm_set1_epi32(0x7fffffff)); }
 static inline v128 f32x4_trunc(v128 a) { return SI(_mm_round_ps(PS(a), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC)); }
+static inline v128 f32x4_nearest(v128 a) { return SI(_mm_round_ps(PS(a), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)); }
 static inline v128 f32x4_ge(v128 a, v128 b) { return SI(_mm_cmpge_ps(PS(a), PS(b))); }
 /* maxps(x, y) is x > y ? x : y, so with the operands swapped it is pmax, NaN rule included */
 static inline v128 f32x4_pmax(v128 a, v128 b) { return SI(_mm_max_ps(PS(b), PS(a))); }
@@ -140,6 +155,7 @@ static inline v128 u32x4_make(uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
 static inline v128 i32x4_add(v128 a, v128 b) { return _mm_add_epi32(a, b); }
 static inline v128 i32x4_eq(v128 a, v128 b) { return _mm_cmpeq_epi32(a, b); }
 static inline v128 i32x4_shl(v128 a, int n) { return _mm_slli_epi32(a, n); }
+static inline v128 i32x4_shr(v128 a, int n) { return _mm_srai_epi32(a, n); }
 static inline v128 i32x4_min(v128 a, v128 b) { return _mm_min_epi32(a, b); }
 static inline v128 i32x4_max(v128 a, v128 b) { return _mm_max_epi32(a, b); }
 /* cvttps gives 0x80000000 for NaN and out of range: flip it to INT32_MAX where a >= 2^31,
@@ -163,10 +179,17 @@ static inline v128 i8x16_narrow_i16x8(v128 a, v128 b) { return _mm_packs_epi16(a
 static inline v128 i16x8_extend_low_i8x16(v128 a) { return _mm_cvtepi8_epi16(a); }
 static inline v128 i16x8_extend_high_i8x16(v128 a) { return _mm_cvtepi8_epi16(_mm_srli_si128(a, 8)); }
 static inline v128 i8x16_splat(int8_t x) { return _mm_set1_epi8(x); }
+static inline v128 i16x8_splat(int16_t x) { return _mm_set1_epi16(x); }
+static inline v128 i16x8_eq(v128 a, v128 b) { return _mm_cmpeq_epi16(a, b); }
+static inline v128 i16x8_zip_low(v128 a, v128 b) { return _mm_unpacklo_epi16(a, b); }
+static inline v128 i16x8_zip_high(v128 a, v128 b) { return _mm_unpackhi_epi16(a, b); }
 static inline v128 i8x16_sub(v128 a, v128 b) { return _mm_sub_epi8(a, b); }
 static inline v128 i8x16_eq(v128 a, v128 b) { return _mm_cmpeq_epi8(a, b); }
 /* SSE shifts 16-bit lanes at the least: the mask drops the bits the upper byte shifted in */
 static inline v128 u8x16_shr4(v128 a) { return _mm_and_si128(_mm_srli_epi16(a, 4), _mm_set1_epi8(0x0f)); }
+static inline v128 i32x4_mul(v128 a, v128 b) { return _mm_mullo_epi32(a, b); }
+static inline v128 i16x8_shl(v128 a, int n) { return _mm_sll_epi16(a, _mm_cvtsi32_si128(n)); }
+static inline v128 u16x8_shr(v128 a, int n) { return _mm_srl_epi16(a, _mm_cvtsi32_si128(n)); }
 
 #undef PS
 #undef SI

@@ -32,10 +32,11 @@ function llamaInstance() {
 }
 
 /**
- * Opens `path` in llama.cpp: CPU, one thread, F32 KV cache (llama.cpp's default is F16, which
- * rounds every cached key and value), no flash attention, one sequence of `contextSize` tokens.
+ * Opens `path` in llama.cpp: CPU, one thread, an F32 KV cache (`kvType`; llama.cpp's default
+ * F16 rounds every cached key and value), no flash attention, one sequence of `contextSize`
+ * tokens.
  */
-export async function openLlama(path, { contextSize = 256 } = {}) {
+export async function openLlama(path, { contextSize = 256, kvType = 'F32' } = {}) {
   const llama = await llamaInstance();
   const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
   const context = await model.createContext({
@@ -44,8 +45,8 @@ export async function openLlama(path, { contextSize = 256 } = {}) {
     sequences: 1,
     threads: 1,
     flashAttention: false,
-    experimentalKvCacheKeyType: 'F32',
-    experimentalKvCacheValueType: 'F32',
+    experimentalKvCacheKeyType: kvType,
+    experimentalKvCacheValueType: kvType,
   });
   return new LlamaOracle(model, context);
 }
@@ -54,10 +55,16 @@ class LlamaOracle {
   constructor(model, context) {
     this.model = model;
     this.context = context;
+    this.sequence = context.getSequence();
+  }
+
+  /** Whether llama.cpp puts BOS before a prompt for this model (tokenizer.ggml.add_bos_token). */
+  get addsBos() {
+    return this.model.tokens.shouldPrependBosToken;
   }
 
   /** llama.cpp's token ids for `text`; `special` parses control-token text; `bos` prepends BOS. */
-  tokenize(text, { special = false, bos = true } = {}) {
+  tokenize(text, { special = false, bos = this.addsBos } = {}) {
     const ids = this.model.tokenize(text, special);
     return bos && this.model.tokens.bos != null ? [this.model.tokens.bos, ...ids] : ids;
   }
@@ -70,22 +77,22 @@ class LlamaOracle {
    */
   async greedyPath(promptIds, steps) {
     if (promptIds.length === 0) throw new Error('greedyPath: empty prompt');
-    const sequence = this.context.getSequence();
-    try {
-      const next = { generateNext: { token: true, probabilities: true, options: { temperature: 0 } } };
-      const out = { prompt: [...promptIds], tokens: [], steps: [] };
-      let input = promptIds.map((id, i) => (i === promptIds.length - 1 ? [id, next] : id));
-      for (let s = 0; s < steps; s++) {
-        const results = await sequence.controlledEvaluate(input);
-        const { token, probabilities } = results[results.length - 1].next;
-        out.steps.push({ token, logits: this.centeredLogits(probabilities) });
-        out.tokens.push(token);
-        input = [[token, next]];
-      }
-      return out;
-    } finally {
-      sequence.dispose();
+    await this.sequence.clearHistory();
+    const next = { generateNext: { token: true, probabilities: true, options: { temperature: 0 } } };
+    const out = { prompt: [...promptIds], tokens: [], steps: [] };
+    // One position per evaluation, as our forward pass runs: a batched prompt takes other
+    // summation orders in ggml (matrix-matrix kernels), and with quantized activations an
+    // ulp of difference can flip a rounding and show as a real difference in the logits.
+    for (const id of promptIds.slice(0, -1)) await this.sequence.controlledEvaluate([id]);
+    let input = [[promptIds[promptIds.length - 1], next]];
+    for (let s = 0; s < steps; s++) {
+      const results = await this.sequence.controlledEvaluate(input);
+      const { token, probabilities } = results[results.length - 1].next;
+      out.steps.push({ token, logits: this.centeredLogits(probabilities) });
+      out.tokens.push(token);
+      input = [[token, next]];
     }
+    return out;
   }
 
   /**

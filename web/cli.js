@@ -29,8 +29,9 @@ commands:
   convert --input F [--tokenizer tokenizer.bin] --output G --type T
       converts a GGUF (llama, qwen2, qwen3, gemma3) or a llama2.c checkpoint with its
       tokenizer.bin to a GGUF file whose matrices are of type T: f32, f16, bf16, q8_0, q4_0,
-      q4_1, q5_0 or q5_1, rounded as ggml's reference quantizers (rows that are not whole
-      blocks: f16); progress on stderr
+      q4_1, q5_0, q5_1, q3_k, q4_k, q5_k, q6_k, iq4_nl or iq4_xs, or one of llama.cpp's
+      mixtures q2_k, q3_k_m, q4_k_m, q5_k_m (its per-tensor rules), rounded as ggml's reference
+      quantizers (rows that are not whole blocks: llama.cpp's fallback types); progress on stderr
   synth --shape S --vocab V.gguf --output G --type T [--seed N]
         [--arch llama|qwen2|qwen3|gemma3] [--layers N] [--window N] [--untied-output]
         [--llama3-rope] [--std X] [--chat-template FILE]

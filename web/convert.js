@@ -7,8 +7,13 @@ import { NucleusError, invalid } from './errors.js';
 import { readSource } from './source.js';
 import { loadWasm } from './wasm.js';
 
-/** Target types and their ggml type ids (the C side checks each is one it writes). */
-export const TYPES = Object.freeze({ f32: 0, f16: 1, bf16: 30, q8_0: 8, q4_0: 2, q4_1: 3, q5_0: 6, q5_1: 7 });
+/** Target types and their ggml type ids, and llama.cpp's mixtures as 256 + their LLAMA_FTYPE
+ * (src/convert.h; the C side checks each is one it writes). */
+export const TYPES = Object.freeze({
+  f32: 0, f16: 1, bf16: 30, q8_0: 8, q4_0: 2, q4_1: 3, q5_0: 6, q5_1: 7,
+  q3_k: 11, q4_k: 12, q5_k: 13, q6_k: 14, iq4_nl: 20, iq4_xs: 23,
+  q2_k: 266, q3_k_m: 268, q4_k_m: 271, q5_k_m: 273,
+});
 
 const WRITE_CHUNK = 64 << 20;
 

@@ -10,6 +10,7 @@
 
 #include "gguf_write.h"
 #include "quant.h"
+#include "quant/types.h"
 #include "sampler.h"
 #include "tensor.h"
 #include "vocab.h"
@@ -119,6 +120,8 @@ typedef struct {
     uint32_t type;  /* of the matrices; norms are F32 */
     int shared;     /* no output.weight */
     int bpe;        /* the BPE vocabulary instead of the 8-token SPM one */
+    int poison;     /* block scales NaN and infinity: the first two blocks of every matrix */
+    uint32_t down_type; /* of ffn_down when not 0 (F32): a K-quant needs 256-element rows */
     const char *arch; /* NULL: llama */
     int head;       /* > 0: attention.key_length / value_length */
     int window;     /* > 0: gemma3's attention.sliding_window */
@@ -129,25 +132,21 @@ typedef struct {
 static void *blobs[64];
 static int n_blobs;
 
-static void add_matrix(GgufWriter *w, const char *name, int64_t cols, int64_t rows, uint32_t type) {
+static void add_matrix(GgufWriter *w, const char *name, int64_t cols, int64_t rows, uint32_t type, int poison) {
     size_t n = (size_t)(cols * rows);
     float *x = malloc(n * sizeof *x);
     for (size_t i = 0; i < n; i++) x[i] = type == NU_TYPE_F32 && rows == 1 ? 1.0f : next_weight() * 0.3f;
-    void *data = x;
-    if (type == NU_TYPE_F16) {
-        uint16_t *h = malloc(n * 2);
-        for (size_t i = 0; i < n; i++) h[i] = nu_f32_to_f16(x[i]);
-        free(x);
-        data = h;
-    } else if (type == NU_TYPE_Q8_0 || type == NU_TYPE_Q4_0) {
-        size_t row = nu_row_bytes((NuType)type, cols);
-        uint8_t *q = malloc(row * (size_t)rows);
-        for (int64_t r = 0; r < rows; r++) {
-            if (type == NU_TYPE_Q8_0) nu_quantize_row_q8_0(x + r * cols, (NuBlockQ8_0 *)(q + r * row), cols);
-            else nu_quantize_row_q4_0(x + r * cols, (NuBlockQ4_0 *)(q + r * row), cols);
-        }
-        free(x);
-        data = q;
+    size_t row = nu_row_bytes((NuType)type, cols);
+    uint8_t *data = malloc(row * (size_t)rows);
+    for (int64_t r = 0; r < rows; r++) nu_quantize_row((NuType)type, x + r * cols, data + r * row, cols);
+    free(x);
+    /* The first block's half scale d becomes NaN, the second's infinite (d leads every block
+     * but Q2_K's, Q3_K's and Q6_K's, which end with it; Q2_K's dmin follows its d). */
+    if (poison && nu_type_block_size((NuType)type) > 1 && row >= 2 * nu_type_traits((NuType)type)->block_bytes) {
+        size_t bb = nu_type_traits((NuType)type)->block_bytes;
+        size_t d = type == NU_TYPE_Q2_K ? 80 : type == NU_TYPE_Q3_K ? 108 : type == NU_TYPE_Q6_K ? 208 : 0;
+        data[d] = 0x00, data[d + 1] = 0x7e;
+        data[bb + d] = 0x00, data[bb + d + 1] = 0x7c;
     }
     blobs[n_blobs++] = data;
     int64_t ne[2] = {cols, rows};
@@ -203,14 +202,14 @@ static void model_seed(const ModelSpec *s, const char *name) {
     }
     int kv_dim = head * s->kv_heads, q_dim = head * s->heads;
     n_blobs = 0;
-    add_matrix(w, "token_embd.weight", s->dim, vocab, s->type);
-    add_matrix(w, "output_norm.weight", s->dim, 1, NU_TYPE_F32);
-    if (!s->shared) add_matrix(w, "output.weight", s->dim, vocab, s->type);
-    if (s->rope_freqs) add_matrix(w, "rope_freqs.weight", head / 2, 1, NU_TYPE_F32);
+    add_matrix(w, "token_embd.weight", s->dim, vocab, s->type, s->poison);
+    add_matrix(w, "output_norm.weight", s->dim, 1, NU_TYPE_F32, 0);
+    if (!s->shared) add_matrix(w, "output.weight", s->dim, vocab, s->type, s->poison);
+    if (s->rope_freqs) add_matrix(w, "rope_freqs.weight", head / 2, 1, NU_TYPE_F32, 0);
     for (int l = 0; l < s->layers; l++) {
         char n[64];
 #define ADD(part, cols, rows, type) \
-    (snprintf(n, sizeof n, "blk.%d." part ".weight", l), add_matrix(w, n, cols, rows, type))
+    (snprintf(n, sizeof n, "blk.%d." part ".weight", l), add_matrix(w, n, cols, rows, type, s->poison))
         ADD("attn_norm", s->dim, 1, NU_TYPE_F32);
         ADD("attn_q", s->dim, q_dim, s->type);
         ADD("attn_k", s->dim, kv_dim, s->type);
@@ -218,7 +217,7 @@ static void model_seed(const ModelSpec *s, const char *name) {
         ADD("attn_output", q_dim, s->dim, s->type);
         ADD("ffn_norm", s->dim, 1, NU_TYPE_F32);
         ADD("ffn_gate", s->dim, s->hidden, s->type);
-        ADD("ffn_down", s->hidden, s->dim, s->type);
+        ADD("ffn_down", s->hidden, s->dim, s->down_type ? s->down_type : s->type);
         ADD("ffn_up", s->dim, s->hidden, s->type);
         if (qk_norm) {
             ADD("attn_q_norm", head, 1, NU_TYPE_F32);
@@ -233,7 +232,7 @@ static void model_seed(const ModelSpec *s, const char *name) {
             const char *bias[3] = {"attn_q", "attn_k", "attn_v"};
             for (int i = 0; i < 3; i++) {
                 snprintf(n, sizeof n, "blk.%d.%s.bias", l, bias[i]);
-                add_matrix(w, n, i == 0 ? q_dim : kv_dim, 1, NU_TYPE_F32);
+                add_matrix(w, n, i == 0 ? q_dim : kv_dim, 1, NU_TYPE_F32, 0);
             }
         }
     }
@@ -242,25 +241,60 @@ static void model_seed(const ModelSpec *s, const char *name) {
 }
 
 static void weights_seeds(void) {
-    const ModelSpec f32 = {8, 16, 2, 2, 1, 8, NU_TYPE_F32, 0, 0, NULL, 0, 0, 0};
-    const ModelSpec f16 = {8, 8, 1, 2, 2, 4, NU_TYPE_F16, 1, 0, NULL, 0, 0, 0};
-    const ModelSpec q8 = {32, 32, 1, 4, 2, 4, NU_TYPE_Q8_0, 0, 0, NULL, 0, 0, 0};
-    const ModelSpec q4 = {32, 32, 1, 2, 1, 4, NU_TYPE_Q4_0, 1, 0, NULL, 0, 0, 0};
-    const ModelSpec bpe = {4, 4, 1, 1, 1, 2, NU_TYPE_F16, 1, 1, NULL, 0, 0, 0};
+    const ModelSpec f32 = {8, 16, 2, 2, 1, 8, NU_TYPE_F32, 0, 0, 0, 0};
+    const ModelSpec f16 = {8, 8, 1, 2, 2, 4, NU_TYPE_F16, 1, 0, 0, 0};
+    const ModelSpec q8 = {32, 32, 1, 4, 2, 4, NU_TYPE_Q8_0, 0, 0, 0, 0};
+    const ModelSpec q4 = {32, 32, 1, 2, 1, 4, NU_TYPE_Q4_0, 1, 0, 0, 0};
+    const ModelSpec bpe = {4, 4, 1, 1, 1, 2, NU_TYPE_F16, 1, 1, 0, 0};
     model_seed(&f32, "f32_gqa.gguf");
     model_seed(&f16, "f16_shared.gguf");
     model_seed(&q8, "q8_0.gguf");
     model_seed(&q4, "q4_0_shared.gguf");
     model_seed(&bpe, "bpe_vocab.gguf");
+    /* The rest of the 32-element family and BF16; odd shapes (a 64-wide hidden: two blocks);
+     * and poisoned scales. */
+    const ModelSpec bf16 = {8, 24, 1, 2, 1, 4, NU_TYPE_BF16, 0, 0, 0, 0};
+    const ModelSpec q41 = {32, 64, 1, 2, 2, 4, NU_TYPE_Q4_1, 1, 0, 0, 0};
+    const ModelSpec q50 = {64, 32, 1, 4, 1, 4, NU_TYPE_Q5_0, 0, 0, 0, 0};
+    const ModelSpec q51 = {32, 32, 2, 1, 1, 4, NU_TYPE_Q5_1, 1, 0, 0, 0};
+    const ModelSpec q50_poison = {64, 32, 1, 2, 2, 4, NU_TYPE_Q5_0, 1, 0, 1, 0};
+    const ModelSpec q41_poison = {64, 64, 1, 2, 1, 4, NU_TYPE_Q4_1, 0, 0, 1, 0};
+    model_seed(&bf16, "bf16.gguf");
+    model_seed(&q41, "q4_1_shared.gguf");
+    model_seed(&q50, "q5_0.gguf");
+    model_seed(&q51, "q5_1_shared.gguf");
+    model_seed(&q50_poison, "q5_0_nan_scales.gguf");
+    model_seed(&q41_poison, "q4_1_inf_scales.gguf");
+    /* The K-quants and IQ4 in ffn_down (hidden 256: one super-block per row, 32 rows), the
+     * rest Q8_0 or IQ4_NL; then NaN and infinite super-block scales. */
+    static const struct {
+        uint32_t type;
+        const char *name, *poisoned;
+    } kq[] = {
+        {NU_TYPE_Q2_K, "q2_K_down.gguf", "q2_K_nan_scales.gguf"},
+        {NU_TYPE_Q3_K, "q3_K_down.gguf", "q3_K_nan_scales.gguf"},
+        {NU_TYPE_Q4_K, "q4_K_down.gguf", "q4_K_nan_scales.gguf"},
+        {NU_TYPE_Q5_K, "q5_K_down.gguf", "q5_K_nan_scales.gguf"},
+        {NU_TYPE_Q6_K, "q6_K_down.gguf", "q6_K_nan_scales.gguf"},
+        {NU_TYPE_IQ4_XS, "iq4_xs_down.gguf", "iq4_xs_nan_scales.gguf"},
+    };
+    uint32_t rng_before = rng; /* the seeds after these stay as they were */
+    for (size_t i = 0; i < sizeof kq / sizeof kq[0]; i++) {
+        const ModelSpec plain = {32, 256, 1, 2, 1, 4, NU_TYPE_Q8_0, 1, 0, 0, kq[i].type};
+        const ModelSpec poisoned = {32, 256, 1, 2, 1, 4, NU_TYPE_IQ4_NL, 0, 0, 1, kq[i].type};
+        model_seed(&plain, kq[i].name);
+        model_seed(&poisoned, kq[i].poisoned);
+    }
+    rng = rng_before;
 }
 
 /* The other architectures' keys and tensors (written last, so the seeds before them keep
  * their bytes). */
 static void arch_seeds(void) {
-    const ModelSpec qwen2 = {8, 16, 2, 2, 1, 8, NU_TYPE_F32, 1, 0, "qwen2", 0, 0, 0};
-    const ModelSpec qwen3 = {8, 16, 1, 2, 1, 8, NU_TYPE_F32, 1, 0, "qwen3", 8, 0, 0};
-    const ModelSpec gemma3 = {8, 16, 2, 2, 1, 8, NU_TYPE_F16, 1, 0, "gemma3", 4, 2, 0};
-    const ModelSpec llama3 = {8, 16, 1, 2, 1, 8, NU_TYPE_F32, 0, 0, "llama", 0, 0, 1};
+    const ModelSpec qwen2 = {8, 16, 2, 2, 1, 8, NU_TYPE_F32, 1, 0, 0, 0, "qwen2", 0, 0, 0};
+    const ModelSpec qwen3 = {8, 16, 1, 2, 1, 8, NU_TYPE_F32, 1, 0, 0, 0, "qwen3", 8, 0, 0};
+    const ModelSpec gemma3 = {8, 16, 2, 2, 1, 8, NU_TYPE_F16, 1, 0, 0, 0, "gemma3", 4, 2, 0};
+    const ModelSpec llama3 = {8, 16, 1, 2, 1, 8, NU_TYPE_F32, 0, 0, 0, 0, "llama", 0, 0, 1};
     model_seed(&qwen2, "qwen2_bias.gguf");
     model_seed(&qwen3, "qwen3_wide_q.gguf");
     model_seed(&gemma3, "gemma3_window.gguf");

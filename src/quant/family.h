@@ -18,12 +18,26 @@ NU_FAMILY_CONVERT(f32) NU_FAMILY_MATVEC(f32)
 NU_FAMILY_CONVERT(f16) NU_FAMILY_MATVEC(f16)
 NU_FAMILY_CONVERT(bf16) NU_FAMILY_MATVEC(bf16)
 
-/* q32.c: the 32-element blocks; Q8_0 and Q8_1 are also the activation types. */
+/* q32.c: the 32-element blocks; Q8_0 and Q8_1 are also the activation types, with
+ * T_from_float_input the conversion of a matmul's input (types.h: from_float_input). */
+void nu_q8_0_from_float_input(const float *src, void *dst, int64_t n);
+void nu_q8_1_from_float_input(const float *src, void *dst, int64_t n);
 NU_FAMILY_CONVERT(q8_0) NU_FAMILY_MATVEC(q8_0)
 NU_FAMILY_CONVERT(q8_1)
 NU_FAMILY_CONVERT(q4_0) NU_FAMILY_MATVEC(q4_0)
 NU_FAMILY_CONVERT(q4_1) NU_FAMILY_MATVEC(q4_1)
 NU_FAMILY_CONVERT(q5_0) NU_FAMILY_MATVEC(q5_0)
 NU_FAMILY_CONVERT(q5_1) NU_FAMILY_MATVEC(q5_1)
+
+/* kquants.c: the 256-element K-quants against Q8_K (also the activation type); iq4.c: the
+ * non-linear 4-bit types, IQ4_NL against Q8_0 and IQ4_XS against Q8_K. */
+NU_FAMILY_CONVERT(q2_K) NU_FAMILY_MATVEC(q2_K)
+NU_FAMILY_CONVERT(q3_K) NU_FAMILY_MATVEC(q3_K)
+NU_FAMILY_CONVERT(q4_K) NU_FAMILY_MATVEC(q4_K)
+NU_FAMILY_CONVERT(q5_K) NU_FAMILY_MATVEC(q5_K)
+NU_FAMILY_CONVERT(q6_K) NU_FAMILY_MATVEC(q6_K)
+NU_FAMILY_CONVERT(q8_K)
+NU_FAMILY_CONVERT(iq4_nl) NU_FAMILY_MATVEC(iq4_nl)
+NU_FAMILY_CONVERT(iq4_xs) NU_FAMILY_MATVEC(iq4_xs)
 
 #endif

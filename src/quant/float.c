@@ -2,6 +2,7 @@
  * each is its own activation type: an F16 matrix multiplies the input rounded to F16, a BF16
  * matrix the input rounded to BF16 (the products of two halves, or of two bfloats, are exact
  * in float, so only the fixed 16-lane summation order of util.h rounds). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels.h" /* nu_dot */
@@ -102,11 +103,50 @@ static inline uint16_t load16(const uint8_t *p, int64_t i) {
 }
 
 #ifdef NU_SIMD
-/* Eight bfloats (one vector) to floats, low four and high four: the bits moved up 16. */
-static inline v128 bf16_low4(v128 h) { return i32x4_shl(u32x4_extend_low_u16x8(h), 16); }
-static inline v128 bf16_high4(v128 h) { return i32x4_shl(u32x4_extend_high_u16x8(h), 16); }
-static inline v128 f16_low4(v128 h) { return half4_to_float4(u32x4_extend_low_u16x8(h)); }
-static inline v128 f16_high4(v128 h) { return half4_to_float4(u32x4_extend_high_u16x8(h)); }
+/* Eight halves to floats (lo: halves 0-3, hi: 4-7), exactly as nu_f16_to_f32. h << 16 shifted
+ * right 3 with the sign filling, masked to sign | (h & 0x7fff) << 13, is the half's value
+ * scaled by 2^-112 with its sign, normals and subnormals alike; multiplying by 2^112 is exact.
+ * Infinity and NaN (exponent 31) are rare: when a lane holds one, half4_to_float4 does all. */
+static inline void f16x8_to_f32(v128 h, v128 *lo, v128 *hi) {
+    v128 exp = i16x8_splat(0x7c00);
+    if (v128_any_true(i16x8_eq(v128_and(h, exp), exp))) {
+        *lo = half4_to_float4(u32x4_extend_low_u16x8(h));
+        *hi = half4_to_float4(u32x4_extend_high_u16x8(h));
+        return;
+    }
+    v128 zero = i32x4_splat(0), mask = i32x4_splat((int32_t)0x8fffffff), scale = f32x4_splat(0x1p112f);
+    *lo = f32x4_mul(v128_and(i32x4_shr(i16x8_zip_low(zero, h), 3), mask), scale);
+    *hi = f32x4_mul(v128_and(i32x4_shr(i16x8_zip_high(zero, h), 3), mask), scale);
+}
+
+/* Eight bfloats to floats: each is the top half of its float. */
+static inline void bf16x8_to_f32(v128 h, v128 *lo, v128 *hi) {
+    v128 zero = i32x4_splat(0);
+    *lo = i16x8_zip_low(zero, h);
+    *hi = i16x8_zip_high(zero, h);
+}
+
+/* The 16-lane sum of a[i] * b[i] over two rows of 16-bit floats, the first n - n % 16
+ * elements (to_f32 converts eight); the rest is left in acc[16] by the caller's loop. */
+#define DOT16_SIMD(to_f32)                                                                     \
+    v128 s0 = f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;                                    \
+    for (; i + 16 <= n; i += 16) {                                                             \
+        v128 a0, a1, a2, a3, b0, b1, b2, b3;                                                   \
+        to_f32(v128_load(a + 2 * i), &a0, &a1);                                                \
+        to_f32(v128_load(a + 2 * i + 16), &a2, &a3);                                           \
+        to_f32(v128_load(b + 2 * i), &b0, &b1);                                                \
+        to_f32(v128_load(b + 2 * i + 16), &b2, &b3);                                           \
+        s0 = f32x4_add(s0, f32x4_mul(a0, b0));                                                 \
+        s1 = f32x4_add(s1, f32x4_mul(a1, b1));                                                 \
+        s2 = f32x4_add(s2, f32x4_mul(a2, b2));                                                 \
+        s3 = f32x4_add(s3, f32x4_mul(a3, b3));                                                 \
+    }                                                                                          \
+    if (i == n)                                                                                \
+        return reduce16_simd(s0, s1, s2, s3);                                                  \
+    v128_store(acc, s0);                                                                       \
+    v128_store(acc + 4, s1);                                                                   \
+    v128_store(acc + 8, s2);                                                                   \
+    v128_store(acc + 12, s3);
 #endif
 
 /* sum a[i] * b[i] over two F16 rows in the 16-lane order. */
@@ -114,21 +154,7 @@ static float dot_f16(const uint8_t *a, const uint8_t *b, int64_t n) {
     float acc[16] = {0};
     int64_t i = 0;
 #ifdef NU_SIMD
-    v128 s0 = f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
-    for (; i + 16 <= n; i += 16) {
-        v128 a0 = v128_load(a + 2 * i), a1 = v128_load(a + 2 * i + 16);
-        v128 b0 = v128_load(b + 2 * i), b1 = v128_load(b + 2 * i + 16);
-        s0 = f32x4_add(s0, f32x4_mul(f16_low4(a0), f16_low4(b0)));
-        s1 = f32x4_add(s1, f32x4_mul(f16_high4(a0), f16_high4(b0)));
-        s2 = f32x4_add(s2, f32x4_mul(f16_low4(a1), f16_low4(b1)));
-        s3 = f32x4_add(s3, f32x4_mul(f16_high4(a1), f16_high4(b1)));
-    }
-    if (i == n)
-        return reduce16_simd(s0, s1, s2, s3);
-    v128_store(acc, s0);
-    v128_store(acc + 4, s1);
-    v128_store(acc + 8, s2);
-    v128_store(acc + 12, s3);
+    DOT16_SIMD(f16x8_to_f32)
 #endif
     for (; i < n; i++)
         acc[i % 16] += nu_f16_to_f32(load16(a, i)) * nu_f16_to_f32(load16(b, i));
@@ -139,21 +165,7 @@ static float dot_bf16(const uint8_t *a, const uint8_t *b, int64_t n) {
     float acc[16] = {0};
     int64_t i = 0;
 #ifdef NU_SIMD
-    v128 s0 = f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
-    for (; i + 16 <= n; i += 16) {
-        v128 a0 = v128_load(a + 2 * i), a1 = v128_load(a + 2 * i + 16);
-        v128 b0 = v128_load(b + 2 * i), b1 = v128_load(b + 2 * i + 16);
-        s0 = f32x4_add(s0, f32x4_mul(bf16_low4(a0), bf16_low4(b0)));
-        s1 = f32x4_add(s1, f32x4_mul(bf16_high4(a0), bf16_high4(b0)));
-        s2 = f32x4_add(s2, f32x4_mul(bf16_low4(a1), bf16_low4(b1)));
-        s3 = f32x4_add(s3, f32x4_mul(bf16_high4(a1), bf16_high4(b1)));
-    }
-    if (i == n)
-        return reduce16_simd(s0, s1, s2, s3);
-    v128_store(acc, s0);
-    v128_store(acc + 4, s1);
-    v128_store(acc + 8, s2);
-    v128_store(acc + 12, s3);
+    DOT16_SIMD(bf16x8_to_f32)
 #endif
     for (; i < n; i++)
         acc[i % 16] += nu_bf16_to_f32(load16(a, i)) * nu_bf16_to_f32(load16(b, i));
@@ -165,9 +177,45 @@ void nu_f32_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, 
         out[r] = nu_dot((const float *)(const void *)((const uint8_t *)w + (size_t)r * row_bytes), x, cols);
 }
 
+/* sum a[i] * b[i], a an F16 row, b floats (each exactly a half), in the 16-lane order: the
+ * same products as dot_f16, with b converted once per matrix instead of once per row. */
+static float dot_f16_f32(const uint8_t *a, const float *b, int64_t n) {
+    float acc[16] = {0};
+    int64_t i = 0;
+#ifdef NU_SIMD
+    v128 s0 = f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+    for (; i + 16 <= n; i += 16) {
+        v128 a0, a1, a2, a3;
+        f16x8_to_f32(v128_load(a + 2 * i), &a0, &a1);
+        f16x8_to_f32(v128_load(a + 2 * i + 16), &a2, &a3);
+        s0 = f32x4_add(s0, f32x4_mul(a0, v128_load(b + i)));
+        s1 = f32x4_add(s1, f32x4_mul(a1, v128_load(b + i + 4)));
+        s2 = f32x4_add(s2, f32x4_mul(a2, v128_load(b + i + 8)));
+        s3 = f32x4_add(s3, f32x4_mul(a3, v128_load(b + i + 12)));
+    }
+    if (i == n)
+        return reduce16_simd(s0, s1, s2, s3);
+    v128_store(acc, s0);
+    v128_store(acc + 4, s1);
+    v128_store(acc + 8, s2);
+    v128_store(acc + 12, s3);
+#endif
+    for (; i < n; i++)
+        acc[i % 16] += nu_f16_to_f32(load16(a, i)) * b[i];
+    return reduce16(acc);
+}
+
+/* The input is converted to floats once (half the conversions of dot_f16); without memory
+ * for that, dot_f16 gives the same bits. */
 void nu_f16_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
-    for (int64_t r = 0; r < rows; r++)
-        out[r] = dot_f16((const uint8_t *)w + (size_t)r * row_bytes, x, cols);
+    float *xf = malloc((size_t)cols * sizeof *xf);
+    if (xf)
+        nu_f16_to_float(x, xf, cols);
+    for (int64_t r = 0; r < rows; r++) {
+        const uint8_t *row = (const uint8_t *)w + (size_t)r * row_bytes;
+        out[r] = xf ? dot_f16_f32(row, xf, cols) : dot_f16(row, x, cols);
+    }
+    free(xf);
 }
 
 void nu_bf16_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {

@@ -39,22 +39,31 @@ static float block_amax(const float *x) {
 }
 
 /* roundf(x * id) clamped to [-127, 127] (NaN to 0) as i32 lanes. roundf rounds halves away
- * from zero: v - trunc(v) is exact, so comparing its magnitude with 0.5 decides it exactly. */
-static v128 round_q8(v128 x, v128 id) {
-    v128 v = f32x4_mul(x, id), t = f32x4_trunc(v);
-    v128 away = f32x4_ge(f32x4_abs(f32x4_sub(v, t)), f32x4_splat(0.5f));
-    v128 one = v128_or(f32x4_splat(1.0f), v128_and(v, i32x4_splat((int32_t)0x80000000)));
-    v128 r = f32x4_add(t, v128_and(away, one));
+ * from zero: v - trunc(v) is exact, so comparing its magnitude with 0.5 decides it exactly.
+ * With `even`, halves go to the even neighbour instead (f32x4_nearest). */
+static v128 round_q8(v128 x, v128 id, int even) {
+    v128 v = f32x4_mul(x, id), r;
+    if (even) {
+        r = f32x4_nearest(v);
+    } else {
+        v128 t = f32x4_trunc(v);
+        v128 away = f32x4_ge(f32x4_abs(f32x4_sub(v, t)), f32x4_splat(0.5f));
+        v128 one = v128_or(f32x4_splat(1.0f), v128_and(v, i32x4_splat((int32_t)0x80000000)));
+        r = f32x4_add(t, v128_and(away, one));
+    }
     v128 q = i32x4_trunc_sat_f32x4(r); /* NaN -> 0, infinities saturate */
     return i32x4_max(i32x4_min(q, i32x4_splat(127)), i32x4_splat(-127));
 }
 #endif
 
-/* ggml's reference Q8_0 block: d = amax / 127, q = round(x / d) half away from zero. The
- * reciprocal is taken from the float d, not the rounded half, exactly as ggml does; d (the
- * float) is returned for Q8_1's sum. The SIMD builds compute the same amax and the same
+/* One Q8 block of 32 floats: d = amax / 127 (stored as a half) and the levels, in one of two
+ * ways ggml has:
+ *  - reference (files; quantize_row_q8_0_ref): q = roundf(x * (1 / d)), halves away from 0;
+ *  - input (what ggml-cpu's x86 quantize_row_q8_0/q8_1 do to a matmul's input vector):
+ *    q = x * (127 / amax) rounded half to even.
+ * Returns the float d (Q8_1's sum uses it). The SIMD builds compute the same amax and the same
  * rounded values four at a time. */
-static float quantize_block_q8(const float *xb, uint16_t *dh, int8_t *qs) {
+static float quantize_block_q8(const float *xb, uint16_t *dh, int8_t *qs, int input) {
 #ifdef NU_SIMD
     float amax = block_amax(xb);
 #else
@@ -66,18 +75,21 @@ static float quantize_block_q8(const float *xb, uint16_t *dh, int8_t *qs) {
     }
 #endif
     float d = amax / 127.0f;
-    float id = d != 0.0f ? 1.0f / d : 0.0f;
+    float id = input ? (amax != 0.0f ? 127.0f / amax : 0.0f) : (d != 0.0f ? 1.0f / d : 0.0f);
     *dh = nu_f32_to_f16(d);
 #ifdef NU_SIMD
     v128 vid = f32x4_splat(id);
     for (int j = 0; j < NU_QK; j += 16) {
-        v128 q01 = i16x8_narrow_i32x4(round_q8(v128_load(xb + j), vid), round_q8(v128_load(xb + j + 4), vid));
-        v128 q23 = i16x8_narrow_i32x4(round_q8(v128_load(xb + j + 8), vid), round_q8(v128_load(xb + j + 12), vid));
+        v128 q01 = i16x8_narrow_i32x4(round_q8(v128_load(xb + j), vid, input),
+                                      round_q8(v128_load(xb + j + 4), vid, input));
+        v128 q23 = i16x8_narrow_i32x4(round_q8(v128_load(xb + j + 8), vid, input),
+                                      round_q8(v128_load(xb + j + 12), vid, input));
         v128_store(qs + j, i8x16_narrow_i16x8(q01, q23));
     }
 #else
     for (int j = 0; j < NU_QK; j++) {
-        float v = roundf(xb[j] * id);
+        /* rintf rounds halves to even (the default rounding mode, which nothing here changes) */
+        float v = input ? rintf(xb[j] * id) : roundf(xb[j] * id);
         /* Finite inputs always land in [-127, 127]; the test only keeps NaN and infinity
          * (possible with non-finite input) from reaching the conversion. */
         qs[j] = (int8_t)(v >= -127.0f && v <= 127.0f ? v : (v > 0.0f ? 127 : v < 0.0f ? -127 : 0));
@@ -88,13 +100,19 @@ static float quantize_block_q8(const float *xb, uint16_t *dh, int8_t *qs) {
 
 void nu_quantize_row_q8_0(const float *x, NuBlockQ8_0 *y, int64_t n) {
     for (int64_t b = 0; b < n / NU_QK; b++)
-        quantize_block_q8(x + b * NU_QK, &y[b].d, y[b].qs);
+        quantize_block_q8(x + b * NU_QK, &y[b].d, y[b].qs, 0);
 }
 
-/* ggml's reference Q8_1: Q8_0's d and q, and s = half((float)sum(q) * d) with the float d. */
-static void quantize_row_q8_1(const float *x, NuBlockQ8_1 *y, int64_t n) {
+/* Q8_0 as ggml-cpu quantizes a matmul's input (see quantize_block_q8). */
+static void quantize_input_q8_0(const float *x, NuBlockQ8_0 *y, int64_t n) {
+    for (int64_t b = 0; b < n / NU_QK; b++)
+        quantize_block_q8(x + b * NU_QK, &y[b].d, y[b].qs, 1);
+}
+
+/* Q8_1: Q8_0's d and q, and s = half((float)sum(q) * d) with the float d; `input` as above. */
+static void quantize_row_q8_1(const float *x, NuBlockQ8_1 *y, int64_t n, int input) {
     for (int64_t b = 0; b < n / NU_QK; b++) {
-        float d = quantize_block_q8(x + b * NU_QK, &y[b].d, y[b].qs);
+        float d = quantize_block_q8(x + b * NU_QK, &y[b].d, y[b].qs, input);
         int sum = 0;
         for (int j = 0; j < NU_QK; j++)
             sum += y[b].qs[j];
@@ -203,7 +221,9 @@ static void quantize_row_q5_1(const float *x, NuBlockQ5_1 *y, int64_t n) {
 }
 
 void nu_q8_0_from_float(const float *src, void *dst, int64_t n) { nu_quantize_row_q8_0(src, dst, n); }
-void nu_q8_1_from_float(const float *src, void *dst, int64_t n) { quantize_row_q8_1(src, dst, n); }
+void nu_q8_0_from_float_input(const float *src, void *dst, int64_t n) { quantize_input_q8_0(src, dst, n); }
+void nu_q8_1_from_float(const float *src, void *dst, int64_t n) { quantize_row_q8_1(src, dst, n, 0); }
+void nu_q8_1_from_float_input(const float *src, void *dst, int64_t n) { quantize_row_q8_1(src, dst, n, 1); }
 void nu_q4_0_from_float(const float *src, void *dst, int64_t n) { nu_quantize_row_q4_0(src, dst, n); }
 void nu_q4_1_from_float(const float *src, void *dst, int64_t n) { quantize_row_q4_1(src, dst, n); }
 void nu_q5_0_from_float(const float *src, void *dst, int64_t n) { quantize_row_q5_0(src, dst, n); }

@@ -7,9 +7,14 @@
 #include "gguf.h" /* gguf_ggml_type_name for the ggml ids not in the table */
 #include "quant.h"
 #include "quant/family.h"
+#include "quant/kquants.h"
 
 #define ROW(T, NAME, BLOCK, BYTES, DOT, MATVEC)                                                      \
-    [NU_TYPE_##T] = {#NAME, BLOCK, BYTES, NU_TYPE_##DOT, nu_##NAME##_to_float, nu_##NAME##_from_float, MATVEC}
+    [NU_TYPE_##T] = {#NAME, BLOCK, BYTES, NU_TYPE_##DOT, nu_##NAME##_to_float, nu_##NAME##_from_float, MATVEC, NULL}
+/* An activation type whose matmul-input conversion is not its file quantizer. */
+#define ROW_INPUT(T, NAME, BLOCK, BYTES, DOT, MATVEC)                                                \
+    [NU_TYPE_##T] = {#NAME, BLOCK, BYTES, NU_TYPE_##DOT, nu_##NAME##_to_float, nu_##NAME##_from_float, MATVEC, \
+                     nu_##NAME##_from_float_input}
 
 static const NuTypeTraits table[NU_TYPE_COUNT] = {
     ROW(F32, f32, 1, 4, F32, nu_f32_matvec),
@@ -19,14 +24,27 @@ static const NuTypeTraits table[NU_TYPE_COUNT] = {
     ROW(Q4_1, q4_1, NU_QK, sizeof(NuBlockQ4_1), Q8_1, nu_q4_1_matvec),
     ROW(Q5_0, q5_0, NU_QK, sizeof(NuBlockQ5_0), Q8_0, nu_q5_0_matvec),
     ROW(Q5_1, q5_1, NU_QK, sizeof(NuBlockQ5_1), Q8_1, nu_q5_1_matvec),
-    ROW(Q8_0, q8_0, NU_QK, sizeof(NuBlockQ8_0), Q8_0, nu_q8_0_matvec),
-    ROW(Q8_1, q8_1, NU_QK, sizeof(NuBlockQ8_1), Q8_1, NULL), /* activations only */
+    ROW_INPUT(Q8_0, q8_0, NU_QK, sizeof(NuBlockQ8_0), Q8_0, nu_q8_0_matvec),
+    ROW_INPUT(Q8_1, q8_1, NU_QK, sizeof(NuBlockQ8_1), Q8_1, NULL), /* activations only */
+    ROW(Q2_K, q2_K, NU_QK_K, sizeof(NuBlockQ2_K), Q8_K, nu_q2_K_matvec),
+    ROW(Q3_K, q3_K, NU_QK_K, sizeof(NuBlockQ3_K), Q8_K, nu_q3_K_matvec),
+    ROW(Q4_K, q4_K, NU_QK_K, sizeof(NuBlockQ4_K), Q8_K, nu_q4_K_matvec),
+    ROW(Q5_K, q5_K, NU_QK_K, sizeof(NuBlockQ5_K), Q8_K, nu_q5_K_matvec),
+    ROW(Q6_K, q6_K, NU_QK_K, sizeof(NuBlockQ6_K), Q8_K, nu_q6_K_matvec),
+    ROW(Q8_K, q8_K, NU_QK_K, sizeof(NuBlockQ8_K), Q8_K, NULL), /* activations only */
+    ROW(IQ4_NL, iq4_nl, NU_QK, sizeof(NuBlockIQ4_NL), Q8_0, nu_iq4_nl_matvec),
+    ROW(IQ4_XS, iq4_xs, NU_QK_K, sizeof(NuBlockIQ4_XS), Q8_K, nu_iq4_xs_matvec),
 };
 
 const NuTypeTraits *nu_type_traits(NuType t) {
     if ((unsigned)t >= NU_TYPE_COUNT || !table[t].name)
         return NULL;
     return &table[t];
+}
+
+void nu_type_from_float_input(NuType t, const float *src, void *dst, int64_t n) {
+    const NuTypeTraits *tt = nu_type_traits(t);
+    (tt->from_float_input ? tt->from_float_input : tt->from_float)(src, dst, n);
 }
 
 size_t nu_row_bytes(NuType type, int64_t cols) {

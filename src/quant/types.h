@@ -5,7 +5,7 @@
  * out exactly as ggml lays them out, so GGUF files load as they are. A matrix-vector product
  * first converts the input vector to the type's vec_dot_type (ggml's pairing: Q8_0 against
  * the 32-element blocks, Q8_1 against Q4_1/Q5_1, Q8_K against the K-quants and IQ4_XS, F16
- * against F16, BF16 against BF16, F32 against F32) with that type's from_float, then calls
+ * against F16, BF16 against BF16, F32 against F32) with nu_type_from_float_input, then calls
  * matvec. Every matvec has a SIMD128/SSE4.1 and a scalar version giving the same bits. */
 #ifndef NUCLEUS_QUANT_TYPES_H
 #define NUCLEUS_QUANT_TYPES_H
@@ -27,9 +27,17 @@ typedef struct {
     /* out[r] = row r of w . x for r < rows: w's rows are row_bytes apart, x is the input
      * already in vec_dot_type (cols elements). NULL for the activation-only types. */
     void (*matvec)(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out);
+    /* For a type that is some type's vec_dot_type: how a matmul's input is converted to it
+     * when that differs from from_float (the file quantizer) -- ggml-cpu's x86 quantizers,
+     * which for Q8_0 and Q8_1 scale by 127 / amax and round halves to even. NULL: from_float. */
+    void (*from_float_input)(const float *src, void *dst, int64_t n);
 } NuTypeTraits;
 
 /* The row for type t, or NULL when the runtime does not know t. */
 const NuTypeTraits *nu_type_traits(NuType t);
+
+/* n floats (whole blocks) into activation type t as a matmul's input: t's from_float_input,
+ * or from_float when it has none. t must be in the table with a from_float. */
+void nu_type_from_float_input(NuType t, const float *src, void *dst, int64_t n);
 
 #endif

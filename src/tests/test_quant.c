@@ -1,11 +1,15 @@
 /* Half floats, ggml's Q8_0/Q4_0 quantizers (rounding rules and byte layout), dequantize,
  * row sizes and names. */
+#include <float.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "check.h"
 #include "quant.h"
+#include "quant/types.h"
 
 static float from_bits(uint32_t u) {
     float f;
@@ -263,6 +267,23 @@ static void ref_q8_0(const float *x, NuBlockQ8_0 *y) {
     }
 }
 
+/* ggml-cpu's x86 conversion of a matmul's input to Q8_0: d as the reference, but the values
+ * scaled by 127 / amax and rounded half to even. */
+static void ref_q8_0_input(const float *x, NuBlockQ8_0 *y) {
+    float amax = 0.0f;
+    for (int j = 0; j < 32; j++)
+        if (fabsf(x[j]) > amax)
+            amax = fabsf(x[j]);
+    float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+    y->d = nu_f32_to_f16(amax / 127.0f);
+    for (int j = 0; j < 32; j++) {
+        float v = x[j] * id, r = roundf(v);
+        if (fabsf(v - truncf(v)) == 0.5f && fmodf(r, 2.0f) != 0.0f) /* a tie: to the even side */
+            r -= copysignf(1.0f, v);
+        y->qs[j] = (int8_t)(isnan(r) ? 0 : r > 127.0f ? 127 : r < -127.0f ? -127 : r);
+    }
+}
+
 static void test_q8_0_reference(void) {
     enum { BLOCKS = 4000 };
     static float x[BLOCKS * 32];
@@ -298,6 +319,185 @@ static void test_q8_0_reference(void) {
         bad += memcmp(&want, &got[b], sizeof want) != 0;
     }
     CHECK(bad == 0);
+
+    /* The matmul-input form: the same blocks, and the halves now round to even (2.5 -> 2). */
+    nu_type_from_float_input(NU_TYPE_Q8_0, x, got, BLOCKS * 32);
+    int bad_input = 0, ties_differ = 0;
+    for (int b = 0; b < BLOCKS; b++) {
+        NuBlockQ8_0 want, ref;
+        ref_q8_0_input(x + b * 32, &want);
+        ref_q8_0(x + b * 32, &ref);
+        bad_input += memcmp(&want, &got[b], sizeof want) != 0;
+        ties_differ += memcmp(&ref, &got[b], sizeof ref) != 0;
+    }
+    CHECK(bad_input == 0);
+    CHECK(ties_differ > 0); /* the two forms do differ on these blocks */
+
+    /* Q8_1's input form: Q8_0's levels and d, plus s = half(d * sum). */
+    NuBlockQ8_1 q1[4];
+    nu_type_from_float_input(NU_TYPE_Q8_1, x + 40 * 32, q1, 4 * 32);
+    int bad_q8_1 = 0;
+    for (int b = 0; b < 4; b++) {
+        NuBlockQ8_0 want;
+        ref_q8_0_input(x + (40 + b) * 32, &want);
+        int sum = 0;
+        for (int j = 0; j < 32; j++)
+            sum += want.qs[j];
+        float amax = 0.0f;
+        for (int j = 0; j < 32; j++)
+            amax = fabsf(x[(40 + b) * 32 + j]) > amax ? fabsf(x[(40 + b) * 32 + j]) : amax;
+        bad_q8_1 += q1[b].d != want.d || memcmp(q1[b].qs, want.qs, 32) != 0 ||
+                    q1[b].s != nu_f32_to_f16((float)sum * (amax / 127.0f));
+    }
+    CHECK(bad_q8_1 == 0);
+}
+
+/* ggml's reference quantizers for the other 32-element blocks, written out here from their
+ * rules (quantize_row_*_ref in ggml-quants.c) on plain arrays, for finite input: the
+ * library's bytes must equal these. */
+static uint8_t levels_byte(int lo, int hi) { return (uint8_t)(lo | hi << 4); }
+
+static void ref_min_max(const float *x, float *min, float *max) {
+    *min = FLT_MAX, *max = -FLT_MAX;
+    for (int j = 0; j < 32; j++) {
+        if (x[j] < *min) *min = x[j];
+        if (x[j] > *max) *max = x[j];
+    }
+}
+
+static float ref_signed_max(const float *x) {
+    float amax = 0.0f, max = 0.0f;
+    for (int j = 0; j < 32; j++)
+        if (amax < fabsf(x[j])) amax = fabsf(x[j]), max = x[j];
+    return max;
+}
+
+static void put_u16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8); }
+
+/* Writes one block of `type` in ggml's byte layout. */
+static void ref_block(NuType type, const float *x, uint8_t *out) {
+    int q[32];
+    float d = 0, id, min = 0, max;
+    switch ((int)type) {
+    case NU_TYPE_Q4_0:
+        d = ref_signed_max(x) / -8, id = d ? 1.0f / d : 0.0f;
+        for (int j = 0; j < 32; j++) q[j] = (int8_t)(x[j] * id + 8.5f) > 15 ? 15 : (int8_t)(x[j] * id + 8.5f);
+        break;
+    case NU_TYPE_Q5_0:
+        d = ref_signed_max(x) / -16, id = d ? 1.0f / d : 0.0f;
+        for (int j = 0; j < 32; j++) q[j] = (int8_t)(x[j] * id + 16.5f) > 31 ? 31 : (int8_t)(x[j] * id + 16.5f);
+        break;
+    case NU_TYPE_Q4_1:
+        ref_min_max(x, &min, &max);
+        d = (max - min) / 15, id = d ? 1.0f / d : 0.0f;
+        for (int j = 0; j < 32; j++) q[j] = (int8_t)((x[j] - min) * id + 0.5f) > 15 ? 15 : (int8_t)((x[j] - min) * id + 0.5f);
+        break;
+    case NU_TYPE_Q5_1:
+        ref_min_max(x, &min, &max);
+        d = (max - min) / 31, id = d ? 1.0f / d : 0.0f;
+        for (int j = 0; j < 32; j++) q[j] = (uint8_t)((x[j] - min) * id + 0.5f);
+        break;
+    case NU_TYPE_Q8_1: {
+        float amax = 0.0f;
+        for (int j = 0; j < 32; j++) amax = amax > fabsf(x[j]) ? amax : fabsf(x[j]);
+        d = amax / 127, id = d ? 1.0f / d : 0.0f;
+        int sum = 0;
+        for (int j = 0; j < 32; j++) q[j] = (int)roundf(x[j] * id), sum += q[j];
+        put_u16(out, nu_f32_to_f16(d));
+        put_u16(out + 2, nu_f32_to_f16((float)sum * d));
+        for (int j = 0; j < 32; j++) out[4 + j] = (uint8_t)(int8_t)q[j];
+        return;
+    }
+    }
+    int asym = type == NU_TYPE_Q4_1 || type == NU_TYPE_Q5_1, five = type == NU_TYPE_Q5_0 || type == NU_TYPE_Q5_1;
+    put_u16(out, nu_f32_to_f16(d));
+    if (asym) put_u16(out + 2, nu_f32_to_f16(min));
+    uint8_t *qs = out + 2 + 2 * asym;
+    if (five) {
+        uint32_t qh = 0;
+        for (int j = 0; j < 32; j++) qh |= (uint32_t)(q[j] >> 4 & 1) << j;
+        for (int k = 0; k < 4; k++) qs[k] = (uint8_t)(qh >> 8 * k);
+        qs += 4;
+    }
+    for (int j = 0; j < 16; j++) qs[j] = levels_byte(q[j] & 15, q[j + 16] & 15);
+}
+
+/* Random blocks at many scales and offsets, blocks whose levels land exactly on .5 ties, a
+ * constant block and a zero block, for each type: the bytes equal the reference's; and
+ * non-finite input writes a block without trapping. */
+static void test_q32_reference(void) {
+    static const NuType types[] = {NU_TYPE_Q4_0, NU_TYPE_Q4_1, NU_TYPE_Q5_0, NU_TYPE_Q5_1, NU_TYPE_Q8_1};
+    enum { BLOCKS = 2000 };
+    static float x[BLOCKS * 32];
+    for (int b = 0; b < BLOCKS; b++) {
+        float scale = ldexpf(1.0f, b % 40 - 20), offset = (b % 3 - 1) * scale * 0.75f;
+        for (int j = 0; j < 32; j++) {
+            float *v = &x[b * 32 + j];
+            switch (b % 4) {
+            case 0: case 1: *v = rand_unit() * scale + offset; break;
+            case 2: *v = (float)(int)((rand_unit() + 1) * 7.5f) + 0.5f; break; /* k + .5 with min 0, max 15 */
+            case 3: *v = (float)(int)((rand_unit() + 1) * 15.5f) - 16.0f; break; /* whole levels */
+            }
+        }
+        if (b % 4 == 2) x[b * 32] = 0.0f, x[b * 32 + 1] = 15.0f; /* d = 1 for Q4_1 */
+    }
+    for (int j = 0; j < 32; j++) x[5 * 32 + j] = 0.25f, x[9 * 32 + j] = 0.0f;
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        NuType type = types[t];
+        size_t bb = nu_type_traits(type)->block_bytes;
+        uint8_t *got = malloc(BLOCKS * bb), want[64];
+        nu_quantize_row(type, x, got, BLOCKS * 32);
+        int bad = 0;
+        for (int b = 0; b < BLOCKS; b++) {
+            ref_block(type, x + b * 32, want);
+            bad += memcmp(want, got + b * bb, bb) != 0;
+        }
+        if (bad) fprintf(stderr, "%s: %d of %d blocks differ from ggml's reference\n", nu_type_name(type), bad, BLOCKS);
+        CHECK(bad == 0);
+
+        /* Round trip: within one step (the clamped top level of the symmetric types) of x, for
+         * blocks 20-27 (scales 1 to 128, where the half scales are normal numbers). */
+        float back[32 * 8];
+        const uint8_t *blocks = got + 20 * bb;
+        nu_dequantize_row(type, blocks, back, 32 * 8);
+        int within = 1;
+        for (int i = 0; i < 32 * 8; i++) {
+            float step = fabsf(nu_f16_to_f32((uint16_t)(blocks[i / 32 * bb] | blocks[i / 32 * bb + 1] << 8)));
+            within &= fabsf(back[i] - x[20 * 32 + i]) <= step * 1.001f + fabsf(x[20 * 32 + i]) * 1e-3f;
+        }
+        CHECK(within);
+
+        float odd[32];
+        for (int j = 0; j < 32; j++) odd[j] = (float)j;
+        odd[3] = NAN, odd[7] = INFINITY, odd[8] = -INFINITY;
+        nu_quantize_row(type, odd, got, 32); /* under UBSan: no invalid conversion */
+        free(got);
+    }
+}
+
+/* bfloat16 rounding: nearest, ties to even, NaN kept a (quiet) NaN, as ggml; checked against
+ * rounding the 16 dropped bits by hand over random and chosen bit patterns. */
+static void test_bf16(void) {
+    int bad = 0;
+    for (int i = 0; i < 200000; i++) {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        uint32_t u = (uint32_t)(rng >> 32);
+        if (i % 4 == 1) u = (u & 0xffff0000u) | 0x8000u; /* exact ties */
+        if (i % 4 == 2) u = (u & 0xffff0000u) | 0x7fffu; /* just below */
+        float f = from_bits(u);
+        uint16_t got = nu_f32_to_bf16(f);
+        uint32_t keep = u >> 16, drop = u & 0xffff;
+        uint16_t want;
+        if (isnan(f)) want = (uint16_t)(keep | 0x40);
+        else want = (uint16_t)(keep + (drop > 0x8000 || (drop == 0x8000 && (keep & 1))));
+        bad += got != want;
+        if (!isnan(f)) bad += nu_bf16_to_f32(got) != from_bits((uint32_t)want << 16);
+    }
+    CHECK(bad == 0);
+    CHECK(nu_f32_to_bf16(1.0f) == 0x3f80 && nu_bf16_to_f32(0x3f80) == 1.0f);
+    CHECK(nu_f32_to_bf16(from_bits(0x7f7fffff)) == 0x7f80); /* FLT_MAX rounds to infinity */
+    CHECK(nu_f32_to_bf16(from_bits(0x00000001)) == 0x0000);  /* subnormals kept, this one rounds to 0 */
+    CHECK(nu_f32_to_bf16(from_bits(0x00018000)) == 0x0002);  /* tie to even */
 }
 
 static void test_f16_f32_dequantize(void) {
@@ -345,6 +545,8 @@ int main(void) {
     test_q4_0();
     test_nonfinite_input();
     test_q8_0_reference();
+    test_q32_reference();
+    test_bf16();
     test_f16_f32_dequantize();
     test_sizes_and_names();
     return check_summary("quant");

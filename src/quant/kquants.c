@@ -1,0 +1,855 @@
+/* The K-quants (Q2_K ... Q6_K) and Q8_K: dequantize, ggml's reference quantizers, and the
+ * matrix-vector products against a Q8_K vector. kquants.h has the layouts and the order
+ * the products add in. */
+#include "quant/family.h"
+#include "quant/kquants.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "quant.h"
+#include "quant/util.h"
+
+#define GROUP_MAX_EPS 1e-15f /* ggml's threshold below which a group is all zero */
+
+static inline int clampi(int v, int lo, int hi) {
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* --- the scale searches of ggml's reference quantizers ------------------------------------ */
+
+/* ggml's make_qx_quants with rmse_type 1 and no weights (Q6_K): symmetric levels
+ * -nmax..nmax-1, weights x^2, the best of 19 scales around nmax / max. L gets level + nmax. */
+static float make_qx_quants(int n, int nmax, const float *x, int8_t *L) {
+    float max = 0, amax = 0;
+    for (int i = 0; i < n; i++) {
+        float ax = fabsf(x[i]);
+        if (ax > amax) {
+            amax = ax;
+            max = x[i];
+        }
+    }
+    if (amax < GROUP_MAX_EPS) {
+        memset(L, 0, (size_t)n);
+        return 0.0f;
+    }
+    float iscale = (float)-nmax / max;
+    float sumlx = 0, suml2 = 0;
+    for (int i = 0; i < n; i++) {
+        int l = clampi(nu_nearest_int(iscale * x[i]), -nmax, nmax - 1);
+        L[i] = (int8_t)(l + nmax);
+        float w = x[i] * x[i];
+        sumlx += w * x[i] * (float)l;
+        suml2 += w * (float)l * (float)l;
+    }
+    float scale = suml2 ? sumlx / suml2 : 0.0f;
+    float best = scale * sumlx;
+    for (int is = -9; is <= 9; is++) {
+        if (is == 0)
+            continue;
+        iscale = -((float)nmax + 0.1f * (float)is) / max;
+        sumlx = suml2 = 0;
+        for (int i = 0; i < n; i++) {
+            int l = clampi(nu_nearest_int(iscale * x[i]), -nmax, nmax - 1);
+            float w = x[i] * x[i];
+            sumlx += w * x[i] * (float)l;
+            suml2 += w * (float)l * (float)l;
+        }
+        if (suml2 > 0 && sumlx * sumlx > best * suml2) {
+            for (int i = 0; i < n; i++)
+                L[i] = (int8_t)(nmax + clampi(nu_nearest_int(iscale * x[i]), -nmax, nmax - 1));
+            scale = sumlx / suml2;
+            best = scale * sumlx;
+        }
+    }
+    return scale;
+}
+
+/* ggml's make_q3_quants with do_rmse (Q3_K): start from nmax / max, then up to five rounds of
+ * moving single levels while the weighted error falls. L gets level + nmax. */
+static float make_q3_quants(int n, int nmax, const float *x, int8_t *L) {
+    float max = 0, amax = 0;
+    for (int i = 0; i < n; i++) {
+        float ax = fabsf(x[i]);
+        if (ax > amax) {
+            amax = ax;
+            max = x[i];
+        }
+    }
+    if (amax < GROUP_MAX_EPS) {
+        memset(L, 0, (size_t)n);
+        return 0.0f;
+    }
+    float iscale = (float)-nmax / max;
+    float sumlx = 0, suml2 = 0;
+    for (int i = 0; i < n; i++) {
+        int l = clampi(nu_nearest_int(iscale * x[i]), -nmax, nmax - 1);
+        L[i] = (int8_t)l;
+        float w = x[i] * x[i];
+        sumlx += w * x[i] * (float)l;
+        suml2 += w * (float)l * (float)l;
+    }
+    for (int itry = 0; itry < 5; itry++) {
+        int n_changed = 0;
+        for (int i = 0; i < n; i++) {
+            float w = x[i] * x[i];
+            float slx = sumlx - w * x[i] * (float)L[i];
+            if (slx > 0) {
+                float sl2 = suml2 - w * (float)L[i] * (float)L[i];
+                int new_l = clampi(nu_nearest_int(x[i] * sl2 / slx), -nmax, nmax - 1);
+                if (new_l != L[i]) {
+                    slx += w * x[i] * (float)new_l;
+                    sl2 += w * (float)new_l * (float)new_l;
+                    if (sl2 > 0 && slx * slx * suml2 > sumlx * sumlx * sl2) {
+                        L[i] = (int8_t)new_l;
+                        sumlx = slx;
+                        suml2 = sl2;
+                        n_changed++;
+                    }
+                }
+            }
+        }
+        if (!n_changed)
+            break;
+    }
+    for (int i = 0; i < n; i++)
+        L[i] = (int8_t)(L[i] + nmax);
+    return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
+}
+
+/* ggml's make_qkx2_quants (Q2_K, Q4_K, Q5_K): levels 0..nmax with a min, x ~ scale * l - min;
+ * tries nstep + 1 scales from (nmax + rmin) / range in rdelta steps, each refitted by weighted
+ * least squares, keeping the lowest weighted error (absolute with use_mad, else squared).
+ * Returns the scale, *the_min the (non-negative) min. */
+static float make_qkx2_quants(int n, int nmax, const float *x, const float *weights, uint8_t *L, float *the_min,
+                              uint8_t *Laux, float rmin, float rdelta, int nstep, int use_mad) {
+    float min = x[0], max = x[0];
+    float sum_w = weights[0], sum_x = sum_w * x[0];
+    for (int i = 1; i < n; i++) {
+        if (x[i] < min)
+            min = x[i];
+        if (x[i] > max)
+            max = x[i];
+        sum_w += weights[i];
+        sum_x += weights[i] * x[i];
+    }
+    if (min > 0)
+        min = 0;
+    if (max == min) {
+        memset(L, 0, (size_t)n);
+        *the_min = -min;
+        return 0.0f;
+    }
+    float iscale = (float)nmax / (max - min);
+    float scale = 1 / iscale;
+    float best_error = 0;
+    for (int i = 0; i < n; i++) {
+        L[i] = (uint8_t)clampi(nu_nearest_int(iscale * (x[i] - min)), 0, nmax);
+        float diff = scale * (float)L[i] + min - x[i];
+        diff = use_mad ? fabsf(diff) : diff * diff;
+        best_error += weights[i] * diff;
+    }
+    for (int is = 0; is <= nstep; is++) {
+        iscale = (rmin + rdelta * (float)is + (float)nmax) / (max - min);
+        float sum_l = 0, sum_l2 = 0, sum_xl = 0;
+        for (int i = 0; i < n; i++) {
+            int l = clampi(nu_nearest_int(iscale * (x[i] - min)), 0, nmax);
+            Laux[i] = (uint8_t)l;
+            float w = weights[i];
+            sum_l += w * (float)l;
+            sum_l2 += w * (float)l * (float)l;
+            sum_xl += w * (float)l * x[i];
+        }
+        float D = sum_w * sum_l2 - sum_l * sum_l;
+        if (D > 0) {
+            float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
+            float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
+            if (this_min > 0) {
+                this_min = 0;
+                this_scale = sum_xl / sum_l2;
+            }
+            float cur_error = 0;
+            for (int i = 0; i < n; i++) {
+                float diff = this_scale * (float)Laux[i] + this_min - x[i];
+                diff = use_mad ? fabsf(diff) : diff * diff;
+                cur_error += weights[i] * diff;
+            }
+            if (cur_error < best_error) {
+                memcpy(L, Laux, (size_t)n);
+                best_error = cur_error;
+                scale = this_scale;
+                min = this_min;
+            }
+        }
+    }
+    *the_min = -min;
+    return scale;
+}
+
+/* --- Q2_K ----------------------------------------------------------------------------------- */
+
+void nu_q2_K_to_float(const void *src, float *dst, int64_t n) {
+    const NuBlockQ2_K *b = src;
+    for (int64_t i = 0; i < n / NU_QK_K; i++, b++) {
+        float d = nu_f16_to_f32(b->d), dmin = nu_f16_to_f32(b->dmin);
+        for (int e = 0; e < NU_QK_K; e++) {
+            int g = e / 16, q = b->qs[32 * (e / 128) + e % 32] >> 2 * (e % 128 / 32) & 3;
+            float dl = d * (float)(b->scales[g] & 15), ml = dmin * (float)(b->scales[g] >> 4);
+            *dst++ = dl * (float)q - ml;
+        }
+    }
+}
+
+/* Packs levels 0..3 of a Q2_K/Q3_K super-block: element 128h + 32s + l at qs[32h + l] bits 2s. */
+static void pack_2bit(const uint8_t *L, uint8_t *qs) {
+    for (int h = 0; h < 2; h++)
+        for (int l = 0; l < 32; l++) {
+            const uint8_t *q = L + 128 * h + l;
+            qs[32 * h + l] = (uint8_t)(q[0] | q[32] << 2 | q[64] << 4 | q[96] << 6);
+        }
+}
+
+void nu_q2_K_from_float(const float *x, void *dst, int64_t n) {
+    NuBlockQ2_K *y = dst;
+    uint8_t L[NU_QK_K], Laux[16];
+    float weights[16], mins[16], scales[16];
+    for (int64_t i = 0; i < n / NU_QK_K; i++, y++, x += NU_QK_K) {
+        float max_scale = 0, max_min = 0;
+        for (int j = 0; j < 16; j++) {
+            for (int l = 0; l < 16; l++)
+                weights[l] = fabsf(x[16 * j + l]);
+            scales[j] = make_qkx2_quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], Laux, -0.5f, 0.1f, 15, 1);
+            if (scales[j] > max_scale)
+                max_scale = scales[j];
+            if (mins[j] > max_min)
+                max_min = mins[j];
+        }
+        memset(y->scales, 0, sizeof y->scales);
+        y->d = y->dmin = nu_f32_to_f16(0.0f);
+        if (max_scale > 0) {
+            float iscale = 15.0f / max_scale;
+            for (int j = 0; j < 16; j++)
+                y->scales[j] = (uint8_t)nu_nearest_int(iscale * scales[j]);
+            y->d = nu_f32_to_f16(max_scale / 15.0f);
+        }
+        if (max_min > 0) {
+            float iscale = 15.0f / max_min;
+            for (int j = 0; j < 16; j++)
+                y->scales[j] |= (uint8_t)((unsigned)nu_nearest_int(iscale * mins[j]) << 4);
+            y->dmin = nu_f32_to_f16(max_min / 15.0f);
+        }
+        for (int j = 0; j < 16; j++) {
+            float d = nu_f16_to_f32(y->d) * (float)(y->scales[j] & 15);
+            if (!d)
+                continue;
+            float dm = nu_f16_to_f32(y->dmin) * (float)(y->scales[j] >> 4);
+            for (int l = 0; l < 16; l++)
+                L[16 * j + l] = (uint8_t)clampi(nu_nearest_int((x[16 * j + l] + dm) / d), 0, 3);
+        }
+        pack_2bit(L, y->qs);
+    }
+}
+
+/* --- Q3_K ----------------------------------------------------------------------------------- */
+
+/* The 16 scales of a Q3_K super-block, 0..63 (the value used is scale - 32), by 32-bit word
+ * operations on bytes: the low nibbles of bytes 0-7 are groups 0-7, their high nibbles groups
+ * 8-15, and byte 8 + g % 4 holds group g's top two bits at bits 2 (g / 4). */
+static inline void q3_scales(const uint8_t *s, uint8_t *out) {
+    uint32_t w[3], v[4];
+    memcpy(w, s, 12);
+    v[0] = (w[0] & 0x0f0f0f0f) | (w[2] & 0x03030303) << 4;
+    v[1] = (w[1] & 0x0f0f0f0f) | (w[2] >> 2 & 0x03030303) << 4;
+    v[2] = (w[0] >> 4 & 0x0f0f0f0f) | (w[2] >> 4 & 0x03030303) << 4;
+    v[3] = (w[1] >> 4 & 0x0f0f0f0f) | (w[2] >> 6 & 0x03030303) << 4;
+    memcpy(out, v, 16);
+}
+
+void nu_q3_K_to_float(const void *src, float *dst, int64_t n) {
+    const NuBlockQ3_K *b = src;
+    for (int64_t i = 0; i < n / NU_QK_K; i++, b++) {
+        uint8_t sc[16];
+        q3_scales(b->scales, sc);
+        float d = nu_f16_to_f32(b->d);
+        for (int e = 0; e < NU_QK_K; e++) {
+            int low = b->qs[32 * (e / 128) + e % 32] >> 2 * (e % 128 / 32) & 3;
+            int high = b->hmask[e % 32] >> (e / 32) & 1;
+            float dl = d * (float)(sc[e / 16] - 32);
+            *dst++ = dl * (float)(low - (high ? 0 : 4));
+        }
+    }
+}
+
+void nu_q3_K_from_float(const float *x, void *dst, int64_t n) {
+    NuBlockQ3_K *y = dst;
+    int8_t L[NU_QK_K];
+    float scales[16];
+    for (int64_t i = 0; i < n / NU_QK_K; i++, y++, x += NU_QK_K) {
+        float max_scale = 0, amax = 0;
+        for (int j = 0; j < 16; j++) {
+            scales[j] = make_q3_quants(16, 4, x + 16 * j, L + 16 * j);
+            if (fabsf(scales[j]) > amax) {
+                amax = fabsf(scales[j]);
+                max_scale = scales[j];
+            }
+        }
+        memset(y->scales, 0, sizeof y->scales);
+        y->d = nu_f32_to_f16(0.0f);
+        if (max_scale) {
+            float iscale = -32.0f / max_scale;
+            for (int j = 0; j < 16; j++) {
+                int l = clampi((int8_t)nu_nearest_int(iscale * scales[j]), -32, 31) + 32;
+                if (j < 8)
+                    y->scales[j] = (uint8_t)(l & 15);
+                else
+                    y->scales[j - 8] |= (uint8_t)((l & 15) << 4);
+                y->scales[j % 4 + 8] |= (uint8_t)((l >> 4) << 2 * (j / 4));
+            }
+            y->d = nu_f32_to_f16(1 / iscale);
+        }
+        uint8_t sc[16];
+        q3_scales(y->scales, sc);
+        for (int j = 0; j < 16; j++) {
+            float d = nu_f16_to_f32(y->d) * (float)(sc[j] - 32);
+            if (!d)
+                continue;
+            for (int l = 0; l < 16; l++)
+                L[16 * j + l] = (int8_t)(clampi(nu_nearest_int(x[16 * j + l] / d), -4, 3) + 4);
+        }
+        /* the third bit of element e goes to hmask[e % 32] bit e / 32 */
+        memset(y->hmask, 0, sizeof y->hmask);
+        uint8_t low[NU_QK_K];
+        for (int e = 0; e < NU_QK_K; e++) {
+            if (L[e] > 3)
+                y->hmask[e % 32] |= (uint8_t)(1 << e / 32);
+            low[e] = (uint8_t)(L[e] & 3);
+        }
+        pack_2bit(low, y->qs);
+    }
+}
+
+/* --- Q4_K and Q5_K -------------------------------------------------------------------------- */
+
+void nu_q4_K_to_float(const void *src, float *dst, int64_t n) {
+    const NuBlockQ4_K *b = src;
+    for (int64_t i = 0; i < n / NU_QK_K; i++, b++) {
+        float d = nu_f16_to_f32(b->d), dmin = nu_f16_to_f32(b->dmin);
+        for (int j = 0; j < 8; j++) {
+            int sc, m;
+            nu_kq_scale_min(b->scales, j, &sc, &m);
+            float d1 = d * (float)sc, m1 = dmin * (float)m;
+            const uint8_t *q = b->qs + 32 * (j / 2);
+            for (int l = 0; l < 32; l++)
+                *dst++ = d1 * (float)(q[l] >> 4 * (j % 2) & 15) - m1;
+        }
+    }
+}
+
+void nu_q5_K_to_float(const void *src, float *dst, int64_t n) {
+    const NuBlockQ5_K *b = src;
+    for (int64_t i = 0; i < n / NU_QK_K; i++, b++) {
+        float d = nu_f16_to_f32(b->d), dmin = nu_f16_to_f32(b->dmin);
+        for (int j = 0; j < 8; j++) {
+            int sc, m;
+            nu_kq_scale_min(b->scales, j, &sc, &m);
+            float d1 = d * (float)sc, m1 = dmin * (float)m;
+            const uint8_t *q = b->qs + 32 * (j / 2);
+            for (int l = 0; l < 32; l++) {
+                int v = (q[l] >> 4 * (j % 2) & 15) + ((b->qh[l] >> j & 1) << 4);
+                *dst++ = d1 * (float)v - m1;
+            }
+        }
+    }
+}
+
+/* The shared part of ggml's Q4_K and Q5_K reference quantizers: per group of 32 a scale and
+ * min from make_qkx2_quants (weights av_x + |x|), both quantized to 6 bits against the
+ * super-block's largest and packed into scales[12]; then the levels 0..nmax again from the
+ * rounded scales. */
+static void quantize_kx_super(const float *x, int nmax, float rmin, int nstep, uint16_t *dh, uint16_t *dminh,
+                              uint8_t *packed, uint8_t *L) {
+    uint8_t Laux[32];
+    float weights[32], mins[8], scales[8];
+    float max_scale = 0, max_min = 0;
+    for (int j = 0; j < 8; j++) {
+        const float *xg = x + 32 * j;
+        float sum_x2 = 0;
+        for (int l = 0; l < 32; l++)
+            sum_x2 += xg[l] * xg[l];
+        float av_x = sqrtf(sum_x2 / 32);
+        for (int l = 0; l < 32; l++)
+            weights[l] = av_x + fabsf(xg[l]);
+        scales[j] = make_qkx2_quants(32, nmax, xg, weights, L + 32 * j, &mins[j], Laux, rmin, 0.1f, nstep, 0);
+        if (scales[j] > max_scale)
+            max_scale = scales[j];
+        if (mins[j] > max_min)
+            max_min = mins[j];
+    }
+    float inv_scale = max_scale > 0 ? 63.0f / max_scale : 0.0f;
+    float inv_min = max_min > 0 ? 63.0f / max_min : 0.0f;
+    memset(packed, 0, 12);
+    for (int j = 0; j < 8; j++) {
+        uint8_t ls = (uint8_t)nu_nearest_int(inv_scale * scales[j]);
+        uint8_t lm = (uint8_t)nu_nearest_int(inv_min * mins[j]);
+        ls = ls < 63 ? ls : 63;
+        lm = lm < 63 ? lm : 63;
+        if (j < 4) {
+            packed[j] = ls;
+            packed[j + 4] = lm;
+        } else {
+            packed[j + 4] = (uint8_t)((ls & 15) | (lm & 15) << 4);
+            packed[j - 4] |= (uint8_t)((ls >> 4) << 6);
+            packed[j] |= (uint8_t)((lm >> 4) << 6);
+        }
+    }
+    *dh = nu_f32_to_f16(max_scale / 63.0f);
+    *dminh = nu_f32_to_f16(max_min / 63.0f);
+    for (int j = 0; j < 8; j++) {
+        int sc, m;
+        nu_kq_scale_min(packed, j, &sc, &m);
+        float d = nu_f16_to_f32(*dh) * (float)sc;
+        if (!d)
+            continue;
+        float dm = nu_f16_to_f32(*dminh) * (float)m;
+        for (int l = 0; l < 32; l++)
+            L[32 * j + l] = (uint8_t)clampi(nu_nearest_int((x[32 * j + l] + dm) / d), 0, nmax);
+    }
+}
+
+void nu_q4_K_from_float(const float *x, void *dst, int64_t n) {
+    NuBlockQ4_K *y = dst;
+    uint8_t L[NU_QK_K];
+    for (int64_t i = 0; i < n / NU_QK_K; i++, y++, x += NU_QK_K) {
+        quantize_kx_super(x, 15, -1.0f, 20, &y->d, &y->dmin, y->scales, L);
+        for (int p = 0; p < 4; p++)
+            for (int l = 0; l < 32; l++)
+                y->qs[32 * p + l] = (uint8_t)(L[64 * p + l] | L[64 * p + 32 + l] << 4);
+    }
+}
+
+void nu_q5_K_from_float(const float *x, void *dst, int64_t n) {
+    NuBlockQ5_K *y = dst;
+    uint8_t L[NU_QK_K];
+    for (int64_t i = 0; i < n / NU_QK_K; i++, y++, x += NU_QK_K) {
+        quantize_kx_super(x, 31, -0.5f, 15, &y->d, &y->dmin, y->scales, L);
+        memset(y->qh, 0, sizeof y->qh);
+        for (int e = 0; e < NU_QK_K; e++)
+            if (L[e] > 15)
+                y->qh[e % 32] |= (uint8_t)(1 << e / 32);
+        for (int p = 0; p < 4; p++)
+            for (int l = 0; l < 32; l++)
+                y->qs[32 * p + l] = (uint8_t)((L[64 * p + l] & 15) | (L[64 * p + 32 + l] & 15) << 4);
+    }
+}
+
+/* --- Q6_K ----------------------------------------------------------------------------------- */
+
+/* Level 0..63 of element e (128h + 32s + l) of a Q6_K super-block. */
+static inline int q6_level(const NuBlockQ6_K *b, int e) {
+    int h = e / 128, s = e % 128 / 32, l = e % 32;
+    int low = b->ql[64 * h + 32 * (s % 2) + l] >> 4 * (s / 2) & 15;
+    return low | (b->qh[32 * h + l] >> 2 * s & 3) << 4;
+}
+
+void nu_q6_K_to_float(const void *src, float *dst, int64_t n) {
+    const NuBlockQ6_K *b = src;
+    for (int64_t i = 0; i < n / NU_QK_K; i++, b++) {
+        float d = nu_f16_to_f32(b->d);
+        for (int e = 0; e < NU_QK_K; e++)
+            *dst++ = d * (float)b->scales[e / 16] * (float)(q6_level(b, e) - 32);
+    }
+}
+
+void nu_q6_K_from_float(const float *x, void *dst, int64_t n) {
+    NuBlockQ6_K *y = dst;
+    int8_t L[NU_QK_K];
+    float scales[16];
+    for (int64_t i = 0; i < n / NU_QK_K; i++, y++, x += NU_QK_K) {
+        float max_scale = 0, max_abs_scale = 0;
+        for (int g = 0; g < 16; g++) {
+            scales[g] = make_qx_quants(16, 32, x + 16 * g, L + 16 * g);
+            if (fabsf(scales[g]) > max_abs_scale) {
+                max_abs_scale = fabsf(scales[g]);
+                max_scale = scales[g];
+            }
+        }
+        memset(y, 0, sizeof *y);
+        if (max_abs_scale < GROUP_MAX_EPS)
+            continue;
+        float iscale = -128.0f / max_scale;
+        y->d = nu_f32_to_f16(1 / iscale);
+        for (int g = 0; g < 16; g++) {
+            int s = nu_nearest_int(iscale * scales[g]);
+            y->scales[g] = (int8_t)(s < 127 ? s : 127);
+        }
+        for (int g = 0; g < 16; g++) {
+            float d = nu_f16_to_f32(y->d) * (float)y->scales[g];
+            if (!d)
+                continue;
+            for (int l = 0; l < 16; l++)
+                L[16 * g + l] = (int8_t)(clampi(nu_nearest_int(x[16 * g + l] / d), -32, 31) + 32);
+        }
+        for (int e = 0; e < NU_QK_K; e++) {
+            int h = e / 128, s = e % 128 / 32, l = e % 32;
+            y->ql[64 * h + 32 * (s % 2) + l] |= (uint8_t)((L[e] & 15) << 4 * (s / 2));
+            y->qh[32 * h + l] |= (uint8_t)((L[e] >> 4) << 2 * s);
+        }
+    }
+}
+
+/* --- Q8_K ----------------------------------------------------------------------------------- */
+
+void nu_q8_K_to_float(const void *src, float *dst, int64_t n) {
+    const NuBlockQ8_K *b = src;
+    for (int64_t i = 0; i < n / NU_QK_K; i++, b++)
+        for (int e = 0; e < NU_QK_K; e++)
+            *dst++ = b->d * (float)b->qs[e];
+}
+
+/* ggml's quantize_row_q8_K_ref: levels -127..127 (ggml scales by -127 / max, not 128), and
+ * the sum of each group of 16 in bsums for the K-quants' mins. */
+void nu_q8_K_from_float(const float *x, void *dst, int64_t n) {
+    NuBlockQ8_K *y = dst;
+    for (int64_t i = 0; i < n / NU_QK_K; i++, y++, x += NU_QK_K) {
+        float max = 0, amax = 0;
+        for (int e = 0; e < NU_QK_K; e++) {
+            float ax = fabsf(x[e]);
+            if (ax > amax) {
+                amax = ax;
+                max = x[e];
+            }
+        }
+        if (!amax) {
+            memset(y, 0, sizeof *y);
+            continue;
+        }
+        float iscale = -127.0f / max;
+        for (int e = 0; e < NU_QK_K; e++) {
+            int v = nu_nearest_int(iscale * x[e]);
+            y->qs[e] = (int8_t)(v < 127 ? v : 127);
+        }
+        for (int g = 0; g < 16; g++) {
+            int sum = 0;
+            for (int l = 0; l < 16; l++)
+                sum += y->qs[16 * g + l];
+            y->bsums[g] = (int16_t)sum;
+        }
+        y->d = 1 / iscale;
+    }
+}
+
+/* The packed 6-bit scales and mins of Q4_K/Q5_K as 8 scale bytes then 8 min bytes, by 32-bit
+ * word operations on bytes (nu_kq_scale_min for all eight groups at once: groups 0-3 are the
+ * low 6 bits of words 0 and 1; groups 4-7 a nibble of word 2 and the top 2 bits of words 0
+ * and 1). */
+static inline void k4_unpack(const uint8_t *packed, uint8_t *out) {
+    uint32_t w[3], v[4];
+    memcpy(w, packed, 12);
+    v[0] = w[0] & 0x3f3f3f3f;
+    v[1] = (w[2] & 0x0f0f0f0f) | (w[0] >> 6 & 0x03030303) << 4;
+    v[2] = w[1] & 0x3f3f3f3f;
+    v[3] = (w[2] >> 4 & 0x0f0f0f0f) | (w[1] >> 6 & 0x03030303) << 4;
+    memcpy(out, v, 16);
+}
+
+/* --- matrix-vector products ------------------------------------------------------------------
+ * Each super-block's term (kquants.h's formula) from exact integer sums, added by util.h's
+ * drivers in lane b % 4: the scalar code one row at a time, the SIMD code four rows in lanes. */
+
+#ifndef NU_SIMD
+
+static inline float term_value(float dw, float dmin, float dx, int32_t isum, int32_t imin) {
+    return (dw * dx) * (float)isum - (dmin * dx) * (float)imin;
+}
+
+static inline float term_value_sym(float dw, float dx, int32_t isum) {
+    return (dw * dx) * (float)isum;
+}
+
+/* The scalar integer sums walk the layouts of kquants.h group by group (16 or 32 elements
+ * under one scale); exact, so any order gives the SIMD code's sums. */
+
+/* sum over groups of min_g * (the activations' sum over group g) */
+static int32_t imin_16(const NuBlockQ2_K *w, const NuBlockQ8_K *x) {
+    int32_t s = 0;
+    for (int g = 0; g < 16; g++)
+        s += (w->scales[g] >> 4) * x->bsums[g];
+    return s;
+}
+
+static int32_t imin_32(const uint8_t *mins, const NuBlockQ8_K *x) {
+    int32_t s = 0;
+    for (int j = 0; j < 8; j++)
+        s += mins[j] * (x->bsums[2 * j] + x->bsums[2 * j + 1]);
+    return s;
+}
+
+/* Q2_K and Q3_K: group g = 8h + 2s + half holds bits 2s of qs[32h + 16 half + l], l < 16;
+ * Q3_K adds 4 where hmask[16 half + l] has bit 4h + s, then subtracts 4. */
+static int32_t isum_2bit(const uint8_t *qs, const uint8_t *hmask, const int *scale, const int8_t *x) {
+    int32_t isum = 0;
+    for (int h = 0; h < 2; h++)
+        for (int s = 0; s < 4; s++)
+            for (int half = 0; half < 2; half++) {
+                const uint8_t *q = qs + 32 * h + 16 * half;
+                const int8_t *xg = x + 128 * h + 32 * s + 16 * half;
+                int32_t sum = 0;
+                for (int l = 0; l < 16; l++) {
+                    int level = q[l] >> 2 * s & 3;
+                    if (hmask)
+                        level += 4 * (hmask[16 * half + l] >> (4 * h + s) & 1) - 4;
+                    sum += level * xg[l];
+                }
+                isum += scale[8 * h + 2 * s + half] * sum;
+            }
+    return isum;
+}
+
+/* Q4_K and Q5_K: group j = 2p + s holds nibble s of qs[32p + l], l < 32; Q5_K adds 16 where
+ * qh[l] has bit j. */
+static int32_t isum_4bit(const uint8_t *qs, const uint8_t *qh, const uint8_t *scale, const int8_t *x) {
+    int32_t isum = 0;
+    for (int j = 0; j < 8; j++) {
+        const uint8_t *q = qs + 32 * (j / 2);
+        int32_t sum = 0;
+        for (int l = 0; l < 32; l++) {
+            int level = q[l] >> 4 * (j % 2) & 15;
+            if (qh)
+                level += 16 * (qh[l] >> j & 1);
+            sum += level * x[32 * j + l];
+        }
+        isum += scale[j] * sum;
+    }
+    return isum;
+}
+
+static float term_q2_K(const uint8_t *row, int64_t b, const void *x) {
+    const NuBlockQ2_K *wb = (const NuBlockQ2_K *)row + b;
+    const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
+    int sc[16];
+    for (int g = 0; g < 16; g++)
+        sc[g] = wb->scales[g] & 15;
+    return term_value(nu_f16_to_f32(wb->d), nu_f16_to_f32(wb->dmin), xb->d, isum_2bit(wb->qs, NULL, sc, xb->qs),
+                      imin_16(wb, xb));
+}
+
+static float term_q3_K(const uint8_t *row, int64_t b, const void *x) {
+    const NuBlockQ3_K *wb = (const NuBlockQ3_K *)row + b;
+    const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
+    uint8_t packed[16];
+    int sc[16];
+    q3_scales(wb->scales, packed);
+    for (int g = 0; g < 16; g++)
+        sc[g] = packed[g] - 32;
+    return term_value_sym(nu_f16_to_f32(wb->d), xb->d, isum_2bit(wb->qs, wb->hmask, sc, xb->qs));
+}
+
+static float term_q4_K(const uint8_t *row, int64_t b, const void *x) {
+    const NuBlockQ4_K *wb = (const NuBlockQ4_K *)row + b;
+    const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
+    uint8_t sm[16];
+    k4_unpack(wb->scales, sm);
+    return term_value(nu_f16_to_f32(wb->d), nu_f16_to_f32(wb->dmin), xb->d, isum_4bit(wb->qs, NULL, sm, xb->qs),
+                      imin_32(sm + 8, xb));
+}
+
+static float term_q5_K(const uint8_t *row, int64_t b, const void *x) {
+    const NuBlockQ5_K *wb = (const NuBlockQ5_K *)row + b;
+    const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
+    uint8_t sm[16];
+    k4_unpack(wb->scales, sm);
+    return term_value(nu_f16_to_f32(wb->d), nu_f16_to_f32(wb->dmin), xb->d, isum_4bit(wb->qs, wb->qh, sm, xb->qs),
+                      imin_32(sm + 8, xb));
+}
+
+/* Q6_K: group g = 8h + 2s + half, element l < 16 of it at ll = 16 half + l: nibble s / 2 of
+ * ql[64h + 32 (s % 2) + ll], high bits 2s of qh[32h + ll]; level - 32. */
+static float term_q6_K(const uint8_t *row, int64_t b, const void *x) {
+    const NuBlockQ6_K *wb = (const NuBlockQ6_K *)row + b;
+    const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
+    int32_t isum = 0;
+    for (int h = 0; h < 2; h++)
+        for (int s = 0; s < 4; s++)
+            for (int half = 0; half < 2; half++) {
+                const uint8_t *ql = wb->ql + 64 * h + 32 * (s % 2) + 16 * half, *qh = wb->qh + 32 * h + 16 * half;
+                const int8_t *xg = xb->qs + 128 * h + 32 * s + 16 * half;
+                int32_t sum = 0;
+                for (int l = 0; l < 16; l++)
+                    sum += (((ql[l] >> 4 * (s / 2) & 15) | (qh[l] >> 2 * s & 3) << 4) - 32) * xg[l];
+                isum += wb->scales[8 * h + 2 * s + half] * sum;
+            }
+    return term_value_sym(nu_f16_to_f32(wb->d), xb->d, isum);
+}
+
+#define MATVEC(T)                                                                                \
+    void nu_##T##_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) { \
+        rows1_matvec(w, row_bytes, rows, cols / NU_QK_K, x, out, term_##T);                      \
+    }
+
+#else
+
+/* SIMD: per super-block the activations go through in chunks of 32, widened to i16 once for
+ * the four rows; each row's chunk gives i32x4 partial sums already multiplied by its group
+ * scales, and the mins' sum is a vector dot of the mins with the activations' group sums.
+ * Integer arithmetic throughout, so the sums are exact and the float step is the scalar one,
+ * four rows in lanes. */
+
+/* q . x for 16 levels in i8 lanes against 16 widened activations, as i32x4 partials */
+static inline v128 dot16(v128 q, const v128 *x) {
+    return i32x4_add(i32x4_dot_i16x8(i16x8_extend_low_i8x16(q), x[0]),
+                     i32x4_dot_i16x8(i16x8_extend_high_i8x16(q), x[1]));
+}
+
+/* lo . x[0..15] * s_lo + hi . x[16..31] * s_hi (the types with a scale per 16) */
+static inline v128 dot32_scaled2(v128 lo, v128 hi, const Wide32 *x, int s_lo, int s_hi) {
+    return i32x4_add(i32x4_mul(dot16(lo, x->x), i32x4_splat(s_lo)), i32x4_mul(dot16(hi, x->x + 2), i32x4_splat(s_hi)));
+}
+
+/* (lo . x[0..15] + hi . x[16..31]) * s (one scale per 32) */
+static inline v128 dot32_scaled(v128 lo, v128 hi, const Wide32 *x, int s) {
+    return i32x4_mul(wide_dot32(lo, hi, x), i32x4_splat(s));
+}
+
+/* Bit `from` of each byte moved to bit `to`, the others cleared, with 16-bit shifts: exact
+ * while the neighbour byte's bits cannot land on the kept one (a right shift of at most
+ * 7 - to, a left shift of at most to), which the callers keep to. */
+static inline v128 move_bit(v128 a, int from, int to) {
+    v128 s = from > to ? u16x8_shr(a, from - to) : i16x8_shl(a, to - from);
+    return v128_and(s, i8x16_splat((int8_t)(1 << to)));
+}
+
+/* The activations' sums per 32 (pairs of bsums) as i16x8, for the Q4_K/Q5_K mins. */
+static inline v128 bsums32(const NuBlockQ8_K *x) {
+    v128 ones = i32x4_splat(0x00010001);
+    return i16x8_narrow_i32x4(i32x4_dot_i16x8(v128_load(x->bsums), ones),
+                              i32x4_dot_i16x8(v128_load(x->bsums + 8), ones));
+}
+
+static inline v128 mins_dot8(const uint8_t *mins8, v128 bsum8) {
+    uint32_t m[2];
+    memcpy(m, mins8, 8);
+    return i32x4_dot_i16x8(i16x8_extend_low_i8x16(u32x4_make(m[0], m[1], 0, 0)), bsum8);
+}
+
+static inline v128 term_values(v128 dw, v128 dmin, float dx, v128 isum, v128 imin) {
+    v128 vx = f32x4_splat(dx);
+    return f32x4_sub(f32x4_mul(f32x4_mul(dw, vx), f32x4_convert_i32x4(isum)),
+                     f32x4_mul(f32x4_mul(dmin, vx), f32x4_convert_i32x4(imin)));
+}
+
+static inline v128 term_values_sym(v128 dw, float dx, v128 isum) {
+    return f32x4_mul(f32x4_mul(dw, f32x4_splat(dx)), f32x4_convert_i32x4(isum));
+}
+
+/* The chunk loop: CHUNK(k) is row k's scaled partial for chunk c, xw its activations. */
+#define CHUNKS(CHUNK)                                                                            \
+    v128 s[4] = {i32x4_splat(0), i32x4_splat(0), i32x4_splat(0), i32x4_splat(0)};              \
+    _Pragma("GCC unroll 8") for (int c = 0; c < 8; c++) {                                        \
+        Wide32 xw = widen32(xb->qs + 32 * c);                                                    \
+        for (int k = 0; k < 4; k++)                                                              \
+            s[k] = i32x4_add(s[k], CHUNK(k));                                                    \
+    }                                                                                            \
+    v128 isum = hsum4_i32x4(s[0], s[1], s[2], s[3]);
+
+#define BLOCKS(Block)                                                                            \
+    const Block *w[4] = {(const Block *)r[0] + b, (const Block *)r[1] + b, (const Block *)r[2] + b, \
+                         (const Block *)r[3] + b};                                               \
+    const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
+#define HALVES(f) halves4(w[0]->f, w[1]->f, w[2]->f, w[3]->f)
+
+/* Q2_K chunk c = 4h + s: bits 2s of qs[32h .. 32h + 31], groups 2c and 2c + 1. */
+#define Q2_CHUNK(k)                                                                              \
+    dot32_scaled2(v128_and(u16x8_shr(v128_load(w[k]->qs + 32 * (c / 4)), 2 * (c % 4)), three),  \
+                  v128_and(u16x8_shr(v128_load(w[k]->qs + 32 * (c / 4) + 16), 2 * (c % 4)), three), &xw, \
+                  w[k]->scales[2 * c] & 15, w[k]->scales[2 * c + 1] & 15)
+
+static inline v128 q2_mins(const NuBlockQ2_K *b, v128 bs0, v128 bs1) {
+    v128 m = u8x16_shr4(v128_load(b->scales));
+    return i32x4_add(i32x4_dot_i16x8(i16x8_extend_low_i8x16(m), bs0), i32x4_dot_i16x8(i16x8_extend_high_i8x16(m), bs1));
+}
+
+static v128 term4_q2_K(const uint8_t *const r[4], int64_t b, const void *x) {
+    const v128 three = i8x16_splat(3);
+    BLOCKS(NuBlockQ2_K)
+    CHUNKS(Q2_CHUNK)
+    v128 bs0 = v128_load(xb->bsums), bs1 = v128_load(xb->bsums + 8);
+    v128 imin = hsum4_i32x4(q2_mins(w[0], bs0, bs1), q2_mins(w[1], bs0, bs1), q2_mins(w[2], bs0, bs1),
+                            q2_mins(w[3], bs0, bs1));
+    return term_values(HALVES(d), HALVES(dmin), xb->d, isum, imin);
+}
+
+/* Q3_K chunk c = 4h + s: Q2_K's low bits, the third bit from hmask bit c moved to bit 2,
+ * minus 4; scales from q3_scales (0..63, used minus 32). */
+#define Q3_LEVELS(k, half)                                                                       \
+    i8x16_sub(v128_or(v128_and(u16x8_shr(v128_load(w[k]->qs + 32 * (c / 4) + 16 * (half)), 2 * (c % 4)), three), \
+                      move_bit(v128_load(w[k]->hmask + 16 * (half)), c, 2)),                     \
+              four)
+#define Q3_CHUNK(k) dot32_scaled2(Q3_LEVELS(k, 0), Q3_LEVELS(k, 1), &xw, sc[k][2 * c] - 32, sc[k][2 * c + 1] - 32)
+
+static v128 term4_q3_K(const uint8_t *const r[4], int64_t b, const void *x) {
+    const v128 three = i8x16_splat(3), four = i8x16_splat(4);
+    BLOCKS(NuBlockQ3_K)
+    uint8_t sc[4][16];
+    for (int k = 0; k < 4; k++)
+        q3_scales(w[k]->scales, sc[k]);
+    CHUNKS(Q3_CHUNK)
+    return term_values_sym(HALVES(d), xb->d, isum);
+}
+
+/* Q4_K chunk c = 2p + s: nibble s of qs[32p .. 32p + 31]; scales and mins from k4_unpack. */
+#define Q4_NIBBLES(k, half)                                                                      \
+    (c % 2 ? u8x16_shr4(v128_load(w[k]->qs + 32 * (c / 2) + 16 * (half)))                        \
+           : v128_and(v128_load(w[k]->qs + 32 * (c / 2) + 16 * (half)), low))
+#define Q4_CHUNK(k) dot32_scaled(Q4_NIBBLES(k, 0), Q4_NIBBLES(k, 1), &xw, sm[k][c])
+/* Q5_K: Q4_K's nibbles with qh bit c moved to bit 4. */
+#define Q5_CHUNK(k)                                                                              \
+    dot32_scaled(v128_or(Q4_NIBBLES(k, 0), move_bit(v128_load(w[k]->qh), c, 4)),                 \
+                 v128_or(Q4_NIBBLES(k, 1), move_bit(v128_load(w[k]->qh + 16), c, 4)), &xw, sm[k][c])
+
+#define TERM4_K4(T, Block, CHUNK)                                                                \
+    static v128 term4_##T(const uint8_t *const r[4], int64_t b, const void *x) {                 \
+        const v128 low = i8x16_splat(15);                                                        \
+        BLOCKS(Block)                                                                            \
+        uint8_t sm[4][16];                                                                       \
+        for (int k = 0; k < 4; k++)                                                              \
+            k4_unpack(w[k]->scales, sm[k]);                                                      \
+        CHUNKS(CHUNK)                                                                            \
+        v128 bs = bsums32(xb);                                                                   \
+        v128 imin = hsum4_i32x4(mins_dot8(sm[0] + 8, bs), mins_dot8(sm[1] + 8, bs), mins_dot8(sm[2] + 8, bs), \
+                                mins_dot8(sm[3] + 8, bs));                                       \
+        return term_values(HALVES(d), HALVES(dmin), xb->d, isum, imin);                          \
+    }
+TERM4_K4(q4_K, NuBlockQ4_K, Q4_CHUNK)
+TERM4_K4(q5_K, NuBlockQ5_K, Q5_CHUNK)
+
+/* Q6_K chunk c = 4h + s: nibble s / 2 of ql[64h + 32 (s % 2) ..], bits 2s of qh[32h ..]
+ * moved to bits 4-5 (16-bit shifts; the mask drops what crossed bytes), minus 32. */
+#define Q6_QL(k, half) v128_load(w[k]->ql + 64 * (c / 4) + 32 * (c % 2) + 16 * (half))
+#define Q6_QH(k, half) v128_load(w[k]->qh + 32 * (c / 4) + 16 * (half))
+#define Q6_LEVELS(k, half)                                                                       \
+    i8x16_sub(v128_or((c % 4) / 2 ? u8x16_shr4(Q6_QL(k, half)) : v128_and(Q6_QL(k, half), low),   \
+                      v128_and(c % 4 < 2 ? i16x8_shl(Q6_QH(k, half), 4 - 2 * (c % 4))               \
+                                         : u16x8_shr(Q6_QH(k, half), 2 * (c % 4) - 4),              \
+                               top)),                                                            \
+              bias)
+#define Q6_CHUNK(k) dot32_scaled2(Q6_LEVELS(k, 0), Q6_LEVELS(k, 1), &xw, w[k]->scales[2 * c], w[k]->scales[2 * c + 1])
+
+static v128 term4_q6_K(const uint8_t *const r[4], int64_t b, const void *x) {
+    const v128 low = i8x16_splat(15), top = i8x16_splat(0x30), bias = i8x16_splat(32);
+    BLOCKS(NuBlockQ6_K)
+    CHUNKS(Q6_CHUNK)
+    return term_values_sym(HALVES(d), xb->d, isum);
+}
+
+#define MATVEC(T)                                                                                \
+    void nu_##T##_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) { \
+        rows4_matvec(w, row_bytes, rows, cols / NU_QK_K, x, out, term4_##T);                     \
+    }
+
+#endif
+
+MATVEC(q2_K)
+MATVEC(q3_K)
+MATVEC(q4_K)
+MATVEC(q5_K)
+MATVEC(q6_K)
