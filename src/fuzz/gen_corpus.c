@@ -241,11 +241,11 @@ static void model_seed(const ModelSpec *s, const char *name) {
 }
 
 static void weights_seeds(void) {
-    const ModelSpec f32 = {8, 16, 2, 2, 1, 8, NU_TYPE_F32, 0, 0, 0, 0};
-    const ModelSpec f16 = {8, 8, 1, 2, 2, 4, NU_TYPE_F16, 1, 0, 0, 0};
-    const ModelSpec q8 = {32, 32, 1, 4, 2, 4, NU_TYPE_Q8_0, 0, 0, 0, 0};
-    const ModelSpec q4 = {32, 32, 1, 2, 1, 4, NU_TYPE_Q4_0, 1, 0, 0, 0};
-    const ModelSpec bpe = {4, 4, 1, 1, 1, 2, NU_TYPE_F16, 1, 1, 0, 0};
+    const ModelSpec f32 = {8, 16, 2, 2, 1, 8, NU_TYPE_F32, 0, 0, 0, 0, NULL, 0, 0, 0};
+    const ModelSpec f16 = {8, 8, 1, 2, 2, 4, NU_TYPE_F16, 1, 0, 0, 0, NULL, 0, 0, 0};
+    const ModelSpec q8 = {32, 32, 1, 4, 2, 4, NU_TYPE_Q8_0, 0, 0, 0, 0, NULL, 0, 0, 0};
+    const ModelSpec q4 = {32, 32, 1, 2, 1, 4, NU_TYPE_Q4_0, 1, 0, 0, 0, NULL, 0, 0, 0};
+    const ModelSpec bpe = {4, 4, 1, 1, 1, 2, NU_TYPE_F16, 1, 1, 0, 0, NULL, 0, 0, 0};
     model_seed(&f32, "f32_gqa.gguf");
     model_seed(&f16, "f16_shared.gguf");
     model_seed(&q8, "q8_0.gguf");
@@ -253,12 +253,12 @@ static void weights_seeds(void) {
     model_seed(&bpe, "bpe_vocab.gguf");
     /* The rest of the 32-element family and BF16; odd shapes (a 64-wide hidden: two blocks);
      * and poisoned scales. */
-    const ModelSpec bf16 = {8, 24, 1, 2, 1, 4, NU_TYPE_BF16, 0, 0, 0, 0};
-    const ModelSpec q41 = {32, 64, 1, 2, 2, 4, NU_TYPE_Q4_1, 1, 0, 0, 0};
-    const ModelSpec q50 = {64, 32, 1, 4, 1, 4, NU_TYPE_Q5_0, 0, 0, 0, 0};
-    const ModelSpec q51 = {32, 32, 2, 1, 1, 4, NU_TYPE_Q5_1, 1, 0, 0, 0};
-    const ModelSpec q50_poison = {64, 32, 1, 2, 2, 4, NU_TYPE_Q5_0, 1, 0, 1, 0};
-    const ModelSpec q41_poison = {64, 64, 1, 2, 1, 4, NU_TYPE_Q4_1, 0, 0, 1, 0};
+    const ModelSpec bf16 = {8, 24, 1, 2, 1, 4, NU_TYPE_BF16, 0, 0, 0, 0, NULL, 0, 0, 0};
+    const ModelSpec q41 = {32, 64, 1, 2, 2, 4, NU_TYPE_Q4_1, 1, 0, 0, 0, NULL, 0, 0, 0};
+    const ModelSpec q50 = {64, 32, 1, 4, 1, 4, NU_TYPE_Q5_0, 0, 0, 0, 0, NULL, 0, 0, 0};
+    const ModelSpec q51 = {32, 32, 2, 1, 1, 4, NU_TYPE_Q5_1, 1, 0, 0, 0, NULL, 0, 0, 0};
+    const ModelSpec q50_poison = {64, 32, 1, 2, 2, 4, NU_TYPE_Q5_0, 1, 0, 1, 0, NULL, 0, 0, 0};
+    const ModelSpec q41_poison = {64, 64, 1, 2, 1, 4, NU_TYPE_Q4_1, 0, 0, 1, 0, NULL, 0, 0, 0};
     model_seed(&bf16, "bf16.gguf");
     model_seed(&q41, "q4_1_shared.gguf");
     model_seed(&q50, "q5_0.gguf");
@@ -280,8 +280,8 @@ static void weights_seeds(void) {
     };
     uint32_t rng_before = rng; /* the seeds after these stay as they were */
     for (size_t i = 0; i < sizeof kq / sizeof kq[0]; i++) {
-        const ModelSpec plain = {32, 256, 1, 2, 1, 4, NU_TYPE_Q8_0, 1, 0, 0, kq[i].type};
-        const ModelSpec poisoned = {32, 256, 1, 2, 1, 4, NU_TYPE_IQ4_NL, 0, 0, 1, kq[i].type};
+        const ModelSpec plain = {32, 256, 1, 2, 1, 4, NU_TYPE_Q8_0, 1, 0, 0, kq[i].type, NULL, 0, 0, 0};
+        const ModelSpec poisoned = {32, 256, 1, 2, 1, 4, NU_TYPE_IQ4_NL, 0, 0, 1, kq[i].type, NULL, 0, 0, 0};
         model_seed(&plain, kq[i].name);
         model_seed(&poisoned, kq[i].poisoned);
     }
