@@ -119,6 +119,28 @@ $(SYNTH_MODELS) $(filter models/stories15M-%,$(TYPE_MODELS)): models/%.gguf: $(S
 	    --vocab $< --seed 1 --output $@.tmp
 	mv $@.tmp $@
 
+# One small random-weight model per architecture, for the parity tests with llama.cpp: real
+# vocabularies (Llama 3's BPE, Qwen2's, SentencePiece for gemma3), two layers of dim 64 (six
+# for gemma3, so its sixth is a global layer between sliding ones of window 8), weights with
+# standard deviation 0.1 so attention is far from uniform; llama3 also has an untied output
+# and Llama 3's rope_freqs, qwen3 and gemma3 heads of 32 (q width 128 != dim).
+ARCH_NAMES := llama3 qwen2 qwen3 gemma3
+ARCH_TYPES := f32 q8_0
+ARCH_MODELS := $(foreach a,$(ARCH_NAMES),$(foreach t,$(ARCH_TYPES),models/arch-$(a)-$(t).gguf))
+VOCABS := $(SHARED_MODELS)/vocab
+ARCH_SYNTH_llama3 := --arch llama --shape 64,128,2,4,2,0,512 --llama3-rope --untied-output --vocab $(VOCABS)/ggml-vocab-llama-bpe.gguf
+ARCH_SYNTH_qwen2  := --arch qwen2 --shape 64,128,2,4,2,0,512 --vocab $(VOCABS)/ggml-vocab-qwen2.gguf
+ARCH_SYNTH_qwen3  := --arch qwen3 --shape 64,128,2,4,2,0,512,32 --vocab $(VOCABS)/ggml-vocab-qwen2.gguf
+ARCH_SYNTH_gemma3 := --arch gemma3 --shape 64,128,6,4,1,0,512,32 --window 8 --vocab $(VOCABS)/ggml-vocab-llama-spm.gguf
+.PHONY: models-arch
+models-arch: $(ARCH_MODELS)
+$(ARCH_MODELS): models/arch-%.gguf: $(VOCABS)/ggml-vocab-llama-bpe.gguf $(VOCABS)/ggml-vocab-qwen2.gguf \
+                                    $(VOCABS)/ggml-vocab-llama-spm.gguf $(CONVERTER)
+	@mkdir -p models
+	node web/cli.js synth $(ARCH_SYNTH_$(firstword $(subst -, ,$*))) --std 0.1 --seed 1 \
+	    --type $(lastword $(subst -, ,$*)) --output $@.tmp
+	mv $@.tmp $@
+
 # K-quant test models (make models-kq): synthetic two-layer models in every K-quant target, at
 # widths where the K-quants fit (256) and where llama.cpp's fallbacks take rows that are not
 # whole 256-blocks (384, 576, 704; 704 and its 1856 hidden fit no 256-block at all).
@@ -162,8 +184,10 @@ node_modules/.package-lock.json: package-lock.json
 	@touch $@
 
 # --- tests ------------------------------------------------------------------------------
-# The tests use stories260K and the synthetic stories15M (whole 32-element blocks everywhere).
-TEST_MODELS := $(SMALL_MODELS) $(foreach t,$(MODEL_TYPES),models/stories15M-$(t).gguf) $(TYPE_MODELS) $(KQ_MODELS)
+# The tests use stories260K, the synthetic stories15M (whole 32-element blocks everywhere),
+# the small models of each architecture and the K-quant models.
+TEST_MODELS := $(SMALL_MODELS) $(foreach t,$(MODEL_TYPES),models/stories15M-$(t).gguf) $(TYPE_MODELS) $(KQ_MODELS) \
+               $(ARCH_MODELS)
 test: deps all $(TEST_MODELS) $(SAN_TESTS)
 	@$(MAKE) --no-print-directory test-c
 	@$(MAKE) --no-print-directory test-wasm

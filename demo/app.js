@@ -462,7 +462,7 @@ function setModelStatus(kind, text) {
 function describe(info, name) {
   const params = info.parameters >= 1e6 ? `${f(info.parameters / 1e6, 1)}M` : `${Math.round(info.parameters / 1e3)}K`;
   const types = info.tensorTypes ? `, tensors ${info.tensorTypes}` : '';
-  return `Ready: ${name} (${info.quantization}${types}, ${params} parameters, ${info.layers} layers, vocabulary ${info.vocabSize}, context ${info.contextLength}${info.simd ? ', SIMD128' : ''}).`;
+  return `Ready: ${name} (${info.architecture}, ${info.quantization}${types}, ${params} parameters, ${info.layers} layers, vocabulary ${info.vocabSize}, context ${info.contextLength}${info.simd ? ', SIMD128' : ''}).`;
 }
 
 const BYTE_UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];

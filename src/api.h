@@ -76,8 +76,9 @@ const float *nu_model_forward(NuApiModel *m, int token, int pos);
 typedef struct NuApiOutput NuApiOutput;
 NuApiOutput *nu_convert_model(const uint8_t *model, size_t model_size, const uint8_t *tok,
                               size_t tok_size, int type, const char *name);
-NuApiOutput *nu_synth_model(const char *shape, const uint8_t *vocab, size_t vocab_size, int type,
-                            uint32_t seed_lo, uint32_t seed_hi, const char *name);
+NuApiOutput *nu_synth_model(const char *shape, const char *arch, int layers, int window, int flags,
+                            float std, const uint8_t *vocab, size_t vocab_size, int type, uint32_t seed_lo,
+                            uint32_t seed_hi, const char *name, const char *chat_template);
 const uint8_t *nu_output_data(const NuApiOutput *o);
 double nu_output_size(const NuApiOutput *o);
 void nu_output_free(NuApiOutput *o);

@@ -26,10 +26,10 @@ static NuApiOutput *wrap(NuCode rc, uint8_t *data, size_t size) {
     return o;
 }
 
-/* A GGUF (llama) or llama2.c checkpoint (with tok, its tokenizer.bin; tok NULL for GGUF) to a
- * GGUF file whose matrices are of ggml type `type` (0 f32, 1 f16, 30 bf16, 8 q8_0, 2 q4_0, 3 q4_1,
- * 6 q5_0, 7 q5_1, 11-14 q3_K-q6_K, 20 iq4_nl, 23 iq4_xs) or in a mixture (convert.h: 266 q2_K,
- * 268 q3_K_M, 271 q4_K_M, 273 q5_K_M). name: general.name
+/* A GGUF (llama, qwen2, qwen3, gemma3) or llama2.c checkpoint (with tok, its tokenizer.bin; tok
+ * NULL for GGUF) to a GGUF file whose matrices are of ggml type `type` (0 f32, 1 f16, 30 bf16,
+ * 8 q8_0, 2 q4_0, 3 q4_1, 6 q5_0, 7 q5_1, 11-14 q3_K-q6_K, 20 iq4_nl, 23 iq4_xs) or in a mixture
+ * (convert.h: 266 q2_K, 268 q3_K_M, 271 q4_K_M, 273 q5_K_M). name: general.name
  * for a llama2.c input (NULL for the default). */
 NU_EXPORT NuApiOutput *nu_convert_model(const uint8_t *model, size_t model_size,
                                         const uint8_t *tok, size_t tok_size, int type,
@@ -41,18 +41,22 @@ NU_EXPORT NuApiOutput *nu_convert_model(const uint8_t *model, size_t model_size,
     return wrap(rc, data, size);
 }
 
-/* A random-weight model of shape (see nu_synth_shape) with the tokenizer of the GGUF file in
- * vocab; the 64-bit seed comes as two 32-bit halves. */
-NU_EXPORT NuApiOutput *nu_synth_model(const char *shape, const uint8_t *vocab, size_t vocab_size,
-                                      int type, uint32_t seed_lo, uint32_t seed_hi,
-                                      const char *name) {
-    NuConfig cfg;
+/* A random-weight model (see NuSynthSpec: shape, arch NULL or a name, layers, window and
+ * flags bit 0 untied output, bit 1 Llama 3 rope factors, std 0 for 0.02) with the tokenizer of the GGUF file
+ * in vocab and chat_template (NULL: the vocabulary's); the 64-bit seed comes as two 32-bit
+ * halves. */
+NU_EXPORT NuApiOutput *nu_synth_model(const char *shape, const char *arch, int layers, int window,
+                                      int flags, float std, const uint8_t *vocab, size_t vocab_size, int type,
+                                      uint32_t seed_lo, uint32_t seed_hi, const char *name,
+                                      const char *chat_template) {
+    NuSynthSpec spec = {shape, arch, layers, window, flags & 1, (flags >> 1) & 1, std};
+    NuSynthModel model;
     uint8_t *data = NULL;
     size_t size = 0;
-    NuCode rc = nu_synth_shape(shape, &cfg, &nu_creation);
+    NuCode rc = nu_synth_spec(&spec, &model, &nu_creation);
     if (rc == NU_OK)
-        rc = nu_synth(&cfg, vocab, vocab_size, (NuType)type, (uint64_t)seed_hi << 32 | seed_lo, name,
-                      &data, &size, &nu_creation);
+        rc = nu_synth(&model, vocab, vocab_size, (NuType)type, (uint64_t)seed_hi << 32 | seed_lo, name,
+                      chat_template, &data, &size, &nu_creation);
     return wrap(rc, data, size);
 }
 

@@ -89,9 +89,12 @@ static void describe_weights(NuApiModel *m) {
     }
     for (int l = 0; l < m->config.n_layers; l++) {
         const NuLayer *y = &w->layers[l];
-        const NuTensor *all[9] = { &y->attn_norm, &y->wq, &y->wk, &y->wv, &y->wo,
-                                   &y->ffn_norm, &y->ffn_gate, &y->ffn_down, &y->ffn_up };
-        for (int i = 0; i < 9; i++) {
+        const NuTensor *all[16] = { &y->attn_norm, &y->wq, &y->wk, &y->wv, &y->wo,
+                                    &y->ffn_norm, &y->ffn_gate, &y->ffn_down, &y->ffn_up,
+                                    &y->bq, &y->bk, &y->bv, &y->q_norm, &y->k_norm,
+                                    &y->post_attn_norm, &y->post_ffn_norm };
+        for (int i = 0; i < 16; i++) {
+            if (!all[i]->data) continue; /* a tensor this architecture does not have */
             total += tensor_elements(all[i]);
             count[all[i]->type]++;
             if (all[i]->rows > 1) by_type[all[i]->type] += tensor_elements(all[i]);

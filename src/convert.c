@@ -8,6 +8,7 @@
 #include "convert.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,7 +86,8 @@ static NuCode copy_kv(GgufWriter *w, const GgufFile *g, uint64_t i, NuError *err
 typedef struct {
     char name[48];
     NuTensor src; /* the weight's shape; data NULL for a synthetic model */
-    int is_norm;
+    int is_norm;  /* a vector, kept F32: a norm (a synthetic one is all 1.0) or a bias */
+    int is_bias;  /* a synthetic bias is random, like a matrix */
     NuType type;  /* output type */
 } Item;
 
@@ -93,6 +95,7 @@ typedef struct {
     Item *items;
     size_t n;
     int64_t max_cols;
+    float std; /* of a synthetic model's random elements */
     int n_layers, n_gqa, tied; /* what llama.cpp's per-tensor rules look at */
 } Plan;
 
@@ -112,41 +115,52 @@ static void plan_add(Plan *p, const char *name, const NuTensor *src, int is_norm
     snprintf(it->name, sizeof it->name, "%s", name);
     it->src = *src;
     it->is_norm = is_norm;
+    it->is_bias = strstr(name, ".bias") != NULL;
     it->type = output_type(target, name, is_norm, src->cols, p);
     if (src->cols > p->max_cols) p->max_cols = src->cols;
 }
 
+/* The parts of a layer in llama.cpp's names; optional ones (biases, q/k norms, post norms)
+ * are planned when present (rows > 0: a loader leaves absent ones zeroed). */
+#define LAYER_PARTS 16
+
 /* One item per weight in llama.cpp's names; output.weight only when not shared. */
-static NuCode plan_weights(const NuWeights *w, const NuConfig *c, NuType target, Plan *p,
-                           NuError *err) {
+static NuCode plan_weights(const NuWeights *w, const NuConfig *c, int shared_output, NuType target,
+                           Plan *p, NuError *err) {
     const int n_layers = c->n_layers;
     memset(p, 0, sizeof *p);
     p->n_layers = n_layers;
     p->n_gqa = c->n_kv_heads > 0 ? c->n_heads / c->n_kv_heads : 1;
-    p->tied = w->output.data == w->token_embd.data;
-    if ((size_t)n_layers > (SIZE_MAX / sizeof *p->items - 3) / 9)
+    p->tied = shared_output;
+    if ((size_t)n_layers > (SIZE_MAX / sizeof *p->items - 4) / LAYER_PARTS)
         return nu_fail(err, NU_ERR_NOMEM, "%d layers are too many to plan", n_layers);
-    p->items = calloc(3 + 9 * (size_t)n_layers, sizeof *p->items);
+    p->items = calloc(4 + LAYER_PARTS * (size_t)n_layers, sizeof *p->items);
     if (!p->items) return nu_fail(err, NU_ERR_NOMEM, "no memory to plan %d layers", n_layers);
     plan_add(p, "token_embd.weight", &w->token_embd, 0, target);
     plan_add(p, "output_norm.weight", &w->output_norm, 1, target);
-    if (w->output.data != w->token_embd.data) plan_add(p, "output.weight", &w->output, 0, target);
+    if (!shared_output) plan_add(p, "output.weight", &w->output, 0, target);
+    if (w->rope_freqs.rows > 0) plan_add(p, "rope_freqs.weight", &w->rope_freqs, 1, target);
     for (int l = 0; l < n_layers; l++) {
         const NuLayer *y = &w->layers[l];
         const struct {
             const char *suffix;
             const NuTensor *t;
             int is_norm;
-        } parts[] = {
-            {"attn_norm", &y->attn_norm, 1}, {"attn_q", &y->wq, 0},
-            {"attn_k", &y->wk, 0},           {"attn_v", &y->wv, 0},
-            {"attn_output", &y->wo, 0},      {"ffn_norm", &y->ffn_norm, 1},
-            {"ffn_gate", &y->ffn_gate, 0},   {"ffn_down", &y->ffn_down, 0},
-            {"ffn_up", &y->ffn_up, 0},
+        } parts[LAYER_PARTS] = {
+            {"attn_norm.weight", &y->attn_norm, 1},   {"attn_q.weight", &y->wq, 0},
+            {"attn_k.weight", &y->wk, 0},             {"attn_v.weight", &y->wv, 0},
+            {"attn_q.bias", &y->bq, 1},               {"attn_k.bias", &y->bk, 1},
+            {"attn_v.bias", &y->bv, 1},               {"attn_q_norm.weight", &y->q_norm, 1},
+            {"attn_k_norm.weight", &y->k_norm, 1},    {"attn_output.weight", &y->wo, 0},
+            {"post_attention_norm.weight", &y->post_attn_norm, 1},
+            {"ffn_norm.weight", &y->ffn_norm, 1},     {"ffn_gate.weight", &y->ffn_gate, 0},
+            {"ffn_down.weight", &y->ffn_down, 0},     {"ffn_up.weight", &y->ffn_up, 0},
+            {"post_ffw_norm.weight", &y->post_ffn_norm, 1},
         };
-        for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        for (size_t i = 0; i < LAYER_PARTS; i++) {
+            if (parts[i].t->rows == 0) continue;
             char name[48];
-            snprintf(name, sizeof name, "blk.%d.%s.weight", l, parts[i].suffix);
+            snprintf(name, sizeof name, "blk.%d.%s", l, parts[i].suffix);
             plan_add(p, name, parts[i].t, parts[i].is_norm, target);
         }
     }
@@ -164,8 +178,7 @@ static void add_plan_tensors(GgufWriter *w, const Plan *p) {
 
 /* ---- filling tensors ----------------------------------------------------------------- */
 
-#define SYNTH_STD 0.02f
-#define SYNTH_HALF_WIDTH (SYNTH_STD * 1.7320508f) /* uniform on [-a, a] has std a / sqrt(3) */
+#define SYNTH_STD 0.02f /* the default */
 
 /* splitmix64: a well-mixed 64-bit stream from any state, including 0. */
 static uint64_t next_u64(uint64_t *state) {
@@ -175,16 +188,18 @@ static uint64_t next_u64(uint64_t *state) {
     return z ^ (z >> 31);
 }
 
-static void random_row(uint64_t *state, float *row, int64_t n) {
+/* Uniform on [-a, a] with a = std * sqrt(3), which has that standard deviation. */
+static void random_row(uint64_t *state, float std, float *row, int64_t n) {
+    const float half_width = std * 1.7320508f;
     for (int64_t j = 0; j < n; j++) {
         float u = (float)(next_u64(state) >> 40) * (1.0f / 16777216.0f); /* [0, 1), 24 bits */
-        row[j] = (2.0f * u - 1.0f) * SYNTH_HALF_WIDTH;
+        row[j] = (2.0f * u - 1.0f) * half_width;
     }
 }
 
 /* Writes item `index` at dst: each row dequantized from the input, or for a synthetic model
- * norms of 1.0 and matrices from the item's own PRNG stream. */
-static void fill_item(const Item *it, size_t index, uint64_t seed, float *row, uint8_t *dst) {
+ * norms of 1.0 and matrices and biases from the item's own PRNG stream. */
+static void fill_item(const Item *it, size_t index, uint64_t seed, float std, float *row, uint8_t *dst) {
     const int64_t cols = it->src.cols;
     const size_t in_bytes = it->src.data ? nu_row_bytes(it->src.type, cols) : 0;
     const size_t out_bytes = nu_row_bytes(it->type, cols);
@@ -193,10 +208,10 @@ static void fill_item(const Item *it, size_t index, uint64_t seed, float *row, u
         if (it->src.data)
             nu_dequantize_row(it->src.type, (const uint8_t *)it->src.data + (size_t)r * in_bytes,
                               row, cols);
-        else if (it->is_norm)
+        else if (it->is_norm && !it->is_bias)
             for (int64_t j = 0; j < cols; j++) row[j] = 1.0f;
         else
-            random_row(&state, row, cols);
+            random_row(&state, std, row, cols);
         nu_quantize_row(it->type, row, dst + (size_t)r * out_bytes, cols);
     }
 }
@@ -216,7 +231,7 @@ static NuCode finish(GgufWriter *w, const Plan *p, uint64_t seed, uint8_t **out,
     }
     for (size_t i = 0; i < p->n; i++)
         if (!copied(&p->items[i]))
-            fill_item(&p->items[i], i, seed, row, buf + gguf_writer_tensor_pos(w, i));
+            fill_item(&p->items[i], i, seed, p->std, row, buf + gguf_writer_tensor_pos(w, i));
     free(row);
     *out = buf;
     *out_size = size;
@@ -225,23 +240,36 @@ static NuCode finish(GgufWriter *w, const Plan *p, uint64_t seed, uint8_t **out,
 
 /* ---- metadata ------------------------------------------------------------------------ */
 
-static void add_general(GgufWriter *w, const char *name, NuType type) {
-    gguf_add_str(w, "general.architecture", "llama");
+static void add_general(GgufWriter *w, const char *arch, const char *name, NuType type) {
+    gguf_add_str(w, "general.architecture", arch);
     gguf_add_str(w, "general.name", name);
     gguf_add_u32(w, "general.file_type", (uint32_t)nu_convert_file_type(type));
 }
 
+/* The hyperparameters under the architecture's prefix, as llama.cpp's converter writes them
+ * (gemma3's window and its rope base only when the model has one). */
 static void add_hparams(GgufWriter *w, const NuConfig *c) {
-    gguf_add_u32(w, "llama.vocab_size", (uint32_t)c->vocab_size);
-    gguf_add_u32(w, "llama.context_length", (uint32_t)c->seq_len);
-    gguf_add_u32(w, "llama.embedding_length", (uint32_t)c->dim);
-    gguf_add_u32(w, "llama.block_count", (uint32_t)c->n_layers);
-    gguf_add_u32(w, "llama.feed_forward_length", (uint32_t)c->hidden_dim);
-    gguf_add_u32(w, "llama.rope.dimension_count", (uint32_t)c->rope_dim);
-    gguf_add_u32(w, "llama.attention.head_count", (uint32_t)c->n_heads);
-    gguf_add_u32(w, "llama.attention.head_count_kv", (uint32_t)c->n_kv_heads);
-    gguf_add_f32(w, "llama.attention.layer_norm_rms_epsilon", c->norm_eps);
-    gguf_add_f32(w, "llama.rope.freq_base", c->rope_theta);
+    char key[96];
+#define K(suffix) (snprintf(key, sizeof key, "%s.%s", nu_arch_name(c->arch), suffix), key)
+    gguf_add_u32(w, K("vocab_size"), (uint32_t)c->vocab_size);
+    gguf_add_u32(w, K("context_length"), (uint32_t)c->seq_len);
+    gguf_add_u32(w, K("embedding_length"), (uint32_t)c->dim);
+    gguf_add_u32(w, K("block_count"), (uint32_t)c->n_layers);
+    gguf_add_u32(w, K("feed_forward_length"), (uint32_t)c->hidden_dim);
+    gguf_add_u32(w, K("rope.dimension_count"), (uint32_t)c->rope_dim);
+    gguf_add_u32(w, K("attention.head_count"), (uint32_t)c->n_heads);
+    gguf_add_u32(w, K("attention.head_count_kv"), (uint32_t)c->n_kv_heads);
+    if (c->arch == NU_ARCH_QWEN3 || c->arch == NU_ARCH_GEMMA3 || c->head_dim * c->n_heads != c->dim) {
+        gguf_add_u32(w, K("attention.key_length"), (uint32_t)c->head_dim);
+        gguf_add_u32(w, K("attention.value_length"), (uint32_t)c->head_dim);
+    }
+    gguf_add_f32(w, K("attention.layer_norm_rms_epsilon"), c->norm_eps);
+    gguf_add_f32(w, K("rope.freq_base"), c->rope_theta);
+    if (c->swa_window > 0) {
+        gguf_add_u32(w, K("attention.sliding_window"), (uint32_t)c->swa_window);
+        gguf_add_f32(w, K("rope.freq_base_swa"), c->rope_theta_swa);
+    }
+#undef K
 }
 
 /* Token types as llama.cpp numbers them. */
@@ -348,11 +376,12 @@ static NuCode convert_llama2c(const uint8_t *model, size_t model_size, const uin
     if (rc == NU_OK && !(w = gguf_writer_new()))
         rc = nu_fail(err, NU_ERR_NOMEM, "no memory for a GGUF writer");
     if (rc == NU_OK) {
-        add_general(w, name ? name : "llama", type);
+        add_general(w, "llama", name ? name : "llama", type);
         add_hparams(w, &c);
         rc = add_llama2c_vocab(w, tok, tok_size, c.vocab_size, err);
     }
-    if (rc == NU_OK) rc = plan_weights(&wts, &c, type, &plan, err);
+    if (rc == NU_OK)
+        rc = plan_weights(&wts, &c, wts.output.data == wts.token_embd.data, type, &plan, err);
     if (rc == NU_OK) {
         add_plan_tensors(w, &plan);
         rc = finish(w, &plan, 0, out, out_size, err);
@@ -416,7 +445,8 @@ static NuCode convert_gguf(const uint8_t *model, size_t model_size, NuType type,
     if (rc == NU_OK && !(w = gguf_writer_new()))
         rc = nu_fail(err, NU_ERR_NOMEM, "no memory for a GGUF writer");
     if (rc == NU_OK) rc = copy_metadata(w, g, type, err);
-    if (rc == NU_OK) rc = plan_weights(&wts, &c, type, &plan, err);
+    if (rc == NU_OK)
+        rc = plan_weights(&wts, &c, wts.output.data == wts.token_embd.data, type, &plan, err);
     if (rc == NU_OK) {
         add_plan_tensors(w, &plan); /* first, so tensor i of the writer is plan item i */
         rc = copy_other_tensors(w, g, &plan, err);
@@ -451,62 +481,147 @@ NuCode nu_convert(const uint8_t *model, size_t model_size, const uint8_t *tok, s
 
 /* ---- synthetic models ---------------------------------------------------------------- */
 
+/* Real models' shapes and settings (their Hugging Face configs); vocab 0: the vocabulary
+ * file's size. */
 static const struct {
     const char *name;
-    int dims[7];
-} shapes[] = {
-    {"stories15M", {288, 768, 6, 6, 6, 32000, 256}},
-    {"stories42M", {512, 1376, 8, 8, 8, 32000, 1024}},
-    {"stories110M", {768, 2048, 12, 12, 12, 32000, 1024}},
+    NuArch arch;
+    int dims[8]; /* dim, hidden, layers, heads, kv heads, vocab, context, head size */
+    float theta, eps;
+    int window, untied, llama3_rope;
+} presets[] = {
+    {"stories15M", NU_ARCH_LLAMA, {288, 768, 6, 6, 6, 32000, 256, 48}, 1e4f, 1e-5f, 0, 0, 0},
+    {"stories42M", NU_ARCH_LLAMA, {512, 1376, 8, 8, 8, 32000, 1024, 64}, 1e4f, 1e-5f, 0, 0, 0},
+    {"stories110M", NU_ARCH_LLAMA, {768, 2048, 12, 12, 12, 32000, 1024, 64}, 1e4f, 1e-5f, 0, 0, 0},
+    {"smollm2-135m", NU_ARCH_LLAMA, {576, 1536, 30, 9, 3, 0, 8192, 64}, 1e5f, 1e-5f, 0, 0, 0},
+    {"tinyllama-1.1b", NU_ARCH_LLAMA, {2048, 5632, 22, 32, 4, 0, 2048, 64}, 1e4f, 1e-5f, 0, 1, 0},
+    {"llama3.2-1b", NU_ARCH_LLAMA, {2048, 8192, 16, 32, 8, 0, 131072, 64}, 5e5f, 1e-5f, 0, 0, 1},
+    {"qwen2.5-0.5b", NU_ARCH_QWEN2, {896, 4864, 24, 14, 2, 0, 32768, 64}, 1e6f, 1e-6f, 0, 0, 0},
+    {"qwen3-0.6b", NU_ARCH_QWEN3, {1024, 3072, 28, 16, 8, 0, 40960, 128}, 1e6f, 1e-6f, 0, 0, 0},
+    {"gemma3-270m", NU_ARCH_GEMMA3, {640, 2048, 18, 4, 1, 0, 32768, 256}, 1e6f, 1e-6f, 512, 0, 0},
 };
 
-/* Seven positive decimal integers separated by commas, nothing else. */
-static int parse_dims(const char *s, int dims[7]) {
-    for (int i = 0; i < 7; i++) {
+/* Seven or eight decimal integers separated by commas, nothing else: all positive but the
+ * vocabulary (field 5), which may be 0. Without the eighth (head size) it is 0. */
+static int parse_dims(const char *s, int dims[8]) {
+    dims[7] = 0;
+    for (int i = 0; i < 8; i++) {
         if (*s < '0' || *s > '9') return 0;
         int64_t v = 0;
         while (*s >= '0' && *s <= '9') {
             v = v * 10 + (*s++ - '0');
             if (v > INT32_MAX) return 0;
         }
-        if (v == 0 || *s != (i < 6 ? ',' : '\0')) return 0;
+        if (v == 0 && i != 5) return 0;
         dims[i] = (int)v;
-        if (i < 6) s++;
+        if (*s == '\0') return i >= 6;
+        if (*s++ != ',') return 0;
     }
-    return 1;
+    return 0;
 }
 
-NuCode nu_synth_shape(const char *spec, NuConfig *cfg, NuError *err) {
+/* An architecture's usual settings for a shape that does not come with its own. */
+static void arch_settings(NuArch arch, float *theta, float *eps) {
+    *theta = arch == NU_ARCH_LLAMA ? 1e4f : 1e6f;
+    *eps = arch == NU_ARCH_LLAMA ? 1e-5f : 1e-6f;
+}
+
+static NuCode parse_arch(const char *name, NuArch *out, NuError *err) {
+    for (int a = NU_ARCH_LLAMA; a <= NU_ARCH_GEMMA3; a++)
+        if (strcmp(name, nu_arch_name((NuArch)a)) == 0) {
+            *out = (NuArch)a;
+            return NU_OK;
+        }
+    return nu_fail(err, NU_ERR_ARG, "architecture '%.32s' is not one of llama, qwen2, qwen3, gemma3",
+                   name);
+}
+
+NuCode nu_synth_spec(const NuSynthSpec *spec, NuSynthModel *m, NuError *err) {
     nu_clear(err);
-    memset(cfg, 0, sizeof *cfg);
-    if (!spec) return nu_fail(err, NU_ERR_ARG, "no shape given");
-    int dims[7];
-    int found = 0;
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0] && !found; i++)
-        if (strcmp(spec, shapes[i].name) == 0) {
-            memcpy(dims, shapes[i].dims, sizeof dims);
+    memset(m, 0, sizeof *m);
+    NuConfig *cfg = &m->config;
+    if (!spec->shape) return nu_fail(err, NU_ERR_ARG, "no shape given");
+    int dims[8], window = 0, found = 0;
+    NuArch arch = NU_ARCH_LLAMA;
+    float theta = 1e4f, eps = 1e-5f;
+    for (size_t i = 0; i < sizeof presets / sizeof presets[0] && !found; i++)
+        if (strcmp(spec->shape, presets[i].name) == 0) {
+            memcpy(dims, presets[i].dims, sizeof dims);
+            arch = presets[i].arch;
+            theta = presets[i].theta, eps = presets[i].eps, window = presets[i].window;
+            m->untied_output = presets[i].untied;
+            m->llama3_rope = presets[i].llama3_rope;
             found = 1;
         }
-    if (!found && !parse_dims(spec, dims))
-        return nu_fail(err, NU_ERR_ARG, "shape '%.64s' is not stories15M, stories42M, "
-                       "stories110M or DIM,HIDDEN,LAYERS,HEADS,KVHEADS,VOCAB,SEQ (positive "
-                       "integers)", spec);
+    if (!found && !parse_dims(spec->shape, dims))
+        return nu_fail(err, NU_ERR_ARG, "shape '%.64s' is not a preset (stories15M, stories42M, "
+                       "stories110M, smollm2-135m, tinyllama-1.1b, llama3.2-1b, qwen2.5-0.5b, "
+                       "qwen3-0.6b, gemma3-270m) or DIM,HIDDEN,LAYERS,HEADS,KVHEADS,VOCAB,SEQ[,HEAD] "
+                       "(positive integers; VOCAB 0: the vocabulary file's)", spec->shape);
+    if (spec->arch && spec->arch[0]) {
+        NuArch want = NU_ARCH_LLAMA;
+        NuCode rc = parse_arch(spec->arch, &want, err);
+        if (rc != NU_OK) return rc;
+        if (found && want != arch)
+            return nu_fail(err, NU_ERR_ARG, "shape %s is a %s model, not %s", spec->shape,
+                           nu_arch_name(arch), spec->arch);
+        arch = want;
+    }
+    if (!found) arch_settings(arch, &theta, &eps);
+    if (spec->window > 0) window = spec->window;
+    if (window > 0 && arch != NU_ARCH_GEMMA3)
+        return nu_fail(err, NU_ERR_ARG, "a sliding window is for gemma3 models, not %s",
+                       nu_arch_name(arch));
+    if (!(spec->std >= 0.0f && spec->std <= 1.0f))
+        return nu_fail(err, NU_ERR_ARG, "standard deviation %g is not in [0, 1]", (double)spec->std);
+    m->std = spec->std;
+    m->untied_output |= spec->untied_output;
+    m->llama3_rope |= spec->llama3_rope;
+    if (m->llama3_rope && arch != NU_ARCH_LLAMA)
+        return nu_fail(err, NU_ERR_ARG, "Llama 3 rope factors are for llama models, not %s",
+                       nu_arch_name(arch));
+
     cfg->dim = dims[0];
     cfg->hidden_dim = dims[1];
-    cfg->n_layers = dims[2];
+    cfg->n_layers = spec->layers > 0 ? spec->layers : dims[2];
     cfg->n_heads = dims[3];
     cfg->n_kv_heads = dims[4];
     cfg->vocab_size = dims[5];
     cfg->seq_len = dims[6];
-    cfg->rope_dim = cfg->dim % cfg->n_heads == 0 ? cfg->dim / cfg->n_heads : 0;
-    cfg->rope_theta = 10000.0f;
-    cfg->norm_eps = 1e-5f;
+    nu_config_defaults(cfg);
+    if (dims[7] > 0) cfg->head_dim = dims[7];
+    cfg->rope_dim = cfg->head_dim;
+    cfg->arch = arch;
+    cfg->rope_theta = theta;
+    cfg->norm_eps = eps;
+    nu_config_features(cfg);
+    if (window > 0) {
+        cfg->swa_window = window;
+        cfg->swa_period = 6; /* llama.cpp's gemma3 pattern: five local layers, one global */
+        cfg->rope_theta_swa = 1e4f;
+    } else {
+        cfg->rope_theta_swa = theta;
+    }
+    /* Checked as the loader will use it: vocabulary known, context cut. */
+    NuConfig check = *cfg;
+    if (check.vocab_size == 0) check.vocab_size = 1;
+    if (check.seq_len > NU_CONTEXT_MAX) check.seq_len = NU_CONTEXT_MAX;
     NuError e;
-    NuCode rc = nu_config_check(cfg, &e);
+    NuCode rc = cfg->head_dim > 0 ? nu_config_check(&check, &e)
+                                  : nu_fail(&e, NU_ERR_FORMAT, "heads %d do not divide dim %d (give HEAD)",
+                                            cfg->n_heads, cfg->dim);
     if (rc != NU_OK)
-        return nu_fail(err, rc == NU_ERR_FORMAT ? NU_ERR_ARG : rc, "shape '%.64s': %s", spec,
+        return nu_fail(err, rc == NU_ERR_FORMAT ? NU_ERR_ARG : rc, "shape '%.64s': %s", spec->shape,
                        e.message);
     return NU_OK;
+}
+
+NuCode nu_synth_shape(const char *spec, NuConfig *cfg, NuError *err) {
+    NuSynthSpec s = {.shape = spec};
+    NuSynthModel m;
+    NuCode rc = nu_synth_spec(&s, &m, err);
+    *cfg = m.config;
+    return rc;
 }
 
 static uint64_t mul_sat(uint64_t a, uint64_t b) {
@@ -518,96 +633,151 @@ static uint64_t add_sat(uint64_t a, uint64_t b) { return b > UINT64_MAX - a ? UI
 /* Bytes of the weights in their output types (saturating), checked before anything is
  * allocated for them. Sizes per element are counted in 256ths of a byte (every block size
  * divides 256). */
-static uint64_t synth_bytes(const NuConfig *c, NuType type) {
+static uint64_t synth_bytes(const NuSynthModel *m, NuType type) {
+    const NuConfig *c = &m->config;
     const uint64_t dim = (uint64_t)c->dim, hidden = (uint64_t)c->hidden_dim;
-    const uint64_t kv_dim = dim / (uint64_t)c->n_heads * (uint64_t)c->n_kv_heads;
+    const uint64_t kv_dim = (uint64_t)c->head_dim * (uint64_t)c->n_kv_heads;
+    const uint64_t q_dim = (uint64_t)c->head_dim * (uint64_t)c->n_heads;
     const uint64_t full = nu_row_bytes(type, 256), half = nu_row_bytes(NU_TYPE_F16, 256);
     const uint64_t by_dim = output_type(type, "", 0, c->dim, NULL) == type ? full : half;
+    const uint64_t by_q = output_type(type, "", 0, (int64_t)q_dim, NULL) == type ? full : half;
     const uint64_t by_hidden = output_type(type, "", 0, c->hidden_dim, NULL) == type ? full : half;
-    /* rows of dim columns: wq, wo, wk, wv, gate, up; ffn_down has hidden columns */
-    uint64_t rows = add_sat(add_sat(2 * dim, 2 * kv_dim), 2 * hidden);
+    /* rows of dim columns: wq, wk, wv, gate, up; wo has q_dim columns, ffn_down hidden */
+    uint64_t rows = add_sat(add_sat(q_dim, 2 * kv_dim), 2 * hidden);
     uint64_t layer = add_sat(mul_sat(mul_sat(rows, dim), by_dim),
-                             mul_sat(mul_sat(dim, hidden), by_hidden));
-    layer = add_sat(layer, 2 * 1024 * dim); /* norms */
+                             add_sat(mul_sat(mul_sat(dim, q_dim), by_q),
+                                     mul_sat(mul_sat(dim, hidden), by_hidden)));
+    layer = add_sat(layer, 1024 * (4 * dim + 2 * q_dim + 2 * (uint64_t)c->head_dim)); /* vectors */
     uint64_t total = mul_sat(layer, (uint64_t)c->n_layers);
-    total = add_sat(total, mul_sat(mul_sat((uint64_t)c->vocab_size, dim), by_dim));
+    uint64_t embd = mul_sat(mul_sat((uint64_t)c->vocab_size, dim), by_dim);
+    total = add_sat(total, m->untied_output ? add_sat(embd, embd) : embd);
     total = add_sat(total, 1024 * dim);
     return total == UINT64_MAX ? total : total / 256;
 }
 
 #define SYNTH_MAX_BYTES ((uint64_t)4 << 30) /* what fits in wasm32 memory */
 
-/* A NuWeights of shapes only (no data); the classifier is the embedding. */
-static NuCode synth_weights(const NuConfig *c, NuWeights *w, NuError *err) {
+/* Llama 3's frequency factors (rope_freqs.weight) as its converter computes them from the
+ * model's rope scaling: factor 32, low/high frequency factors 1 and 4, original context 8192.
+ * Pairs whose wavelength is short keep their frequency, long ones are slowed by the factor,
+ * and those between are interpolated. */
+static void llama3_rope_factors(const NuConfig *c, float *out) {
+    const double factor = 32, low = 1, high = 4, old_context = 8192;
+    const double low_wavelen = old_context / low, high_wavelen = old_context / high;
+    for (int j = 0; j < c->rope_dim / 2; j++) {
+        double freq = pow((double)c->rope_theta, -2.0 * j / c->rope_dim);
+        double wavelen = 2 * 3.14159265358979323846 / freq;
+        if (wavelen < high_wavelen) out[j] = 1.0f;
+        else if (wavelen > low_wavelen) out[j] = (float)factor;
+        else {
+            double smooth = (old_context / wavelen - low) / (high - low);
+            out[j] = (float)(1.0 / ((1 - smooth) / factor + smooth));
+        }
+    }
+}
+
+/* A NuWeights of shapes only (no data) with the tensors m's features call for; rope_freqs
+ * (F32, computed) is the one with data. */
+static NuCode synth_weights(const NuSynthModel *m, float *rope_freqs, NuWeights *w, NuError *err) {
+    const NuConfig *c = &m->config;
     memset(w, 0, sizeof *w);
     w->layers = calloc((size_t)c->n_layers, sizeof *w->layers);
     if (!w->layers) return nu_fail(err, NU_ERR_NOMEM, "no memory for %d layers", c->n_layers);
-    const int64_t dim = c->dim, hidden = c->hidden_dim;
-    const int64_t kv_dim = dim / c->n_heads * c->n_kv_heads;
+    const int64_t dim = c->dim, hidden = c->hidden_dim, head = c->head_dim;
+    const int64_t q_dim = head * c->n_heads, kv_dim = head * c->n_kv_heads;
     NuTensor t = {NU_TYPE_F32, 0, 0, NULL};
     t.rows = c->vocab_size, t.cols = dim, w->token_embd = w->output = t;
     t.rows = 1, t.cols = dim, w->output_norm = t;
+    if (rope_freqs) {
+        llama3_rope_factors(c, rope_freqs);
+        w->rope_freqs = (NuTensor){NU_TYPE_F32, 1, c->rope_dim / 2, rope_freqs};
+    }
     for (int l = 0; l < c->n_layers; l++) {
         NuLayer *y = &w->layers[l];
         t.rows = 1, t.cols = dim, y->attn_norm = y->ffn_norm = t;
-        t.rows = dim, t.cols = dim, y->wq = y->wo = t;
+        if (c->post_norms) y->post_attn_norm = y->post_ffn_norm = t;
+        t.rows = q_dim, t.cols = dim, y->wq = t;
+        t.rows = dim, t.cols = q_dim, y->wo = t;
         t.rows = kv_dim, t.cols = dim, y->wk = y->wv = t;
         t.rows = hidden, t.cols = dim, y->ffn_gate = y->ffn_up = t;
         t.rows = dim, t.cols = hidden, y->ffn_down = t;
+        if (c->arch == NU_ARCH_QWEN2) {
+            t.rows = 1, t.cols = q_dim, y->bq = t;
+            t.cols = kv_dim, y->bk = y->bv = t;
+        }
+        if (c->qk_norm) t.rows = 1, t.cols = head, y->q_norm = y->k_norm = t;
     }
     return NU_OK;
 }
 
-/* Every tokenizer.* entry of the vocabulary file, after checking its token count. */
-static NuCode copy_vocab(GgufWriter *w, const GgufFile *v, int n_vocab, NuError *err) {
+/* Every tokenizer.* entry of the vocabulary file but a chat template that is replaced. The
+ * model's vocabulary size is the file's when 0, else must equal it. */
+static NuCode copy_vocab(GgufWriter *w, const GgufFile *v, int *n_vocab, int skip_template,
+                         NuError *err) {
     GgufType et;
     uint64_t count;
     NuError e;
     NuCode rc = gguf_get_arr(v, "tokenizer.ggml.tokens", &et, &count, &e);
     if (rc != NU_OK) return nu_fail(err, rc, "vocabulary file: %s", e.message);
-    if (count != (uint64_t)n_vocab)
+    if (*n_vocab == 0 && count <= INT32_MAX) *n_vocab = (int)count;
+    if (count != (uint64_t)*n_vocab)
         return nu_fail(err, NU_ERR_ARG, "the shape's vocabulary is %d tokens but the vocabulary "
-                       "file has %" PRIu64, n_vocab, count);
+                       "file has %" PRIu64, *n_vocab, count);
     for (uint64_t i = 0; i < gguf_kv_count(v); i++) {
         GgufStr key = gguf_kv_key(v, i);
         if (key.len < 10 || memcmp(key.ptr, "tokenizer.", 10) != 0) continue;
+        if (skip_template && str_is(key, "tokenizer.chat_template")) continue;
         rc = copy_kv(w, v, i, err);
         if (rc != NU_OK) return rc;
     }
     return NU_OK;
 }
 
-NuCode nu_synth(const NuConfig *cfg, const uint8_t *vocab, size_t vocab_size, NuType type,
-                uint64_t seed, const char *name, uint8_t **out, size_t *out_size, NuError *err) {
+NuCode nu_synth(const NuSynthModel *model, const uint8_t *vocab, size_t vocab_size, NuType type,
+                uint64_t seed, const char *name, const char *chat_template, uint8_t **out,
+                size_t *out_size, NuError *err) {
     nu_clear(err);
     *out = NULL;
     *out_size = 0;
+    NuSynthModel m = *model;
     NuCode rc = check_target(type, err);
-    if (rc == NU_OK) rc = nu_config_check(cfg, err);
     if (rc != NU_OK) return rc;
-    uint64_t bytes = synth_bytes(cfg, type);
-    if (bytes > SYNTH_MAX_BYTES)
-        return nu_fail(err, NU_ERR_NOMEM, "the weights would take %s%" PRIu64 " bytes, over "
-                       "the 4 GiB limit", bytes == UINT64_MAX ? "more than " : "", bytes);
     GgufFile *v = NULL;
     NuWeights wts = {0};
     Plan plan = {0};
     GgufWriter *w = NULL;
+    float *rope_freqs = NULL;
     NuError e;
     rc = gguf_open(vocab, vocab_size, &v, &e);
     if (rc != NU_OK) return nu_fail(err, rc, "vocabulary file: %s", e.message);
     if (!(w = gguf_writer_new())) rc = nu_fail(err, NU_ERR_NOMEM, "no memory for a GGUF writer");
     if (rc == NU_OK) {
-        add_general(w, name ? name : "synthetic", type);
-        add_hparams(w, cfg);
-        rc = copy_vocab(w, v, cfg->vocab_size, err);
+        add_general(w, nu_arch_name(m.config.arch), name ? name : "synthetic", type);
+        rc = copy_vocab(w, v, &m.config.vocab_size, chat_template != NULL, err);
     }
-    if (rc == NU_OK) rc = synth_weights(cfg, &wts, err);
-    if (rc == NU_OK) rc = plan_weights(&wts, cfg, type, &plan, err);
     if (rc == NU_OK) {
+        NuConfig check = m.config; /* as the loader will use it */
+        if (check.seq_len > NU_CONTEXT_MAX) check.seq_len = NU_CONTEXT_MAX;
+        rc = nu_config_check(&check, err);
+    }
+    uint64_t bytes = rc == NU_OK ? synth_bytes(&m, type) : 0;
+    if (bytes > SYNTH_MAX_BYTES)
+        rc = nu_fail(err, NU_ERR_NOMEM, "the weights would take %s%" PRIu64 " bytes, over "
+                     "the 4 GiB limit", bytes == UINT64_MAX ? "more than " : "", bytes);
+    if (rc == NU_OK) {
+        add_hparams(w, &m.config);
+        if (chat_template) gguf_add_str(w, "tokenizer.chat_template", chat_template);
+        if (m.llama3_rope && !(rope_freqs = malloc((size_t)m.config.rope_dim / 2 * sizeof *rope_freqs)))
+            rc = nu_fail(err, NU_ERR_NOMEM, "no memory for rope factors");
+    }
+    if (rc == NU_OK) rc = synth_weights(&m, rope_freqs, &wts, err);
+    if (rc == NU_OK) rc = plan_weights(&wts, &m.config, !m.untied_output, type, &plan, err);
+    if (rc == NU_OK) {
+        plan.std = m.std > 0.0f ? m.std : SYNTH_STD;
         add_plan_tensors(w, &plan);
         rc = finish(w, &plan, seed, out, out_size, err);
     }
+    free(rope_freqs);
     free(plan.items);
     gguf_writer_free(w);
     nu_weights_free(&wts);

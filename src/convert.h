@@ -75,19 +75,50 @@ int nu_convert_file_type(NuType type);
 NuCode nu_convert(const uint8_t *model, size_t model_size, const uint8_t *tok, size_t tok_size,
                   NuType type, const char *name, uint8_t **out, size_t *out_size, NuError *err);
 
-/* Parses a model shape: "stories15M", "stories42M", "stories110M", or seven positive
- * integers "DIM,HIDDEN,LAYERS,HEADS,KVHEADS,VOCAB,SEQ". Fills cfg (RoPE over the whole head,
- * theta 10000, epsilon 1e-5) and checks it with nu_config_check. Errors: NU_ERR_ARG, and
- * NU_ERR_NOMEM for a shape whose run state exceeds 4 GiB. */
+/* A synthetic model's description: a shape (a preset named after a real model, or numbers)
+ * and the options that change it. */
+typedef struct {
+    const char *shape;  /* a preset: stories15M, stories42M, stories110M (llama2.c's),
+                         * smollm2-135m, tinyllama-1.1b, llama3.2-1b, qwen2.5-0.5b, qwen3-0.6b,
+                         * gemma3-270m; or "DIM,HIDDEN,LAYERS,HEADS,KVHEADS,VOCAB,SEQ[,HEAD]"
+                         * (VOCAB 0: the vocabulary file's; HEAD: the head size, default
+                         * DIM / HEADS) */
+    const char *arch;   /* NULL or "": the preset's (numbers: llama); else llama, qwen2,
+                         * qwen3 or gemma3, which a preset must agree with */
+    int layers;         /* > 0: the layer count instead of the shape's */
+    int window;         /* > 0: gemma3's sliding window (gemma3-270m has 512) */
+    int untied_output;  /* write output.weight apart from token_embd (tinyllama does) */
+    int llama3_rope;    /* write rope_freqs.weight with Llama 3's factors (llama3.2 does) */
+    float std;          /* > 0: the random elements' standard deviation instead of 0.02 (a
+                         * small model with 0.02 barely attends: parity tests want more) */
+} NuSynthSpec;
+
+typedef struct {
+    NuConfig config;   /* vocab_size 0: the vocabulary file's */
+    int untied_output;
+    int llama3_rope;
+    float std;         /* 0: 0.02 */
+} NuSynthModel;
+
+/* Resolves a spec: the shape's numbers, the architecture's features (nu_config_features),
+ * its usual rope base and epsilon for numeric shapes (llama 10000 and 1e-5, the others 1e6
+ * and 1e-6; a gemma3 window turns every sixth layer global, local layers at base 10000), and
+ * checks the result with nu_config_check (context cut to NU_CONTEXT_MAX, as the loader
+ * will). Errors: NU_ERR_ARG, and NU_ERR_NOMEM for a shape whose run state exceeds 4 GiB. */
+NuCode nu_synth_spec(const NuSynthSpec *spec, NuSynthModel *model, NuError *err);
+
+/* nu_synth_spec of a shape alone, its config in cfg. */
 NuCode nu_synth_shape(const char *spec, NuConfig *cfg, NuError *err);
 
-/* A model of shape cfg with random weights: every matrix element uniform with standard
- * deviation 0.02 from a PRNG seeded by seed (each tensor from its own stream, so the file
- * is a function of cfg, type and seed alone), norms 1.0, the classifier shared with the
- * embedding. The tokenizer metadata (every tokenizer.* entry) is copied verbatim from the
- * GGUF file in vocab, whose token count must equal cfg->vocab_size. name: general.name
- * (NULL: "synthetic"). Output as for nu_convert. */
-NuCode nu_synth(const NuConfig *cfg, const uint8_t *vocab, size_t vocab_size, NuType type,
-                uint64_t seed, const char *name, uint8_t **out, size_t *out_size, NuError *err);
+/* A model with random weights: every matrix element and bias uniform with standard deviation
+ * model->std (0: 0.02) from a PRNG seeded by seed (each tensor from its own stream, so the file is a function
+ * of the model, type and seed alone), norms 1.0, the classifier shared with the embedding
+ * unless untied. The tokenizer metadata (every tokenizer.* entry) is copied verbatim from the
+ * GGUF file in vocab, whose token count must equal the config's vocab_size unless that is 0;
+ * chat_template (NULL: the vocabulary's, if any) is written as tokenizer.chat_template.
+ * name: general.name (NULL: "synthetic"). Output as for nu_convert. */
+NuCode nu_synth(const NuSynthModel *model, const uint8_t *vocab, size_t vocab_size, NuType type,
+                uint64_t seed, const char *name, const char *chat_template, uint8_t **out,
+                size_t *out_size, NuError *err);
 
 #endif

@@ -53,9 +53,7 @@ static NuCode read_header(const uint8_t *data, size_t size, NuConfig *cfg, int *
     if (cfg->dim % cfg->n_heads != 0)
         return nu_fail(err, NU_ERR_FORMAT, "llama2.c checkpoint: dim %d is not a multiple of "
                        "n_heads %d", cfg->dim, cfg->n_heads);
-    cfg->rope_dim = cfg->dim / cfg->n_heads;
-    cfg->rope_theta = 10000.0f;
-    cfg->norm_eps = 1e-5f;
+    nu_config_defaults(cfg);
     return NU_OK;
 }
 

@@ -1,5 +1,5 @@
-/* GGUF (llama architecture) -> NuConfig + NuWeights, and the config limits both loaders
- * share. GGUF shapes list the fastest dimension first: a matrix of `rows` rows of `cols`
+/* GGUF (llama, qwen2, qwen3, gemma3) -> NuConfig + NuWeights, and the config limits both
+ * loaders share. GGUF shapes list the fastest dimension first: a matrix of `rows` rows of `cols`
  * columns has ne = [cols, rows]. */
 #include "loader.h"
 
@@ -22,33 +22,48 @@ static uint64_t add_sat(uint64_t a, uint64_t b) { return b > UINT64_MAX - a ? UI
 
 NuCode nu_config_check(const NuConfig *c, NuError *err) {
     if (c->dim <= 0 || c->hidden_dim <= 0 || c->n_layers <= 0 || c->n_heads <= 0 ||
-        c->n_kv_heads <= 0 || c->vocab_size <= 0 || c->seq_len <= 0)
+        c->n_kv_heads <= 0 || c->vocab_size <= 0 || c->seq_len <= 0 || c->head_dim <= 0)
         return nu_fail(err, NU_ERR_FORMAT, "model config: sizes must be positive (dim %d, "
-                       "hidden %d, layers %d, heads %d, kv heads %d, vocab %d, context %d)",
-                       c->dim, c->hidden_dim, c->n_layers, c->n_heads, c->n_kv_heads,
-                       c->vocab_size, c->seq_len);
-    if (c->dim % c->n_heads != 0)
-        return nu_fail(err, NU_ERR_FORMAT, "model config: dim %d is not a multiple of the head "
-                       "count %d", c->dim, c->n_heads);
+                       "hidden %d, layers %d, heads %d, kv heads %d, vocab %d, context %d, "
+                       "head size %d)", c->dim, c->hidden_dim, c->n_layers, c->n_heads,
+                       c->n_kv_heads, c->vocab_size, c->seq_len, c->head_dim);
     if (c->n_heads % c->n_kv_heads != 0)
         return nu_fail(err, NU_ERR_FORMAT, "model config: head count %d is not a multiple of "
                        "the kv head count %d", c->n_heads, c->n_kv_heads);
-    int head = c->dim / c->n_heads;
+    if ((int64_t)c->n_heads * c->head_dim > INT32_MAX)
+        return nu_fail(err, NU_ERR_FORMAT, "model config: %d heads of %d dims are too wide",
+                       c->n_heads, c->head_dim);
+    int head = c->head_dim;
     if (c->rope_dim <= 0 || c->rope_dim > head || c->rope_dim % 2 != 0)
         return nu_fail(err, NU_ERR_FORMAT, "model config: rope dimension %d must be even, "
                        "positive and at most the head size %d", c->rope_dim, head);
-    if (!(c->rope_theta > 0.0f && isfinite(c->rope_theta)))
-        return nu_fail(err, NU_ERR_FORMAT, "model config: rope theta %g must be positive and "
-                       "finite", (double)c->rope_theta);
+    if (!(c->rope_theta > 0.0f && isfinite(c->rope_theta)) ||
+        !(c->rope_theta_swa > 0.0f && isfinite(c->rope_theta_swa)))
+        return nu_fail(err, NU_ERR_FORMAT, "model config: rope theta %g (sliding window %g) "
+                       "must be positive and finite", (double)c->rope_theta,
+                       (double)c->rope_theta_swa);
+    if (!(c->rope_scale > 0.0f && isfinite(c->rope_scale)))
+        return nu_fail(err, NU_ERR_FORMAT, "model config: rope scale %g must be positive and "
+                       "finite", (double)c->rope_scale);
     if (!(c->norm_eps >= 0.0f && isfinite(c->norm_eps)))
         return nu_fail(err, NU_ERR_FORMAT, "model config: norm epsilon %g must be "
                        "non-negative and finite", (double)c->norm_eps);
+    if (!(c->att_divisor > 0.0f && isfinite(c->att_divisor)) || !isfinite(c->embed_scale) ||
+        !(c->logit_softcap >= 0.0f && isfinite(c->logit_softcap)))
+        return nu_fail(err, NU_ERR_FORMAT, "model config: attention divisor %g must be "
+                       "positive, embedding scale %g and logit softcap %g finite (softcap "
+                       "not negative)", (double)c->att_divisor, (double)c->embed_scale,
+                       (double)c->logit_softcap);
+    if (c->swa_window < 0 || c->swa_period < 0)
+        return nu_fail(err, NU_ERR_FORMAT, "model config: sliding window %d and its period %d "
+                       "must not be negative", c->swa_window, c->swa_period);
 
     /* The run state is dominated by the KV cache; count it before anyone allocates it. */
     uint64_t kv_dim = (uint64_t)head * (uint64_t)c->n_kv_heads;
+    uint64_t q_dim = (uint64_t)head * (uint64_t)c->n_heads;
     uint64_t cache = mul_sat(mul_sat(2 * (uint64_t)c->n_layers, (uint64_t)c->seq_len),
                              mul_sat(kv_dim, 4));
-    uint64_t act = 4 * (4 * (uint64_t)c->dim + 2 * (uint64_t)c->hidden_dim +
+    uint64_t act = 4 * (3 * (uint64_t)c->dim + 2 * q_dim + 2 * (uint64_t)c->hidden_dim +
                         (uint64_t)c->vocab_size + (uint64_t)c->n_heads * (uint64_t)c->seq_len);
     uint64_t total = add_sat(cache, act);
     if (total > MAX_RUNSTATE_BYTES)
@@ -57,6 +72,19 @@ NuCode nu_config_check(const NuConfig *c, NuError *err) {
                        "the 4 GiB limit", total == UINT64_MAX ? "more than " : "", total,
                        c->n_layers, c->seq_len, kv_dim);
     return NU_OK;
+}
+
+void nu_config_defaults(NuConfig *c) {
+    c->arch = NU_ARCH_LLAMA;
+    c->head_dim = c->n_heads > 0 && c->dim % c->n_heads == 0 ? c->dim / c->n_heads : 0;
+    c->rope_dim = c->head_dim;
+    c->rope_theta = 10000.0f;
+    c->rope_theta_swa = 10000.0f;
+    c->rope_scale = 1.0f;
+    c->norm_eps = 1e-5f;
+    c->logit_softcap = 0.0f;
+    nu_config_features(c);
+    c->swa_window = c->swa_period = 0;
 }
 
 void nu_weights_free(NuWeights *w) {
@@ -118,33 +146,150 @@ static NuCode vocab_size(const GgufFile *g, int *out, NuError *err) {
     return NU_OK;
 }
 
-static NuCode read_config(const GgufFile *g, NuConfig *c, NuError *err) {
+void nu_config_features(NuConfig *c) {
+    int gemma = c->arch == NU_ARCH_GEMMA3;
+    c->rope_neox = c->arch != NU_ARCH_LLAMA;
+    c->qk_norm = c->arch == NU_ARCH_QWEN3 || gemma;
+    c->post_norms = c->gelu = gemma;
+    c->embed_scale = gemma ? sqrtf((float)c->dim) : 1.0f;
+    /* llama.cpp's gemma3 query scale: the head size, but dim / heads in the 62-layer 27B */
+    int scale_dim = gemma && c->n_layers == 62 ? c->dim / c->n_heads : c->head_dim;
+    c->att_divisor = sqrtf((float)scale_dim);
+}
+
+static const char *const arch_names[] = {"llama", "qwen2", "qwen3", "gemma3"};
+
+static NuCode read_arch(const GgufFile *g, NuArch *out, NuError *err) {
     GgufStr arch;
     NuCode rc = gguf_get_str(g, "general.architecture", &arch, err);
     if (rc != NU_OK) return rc;
-    if (arch.len != 5 || memcmp(arch.ptr, "llama", 5) != 0)
-        return nu_fail(err, NU_ERR_UNSUPPORTED, "architecture '%.*s' is not supported (only "
-                       "llama)", arch.len > 64 ? 64 : (int)arch.len, arch.ptr);
+    for (size_t i = 0; i < sizeof arch_names / sizeof arch_names[0]; i++)
+        if (arch.len == strlen(arch_names[i]) && memcmp(arch.ptr, arch_names[i], arch.len) == 0) {
+            *out = (NuArch)i;
+            return NU_OK;
+        }
+    return nu_fail(err, NU_ERR_UNSUPPORTED, "architecture '%.*s' is not supported (llama, "
+                   "qwen2, qwen3, gemma3)", arch.len > 64 ? 64 : (int)arch.len, arch.ptr);
+}
+
+const char *nu_arch_name(NuArch arch) {
+    return (unsigned)arch < sizeof arch_names / sizeof arch_names[0] ? arch_names[arch] : "?";
+}
+
+/* "<arch>.<suffix>", the form of every hyperparameter key. */
+static const char *arch_key(char *buf, size_t cap, NuArch arch, const char *suffix) {
+    snprintf(buf, cap, "%s.%s", nu_arch_name(arch), suffix);
+    return buf;
+}
+
+/* rope.scaling.type: none or linear (by rope.scaling.factor, or the older rope.scale_linear);
+ * llama.cpp's yarn and longrope need more than a scale. */
+static NuCode read_rope_scaling(const GgufFile *g, NuConfig *c, NuError *err) {
+    char key[96];
+    float factor = 0.0f;
+    c->rope_scale = 1.0f;
+    if (gguf_find_key(g, arch_key(key, sizeof key, c->arch, "rope.scaling.type")) >= 0) {
+        GgufStr type;
+        NuCode rc = gguf_get_str(g, key, &type, err);
+        if (rc != NU_OK) return rc;
+        if (type.len == 4 && memcmp(type.ptr, "none", 4) == 0) return NU_OK;
+        if (!(type.len == 6 && memcmp(type.ptr, "linear", 6) == 0))
+            return nu_fail(err, NU_ERR_UNSUPPORTED, "rope scaling '%.*s' is not supported "
+                           "(none, linear)", type.len > 32 ? 32 : (int)type.len, type.ptr);
+    }
+    NuCode rc = get_float(g, arch_key(key, sizeof key, c->arch, "rope.scaling.factor"), 0.0f,
+                          &factor, err);
+    if (rc == NU_OK && factor == 0.0f)
+        rc = get_float(g, arch_key(key, sizeof key, c->arch, "rope.scale_linear"), 0.0f,
+                       &factor, err);
+    if (rc != NU_OK) return rc;
+    if (factor != 0.0f) {
+        if (!(factor > 0.0f && isfinite(factor)))
+            return nu_fail(err, NU_ERR_FORMAT, "%s is %g (must be positive)", key,
+                           (double)factor);
+        c->rope_scale = 1.0f / factor;
+    }
+    return NU_OK;
+}
+
+/* gemma3's keys: sliding-window attention (attention.sliding_window; period from
+ * attention.sliding_window_pattern, 6 when absent or not a number, as llama.cpp reads it;
+ * those layers' rope base from rope.freq_base_swa, 10000 when absent) and a final logit
+ * softcap when given. */
+static NuCode read_gemma3(const GgufFile *g, NuConfig *c, NuError *err) {
+    char key[96];
+    NuCode rc;
+    if ((rc = get_float(g, arch_key(key, sizeof key, c->arch, "final_logit_softcapping"), 0.0f,
+                        &c->logit_softcap, err)))
+        return rc;
+    arch_key(key, sizeof key, c->arch, "attention.sliding_window");
+    if (gguf_find_key(g, key) < 0) return NU_OK;
+    uint32_t window;
+    if ((rc = gguf_get_u32(g, key, &window, err))) return rc;
+    if (window == 0) return NU_OK;
+    if (window > INT32_MAX)
+        return nu_fail(err, NU_ERR_FORMAT, "%s is %" PRIu32 " (too large)", key, window);
+    c->swa_window = (int)window;
+    c->swa_period = 6;
+    int64_t at = gguf_find_key(g, arch_key(key, sizeof key, c->arch,
+                                           "attention.sliding_window_pattern"));
+    if (at >= 0 && gguf_kv_type(g, (uint64_t)at) != GGUF_TYPE_ARRAY) {
+        uint32_t period;
+        if ((rc = gguf_get_u32(g, key, &period, err))) return rc;
+        if (period > INT32_MAX)
+            return nu_fail(err, NU_ERR_FORMAT, "%s is %" PRIu32 " (too large)", key, period);
+        c->swa_period = (int)period;
+    }
+    return get_float(g, arch_key(key, sizeof key, c->arch, "rope.freq_base_swa"), 10000.0f,
+                     &c->rope_theta_swa, err);
+}
+
+static NuCode read_config(const GgufFile *g, NuConfig *c, NuError *err) {
+    NuArch arch = NU_ARCH_LLAMA;
+    NuCode rc = read_arch(g, &arch, err);
+    if (rc != NU_OK) return rc;
     if (gguf_tensor_count(g) == 0) /* before the hparams: a vocab-only file may claim 7B ones */
         return nu_fail(err, NU_ERR_FORMAT,
                        "the file has no tensors: it holds a vocabulary only (load it as a tokenizer)");
     memset(c, 0, sizeof *c);
+    c->arch = arch;
+    char k[12][96];
+    int i = 0;
+#define KEY(suffix) arch_key(k[i++], sizeof k[0], arch, suffix)
     /* Evaluated in order, so the defaults below can use the values read before them. */
-    if ((rc = get_dim(g, "llama.embedding_length", REQUIRED, 0, &c->dim, err)) ||
-        (rc = get_dim(g, "llama.feed_forward_length", REQUIRED, 0, &c->hidden_dim, err)) ||
-        (rc = get_dim(g, "llama.block_count", REQUIRED, 0, &c->n_layers, err)) ||
-        (rc = get_dim(g, "llama.attention.head_count", REQUIRED, 0, &c->n_heads, err)) ||
-        (rc = get_dim(g, "llama.attention.head_count_kv", OPTIONAL, c->n_heads, &c->n_kv_heads,
+    if ((rc = get_dim(g, KEY("embedding_length"), REQUIRED, 0, &c->dim, err)) ||
+        (rc = get_dim(g, KEY("feed_forward_length"), REQUIRED, 0, &c->hidden_dim, err)) ||
+        (rc = get_dim(g, KEY("block_count"), REQUIRED, 0, &c->n_layers, err)) ||
+        (rc = get_dim(g, KEY("attention.head_count"), REQUIRED, 0, &c->n_heads, err)) ||
+        (rc = get_dim(g, KEY("attention.head_count_kv"), OPTIONAL, c->n_heads, &c->n_kv_heads,
                       err)) ||
-        (rc = get_dim(g, "llama.context_length", REQUIRED, 0, &c->seq_len, err)) ||
-        (rc = get_dim(g, "llama.rope.dimension_count", OPTIONAL, c->dim / c->n_heads,
-                      &c->rope_dim, err)) ||
-        (rc = get_float(g, "llama.rope.freq_base", 10000.0f, &c->rope_theta, err)) ||
-        (rc = get_float(g, "llama.attention.layer_norm_rms_epsilon", 1e-5f, &c->norm_eps,
-                        err)) ||
-        (rc = vocab_size(g, &c->vocab_size, err)))
+        (rc = get_dim(g, KEY("context_length"), REQUIRED, 0, &c->seq_len, err)))
         return rc;
-    return nu_config_check(c, err);
+    /* Without attention.key_length the head is dim / heads, which must then divide. */
+    const char *key_length = KEY("attention.key_length");
+    if (gguf_find_key(g, key_length) < 0 && c->dim % c->n_heads != 0)
+        return nu_fail(err, NU_ERR_FORMAT, "model config: dim %d is not a multiple of the head "
+                       "count %d (and %s is absent)", c->dim, c->n_heads, key_length);
+    int value_dim;
+    if ((rc = get_dim(g, key_length, OPTIONAL, c->dim / c->n_heads, &c->head_dim, err)) ||
+        (rc = get_dim(g, KEY("attention.value_length"), OPTIONAL, c->head_dim, &value_dim,
+                      err)) ||
+        (rc = get_dim(g, KEY("rope.dimension_count"), OPTIONAL, c->head_dim, &c->rope_dim,
+                      err)) ||
+        (rc = get_float(g, KEY("rope.freq_base"), 10000.0f, &c->rope_theta, err)) ||
+        (rc = get_float(g, KEY("attention.layer_norm_rms_epsilon"), 1e-5f, &c->norm_eps,
+                        err)) ||
+        (rc = read_rope_scaling(g, c, err)) || (rc = vocab_size(g, &c->vocab_size, err)))
+        return rc;
+#undef KEY
+    if (value_dim != c->head_dim)
+        return nu_fail(err, NU_ERR_UNSUPPORTED, "value heads of %d dims with key heads of %d "
+                       "are not supported", value_dim, c->head_dim);
+    c->rope_theta_swa = c->rope_theta;
+    nu_config_features(c);
+    if (arch == NU_ARCH_GEMMA3) rc = read_gemma3(g, c, err);
+    if (c->seq_len > NU_CONTEXT_MAX) c->seq_len = NU_CONTEXT_MAX;
+    return rc != NU_OK ? rc : nu_config_check(c, err);
 }
 
 /* ---- tensors ------------------------------------------------------------------------- */
@@ -193,29 +338,68 @@ static NuCode map_tensor(const GgufFile *g, const char *name, int64_t rows, int6
     return NU_OK;
 }
 
-static NuCode map_layer(const GgufFile *g, const NuConfig *c, int l, NuLayer *y, NuError *err) {
-    const int64_t dim = c->dim, hidden = c->hidden_dim;
-    const int64_t kv_dim = dim / c->n_heads * c->n_kv_heads;
-    struct {
-        const char *suffix;
-        int64_t rows, cols;
-        int is_norm;
-        NuTensor *out;
-    } parts[] = {
-        {"attn_norm", 1, dim, 1, &y->attn_norm},   {"attn_q", dim, dim, 0, &y->wq},
-        {"attn_k", kv_dim, dim, 0, &y->wk},        {"attn_v", kv_dim, dim, 0, &y->wv},
-        {"attn_output", dim, dim, 0, &y->wo},      {"ffn_norm", 1, dim, 1, &y->ffn_norm},
-        {"ffn_gate", hidden, dim, 0, &y->ffn_gate}, {"ffn_down", dim, hidden, 0, &y->ffn_down},
-        {"ffn_up", hidden, dim, 0, &y->ffn_up},
-    };
+/* An optional tensor: absent leaves out zeroed (data NULL); present, it must fit. */
+static NuCode map_optional(const GgufFile *g, const char *name, int64_t rows, int64_t cols,
+                           int is_norm, NuTensor *out, NuError *err) {
+    memset(out, 0, sizeof *out);
+    return gguf_find_tensor(g, name) ? map_tensor(g, name, rows, cols, is_norm, out, err) : NU_OK;
+}
+
+/* Tensors llama.cpp would use with these architectures but this forward pass does not have:
+ * a file with one is refused rather than run without it. */
+static NuCode refuse_unhandled(const GgufFile *g, int l, NuError *err) {
+    static const char *const parts[] = {"attn_qkv.weight", "attn_output.bias", "ffn_gate.bias",
+                                        "ffn_up.bias", "ffn_down.bias"};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
         char name[64];
-        snprintf(name, sizeof name, "blk.%d.%s.weight", l, parts[i].suffix);
-        NuCode rc = map_tensor(g, name, parts[i].rows, parts[i].cols, parts[i].is_norm,
-                               parts[i].out, err);
+        snprintf(name, sizeof name, "blk.%d.%s", l, parts[i]);
+        if (gguf_find_tensor(g, name))
+            return nu_fail(err, NU_ERR_UNSUPPORTED, "tensor %s is not supported", name);
+    }
+    return l == 0 && gguf_find_tensor(g, "output.bias")
+               ? nu_fail(err, NU_ERR_UNSUPPORTED, "tensor output.bias is not supported")
+               : NU_OK;
+}
+
+/* Layer l's tensors. Biases of q, k and v are optional for every architecture (llama.cpp
+ * reads them where present; qwen2 has them); the other tensors the config's features name
+ * are required. Vectors (norms, biases) must be F32. */
+static NuCode map_layer(const GgufFile *g, const NuConfig *c, int l, NuLayer *y, NuError *err) {
+    const int64_t dim = c->dim, hidden = c->hidden_dim, head = c->head_dim;
+    const int64_t q_dim = head * c->n_heads, kv_dim = head * c->n_kv_heads;
+    enum { REQ, OPT, SKIP };
+    struct {
+        const char *name;
+        int64_t rows, cols;
+        int is_vector, need;
+        NuTensor *out;
+    } parts[] = {
+        {"attn_norm.weight", 1, dim, 1, REQ, &y->attn_norm},
+        {"attn_q.weight", q_dim, dim, 0, REQ, &y->wq},
+        {"attn_k.weight", kv_dim, dim, 0, REQ, &y->wk},
+        {"attn_v.weight", kv_dim, dim, 0, REQ, &y->wv},
+        {"attn_q.bias", 1, q_dim, 1, OPT, &y->bq},
+        {"attn_k.bias", 1, kv_dim, 1, OPT, &y->bk},
+        {"attn_v.bias", 1, kv_dim, 1, OPT, &y->bv},
+        {"attn_q_norm.weight", 1, head, 1, c->qk_norm ? REQ : SKIP, &y->q_norm},
+        {"attn_k_norm.weight", 1, head, 1, c->qk_norm ? REQ : SKIP, &y->k_norm},
+        {"attn_output.weight", dim, q_dim, 0, REQ, &y->wo},
+        {"post_attention_norm.weight", 1, dim, 1, c->post_norms ? REQ : SKIP, &y->post_attn_norm},
+        {"ffn_norm.weight", 1, dim, 1, REQ, &y->ffn_norm},
+        {"ffn_gate.weight", hidden, dim, 0, REQ, &y->ffn_gate},
+        {"ffn_down.weight", dim, hidden, 0, REQ, &y->ffn_down},
+        {"ffn_up.weight", hidden, dim, 0, REQ, &y->ffn_up},
+        {"post_ffw_norm.weight", 1, dim, 1, c->post_norms ? REQ : SKIP, &y->post_ffn_norm},
+    };
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        if (parts[i].need == SKIP) continue;
+        char name[64];
+        snprintf(name, sizeof name, "blk.%d.%s", l, parts[i].name);
+        NuCode rc = (parts[i].need == REQ ? map_tensor : map_optional)(
+            g, name, parts[i].rows, parts[i].cols, parts[i].is_vector, parts[i].out, err);
         if (rc != NU_OK) return rc;
     }
-    return NU_OK;
+    return refuse_unhandled(g, l, err);
 }
 
 static NuCode map_weights(const GgufFile *g, const NuConfig *c, NuWeights *w, NuError *err) {
@@ -227,6 +411,9 @@ static NuCode map_weights(const GgufFile *g, const NuConfig *c, NuWeights *w, Nu
         rc = map_tensor(g, "output.weight", c->vocab_size, c->dim, 0, &w->output, err);
     else
         w->output = w->token_embd;
+    /* Llama 3.x's frequency factors; llama.cpp reads them for llama only. */
+    if (rc == NU_OK && c->arch == NU_ARCH_LLAMA)
+        rc = map_optional(g, "rope_freqs.weight", 1, c->rope_dim / 2, 1, &w->rope_freqs, err);
     if (rc != NU_OK) return rc;
     /* A block_count the file's tensors cannot hold must not size an allocation (each layer
      * has several tensors; which one is missing is named below for smaller mismatches). */

@@ -6,34 +6,17 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "loader.h" /* nu_config_check */
 #include "sampler.h" /* nu_expf */
 
 /* --- run state ------------------------------------------------------------------------------ */
 
+/* The loaders' limits (loader.h), reported as a bad argument: a config handed in directly. */
 static NuCode check_config(const NuConfig *c, NuError *err) {
-    if (c->dim <= 0 || c->hidden_dim <= 0 || c->n_layers <= 0 || c->n_heads <= 0 || c->n_kv_heads <= 0 ||
-        c->vocab_size <= 0 || c->seq_len <= 0)
-        return nu_fail(err, NU_ERR_ARG,
-                       "model config: sizes must be positive (dim %d, hidden %d, layers %d, heads %d, kv heads %d, "
-                       "vocab %d, context %d)",
-                       c->dim, c->hidden_dim, c->n_layers, c->n_heads, c->n_kv_heads, c->vocab_size, c->seq_len);
-    if (c->dim % c->n_heads)
-        return nu_fail(err, NU_ERR_ARG, "model config: dim %d is not a multiple of the head count %d", c->dim,
-                       c->n_heads);
-    if (c->n_heads % c->n_kv_heads)
-        return nu_fail(err, NU_ERR_ARG, "model config: head count %d is not a multiple of the kv head count %d",
-                       c->n_heads, c->n_kv_heads);
-    int head_dim = c->dim / c->n_heads;
-    if (c->rope_dim < 0 || c->rope_dim > head_dim || c->rope_dim % 2)
-        return nu_fail(err, NU_ERR_ARG, "model config: rope dimension %d must be even and at most the head size %d",
-                       c->rope_dim, head_dim);
-    if (!(c->rope_theta > 0.0f && c->rope_theta < INFINITY))
-        return nu_fail(err, NU_ERR_ARG, "model config: rope theta %g must be positive and finite",
-                       (double)c->rope_theta);
-    if (!(c->norm_eps >= 0.0f && c->norm_eps < INFINITY))
-        return nu_fail(err, NU_ERR_ARG, "model config: norm epsilon %g must be non-negative and finite",
-                       (double)c->norm_eps);
-    return NU_OK;
+    NuCode rc = nu_config_check(c, err);
+    if (rc == NU_ERR_FORMAT && err)
+        err->code = NU_ERR_ARG;
+    return rc == NU_ERR_FORMAT ? NU_ERR_ARG : rc;
 }
 
 /* a * b into *out; 0 when the product does not fit in 64 bits. */
@@ -61,8 +44,10 @@ NuCode nu_runstate_new(const NuConfig *c, NuRunState **out, NuError *err) {
     if (rc)
         return rc;
     const uint64_t dim = (uint64_t)c->dim, hidden = (uint64_t)c->hidden_dim;
-    const uint64_t kv_dim = dim / (uint64_t)c->n_heads * (uint64_t)c->n_kv_heads;
-    const uint64_t max_in = dim > hidden ? dim : hidden;
+    const uint64_t kv_dim = (uint64_t)c->head_dim * (uint64_t)c->n_kv_heads;
+    const uint64_t q_dim = (uint64_t)c->head_dim * (uint64_t)c->n_heads;
+    const uint64_t wide = dim > q_dim ? dim : q_dim; /* xb holds the input or the heads' output */
+    const uint64_t max_in = wide > hidden ? wide : hidden;
     size_t act_bytes[NU_TYPE_COUNT] = {0};
     uint64_t act_total = 0;
     for (int t = 0; t < NU_TYPE_COUNT; t++) {
@@ -81,7 +66,8 @@ NuCode nu_runstate_new(const NuConfig *c, NuRunState **out, NuError *err) {
              mul_u64(rows, kv_dim * sizeof(float), &cache) && cache < ((uint64_t)1 << 62) &&
              mul_u64((uint64_t)c->n_heads, (uint64_t)c->seq_len * sizeof(float), &att);
     uint64_t total = 2 * cache + att +
-                     (4 * dim + 2 * hidden + (uint64_t)c->vocab_size + (uint64_t)c->rope_dim) * sizeof(float) +
+                     (2 * dim + wide + q_dim + 2 * hidden + (uint64_t)c->vocab_size + 2 * (uint64_t)c->rope_dim + 4) *
+                         sizeof(float) +
                      act_total + sizeof(NuRunState);
     if (!ok)
         return nu_fail(err, NU_ERR_NOMEM,
@@ -98,17 +84,17 @@ NuCode nu_runstate_new(const NuConfig *c, NuRunState **out, NuError *err) {
     s->config = *c;
     s->bytes = sizeof *s;
     s->x = alloc_floats(dim, &s->bytes);
-    s->xb = alloc_floats(dim, &s->bytes);
+    s->xb = alloc_floats(wide, &s->bytes);
     s->xb2 = alloc_floats(dim, &s->bytes);
-    s->q = alloc_floats(dim, &s->bytes);
+    s->q = alloc_floats(q_dim, &s->bytes);
     s->hb = alloc_floats(hidden, &s->bytes);
     s->hb2 = alloc_floats(hidden, &s->bytes);
     s->att = alloc_floats(att / sizeof(float), &s->bytes);
     s->logits = alloc_floats((uint64_t)c->vocab_size, &s->bytes);
     s->key_cache = alloc_floats(cache / sizeof(float), &s->bytes);
     s->value_cache = alloc_floats(cache / sizeof(float), &s->bytes);
-    s->rope_cos = alloc_floats((uint64_t)c->rope_dim / 2 + 1, &s->bytes);
-    s->rope_sin = alloc_floats((uint64_t)c->rope_dim / 2 + 1, &s->bytes);
+    s->rope_cos = alloc_floats((uint64_t)c->rope_dim + 2, &s->bytes);
+    s->rope_sin = alloc_floats((uint64_t)c->rope_dim + 2, &s->bytes);
     int act_ok = 1;
     for (int t = 0; t < NU_TYPE_COUNT; t++) {
         if (act_bytes[t] == 0)
@@ -178,27 +164,44 @@ static NuCode check_tensor(const NuTensor *t, const char *name, int layer, int64
     return NU_OK;
 }
 
+/* An optional tensor: absent (no data) or checked like a required one. */
+static NuCode check_optional(const NuTensor *t, const char *name, int layer, int64_t rows, int64_t cols,
+                             int norm, NuError *err) {
+    return t->data ? check_tensor(t, name, layer, rows, cols, norm, err) : NU_OK;
+}
+
 NuCode nu_weights_check(const NuConfig *c, const NuWeights *w, NuError *err) {
-    const int64_t dim = c->dim, hidden = c->hidden_dim, vocab = c->vocab_size;
-    const int64_t kv_dim = dim / c->n_heads * c->n_kv_heads;
+    const int64_t dim = c->dim, hidden = c->hidden_dim, vocab = c->vocab_size, head = c->head_dim;
+    const int64_t q_dim = head * c->n_heads, kv_dim = head * c->n_kv_heads;
     NuCode rc;
     if ((rc = check_tensor(&w->token_embd, "token_embd.weight", -1, vocab, dim, 0, err)) ||
         (rc = check_tensor(&w->output_norm, "output_norm.weight", -1, 1, dim, 1, err)) ||
-        (rc = check_tensor(&w->output, "output.weight", -1, vocab, dim, 0, err)))
+        (rc = check_tensor(&w->output, "output.weight", -1, vocab, dim, 0, err)) ||
+        (rc = check_optional(&w->rope_freqs, "rope_freqs.weight", -1, 1, c->rope_dim / 2, 1, err)))
         return rc;
     if (!w->layers)
         return nu_fail(err, NU_ERR_FORMAT, "model weights: no layers");
     for (int l = 0; l < c->n_layers; l++) {
         const NuLayer *L = &w->layers[l];
         if ((rc = check_tensor(&L->attn_norm, "attn_norm.weight", l, 1, dim, 1, err)) ||
-            (rc = check_tensor(&L->wq, "attn_q.weight", l, dim, dim, 0, err)) ||
+            (rc = check_tensor(&L->wq, "attn_q.weight", l, q_dim, dim, 0, err)) ||
             (rc = check_tensor(&L->wk, "attn_k.weight", l, kv_dim, dim, 0, err)) ||
             (rc = check_tensor(&L->wv, "attn_v.weight", l, kv_dim, dim, 0, err)) ||
-            (rc = check_tensor(&L->wo, "attn_output.weight", l, dim, dim, 0, err)) ||
+            (rc = check_optional(&L->bq, "attn_q.bias", l, 1, q_dim, 1, err)) ||
+            (rc = check_optional(&L->bk, "attn_k.bias", l, 1, kv_dim, 1, err)) ||
+            (rc = check_optional(&L->bv, "attn_v.bias", l, 1, kv_dim, 1, err)) ||
+            (rc = check_tensor(&L->wo, "attn_output.weight", l, dim, q_dim, 0, err)) ||
             (rc = check_tensor(&L->ffn_norm, "ffn_norm.weight", l, 1, dim, 1, err)) ||
             (rc = check_tensor(&L->ffn_gate, "ffn_gate.weight", l, hidden, dim, 0, err)) ||
             (rc = check_tensor(&L->ffn_down, "ffn_down.weight", l, dim, hidden, 0, err)) ||
             (rc = check_tensor(&L->ffn_up, "ffn_up.weight", l, hidden, dim, 0, err)))
+            return rc;
+        if (c->qk_norm && ((rc = check_tensor(&L->q_norm, "attn_q_norm.weight", l, 1, head, 1, err)) ||
+                           (rc = check_tensor(&L->k_norm, "attn_k_norm.weight", l, 1, head, 1, err))))
+            return rc;
+        if (c->post_norms &&
+            ((rc = check_tensor(&L->post_attn_norm, "post_attention_norm.weight", l, 1, dim, 1, err)) ||
+             (rc = check_tensor(&L->post_ffn_norm, "post_ffw_norm.weight", l, 1, dim, 1, err))))
             return rc;
     }
     return NU_OK;
@@ -228,45 +231,62 @@ static void matmul(NuRunState *s, const NuTensor *w, float *out) {
     nu_matvec(w, x, out);
 }
 
-/* This position's rotation angles: pair j of each head turns by pos * theta^(-2j / rope_dim).
- * Computed in double so every build rounds the same cos/sin to float. */
-static void rope_angles(const NuConfig *c, NuRunState *s, int pos) {
-    for (int j = 0; j < c->rope_dim / 2; j++) {
-        double angle = pos * pow((double)c->rope_theta, -2.0 * j / c->rope_dim);
-        s->rope_cos[j] = (float)cos(angle);
-        s->rope_sin[j] = (float)sin(angle);
-    }
+/* Layer l attends through a sliding window (gemma3's local layers, llama.cpp's pattern). */
+static int slides(const NuConfig *c, int l) {
+    return c->swa_window > 0 && (c->swa_period == 0 || l % c->swa_period < c->swa_period - 1);
 }
 
-/* Rotates adjacent pairs (v[2j], v[2j+1]) of the first rope_dim elements of each head. */
-static void rope(const NuRunState *s, float *v, int n_heads, int head_dim, int rope_dim) {
-    for (int h = 0; h < n_heads; h++) {
-        float *vh = v + h * head_dim;
-        for (int j = 0; j < rope_dim / 2; j++) {
-            float c = s->rope_cos[j], sn = s->rope_sin[j];
-            float v0 = vh[2 * j], v1 = vh[2 * j + 1];
-            vh[2 * j] = v0 * c - v1 * sn;
-            vh[2 * j + 1] = v0 * sn + v1 * c;
+/* This position's rotation angles, for the global layers (table 0: rope_theta, rope_scale)
+ * and the sliding-window ones (table 1: rope_theta_swa, unscaled, as llama.cpp has it):
+ * pair j turns by pos * scale * theta^(-2j / rope_dim) / freq_factor[j]. Computed in double
+ * so every build rounds the same cos/sin to float. */
+static void rope_angles(const NuConfig *c, const NuWeights *w, NuRunState *s, int pos) {
+    const int half = c->rope_dim / 2;
+    const float *factors = w->rope_freqs.data;
+    for (int table = 0; table < (c->swa_window > 0 ? 2 : 1); table++) {
+        double theta = table ? c->rope_theta_swa : c->rope_theta, scale = table ? 1.0 : c->rope_scale;
+        for (int j = 0; j < half; j++) {
+            double angle = pos * scale * pow(theta, -2.0 * j / c->rope_dim);
+            if (factors)
+                angle /= factors[j];
+            s->rope_cos[table * half + j] = (float)cos(angle);
+            s->rope_sin[table * half + j] = (float)sin(angle);
         }
     }
 }
 
-/* Multi-head attention over positions 0..pos of layer l, writing the heads' outputs to xb.
- * Query head h reads kv head h / (n_heads / n_kv_heads) (grouped-query attention). */
-static void attention(const NuConfig *c, NuRunState *s, int l, int pos) {
-    const int head_dim = c->dim / c->n_heads, kv_dim = head_dim * c->n_kv_heads;
-    const int group = c->n_heads / c->n_kv_heads;
-    const float *keys = s->key_cache + (size_t)l * c->seq_len * kv_dim;
-    const float *values = s->value_cache + (size_t)l * c->seq_len * kv_dim;
-    const float scale = sqrtf((float)head_dim);
+/* Rotates the first rope_dim elements of each head by one angle table: adjacent pairs
+ * (v[2j], v[2j+1]), or with neox the pairs (v[j], v[j + rope_dim/2]). */
+static void rope(const NuConfig *c, const NuRunState *s, int table, float *v, int n_heads) {
+    const int half = c->rope_dim / 2, stride = c->rope_neox ? 1 : 2, offset = c->rope_neox ? half : 1;
+    const float *cs = s->rope_cos + table * half, *sn = s->rope_sin + table * half;
+    for (int h = 0; h < n_heads; h++) {
+        float *vh = v + h * c->head_dim;
+        for (int j = 0; j < half; j++) {
+            float *a = vh + j * stride, *b = a + offset;
+            float v0 = *a, v1 = *b;
+            *a = v0 * cs[j] - v1 * sn[j];
+            *b = v0 * sn[j] + v1 * cs[j];
+        }
+    }
+}
+
+/* Multi-head attention of position pos over layer l's cache from position `first` (0, or the
+ * start of the sliding window) to pos, writing the heads' outputs to xb. Query head h reads
+ * kv head h / (n_heads / n_kv_heads) (grouped-query attention). */
+static void attention(const NuConfig *c, NuRunState *s, int l, int first, int pos) {
+    const int head_dim = c->head_dim, kv_dim = head_dim * c->n_kv_heads;
+    const int group = c->n_heads / c->n_kv_heads, n = pos + 1 - first;
+    const float *keys = s->key_cache + ((size_t)l * c->seq_len + first) * kv_dim;
+    const float *values = s->value_cache + ((size_t)l * c->seq_len + first) * kv_dim;
     for (int h = 0; h < c->n_heads; h++) {
         const float *q = s->q + h * head_dim;
         const int kv_off = (h / group) * head_dim;
         float *att = s->att + (size_t)h * c->seq_len;
-        for (int t = 0; t <= pos; t++)
-            att[t] = nu_dot(q, keys + (size_t)t * kv_dim + kv_off, head_dim) / scale;
-        nu_softmax(att, pos + 1);
-        nu_weighted_sum(s->xb + h * head_dim, att, values + kv_off, kv_dim, pos + 1, head_dim);
+        for (int t = 0; t < n; t++)
+            att[t] = nu_dot(q, keys + (size_t)t * kv_dim + kv_off, head_dim) / c->att_divisor;
+        nu_softmax(att, n);
+        nu_weighted_sum(s->xb + h * head_dim, att, values + kv_off, kv_dim, n, head_dim);
     }
 }
 
@@ -275,11 +295,54 @@ static void add(float *x, const float *y, int n) {
         x[i] += y[i];
 }
 
+/* x += bias, when the file has one. */
+static void add_bias(float *x, const NuTensor *bias) {
+    if (bias->data)
+        add(x, bias->data, (int)bias->cols);
+}
+
+/* RMS norm of each of n_heads heads of v in place, with one weight for all heads. */
+static void norm_heads(float *v, const NuTensor *weight, int n_heads, int head_dim, float eps) {
+    for (int h = 0; h < n_heads; h++)
+        nu_rmsnorm(v + h * head_dim, v + h * head_dim, weight->data, head_dim, eps);
+}
+
+/* tanh through nu_expf, so every build gives the same bits (libm tanhf may differ). */
+static float tanh_same(float u) {
+    return 1.0f - 2.0f / (nu_expf(2.0f * u) + 1.0f);
+}
+
+static float half_round(float x) {
+    return nu_f16_to_f32(nu_f32_to_f16(x));
+}
+
+/* GELU, tanh form, evaluated as llama.cpp's CPU backend does: at x rounded to half precision,
+ * the result rounded to half too (ggml keeps a 65536-entry half table), 0 below -10 and x
+ * above 10. The plain float form differs by up to 2^-11 relative, which Q8_0 activations
+ * downstream magnify: 1.2% of the logit range on a small gemma3 against 0.000% this way. */
+static float gelu(float x) {
+    if (x <= -10.0f)
+        return 0.0f;
+    if (x >= 10.0f)
+        return x;
+    float h = half_round(x);
+    return half_round(0.5f * h * (1.0f + tanh_same(0.7978845608f * h * (1.0f + 0.044715f * h * h))));
+}
+
+/* The feed-forward gate's activation times up, in place in g: SiLU, or GELU. */
+static void gate(const NuConfig *c, float *g, const float *up, int n) {
+    for (int i = 0; i < n; i++) {
+        float x = g[i];
+        float act = c->gelu ? gelu(x) : x * (1.0f / (1.0f + nu_expf(-x)));
+        g[i] = act * up[i];
+    }
+}
+
 NuCode nu_forward(const NuConfig *c, const NuWeights *w, NuRunState *s, int token, int pos, NuError *err) {
     const NuConfig *sc = &s->config;
     if (c->dim != sc->dim || c->hidden_dim != sc->hidden_dim || c->n_layers != sc->n_layers ||
         c->n_heads != sc->n_heads || c->n_kv_heads != sc->n_kv_heads || c->vocab_size != sc->vocab_size ||
-        c->seq_len != sc->seq_len || c->rope_dim != sc->rope_dim)
+        c->seq_len != sc->seq_len || c->rope_dim != sc->rope_dim || c->head_dim != sc->head_dim)
         return nu_fail(err, NU_ERR_ARG, "forward: the model config differs from the one the run state was made for");
     if (token < 0 || token >= c->vocab_size)
         return nu_fail(err, NU_ERR_ARG, "forward: token %d is outside the vocabulary (0..%d)", token,
@@ -292,14 +355,18 @@ NuCode nu_forward(const NuConfig *c, const NuWeights *w, NuRunState *s, int toke
     if (rc)
         return rc;
 
-    const int dim = c->dim, hidden = c->hidden_dim;
-    const int head_dim = dim / c->n_heads, kv_dim = head_dim * c->n_kv_heads;
+    const int dim = c->dim, hidden = c->hidden_dim, head_dim = c->head_dim;
+    const int q_dim = head_dim * c->n_heads, kv_dim = head_dim * c->n_kv_heads;
     float *x = s->x;
     nu_embedding_row(&w->token_embd, token, x);
-    rope_angles(c, s, pos);
+    if (c->embed_scale != 1.0f)
+        for (int i = 0; i < dim; i++)
+            x[i] *= c->embed_scale;
+    rope_angles(c, w, s, pos);
 
     for (int l = 0; l < c->n_layers; l++) {
         const NuLayer *L = &w->layers[l];
+        const int local = slides(c, l);
 
         /* attention: q, k, v from the normalized input; k and v go straight into the cache */
         float *k = s->key_cache + ((size_t)l * c->seq_len + pos) * kv_dim;
@@ -309,29 +376,40 @@ NuCode nu_forward(const NuConfig *c, const NuWeights *w, NuRunState *s, int toke
         matmul(s, &L->wq, s->q);
         matmul(s, &L->wk, k);
         matmul(s, &L->wv, v);
-        rope(s, s->q, c->n_heads, head_dim, c->rope_dim);
-        rope(s, k, c->n_kv_heads, head_dim, c->rope_dim);
-        attention(c, s, l, pos);
-        set_input(s, s->xb, dim);
+        add_bias(s->q, &L->bq);
+        add_bias(k, &L->bk);
+        add_bias(v, &L->bv);
+        if (c->qk_norm) {
+            norm_heads(s->q, &L->q_norm, c->n_heads, head_dim, c->norm_eps);
+            norm_heads(k, &L->k_norm, c->n_kv_heads, head_dim, c->norm_eps);
+        }
+        rope(c, s, local, s->q, c->n_heads);
+        rope(c, s, local, k, c->n_kv_heads);
+        attention(c, s, l, local && pos >= c->swa_window ? pos + 1 - c->swa_window : 0, pos);
+        set_input(s, s->xb, q_dim);
         matmul(s, &L->wo, s->xb2);
+        if (c->post_norms)
+            nu_rmsnorm(s->xb2, s->xb2, L->post_attn_norm.data, dim, c->norm_eps);
         add(x, s->xb2, dim);
 
-        /* feed-forward: down(silu(gate(x)) * up(x)) */
+        /* feed-forward: down(act(gate(x)) * up(x)) */
         nu_rmsnorm(s->xb, x, L->ffn_norm.data, dim, c->norm_eps);
         set_input(s, s->xb, dim);
         matmul(s, &L->ffn_gate, s->hb);
         matmul(s, &L->ffn_up, s->hb2);
-        for (int i = 0; i < hidden; i++) {
-            float g = s->hb[i];
-            s->hb[i] = g * (1.0f / (1.0f + nu_expf(-g))) * s->hb2[i];
-        }
+        gate(c, s->hb, s->hb2, hidden);
         set_input(s, s->hb, hidden);
         matmul(s, &L->ffn_down, s->xb);
+        if (c->post_norms)
+            nu_rmsnorm(s->xb, s->xb, L->post_ffn_norm.data, dim, c->norm_eps);
         add(x, s->xb, dim);
     }
 
     nu_rmsnorm(x, x, w->output_norm.data, dim, c->norm_eps);
     set_input(s, x, dim);
     matmul(s, &w->output, s->logits);
+    if (c->logit_softcap > 0.0f)
+        for (int i = 0; i < c->vocab_size; i++)
+            s->logits[i] = c->logit_softcap * tanh_same(s->logits[i] / c->logit_softcap);
     return NU_OK;
 }

@@ -1,6 +1,8 @@
-/* The Llama forward pass, in the spirit of llama2.c's run.c: one token at a time, float32
- * activations, a key/value cache per layer, weights of any type the table in
- * src/quant/types.c can multiply.
+/* The forward pass of the Llama family, in the spirit of llama2.c's run.c: one token at a
+ * time, float32 activations, a key/value cache per layer, weights of any type the table in
+ * src/quant/types.c can multiply. One pass serves llama, qwen2, qwen3 and gemma3 through the
+ * config's feature switches (tensor.h): q/k/v biases, q/k norms, post norms, rope pairing,
+ * activation, sliding window.
  *
  *   NuRunState *s;
  *   nu_runstate_new(&config, &s, &err);
@@ -26,25 +28,25 @@ typedef struct NuRunState {
     NuConfig config;   /* the shape it was allocated for */
     size_t bytes;      /* total allocated, for reporting */
     float *x;          /* residual stream [dim] */
-    float *xb, *xb2;   /* normalized input / attention output, and a second buffer [dim] */
+    float *xb, *xb2;   /* normalized input / attention output [max(dim, q_dim)], a second buffer [dim] */
     float *hb, *hb2;   /* feed-forward gate and up [hidden_dim] */
-    float *q;          /* query [dim] */
+    float *q;          /* query [q_dim = n_heads * head_dim] */
     float *att;        /* attention scores [n_heads * seq_len] */
     float *logits;     /* output [vocab_size] */
     float *key_cache;  /* [n_layers][seq_len][kv_dim] */
     float *value_cache;
-    float *rope_cos, *rope_sin; /* this position's rotation, [rope_dim / 2] */
+    float *rope_cos, *rope_sin; /* this position's rotation: global layers' [rope_dim / 2], then
+                                 * the sliding-window layers' [rope_dim / 2] */
     /* The matmul input converted for each weight type's vec_dot_type (Q8_0, Q8_1, F16, ...),
      * indexed by that type; allocated for every activation type in the table, each sized for
-     * max(dim, hidden) elements in whole blocks. NULL for the other types. */
+     * max(dim, q_dim, hidden) elements in whole blocks. NULL for the other types. */
     void *act[NU_TYPE_COUNT];
     const float *in_x; /* the matmul input (set_input in model.c) */
     int in_n;
     uint64_t in_ready; /* bit t: act[t] holds in_x converted */
 } NuRunState;
 
-/* Checks the config (positive sizes, heads dividing dim, kv heads dividing heads, an even
- * rope_dim no larger than the head, finite eps and theta) and allocates the state. Fails
+/* Checks the config (nu_config_check's limits) and allocates the state. Fails
  * with NU_ERR_ARG for a bad config and NU_ERR_NOMEM, naming the size, when the state would
  * exceed NU_RUNSTATE_MAX_BYTES or an allocation fails. */
 NuCode nu_runstate_new(const NuConfig *c, NuRunState **out, NuError *err);

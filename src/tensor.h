@@ -40,6 +40,12 @@ typedef struct {
     const void *data;
 } NuTensor;
 
+/* The architectures the forward pass runs (general.architecture in a GGUF file). */
+typedef enum { NU_ARCH_LLAMA, NU_ARCH_QWEN2, NU_ARCH_QWEN3, NU_ARCH_GEMMA3 } NuArch;
+
+/* The shape, then the features the forward pass switches on. The loader derives the
+ * features from the architecture and its GGUF keys (llama.cpp's rules); a llama2.c
+ * checkpoint is plain llama (nu_config_defaults). */
 typedef struct {
     int dim;        /* embedding length */
     int hidden_dim; /* feed-forward length */
@@ -48,28 +54,51 @@ typedef struct {
     int n_kv_heads; /* < n_heads means grouped-query attention */
     int vocab_size;
     int seq_len;    /* context length */
-    int rope_dim;   /* rotated dimensions per head (usually dim / n_heads) */
+    int rope_dim;   /* rotated dimensions per head (usually head_dim) */
     float rope_theta;
     float norm_eps;
+
+    NuArch arch;
+    int head_dim;         /* q, k and v size per head: attention.key_length, else dim / n_heads */
+    int rope_neox;        /* pairs (j, j + rope_dim/2) turn together; else adjacent pairs */
+    float rope_scale;     /* linear rope scaling: each angle times this (1 / scaling factor) */
+    int qk_norm;          /* RMS norms of each q and k head before rope (attn_q/k_norm) */
+    int post_norms;       /* RMS norms of the attention and feed-forward outputs before they
+                           * join the residual (post_attention_norm, post_ffw_norm) */
+    int gelu;             /* feed-forward gate: GELU (tanh form), else SiLU */
+    float embed_scale;    /* the token embedding is multiplied by this (gemma3: sqrt(dim)) */
+    float att_divisor;    /* attention scores are q.k / att_divisor (sqrt of a head size) */
+    float logit_softcap;  /* > 0: logits become cap * tanh(logits / cap) */
+    int swa_window;       /* > 0: sliding-window layers attend to this many positions */
+    int swa_period;       /* with a window, layer l slides unless l % period == period - 1
+                           * (period 0: every layer slides) */
+    float rope_theta_swa; /* rope base of the sliding-window layers */
 } NuConfig;
 
-/* Names follow llama.cpp's GGUF tensor names: blk.N.attn_q.weight -> wq, and so on. */
+/* Names follow llama.cpp's GGUF tensor names: blk.N.attn_q.weight -> wq, and so on.
+ * Optional tensors (biases, rope_freqs) have data NULL when the file has none. */
 typedef struct {
     NuTensor attn_norm; /* [dim] */
     NuTensor wq;        /* [n_heads * head_dim, dim] */
     NuTensor wk;        /* [n_kv_heads * head_dim, dim] */
     NuTensor wv;        /* [n_kv_heads * head_dim, dim] */
+    NuTensor bq, bk, bv;   /* optional biases of q, k, v (attn_q.bias ...) */
+    NuTensor q_norm, k_norm; /* [head_dim] with qk_norm (attn_q_norm, attn_k_norm) */
     NuTensor wo;        /* [dim, n_heads * head_dim] */
+    NuTensor post_attn_norm; /* [dim] with post_norms (post_attention_norm) */
     NuTensor ffn_norm;  /* [dim] */
     NuTensor ffn_gate;  /* w1: [hidden, dim] */
     NuTensor ffn_down;  /* w2: [dim, hidden] */
     NuTensor ffn_up;    /* w3: [hidden, dim] */
+    NuTensor post_ffn_norm; /* [dim] with post_norms (post_ffw_norm) */
 } NuLayer;
 
 typedef struct {
     NuTensor token_embd;  /* [vocab, dim] */
     NuTensor output_norm; /* [dim] */
     NuTensor output;      /* [vocab, dim]; equal to token_embd when the classifier is shared */
+    NuTensor rope_freqs;  /* optional [rope_dim / 2]: each pair's angle divided by its factor
+                           * (Llama 3.x) */
     NuLayer *layers;      /* n_layers entries */
 } NuWeights;
 

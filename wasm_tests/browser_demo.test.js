@@ -98,7 +98,7 @@ test('first load: what the page transfers', (t) => {
 
 test('the default model loads in the worker', async () => {
   await page.waitForFunction(() => document.body.dataset.ready === 'true');
-  assert.match(await text('model-status'), /^Ready: stories260K-q8_0\.gguf \(q8_0, tensors Q8_0 x\d+, F16 x\d+, F32 x\d+,/);
+  assert.match(await text('model-status'), /^Ready: stories260K-q8_0\.gguf \(llama, q8_0, tensors Q8_0 x\d+, F16 x\d+, F32 x\d+,/);
   assert.equal(await text('vocab-size'), '512');
 });
 

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel, loadTokenizer } from '../web/index.js';
@@ -112,6 +112,40 @@ test('synth: a small custom shape loads with the vocabulary and is deterministic
     }
   }));
 
+test('synth --arch: each architecture with a real vocabulary, a reduced preset and a chat template', () =>
+  withTempDir(async (dir) => {
+    const qwenVocab = join(sharedDir, 'models/vocab/ggml-vocab-qwen2.gguf');
+    const template = join(dir, 'template.jinja');
+    writeFileSync(template, "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}");
+    const cases = [
+      ['qwen3', ['--arch', 'qwen3', '--shape', '64,96,2,4,2,0,64,32', '--vocab', qwenVocab, '--chat-template', template]],
+      ['gemma3', ['--shape', 'gemma3-270m', '--layers', '1', '--vocab', spm]],
+      ['llama', ['--arch', 'llama', '--shape', '64,96,2,4,2,0,64', '--untied-output', '--llama3-rope', '--std', '0.1', '--vocab', spm]],
+    ];
+    for (const [arch, args] of cases) {
+      const path = join(dir, `${arch}.gguf`);
+      const r = run('synth', ...args, '--output', path, '--type', 'q8_0', '--seed', '3');
+      assert.equal(r.code, 0, r.stderr);
+      const model = await loadModel(path);
+      try {
+        assert.equal(model.info.architecture, arch);
+        if (arch === 'qwen3') {
+          assert.equal(model.info.vocabSize, 151936); // the vocabulary file's
+          assert.equal(readFileSync(path).includes(readFileSync(template)), true);
+        }
+        if (arch === 'gemma3') {
+          assert.equal(model.info.layers, 1);
+          assert.equal(model.info.embeddingLength, 640);
+          assert.equal(model.info.contextLength, 4096); // 32768 in the file, cut by the loader
+        }
+        const logits = model.logits([1, 2, 3]);
+        assert.ok(logits.every(Number.isFinite));
+      } finally {
+        model.dispose();
+      }
+    }
+  }));
+
 function assertUserError(result, pattern) {
   assert.equal(result.code, 1);
   assert.match(result.stderr, pattern);
@@ -133,5 +167,10 @@ test('convert and synth: user mistakes exit 1 with a message', () =>
     assertUserError(run('synth', '--shape', '64,96,2,4,2,512,32', '--vocab', spm, '--output', out, '--type', 'f32'), /vocabulary is 512 tokens but the vocabulary file has 32000/);
     assertUserError(run('synth', '--shape', 'stories15M', '--vocab', spm, '--output', out, '--type', 'f32', '--seed', '-1'), /--seed/);
     assertUserError(run('synth', '--shape', '64,96,2,4,2,32000,32', '--vocab', spm, '--output', join(dir, 'no/such/dir.gguf'), '--type', 'q4_0'), /cannot write/);
+    assertUserError(run('synth', '--shape', 'qwen3-0.6b', '--arch', 'gemma3', '--vocab', spm, '--output', out, '--type', 'f32'), /shape qwen3-0\.6b is a qwen3 model, not gemma3/);
+    assertUserError(run('synth', '--shape', '64,96,2,4,2,0,32', '--arch', 'mamba', '--vocab', spm, '--output', out, '--type', 'f32'), /arch must be one of llama, qwen2, qwen3, gemma3/);
+    assertUserError(run('synth', '--shape', '64,96,2,4,2,0,32', '--layers', '0', '--vocab', spm, '--output', out, '--type', 'f32'), /--layers must be a positive integer/);
+    assertUserError(run('synth', '--shape', '64,96,2,4,2,0,32', '--window', '8', '--vocab', spm, '--output', out, '--type', 'f32'), /a sliding window is for gemma3 models, not llama/);
+    assertUserError(run('synth', '--shape', '64,96,2,4,2,0,32', '--chat-template', join(dir, 'none.jinja'), '--vocab', spm, '--output', out, '--type', 'f32'), /cannot read .*none\.jinja: no such file/);
     assert.throws(() => statSync(out));
   }));

@@ -110,7 +110,7 @@ const CASES = [
   ['overlapping tensors', patched(GGUF_BYTES, (v) => v.setBigUint64(tensor('blk.0.ffn_up.weight').typeAt + 4, 64n, true)), {}, 'BAD_FORMAT', /tensors token_embd.weight and blk.0.ffn_up.weight overlap/],
   ['a missing tensor', patched(GGUF_BYTES, (v, c) => c.set(ascii('output_norX'), find('output_norm.weight'))), {}, 'BAD_FORMAT', /tensor output_norm.weight is missing/],
   ['another architecture', patched(GGUF_BYTES, (v, c) => c.set(ascii('mamba'), find('llama', find('general.architecture')))), {}, 'UNSUPPORTED', /architecture 'mamba' is not supported/],
-  ['a context length of 2^31 - 1', patched(GGUF_BYTES, (v) => v.setUint32(find('llama.context_length') + 24, 0x7fffffff, true)), {}, 'OUT_OF_MEMORY', /run state of \d+ bytes .* over the 4 GiB limit/],
+  ['2^31 - 1 layers', patched(GGUF_BYTES, (v) => v.setUint32(find('llama.block_count') + 21, 0x7fffffff, true)), {}, 'OUT_OF_MEMORY', /run state of \d+ bytes .* over the 4 GiB limit/],
   ['a vocab-only GPT-2 GGUF', join(sharedDir, 'models/vocab/ggml-vocab-gpt-2.gguf'), {}, 'UNSUPPORTED', /architecture 'gpt2' is not supported/],
   ['llama2.c .bin without its tokenizer', BIN, {}, 'BAD_FORMAT', /a llama2.c checkpoint needs its tokenizer.bin/],
   ['truncated llama2.c .bin', BIN_BYTES.slice(0, 5000), { tokenizer: TOK }, 'BAD_FORMAT', /implies 1056540 bytes but the file has 5000/],
@@ -140,6 +140,12 @@ describe('malformed models', () => {
   });
 
   for (const c of CASES) test(c[0], () => expectFailure(c));
+
+  test('a context length of 2^31 - 1 is cut to 4096 positions (the KV cache grows with it)', async () => {
+    const model = await loadModel(patched(GGUF_BYTES, (v) => v.setUint32(find('llama.context_length') + 24, 0x7fffffff, true)));
+    assert.equal(model.info.contextLength, 4096);
+    model.dispose();
+  });
 
   test('after all of them a good model loads and generates', async () => {
     for (const c of CASES) await expectFailure(c);

@@ -47,6 +47,12 @@ export const ROWS = [
     prompts: STORY_PROMPTS,
     steps: 32,
   })),
+  // One small random-weight model per architecture (Makefile ARCH_MODELS), prompts as ids.
+  ...['llama3', 'qwen2', 'qwen3', 'gemma3'].flatMap((arch) => ['f32', 'q8_0'].map((type) => ({
+    model: `models/arch-${arch}-${type}.gguf`,
+    prompts: [[1, 2, 3, 400, 500], [10, 20, 30]],
+    steps: 32,
+  }))),
   // The K-quant targets and llama.cpp's mixtures (wasm_tests/kq_models.js).
   ...KQ_MODELS.map((model) => ({ model, prompts: STORY_PROMPTS, steps: 32 })),
 ];

@@ -35,15 +35,21 @@ commands:
       prints the token ids of T as a JSON array; --bos puts BOS first, --special turns
       special-token texts (<|im_start|>, </s>, ...) into their ids; works with vocab-only GGUF files
   convert --input F [--tokenizer tokenizer.bin] --output G --type T
-      converts a GGUF (llama) or a llama2.c checkpoint with its tokenizer.bin to a GGUF file
-      whose matrices are of type T: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q3_k, q4_k,
-      q5_k, q6_k, iq4_nl or iq4_xs, or one of llama.cpp's mixtures q2_k, q3_k_m, q4_k_m,
-      q5_k_m (its per-tensor rules), rounded as ggml's reference quantizers (rows that are not
-      whole blocks: llama.cpp's fallback types); progress on stderr
+      converts a GGUF (llama, qwen2, qwen3, gemma3) or a llama2.c checkpoint with its
+      tokenizer.bin to a GGUF file whose matrices are of type T: f32, f16, bf16, q8_0, q4_0,
+      q4_1, q5_0, q5_1, q3_k, q4_k, q5_k, q6_k, iq4_nl or iq4_xs, or one of llama.cpp's
+      mixtures q2_k, q3_k_m, q4_k_m, q5_k_m (its per-tensor rules), rounded as ggml's reference
+      quantizers (rows that are not whole blocks: llama.cpp's fallback types); progress on stderr
   synth --shape S --vocab V.gguf --output G --type T [--seed N]
-      writes a model with seeded random weights; S is stories15M, stories42M, stories110M or
-      DIM,HIDDEN,LAYERS,HEADS,KVHEADS,VOCAB,SEQ; the tokenizer is copied from V.gguf, whose
-      token count must equal VOCAB
+        [--arch llama|qwen2|qwen3|gemma3] [--layers N] [--window N] [--untied-output]
+        [--llama3-rope] [--std X] [--chat-template FILE]
+      writes a model with seeded random weights; S is a preset (stories15M, stories42M,
+      stories110M, smollm2-135m, tinyllama-1.1b, llama3.2-1b, qwen2.5-0.5b, qwen3-0.6b,
+      gemma3-270m) or DIM,HIDDEN,LAYERS,HEADS,KVHEADS,VOCAB,SEQ[,HEAD]; the tokenizer (tokens,
+      merges, types, special ids) is copied from V.gguf, whose token count must equal VOCAB
+      (0: take it from V.gguf); --layers replaces the layer count, --window sets gemma3's
+      sliding window, --std the weights' standard deviation (0.02), --chat-template writes
+      FILE as tokenizer.chat_template
 
 options:
   -h, --help   this text`;
@@ -77,6 +83,13 @@ const OPTIONS = {
   messages: { type: 'string' },
   variables: { type: 'string' },
   'no-generation-prompt': { type: 'boolean' },
+  arch: { type: 'string' },
+  layers: { type: 'string' },
+  window: { type: 'string' },
+  'untied-output': { type: 'boolean' },
+  'llama3-rope': { type: 'boolean' },
+  'chat-template': { type: 'string' },
+  std: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -330,7 +343,16 @@ async function synth(values) {
   const type = targetType(values);
   const value = BigInt(seed(values));
   if (value >= 2n ** 64n) throw new UsageError(`--seed must be below 2^64, got "${values.seed}"`);
-  await synthModel({ shape, vocab, output, type, seed: value, log: progress });
+  const positive = (name) => {
+    const n = number(values, name, undefined, true);
+    if (n !== undefined && n < 1) throw new UsageError(`--${name} must be a positive integer, got "${values[name]}"`);
+    return n;
+  };
+  await synthModel({
+    shape, arch: values.arch, layers: positive('layers'), window: positive('window'),
+    std: number(values, 'std', 0), untiedOutput: values['untied-output'] ?? false, llama3Rope: values['llama3-rope'] ?? false,
+    vocab, chatTemplate: values['chat-template'], output, type, seed: value, log: progress,
+  });
 }
 
 const COMMANDS = { generate, chat, template, info, tokenize, replay, sweep, convert, synth };

@@ -1,7 +1,7 @@
 // Model conversion and synthetic models for the command line (Node only): reads the inputs
 // into wasm memory, runs the C converter (src/convert.c through src/api_convert.c) and
 // writes the GGUF file it returns.
-import { open, rm } from 'node:fs/promises';
+import { open, readFile, rm } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { NucleusError, invalid } from './errors.js';
 import { readSource } from './source.js';
@@ -77,8 +77,9 @@ function failed(wasm) {
 }
 
 /**
- * Converts input (GGUF llama, or a llama2.c checkpoint with its tokenizer.bin) to a GGUF file
- * at output with matrices of a type in TYPES. log(text) receives progress lines.
+ * Converts input (GGUF llama/qwen2/qwen3/gemma3, or a llama2.c checkpoint with its
+ * tokenizer.bin) to a GGUF file at output with matrices of a type in TYPES. log(text)
+ * receives progress lines.
  * Returns { output, bytes, seconds }.
  */
 export async function convertModel({ input, tokenizer, output, type, log = () => {} }) {
@@ -105,30 +106,66 @@ export async function convertModel({ input, tokenizer, output, type, log = () =>
   return { output, bytes, seconds };
 }
 
+const ARCHS = ['llama', 'qwen2', 'qwen3', 'gemma3'];
+
+function count(name, value) {
+  if (value === undefined) return 0;
+  if (!Number.isInteger(value) || value < 1 || value > 0x7fffffff) throw invalid(`${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
 /**
- * Writes a model with seeded random weights at output. shape: stories15M, stories42M,
- * stories110M or "DIM,HIDDEN,LAYERS,HEADS,KVHEADS,VOCAB,SEQ"; vocab: a GGUF file whose
- * tokenizer is copied (its token count must equal VOCAB); seed: a BigInt or integer in
- * [0, 2^64). Returns { output, bytes, seconds }.
+ * Writes a model with seeded random weights at output. shape: a preset (stories15M,
+ * stories42M, stories110M, smollm2-135m, tinyllama-1.1b, llama3.2-1b, qwen2.5-0.5b,
+ * qwen3-0.6b, gemma3-270m) or "DIM,HIDDEN,LAYERS,HEADS,KVHEADS,VOCAB,SEQ[,HEAD]" (VOCAB 0: the
+ * vocabulary file's); arch: llama, qwen2, qwen3 or gemma3 (default: the preset's, or llama);
+ * layers: a layer count replacing the shape's; window: gemma3's sliding window; untiedOutput,
+ * llama3Rope: write output.weight / Llama 3's rope_freqs.weight; std: the random elements'
+ * standard deviation (default 0.02); vocab: a GGUF file whose
+ * tokenizer is copied; chatTemplate: a file whose text becomes tokenizer.chat_template;
+ * seed: a BigInt or integer in [0, 2^64). Returns { output, bytes, seconds }.
  */
-export async function synthModel({ shape, vocab, output, type, seed = 0n, log = () => {} }) {
+export async function synthModel({
+  shape, arch, layers, window, untiedOutput = false, llama3Rope = false, std = 0, vocab, chatTemplate,
+  output, type, seed = 0n, log = () => {},
+}) {
   const id = typeId(type);
   const big = BigInt(seed);
   if (big < 0n || big >= 2n ** 64n) throw invalid(`seed must be in [0, 2^64), got ${seed}`);
+  if (arch !== undefined && !ARCHS.includes(arch)) throw invalid(`arch must be one of ${ARCHS.join(', ')}, got "${arch}"`);
+  const nLayers = count('layers', layers);
+  const nWindow = count('window', window);
+  if (typeof std !== 'number' || !(std >= 0 && std <= 1)) throw invalid(`std must be a number in [0, 1], got ${std}`);
+  let template;
+  if (chatTemplate !== undefined) {
+    try {
+      template = await readFile(chatTemplate, 'utf8');
+    } catch (error) {
+      throw new NucleusError(`cannot read ${chatTemplate}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`, 'IO', { cause: error });
+    }
+    if (template.includes('\0')) throw invalid(`${chatTemplate} holds a NUL character`);
+  }
   const started = performance.now();
   const wasm = await loadWasm();
   const e = wasm.exports;
   const file = await readSource(wasm, vocab);
-  let shapePtr = 0;
+  const ptrs = [];
   let handle;
   try {
-    shapePtr = cString(wasm, String(shape));
-    log(`generating ${shape} ${type} (seed ${big}) with the tokenizer of ${vocab}`);
+    const shapePtr = cString(wasm, String(shape));
+    ptrs.push(shapePtr);
+    const archPtr = arch === undefined ? 0 : cString(wasm, arch);
+    ptrs.push(archPtr);
+    const templatePtr = template === undefined ? 0 : cString(wasm, template);
+    ptrs.push(templatePtr);
+    log(`generating ${shape}${arch ? ` (${arch})` : ''} ${type} (seed ${big}) with the tokenizer of ${vocab}`);
     const lo = Number(big & 0xffffffffn);
     const hi = Number(big >> 32n);
-    handle = e.nu_synth_model(shapePtr, file.ptr, file.size, id, lo, hi, shapePtr);
+    const flags = (untiedOutput ? 1 : 0) | (llama3Rope ? 2 : 0);
+    handle = e.nu_synth_model(shapePtr, archPtr, nLayers, nWindow, flags, std, file.ptr, file.size, id, lo, hi,
+                              shapePtr, templatePtr);
   } finally {
-    freeAll(wasm, [file.ptr, shapePtr]);
+    freeAll(wasm, [file.ptr, ...ptrs]);
   }
   if (!handle) throw failed(wasm);
   const bytes = await writeOutput(wasm, handle, output);

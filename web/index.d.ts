@@ -119,8 +119,10 @@ export interface LoadOptions {
 
 export interface ModelInfo {
   name: string;
+  /** general.architecture: 'llama', 'qwen2', 'qwen3' or 'gemma3' ('llama' for a llama2.c checkpoint). */
   architecture: string;
   vocabSize: number;
+  /** The context the run state holds: the file's, cut to 4096 positions. */
   contextLength: number;
   embeddingLength: number;
   feedForwardLength: number;

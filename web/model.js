@@ -443,7 +443,7 @@ async function open(source, options, vocabOnly) {
 }
 
 /**
- * Loads a model: GGUF (llama architecture; F32, F16, Q8_0, Q4_0) or a llama2.c checkpoint with
+ * Loads a model: GGUF (llama, qwen2, qwen3 or gemma3 architecture; F32, F16, Q8_0, Q4_0) or a llama2.c checkpoint with
  * { tokenizer: tokenizer.bin source }. source: path (Node), URL, ArrayBuffer, typed array, Blob/File.
  */
 export async function loadModel(source, options = {}) {

@@ -122,6 +122,10 @@ typedef struct {
     int bpe;        /* the BPE vocabulary instead of the 8-token SPM one */
     int poison;     /* block scales NaN and infinity: the first two blocks of every matrix */
     uint32_t down_type; /* of ffn_down when not 0 (F32): a K-quant needs 256-element rows */
+    const char *arch; /* NULL: llama */
+    int head;       /* > 0: attention.key_length / value_length */
+    int window;     /* > 0: gemma3's attention.sliding_window */
+    int rope_freqs; /* llama: a rope_freqs.weight */
 } ModelSpec;
 
 /* Up to 40 tensors' data, kept until the writer finishes. */
@@ -154,17 +158,38 @@ static void model_seed(const ModelSpec *s, const char *name) {
                                         "\xE2\x96\x81" "a", "ab"};
     static const float scores[8] = {0, 0, 0, -1, -2, -3, -1.5f, -2.5f};
     static const int32_t types[8] = {2, 3, 3, 1, 1, 1, 1, 1};
+    const char *arch = s->arch ? s->arch : "llama";
+    const int head = s->head ? s->head : s->dim / s->heads;
+    const int qwen2 = strcmp(arch, "qwen2") == 0, gemma3 = strcmp(arch, "gemma3") == 0;
+    const int qk_norm = gemma3 || strcmp(arch, "qwen3") == 0;
+    char key[96];
+#define K(suffix) (snprintf(key, sizeof key, "%s.%s", arch, suffix), key)
     GgufWriter *w = gguf_writer_new();
-    gguf_add_str(w, "general.architecture", "llama");
-    gguf_add_u32(w, "llama.context_length", (uint32_t)s->ctx);
-    gguf_add_u32(w, "llama.embedding_length", (uint32_t)s->dim);
-    gguf_add_u32(w, "llama.feed_forward_length", (uint32_t)s->hidden);
-    gguf_add_u32(w, "llama.block_count", (uint32_t)s->layers);
-    gguf_add_u32(w, "llama.attention.head_count", (uint32_t)s->heads);
-    gguf_add_u32(w, "llama.attention.head_count_kv", (uint32_t)s->kv_heads);
-    gguf_add_u32(w, "llama.rope.dimension_count", (uint32_t)(s->dim / s->heads));
-    gguf_add_f32(w, "llama.rope.freq_base", 10000.0f);
-    gguf_add_f32(w, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
+    gguf_add_str(w, "general.architecture", arch);
+    gguf_add_u32(w, K("context_length"), (uint32_t)s->ctx);
+    gguf_add_u32(w, K("embedding_length"), (uint32_t)s->dim);
+    gguf_add_u32(w, K("feed_forward_length"), (uint32_t)s->hidden);
+    gguf_add_u32(w, K("block_count"), (uint32_t)s->layers);
+    gguf_add_u32(w, K("attention.head_count"), (uint32_t)s->heads);
+    gguf_add_u32(w, K("attention.head_count_kv"), (uint32_t)s->kv_heads);
+    gguf_add_u32(w, K("rope.dimension_count"), (uint32_t)head);
+    gguf_add_f32(w, K("rope.freq_base"), 10000.0f);
+    gguf_add_f32(w, K("attention.layer_norm_rms_epsilon"), 1e-5f);
+    if (s->head) {
+        gguf_add_u32(w, K("attention.key_length"), (uint32_t)head);
+        gguf_add_u32(w, K("attention.value_length"), (uint32_t)head);
+    }
+    if (s->window) {
+        gguf_add_u32(w, K("attention.sliding_window"), (uint32_t)s->window);
+        gguf_add_u32(w, K("attention.sliding_window_pattern"), 2);
+        gguf_add_f32(w, K("rope.freq_base_swa"), 1000.0f);
+        gguf_add_f32(w, K("final_logit_softcapping"), 30.0f);
+    }
+    if (s->rope_freqs) {
+        gguf_add_str(w, K("rope.scaling.type"), "linear");
+        gguf_add_f32(w, K("rope.scaling.factor"), 2.0f);
+    }
+#undef K
     int vocab = 8;
     if (s->bpe) {
         fuzz_vocab_bpe(w, "default");
@@ -175,36 +200,52 @@ static void model_seed(const ModelSpec *s, const char *name) {
         gguf_add_arr(w, "tokenizer.ggml.scores", GGUF_TYPE_FLOAT32, scores, 8);
         gguf_add_arr(w, "tokenizer.ggml.token_type", GGUF_TYPE_INT32, types, 8);
     }
-    int kv_dim = s->dim / s->heads * s->kv_heads;
+    int kv_dim = head * s->kv_heads, q_dim = head * s->heads;
     n_blobs = 0;
     add_matrix(w, "token_embd.weight", s->dim, vocab, s->type, s->poison);
     add_matrix(w, "output_norm.weight", s->dim, 1, NU_TYPE_F32, 0);
     if (!s->shared) add_matrix(w, "output.weight", s->dim, vocab, s->type, s->poison);
+    if (s->rope_freqs) add_matrix(w, "rope_freqs.weight", head / 2, 1, NU_TYPE_F32, 0);
     for (int l = 0; l < s->layers; l++) {
         char n[64];
 #define ADD(part, cols, rows, type) \
     (snprintf(n, sizeof n, "blk.%d." part ".weight", l), add_matrix(w, n, cols, rows, type, s->poison))
         ADD("attn_norm", s->dim, 1, NU_TYPE_F32);
-        ADD("attn_q", s->dim, s->dim, s->type);
+        ADD("attn_q", s->dim, q_dim, s->type);
         ADD("attn_k", s->dim, kv_dim, s->type);
         ADD("attn_v", s->dim, kv_dim, s->type);
-        ADD("attn_output", s->dim, s->dim, s->type);
+        ADD("attn_output", q_dim, s->dim, s->type);
         ADD("ffn_norm", s->dim, 1, NU_TYPE_F32);
         ADD("ffn_gate", s->dim, s->hidden, s->type);
         ADD("ffn_down", s->hidden, s->dim, s->down_type ? s->down_type : s->type);
         ADD("ffn_up", s->dim, s->hidden, s->type);
+        if (qk_norm) {
+            ADD("attn_q_norm", head, 1, NU_TYPE_F32);
+            ADD("attn_k_norm", head, 1, NU_TYPE_F32);
+        }
+        if (gemma3) {
+            ADD("post_attention_norm", s->dim, 1, NU_TYPE_F32);
+            ADD("post_ffw_norm", s->dim, 1, NU_TYPE_F32);
+        }
 #undef ADD
+        if (qwen2) {
+            const char *bias[3] = {"attn_q", "attn_k", "attn_v"};
+            for (int i = 0; i < 3; i++) {
+                snprintf(n, sizeof n, "blk.%d.%s.bias", l, bias[i]);
+                add_matrix(w, n, i == 0 ? q_dim : kv_dim, 1, NU_TYPE_F32, 0);
+            }
+        }
     }
     write_gguf(w, "weights", name, 3);
     for (int i = 0; i < n_blobs; i++) free(blobs[i]);
 }
 
 static void weights_seeds(void) {
-    const ModelSpec f32 = {8, 16, 2, 2, 1, 8, NU_TYPE_F32, 0, 0, 0, 0};
-    const ModelSpec f16 = {8, 8, 1, 2, 2, 4, NU_TYPE_F16, 1, 0, 0, 0};
-    const ModelSpec q8 = {32, 32, 1, 4, 2, 4, NU_TYPE_Q8_0, 0, 0, 0, 0};
-    const ModelSpec q4 = {32, 32, 1, 2, 1, 4, NU_TYPE_Q4_0, 1, 0, 0, 0};
-    const ModelSpec bpe = {4, 4, 1, 1, 1, 2, NU_TYPE_F16, 1, 1, 0, 0};
+    const ModelSpec f32 = {8, 16, 2, 2, 1, 8, NU_TYPE_F32, 0, 0, 0, 0, NULL, 0, 0, 0};
+    const ModelSpec f16 = {8, 8, 1, 2, 2, 4, NU_TYPE_F16, 1, 0, 0, 0, NULL, 0, 0, 0};
+    const ModelSpec q8 = {32, 32, 1, 4, 2, 4, NU_TYPE_Q8_0, 0, 0, 0, 0, NULL, 0, 0, 0};
+    const ModelSpec q4 = {32, 32, 1, 2, 1, 4, NU_TYPE_Q4_0, 1, 0, 0, 0, NULL, 0, 0, 0};
+    const ModelSpec bpe = {4, 4, 1, 1, 1, 2, NU_TYPE_F16, 1, 1, 0, 0, NULL, 0, 0, 0};
     model_seed(&f32, "f32_gqa.gguf");
     model_seed(&f16, "f16_shared.gguf");
     model_seed(&q8, "q8_0.gguf");
@@ -212,12 +253,12 @@ static void weights_seeds(void) {
     model_seed(&bpe, "bpe_vocab.gguf");
     /* The rest of the 32-element family and BF16; odd shapes (a 64-wide hidden: two blocks);
      * and poisoned scales. */
-    const ModelSpec bf16 = {8, 24, 1, 2, 1, 4, NU_TYPE_BF16, 0, 0, 0, 0};
-    const ModelSpec q41 = {32, 64, 1, 2, 2, 4, NU_TYPE_Q4_1, 1, 0, 0, 0};
-    const ModelSpec q50 = {64, 32, 1, 4, 1, 4, NU_TYPE_Q5_0, 0, 0, 0, 0};
-    const ModelSpec q51 = {32, 32, 2, 1, 1, 4, NU_TYPE_Q5_1, 1, 0, 0, 0};
-    const ModelSpec q50_poison = {64, 32, 1, 2, 2, 4, NU_TYPE_Q5_0, 1, 0, 1, 0};
-    const ModelSpec q41_poison = {64, 64, 1, 2, 1, 4, NU_TYPE_Q4_1, 0, 0, 1, 0};
+    const ModelSpec bf16 = {8, 24, 1, 2, 1, 4, NU_TYPE_BF16, 0, 0, 0, 0, NULL, 0, 0, 0};
+    const ModelSpec q41 = {32, 64, 1, 2, 2, 4, NU_TYPE_Q4_1, 1, 0, 0, 0, NULL, 0, 0, 0};
+    const ModelSpec q50 = {64, 32, 1, 4, 1, 4, NU_TYPE_Q5_0, 0, 0, 0, 0, NULL, 0, 0, 0};
+    const ModelSpec q51 = {32, 32, 2, 1, 1, 4, NU_TYPE_Q5_1, 1, 0, 0, 0, NULL, 0, 0, 0};
+    const ModelSpec q50_poison = {64, 32, 1, 2, 2, 4, NU_TYPE_Q5_0, 1, 0, 1, 0, NULL, 0, 0, 0};
+    const ModelSpec q41_poison = {64, 64, 1, 2, 1, 4, NU_TYPE_Q4_1, 0, 0, 1, 0, NULL, 0, 0, 0};
     model_seed(&bf16, "bf16.gguf");
     model_seed(&q41, "q4_1_shared.gguf");
     model_seed(&q50, "q5_0.gguf");
@@ -239,12 +280,25 @@ static void weights_seeds(void) {
     };
     uint32_t rng_before = rng; /* the seeds after these stay as they were */
     for (size_t i = 0; i < sizeof kq / sizeof kq[0]; i++) {
-        const ModelSpec plain = {32, 256, 1, 2, 1, 4, NU_TYPE_Q8_0, 1, 0, 0, kq[i].type};
-        const ModelSpec poisoned = {32, 256, 1, 2, 1, 4, NU_TYPE_IQ4_NL, 0, 0, 1, kq[i].type};
+        const ModelSpec plain = {32, 256, 1, 2, 1, 4, NU_TYPE_Q8_0, 1, 0, 0, kq[i].type, NULL, 0, 0, 0};
+        const ModelSpec poisoned = {32, 256, 1, 2, 1, 4, NU_TYPE_IQ4_NL, 0, 0, 1, kq[i].type, NULL, 0, 0, 0};
         model_seed(&plain, kq[i].name);
         model_seed(&poisoned, kq[i].poisoned);
     }
     rng = rng_before;
+}
+
+/* The other architectures' keys and tensors (written last, so the seeds before them keep
+ * their bytes). */
+static void arch_seeds(void) {
+    const ModelSpec qwen2 = {8, 16, 2, 2, 1, 8, NU_TYPE_F32, 1, 0, 0, 0, "qwen2", 0, 0, 0};
+    const ModelSpec qwen3 = {8, 16, 1, 2, 1, 8, NU_TYPE_F32, 1, 0, 0, 0, "qwen3", 8, 0, 0};
+    const ModelSpec gemma3 = {8, 16, 2, 2, 1, 8, NU_TYPE_F16, 1, 0, 0, 0, "gemma3", 4, 2, 0};
+    const ModelSpec llama3 = {8, 16, 1, 2, 1, 8, NU_TYPE_F32, 0, 0, 0, 0, "llama", 0, 0, 1};
+    model_seed(&qwen2, "qwen2_bias.gguf");
+    model_seed(&qwen3, "qwen3_wide_q.gguf");
+    model_seed(&gemma3, "gemma3_window.gguf");
+    model_seed(&llama3, "llama_rope_freqs.gguf");
 }
 
 /* ---- llama2c: checkpoints ---------------------------------------------------------------- */
@@ -391,5 +445,6 @@ int main(int argc, char **argv) {
     tokenizer_seeds();
     vocab_bin_seeds();
     sampler_seeds();
+    arch_seeds();
     return 0;
 }

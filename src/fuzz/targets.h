@@ -614,11 +614,20 @@ static void fuzz_check_weights(const NuConfig *c, const NuWeights *w, const uint
     FUZZ_CHECK(fuzz_tensor_ok(&w->output_norm, data, size));
     FUZZ_CHECK(fuzz_tensor_ok(&w->output, data, size));
     FUZZ_CHECK(w->layers != NULL);
+    if (w->rope_freqs.data) FUZZ_CHECK(fuzz_tensor_ok(&w->rope_freqs, data, size));
     for (int l = 0; w->layers && l < c->n_layers; l++) {
         const NuLayer *L = &w->layers[l];
         const NuTensor *ts[] = {&L->attn_norm, &L->wq, &L->wk, &L->wv, &L->wo,
                                 &L->ffn_norm, &L->ffn_gate, &L->ffn_down, &L->ffn_up};
         for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) FUZZ_CHECK(fuzz_tensor_ok(ts[i], data, size));
+        /* what the architecture has: the optional biases where present, the extra norms
+         * wherever the config asks for them */
+        const NuTensor *opt[] = {&L->bq, &L->bk, &L->bv, &L->q_norm, &L->k_norm, &L->post_attn_norm,
+                                 &L->post_ffn_norm};
+        for (size_t i = 0; i < sizeof opt / sizeof opt[0]; i++)
+            if (opt[i]->data) FUZZ_CHECK(fuzz_tensor_ok(opt[i], data, size));
+        FUZZ_CHECK(!c->qk_norm || (L->q_norm.data && L->k_norm.data));
+        FUZZ_CHECK(!c->post_norms || (L->post_attn_norm.data && L->post_ffn_norm.data));
     }
 }
 
@@ -626,9 +635,9 @@ static void fuzz_check_weights(const NuConfig *c, const NuWeights *w, const uint
  * multiply-adds per token), and checks the refusals around them. */
 static void fuzz_run_model(const NuConfig *c, const NuWeights *w, unsigned token_seed) {
     double dim = c->dim, hidden = c->hidden_dim, layers = c->n_layers, seq = c->seq_len;
-    double kv = dim / c->n_heads * c->n_kv_heads, vocab = c->vocab_size;
-    double state = 4 * (2 * layers * seq * kv + c->n_heads * seq + 4 * dim + 2 * hidden + vocab);
-    double work = layers * (2 * dim * dim + 2 * kv * dim + 3 * dim * hidden + c->n_heads * seq) + vocab * dim;
+    double kv = (double)c->head_dim * c->n_kv_heads, q = (double)c->head_dim * c->n_heads, vocab = c->vocab_size;
+    double state = 4 * (2 * layers * seq * kv + c->n_heads * seq + 3 * dim + 2 * q + 2 * hidden + vocab);
+    double work = layers * (2 * q * dim + 2 * kv * dim + 3 * dim * hidden + c->n_heads * seq) + vocab * dim;
     if (state > 16.0 * (1 << 20) || work > 4.0 * (1 << 20)) return;
     NuRunState *s = NULL;
     NuError err;

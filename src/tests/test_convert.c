@@ -379,9 +379,9 @@ static void test_synth(void) {
     NuConfig c;
     CHECK(nu_synth_shape("64,96,2,4,2,32000,32", &c, &err) == NU_OK);
     Bytes a = {0}, b = {0}, d = {0}, q = {0};
-    CHECK(nu_synth(&c, vocab.data, vocab.size, NU_TYPE_F32, 7, "tiny", &a.data, &a.size, &err) == NU_OK);
-    CHECK(nu_synth(&c, vocab.data, vocab.size, NU_TYPE_F32, 7, "tiny", &b.data, &b.size, &err) == NU_OK);
-    CHECK(nu_synth(&c, vocab.data, vocab.size, NU_TYPE_F32, 8, "tiny", &d.data, &d.size, &err) == NU_OK);
+    CHECK(nu_synth(&(NuSynthModel){.config = c}, vocab.data, vocab.size, NU_TYPE_F32, 7, "tiny", NULL, &a.data, &a.size, &err) == NU_OK);
+    CHECK(nu_synth(&(NuSynthModel){.config = c}, vocab.data, vocab.size, NU_TYPE_F32, 7, "tiny", NULL, &b.data, &b.size, &err) == NU_OK);
+    CHECK(nu_synth(&(NuSynthModel){.config = c}, vocab.data, vocab.size, NU_TYPE_F32, 8, "tiny", NULL, &d.data, &d.size, &err) == NU_OK);
     CHECK(a.size == b.size && a.data && b.data && memcmp(a.data, b.data, a.size) == 0);
     CHECK(d.size == a.size && d.data && memcmp(a.data, d.data, a.size) != 0);
     Model m;
@@ -434,7 +434,7 @@ static void test_synth(void) {
 
     /* q8_0 with a hidden size that is not whole blocks: ffn matrices fall back to F16. */
     CHECK(nu_synth_shape("64,80,1,4,4,32000,16", &c, &err) == NU_OK);
-    CHECK(nu_synth(&c, vocab.data, vocab.size, NU_TYPE_Q8_0, 7, NULL, &q.data, &q.size, &err) == NU_OK);
+    CHECK(nu_synth(&(NuSynthModel){.config = c}, vocab.data, vocab.size, NU_TYPE_Q8_0, 7, NULL, NULL, &q.data, &q.size, &err) == NU_OK);
     if (q.data && open_gguf_model(&q, &m)) {
         CHECK(tensor(m.g, "blk.0.ffn_down.weight")->type == NU_TYPE_F16);
         CHECK(tensor(m.g, "blk.0.ffn_up.weight")->type == NU_TYPE_Q8_0);
@@ -451,14 +451,14 @@ static void test_synth(void) {
     uint8_t *out = (uint8_t *)&err;
     size_t size = 1;
     CHECK(nu_synth_shape("64,96,2,4,2,512,32", &c, &err) == NU_OK);
-    CHECK(nu_synth(&c, vocab.data, vocab.size, NU_TYPE_F32, 1, NULL, &out, &size, &err) == NU_ERR_ARG);
+    CHECK(nu_synth(&(NuSynthModel){.config = c}, vocab.data, vocab.size, NU_TYPE_F32, 1, NULL, NULL, &out, &size, &err) == NU_ERR_ARG);
     CHECK(out == NULL && size == 0 && strstr(err.message, "32000") != NULL);
-    CHECK(nu_synth(&c, (const uint8_t *)"not gguf", 8, NU_TYPE_F32, 1, NULL, &out, &size, &err) ==
+    CHECK(nu_synth(&(NuSynthModel){.config = c}, (const uint8_t *)"not gguf", 8, NU_TYPE_F32, 1, NULL, NULL, &out, &size, &err) ==
           NU_ERR_FORMAT);
     CHECK(strstr(err.message, "vocabulary file") != NULL);
     CHECK(nu_synth_shape("4096,11008,32,32,32,32000,2048", &c, &err) == NU_OK);
-    CHECK(nu_synth(&c, vocab.data, vocab.size, NU_TYPE_F32, 1, NULL, &out, &size, &err) == NU_ERR_NOMEM);
-    CHECK(nu_synth(&c, vocab.data, vocab.size, NU_TYPE_Q8_1, 1, NULL, &out, &size, &err) == NU_ERR_ARG);
+    CHECK(nu_synth(&(NuSynthModel){.config = c}, vocab.data, vocab.size, NU_TYPE_F32, 1, NULL, NULL, &out, &size, &err) == NU_ERR_NOMEM);
+    CHECK(nu_synth(&(NuSynthModel){.config = c}, vocab.data, vocab.size, NU_TYPE_Q8_1, 1, NULL, NULL, &out, &size, &err) == NU_ERR_ARG);
     free(a.data);
     free(b.data);
     free(d.data);
@@ -501,7 +501,7 @@ static void test_bad_inputs(const Bytes *bin, const Bytes *tok) {
     NuConfig c;
     Bytes tiny = {NULL, 0};
     CHECK(nu_synth_shape("32,32,1,2,1,512,8", &c, &err) == NU_OK);
-    CHECK(nu_synth(&c, small.data, small.size, NU_TYPE_F32, 3, NULL, &tiny.data, &tiny.size,
+    CHECK(nu_synth(&(NuSynthModel){.config = c}, small.data, small.size, NU_TYPE_F32, 3, NULL, NULL, &tiny.data, &tiny.size,
                    &err) == NU_OK);
     int clean = 1, converted = 0;
     size_t limit = tiny.size < 12000 ? tiny.size : 12000;

@@ -339,9 +339,9 @@ static void test_runstate_errors(const NuConfig *good) {
     NuRunState *s = (NuRunState *)1;
     NuError err;
     NuConfig c = *good;
-    c.dim = 60; /* not a multiple of 8 heads */
+    c.head_dim = 0;
     CHECK(nu_runstate_new(&c, &s, &err) == NU_ERR_ARG && s == NULL);
-    CHECK(strstr(err.message, "multiple") != NULL);
+    CHECK(strstr(err.message, "positive") != NULL);
     c = *good;
     c.n_kv_heads = 3;
     CHECK(nu_runstate_new(&c, &s, &err) == NU_ERR_ARG);
@@ -363,7 +363,7 @@ static void test_runstate_errors(const NuConfig *good) {
     c = *good;
     c.dim = 4096;
     c.n_heads = c.n_kv_heads = 32;
-    c.rope_dim = 128;
+    c.rope_dim = c.head_dim = 128;
     c.n_layers = 32;
     c.seq_len = 32768;
     CHECK(nu_runstate_new(&c, &s, &err) == NU_ERR_NOMEM && s == NULL);

@@ -1,5 +1,6 @@
 /* The GGUF llama loader: stories260K in both formats gives identical weights; synthetic
  * models written with gguf_write exercise defaults, types and every refusal. */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,7 +211,7 @@ static void test_synthetic(void) {
 
 static void test_refusals(void) {
     Spec s = {.arch = "gpt2"};
-    expect_fail(&s, NU_ERR_UNSUPPORTED, "architecture 'gpt2' is not supported (only llama)");
+    expect_fail(&s, NU_ERR_UNSUPPORTED, "architecture 'gpt2' is not supported (llama, qwen2, qwen3, gemma3)");
     s = (Spec){.omit_key = 3};
     expect_fail(&s, NU_ERR_FORMAT, "key 'llama.block_count' is missing");
     s = (Spec){.block_count = 0x80000000u};
@@ -263,14 +264,17 @@ static void test_vocab_only_files(void) {
     if (!data) return;
     CHECK(gguf_open(data, size, &g, &err) == NU_OK);
     CHECK(nu_load_gguf_weights(g, &c, &w, &err) == NU_ERR_UNSUPPORTED);
-    CHECK(strstr(err.message, "architecture 'gpt2' is not supported (only llama)") != NULL);
+    CHECK(strstr(err.message, "architecture 'gpt2' is not supported (llama, qwen2, qwen3, gemma3)") != NULL);
     gguf_close(g);
     free(data);
 }
 
 static void test_config_check(void) {
     NuError err;
-    NuConfig ok = {64, 172, 5, 8, 4, 512, 512, 8, 10000.0f, 1e-5f};
+    NuConfig ok = {.dim = 64, .hidden_dim = 172, .n_layers = 5, .n_heads = 8, .n_kv_heads = 4,
+                   .vocab_size = 512, .seq_len = 512};
+    nu_config_defaults(&ok);
+    CHECK(ok.head_dim == 8 && ok.rope_dim == 8 && ok.att_divisor == sqrtf(8.0f));
     CHECK(nu_config_check(&ok, &err) == NU_OK);
     NuConfig c = ok;
     c.seq_len = 1 << 30;
@@ -279,6 +283,7 @@ static void test_config_check(void) {
           NULL);
     c = ok;
     c.n_layers = 0x7fffffff, c.seq_len = 0x7fffffff, c.dim = 0x7ffffff8, c.n_kv_heads = 8;
+    c.head_dim = c.dim / 8;
     CHECK(nu_config_check(&c, &err) == NU_ERR_NOMEM);
     CHECK(strstr(err.message, "more than 18446744073709551615 bytes") != NULL);
     c = ok;
@@ -288,8 +293,19 @@ static void test_config_check(void) {
     c.rope_dim = 16;
     CHECK(nu_config_check(&c, &err) == NU_ERR_FORMAT && strstr(err.message, "head size 8"));
     c = ok;
-    c.dim = 60;
-    CHECK(nu_config_check(&c, &err) == NU_ERR_FORMAT && strstr(err.message, "dim 60"));
+    c.head_dim = 0;
+    CHECK(nu_config_check(&c, &err) == NU_ERR_FORMAT && strstr(err.message, "head size 0"));
+    c = ok;
+    c.dim = 60; /* with an explicit head size, dim need not be heads x head size (qwen3) */
+    CHECK(nu_config_check(&c, &err) == NU_OK);
+    c.swa_window = -1;
+    CHECK(nu_config_check(&c, &err) == NU_ERR_FORMAT && strstr(err.message, "sliding window -1"));
+    c = ok;
+    c.att_divisor = 0.0f;
+    CHECK(nu_config_check(&c, &err) == NU_ERR_FORMAT && strstr(err.message, "divisor"));
+    c = ok;
+    c.rope_theta_swa = INFINITY;
+    CHECK(nu_config_check(&c, &err) == NU_ERR_FORMAT && strstr(err.message, "sliding window inf"));
     c = ok;
     c.vocab_size = 0;
     CHECK(nu_config_check(&c, &err) == NU_ERR_FORMAT && strstr(err.message, "vocab 0"));
