@@ -45,9 +45,9 @@ build/san/obj/%.o: src/%.c $(LIB_HDR)
 	$(CC) $(SANFLAGS) -c $< -o $@
 
 build/libnucleus.a: $(patsubst src/%.c,build/obj/%.o,$(LIB_SRC))
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 build/san/libnucleus.a: $(patsubst src/%.c,build/san/obj/%.o,$(LIB_SRC))
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 build/tests/%: src/tests/%.c $(TEST_HDR) build/libnucleus.a | build/tests
 	$(CC) $(CFLAGS) $< build/libnucleus.a $(LDLIBS) -o $@
