@@ -7,7 +7,7 @@
 
 #include "../src/api.h"
 #include "../src/tests/logits.h"
-#include "fullsort.h"
+#include "peers.h"
 
 NU_EXPORT void bench_fill_logits(float *logits, int n, float scale, uint32_t seed) {
     normal_logits(logits, n, scale, 0x9E3779B97F4A7C15ull * (seed + 1));
@@ -22,17 +22,19 @@ NU_EXPORT int bench_loop_ours(NuSampler *s, const float *logits, int n, int iter
     return sum;
 }
 
-NU_EXPORT int bench_loop_fullsort(const float *logits, int n, float p, int iters) {
-    float *probs = malloc((size_t)n * sizeof *probs);
-    void *scratch = malloc(fullsort_scratch_bytes(n));
+/* The same coins for every sampler: the golden-ratio sequence. */
+static float coin(int i) { return (float)fmod(i * 0.6180339887, 1.0); }
+
+/* peer 0: llama2.c's top-p, 1: llama.cpp's top-p -> dist (peers.h). */
+NU_EXPORT int bench_loop_peer(int peer, const float *logits, int n, float p, int iters) {
+    PeerScratch *w = peer_scratch_new(n);
     int sum = -1;
-    if (probs && scratch) {
+    if (w) {
         sum = 0;
         for (int i = 0; i < iters; i++)
-            sum += fullsort_topp(logits, n, 1.0f, p, (float)fmod(i * 0.6180339887, 1.0), probs, scratch);
+            sum += peer ? llamacpp_topp(logits, n, p, coin(i), w) : llama2c_topp(logits, n, 1.0f, p, coin(i), w);
     }
-    free(probs);
-    free(scratch);
+    peer_scratch_free(w);
     return sum;
 }
 

@@ -7,7 +7,8 @@
 void bench_fill_logits(float *logits, int n, float scale, uint32_t seed);
 /* Each returns the sum of the drawn tokens (so no call is optimised away), -1 on error. */
 int bench_loop_ours(NuSampler *s, const float *logits, int n, int iters);
-int bench_loop_fullsort(const float *logits, int n, float p, int iters);
+/* peer 0: llama2.c's top-p, 1: llama.cpp's top-p -> dist (peers.h). */
+int bench_loop_peer(int peer, const float *logits, int n, float p, int iters);
 NuSampler *bench_sampler(float top_p);
 
 #endif

@@ -1,6 +1,7 @@
 #define _POSIX_C_SOURCE 199309L /* clock_gettime */
 /* Native half of the benchmark; prints one JSON line per case.
- *   bench_native [sampler]        median microseconds per call of our sampler and of the full-sort baseline
+ *   bench_native [sampler]        median microseconds per call of our sampler and of llama2.c's and
+ *                                 llama.cpp's top-p (peers.c)
  *   bench_native kernels          median microseconds per nu_matvec for every type and shape
  *   bench_native decode MODEL N R load time, time to first token and decode tokens/s
  *                                 (greedy and top-p 0.9), medians of R runs of N tokens */
@@ -24,13 +25,13 @@ static int by_value(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Median over 9 batches of the time per call. */
-static double median_us(int ours, NuSampler *s, const float *logits, int n, int iters) {
+/* Median over 9 batches of the time per call: who < 0 is ours, else bench_loop_peer's peer. */
+static double median_us(int who, NuSampler *s, const float *logits, int n, int iters) {
     double t[9];
     for (int b = 0; b < 9; b++) {
         double start = now_us();
-        if (ours) bench_loop_ours(s, logits, n, iters);
-        else bench_loop_fullsort(logits, n, 0.9f, iters);
+        if (who < 0) bench_loop_ours(s, logits, n, iters);
+        else bench_loop_peer(who, logits, n, 0.9f, iters);
         t[b] = (now_us() - start) / iters;
     }
     qsort(t, 9, sizeof *t, by_value);
@@ -48,10 +49,11 @@ static int sampler_main(void) {
             bench_fill_logits(logits, n, scales[k], (uint32_t)(n + k));
             int iters = n > 100000 ? 4 : 16;
             bench_loop_ours(s, logits, n, iters); /* warm up */
-            double ours = median_us(1, s, logits, n, iters);
-            double base = median_us(0, s, logits, n, iters / 4 + 1);
-            printf("{\"n\":%d,\"scale\":%g,\"nucleusSize\":%d,\"oursUs\":%.2f,\"fullSortUs\":%.2f}\n",
-                   n, (double)scales[k], nu_sampler_report(s)->nucleus_size, ours, base);
+            double ours = median_us(-1, s, logits, n, iters);
+            double llama2c = median_us(0, s, logits, n, iters / 4 + 1);
+            double llamacpp = median_us(1, s, logits, n, iters / 4 + 1);
+            printf("{\"n\":%d,\"scale\":%g,\"nucleusSize\":%d,\"oursUs\":%.2f,\"llama2cUs\":%.2f,\"llamacppUs\":%.2f}\n",
+                   n, (double)scales[k], nu_sampler_report(s)->nucleus_size, ours, llama2c, llamacpp);
         }
         free(logits);
     }
