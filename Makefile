@@ -94,12 +94,13 @@ bench: deps all models build/bench-simd.wasm build/bench.wasm build/bench_native
 
 # --- models (git-ignored; models/README.md says how they are made) ----------------------
 # models-small: stories260K converted from llama2.c's files, for the tests; models adds the
-# synthetic stories15M/42M/110M (random weights, llama SPM vocab) for the bench. Each file is
+# synthetic stories15M and stories110M (random weights, llama SPM vocab) for the bench. Each file is
 # remade when its inputs or the converter change; written to a .tmp and renamed when done.
 SHARED_MODELS := ../shared/models
 MODEL_TYPES   := f32 q8_0 q4_0
 SMALL_MODELS  := $(foreach t,$(MODEL_TYPES),models/stories260K-$(t).gguf)
-SYNTH_MODELS  := $(foreach s,stories15M stories42M stories110M,$(foreach t,$(MODEL_TYPES),models/$(s)-$(t).gguf))
+SYNTH_MODELS  := $(foreach t,$(MODEL_TYPES),models/stories15M-$(t).gguf) \
+                 $(foreach t,q8_0 q4_0 q4_k_m,models/stories110M-$(t).gguf)
 # The other types convert writes, as stories260K and stories15M, for the type and parity tests.
 MORE_TYPES    := f16 bf16 q4_1 q5_0 q5_1
 TYPE_MODELS   := $(foreach t,$(MORE_TYPES),models/stories260K-$(t).gguf models/stories15M-$(t).gguf)

@@ -3,8 +3,13 @@
  *   bench_native [sampler]        median microseconds per call of our sampler and of llama2.c's and
  *                                 llama.cpp's top-p (peers.c)
  *   bench_native kernels          median microseconds per nu_matvec for every type and shape
- *   bench_native decode MODEL N R load time, time to first token and decode tokens/s
- *                                 (greedy and top-p 0.9), medians of R runs of N tokens */
+ *   bench_native decode MODEL N R [PROMPT]
+ *                                 load time, time to first token and decode tokens/s (greedy and
+ *                                 top-p 0.9), medians of R runs of N tokens after "Once upon a
+ *                                 time"; with PROMPT, after it and greedy only
+ *   bench_native bandwidth MIB    the machine's memory bandwidth: memcpy between two buffers of
+ *                                 MIB MiB (larger than the last-level cache), read + write bytes
+ *                                 per second, the median of 7 copies */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,7 +133,8 @@ static int decode_run(NuApiModel *m, float temperature, const int32_t *prompt, i
     return token;
 }
 
-static int decode_main(const char *path, int tokens, int repeats) {
+/* modes 2: greedy and top-p 0.9; 1: greedy only. */
+static int decode_main(const char *path, int tokens, int repeats, const char *text, int modes) {
     size_t size;
     double t0 = now_us();
     uint8_t *data = read_file(path, &size);
@@ -136,18 +142,17 @@ static int decode_main(const char *path, int tokens, int repeats) {
     NuApiModel *m = nu_model_open(data, size, NULL, 0, 0);
     double load_ms = (now_us() - t0) / 1000;
     if (!m) return fprintf(stderr, "%s: %s\n", path, nu_creation_error()), 1;
-    const char *text = "Once upon a time";
     int n = nu_model_tokenize(m, text, (int)strlen(text), 1);
-    if (n <= 0 || n > 16) return fprintf(stderr, "%s: cannot tokenize the prompt\n", path), 1;
-    int32_t prompt[16];
+    if (n <= 0 || n > 1024) return fprintf(stderr, "%s: cannot tokenize the prompt\n", path), 1;
+    int32_t prompt[1024];
     memcpy(prompt, nu_model_ids(m), (size_t)n * sizeof *prompt);
     double ttft, speed, warm[2];
-    if (decode_run(m, 0, prompt, n, 8, &warm[0], &warm[1]) < 0) return fprintf(stderr, "%s\n", nu_model_error(m)), 1;
+    if (decode_run(m, 0, prompt, n < 5 ? n : 5, 8, &warm[0], &warm[1]) < 0) /* warm-up */ return fprintf(stderr, "%s\n", nu_model_error(m)), 1;
     printf("{\"model\":\"%s\",\"loadMs\":%.2f,\"promptTokens\":%d,\"tokens\":%d,\"repeats\":%d", path, load_ms, n,
            tokens, repeats);
     const float temps[2] = { 0, 1 };
     const char *names[2] = { "greedy", "topP" };
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < modes; k++) {
         double ttfts[16], speeds[16];
         for (int r = 0; r < repeats && r < 16; r++) {
             if (decode_run(m, temps[k], prompt, n, tokens, &ttft, &speed) < 0) return fprintf(stderr, "%s\n", nu_model_error(m)), 1;
@@ -161,10 +166,32 @@ static int decode_main(const char *path, int tokens, int repeats) {
     return 0;
 }
 
+static int bandwidth_main(int mib) {
+    size_t bytes = (size_t)mib << 20;
+    char *a = malloc(bytes), *b = malloc(bytes);
+    if (!a || !b || mib < 1) return fprintf(stderr, "cannot allocate 2 x %d MiB\n", mib), 1;
+    memset(a, 1, bytes); /* touch every page before timing */
+    memset(b, 2, bytes);
+    double t[7];
+    for (int k = 0; k < 7; k++) {
+        double start = now_us();
+        memcpy(k & 1 ? a : b, k & 1 ? b : a, bytes);
+        t[k] = now_us() - start;
+    }
+    double us = median_of(t, 7);
+    printf("{\"mib\":%d,\"copyUs\":%.1f,\"gbS\":%.3f,\"check\":%d}\n", mib, us, 2.0 * bytes / us / 1e3, a[bytes / 2] + b[bytes / 3]);
+    free(a);
+    free(b);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc == 1 || (argc == 2 && strcmp(argv[1], "sampler") == 0)) return sampler_main();
     if (argc == 2 && strcmp(argv[1], "kernels") == 0) return kernels_main();
-    if (argc == 5 && strcmp(argv[1], "decode") == 0) return decode_main(argv[2], atoi(argv[3]), atoi(argv[4]));
-    fprintf(stderr, "usage: %s [sampler | kernels | decode MODEL TOKENS REPEATS]\n", argv[0]);
+    if ((argc == 5 || argc == 6) && strcmp(argv[1], "decode") == 0)
+        return decode_main(argv[2], atoi(argv[3]), atoi(argv[4]), argc == 6 ? argv[5] : "Once upon a time",
+                           argc == 6 ? 1 : 2);
+    if (argc == 3 && strcmp(argv[1], "bandwidth") == 0) return bandwidth_main(atoi(argv[2]));
+    fprintf(stderr, "usage: %s [sampler | kernels | decode MODEL TOKENS REPEATS [PROMPT] | bandwidth MIB]\n", argv[0]);
     return 2;
 }

@@ -10,7 +10,7 @@ import { CHROMIUM } from '../wasm_tests/browser.js';
 import { median, root } from './lib.js';
 import { startBenchServer } from './server.js';
 
-const ARGS = [
+export const BROWSER_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
@@ -154,7 +154,7 @@ async function sliderRepaint(page, url, moves = 30) {
 export async function runBrowser(log = () => {}) {
   const { server, url } = await startBenchServer();
   const profile = mkdtempSync(join(tmpdir(), 'nucleus-bench-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: BROWSER_ARGS });
   const result = { chromium: context.browser()?.version() ?? null, ours: {}, wllama: {}, wllamaError: null };
   try {
     const page = await context.newPage();

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // `make bench`: every figure is a median of repeated runs, printed next to a baseline measured
 // in the same run (ratios). Writes build/bench.json.
-//   node bench/run.js [--only sampler,kernels,e2e,browser,size]
+//   node bench/run.js [--only sampler,kernels,e2e,browser,size,scale]
 // Sections: 1 sampler, 2 kernels, 3 end to end in Node and native, 4 + 5 in the browser with
-// wllama as the same-run peer, 6 size.
+// wllama as the same-run peer, 6 size, 7 the stories110M shape at 1 and 2 threads (bench/scale.js).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -11,13 +11,14 @@ import { printBrowser, runBrowser } from './browser.js';
 import { printE2e, runE2e } from './e2e.js';
 import { clockMHz, printKernels, runKernels } from './kernels.js';
 import { loadBenchWasm, root, timeLoop } from './lib.js';
+import { printScale, runScale, scaleTargets } from './scale.js';
 import { printSize, runSize } from './size.js';
 
 const SIZES = [32000, 151936];
 const SCALES = [10, 3, 0.5];
 const SHAPE = { 10: 'peaked', 3: 'medium', 0.5: 'flat' };
 
-const SECTIONS = ['sampler', 'kernels', 'e2e', 'browser', 'size'];
+const SECTIONS = ['sampler', 'kernels', 'e2e', 'browser', 'size', 'scale'];
 const onlyArg = process.argv.indexOf('--only');
 const only = onlyArg > 0 ? process.argv[onlyArg + 1].split(',') : SECTIONS;
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section "${s}" (${SECTIONS.join(', ')})`);
@@ -112,12 +113,18 @@ if (only.includes('browser')) {
 if (only.includes('size')) {
   results.size = runSize();
   printSize(results.size);
+  lap('size');
+}
+if (only.includes('scale')) {
+  results.scale = await runScale(log);
+  printScale(results.scale);
+  lap('scale');
 }
 
 /** The issue's targets, each with the figure of this run it is judged on. */
 function targets(r) {
   const rows = [];
-  const add = (what, value, goal, unit, pass) => rows.push({ what, value, goal, unit, pass: pass(value) });
+  const add = (what, value, goal, unit, pass) => rows.push({ what, value, goal, unit, pass: Number.isFinite(value) && pass(value) });
   const simd = r.sampler?.wasmSimd;
   // Judged against the faster of the two peers in each case.
   const cell = (n, shape) => {
@@ -154,6 +161,7 @@ function targets(r) {
     add(`worst kernel time per weight byte / Q8_0's (${worst.type} ${worst.shape}, SIMD)`, worst.perByteVsQ8_0, '<= 1.5x', 'x', (v) => v <= 1.5);
   }
   if (r.size) add('runtime wasm + JS, gzip (both builds + web/*.js)', r.size.total.gzip / 1024, '<= 300 KB', 'KB', (v) => v <= 300);
+  if (r.scale) scaleTargets(r.scale, add);
   if (r.browser?.slider) add('p slider -> repainted frame, vocab 32000', r.browser.slider.latencyMs, '< 16 ms', 'ms', (v) => v < 16);
   return rows;
 }
@@ -163,7 +171,7 @@ if (results.targets.length) {
   console.log('\nTargets (figures of this run)');
   for (const t of results.targets) {
     const value = Number.isFinite(t.value) ? t.value.toFixed(t.unit === 'x' ? 2 : 1) : '-';
-    console.log(`${t.pass ? 'met ' : 'MISS'}  ${t.what.padEnd(52)} ${`${value} ${t.unit}`.padStart(13)}  target ${t.goal}`);
+    console.log(`${t.pass ? 'met ' : 'MISS'}  ${t.what.padEnd(60)} ${`${value} ${t.unit}`.padStart(13)}  target ${t.goal}`);
   }
 }
 

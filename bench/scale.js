@@ -1,0 +1,225 @@
+// Section 7: the stories110M shape (random weights, llama SPM vocab) in Q8_0, Q4_0 and Q4_K_M, at
+// 1 and 2 threads: a 256-token prompt (time to first token) then greedy decode, medians of RUNS
+// runs. Ours in headless Chromium (the page's worker, WorkerModel.load(url, { threads })), in
+// Node (loadModel(path, { threads }), bench/scale_node.js) and native (1 thread, reference);
+// wllama (llama.cpp in wasm) in the same browser with n_threads 1 and 2 on a cross-origin-
+// isolated page (its multi-thread build needs SharedArrayBuffer). Next to decode, the physical
+// limit: weight bytes read per token x tok/s against the machine's copy bandwidth.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { CHROMIUM } from '../wasm_tests/browser.js';
+import { loadTokenizer } from '../web/index.js';
+import { BROWSER_ARGS } from './browser.js';
+import { root } from './lib.js';
+import { startBenchServer } from './server.js';
+import { weightBytesPerToken } from './weights.js';
+
+export const SCALE_MODELS = ['stories110M-q8_0', 'stories110M-q4_0', 'stories110M-q4_k_m'];
+const PROMPT_TOKENS = 256;
+const TOKENS = 32; // decoded after the prompt; the first comes with the prompt (TTFT)
+const RUNS = 3;
+const THREADS = [1, 2];
+const BANDWIDTH_MIB = 256; // per buffer: 8x the 32 MiB L3 of the machine the README names
+const PASSAGE = ('Once upon a time, there was a little girl named Lily. She loved to play outside in the park with ' +
+  'her big red ball. One day, she saw a small bird sitting on a branch. The bird looked sad and alone. Lily ' +
+  'wanted to help the bird, so she asked her mom for some bread. They gave the bird the bread and it sang a ' +
+  'happy song. ').split(' ');
+
+/** The passage's first words (repeated as needed) whose tokens, BOS included, first reach n. */
+export function promptOf(tokenize, n) {
+  const words = [];
+  for (let i = 0; ; i++) {
+    words.push(PASSAGE[i % PASSAGE.length]);
+    const text = words.join(' ');
+    if (tokenize(text).length >= n) return text;
+  }
+}
+
+function nodeRun(model, threads, prompt) {
+  const out = execFileSync(process.execPath, ['bench/scale_node.js', `models/${model}.gguf`, String(threads), String(TOKENS), String(RUNS)],
+    { cwd: root, input: prompt, encoding: 'utf8', maxBuffer: 1 << 20 });
+  return JSON.parse(out.trim());
+}
+
+function nativeRun(model, prompt) {
+  const out = execFileSync(root + 'build/bench_native', ['decode', `models/${model}.gguf`, String(TOKENS), String(RUNS), prompt],
+    { cwd: root, encoding: 'utf8', maxBuffer: 1 << 20 });
+  const r = JSON.parse(out.trim());
+  return { threads: 1, promptTokens: r.promptTokens, ttftMs: r.greedy.ttftMs, tokS: r.greedy.tokS };
+}
+
+function bandwidth() {
+  return JSON.parse(execFileSync(root + 'build/bench_native', ['bandwidth', String(BANDWIDTH_MIB)], { encoding: 'utf8' }).trim());
+}
+
+/** Ours in the page's worker: TTFT is the time to the first step (or its promptMs when reported). */
+async function oursInBrowser(page, model, threads, prompt) {
+  return page.evaluate(async ({ model, threads, prompt, tokens, runs }) => {
+    const { WorkerModel } = await import('/web/worker-client.js');
+    const worker = new WorkerModel(new URL('/web/worker.js', location.href));
+    try {
+      const info = await worker.load(new URL(`/models/${model}.gguf`, location.href).href, { threads });
+      if ((info.threads ?? 1) !== threads) return { threads: info.threads ?? 1 }; // fewer in this build
+      const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
+      async function run(text, maxTokens) {
+        await worker.logits([info.eosId]); // no prefix shared with the prompt: a full prefill
+        const start = performance.now();
+        let first = 0, last = 0, count = 0, promptMs;
+        for await (const step of worker.generate(text, { temperature: 0, seed: 1, maxTokens })) {
+          last = performance.now();
+          if (count++ === 0) first = last, promptMs = step.promptMs;
+          if (step.finishReason) break;
+        }
+        return { ttftMs: promptMs ?? first - start, tokS: (count - 1) / ((last - first) / 1000) };
+      }
+      await run('Once upon a time', 8); // warm-up: the optimising compiler
+      const all = [];
+      for (let r = 0; r < runs; r++) all.push(await run(prompt, tokens));
+      return { threads: info.threads ?? 1, ttftMs: median(all.map((x) => x.ttftMs)), tokS: median(all.map((x) => x.tokS)) };
+    } finally {
+      worker.terminate();
+    }
+  }, { model, threads, prompt, tokens: TOKENS, runs: RUNS });
+}
+
+/** wllama with n_threads: its own timings (prompt_ms, predicted_per_second). */
+async function wllamaInBrowser(page, model, threads, prompt) {
+  return page.evaluate(async ({ model, threads, prompt, tokens, runs }) => {
+    const { Wllama } = await import('/wllama/index.js');
+    const w = new Wllama({ default: new URL('/wllama/wasm/wllama.wasm', location.href).href }, { suppressNativeLog: true });
+    const blob = await (await fetch(`/models/${model}.gguf`)).blob();
+    await w.loadModel([blob], { n_threads: threads, n_gpu_layers: 0, n_ctx: 512, n_batch: 512 });
+    try {
+      const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
+      async function run(text, maxTokens) {
+        const res = await w.createCompletion({ prompt: text, max_tokens: maxTokens, ignore_eos: true, cache_prompt: false, seed: 1, temperature: 0, top_k: 1 });
+        const t = res.timings;
+        return { ttftMs: t.prompt_ms, tokS: t.predicted_per_second, promptTokens: t.prompt_n };
+      }
+      await run('Once upon a time', 8);
+      const all = [];
+      for (let r = 0; r < runs; r++) all.push(await run(prompt, tokens));
+      return {
+        threads: w.getNumThreads(), multithread: w.isMultithread(), crossOriginIsolated: self.crossOriginIsolated,
+        promptTokens: all[0].promptTokens, ttftMs: median(all.map((x) => x.ttftMs)), tokS: median(all.map((x) => x.tokS)),
+      };
+    } finally {
+      await w.exit();
+    }
+  }, { model, threads, prompt, tokens: TOKENS, runs: RUNS });
+}
+
+async function browserRuns(prompts, log) {
+  const { server, url } = await startBenchServer();
+  const profile = mkdtempSync(join(tmpdir(), 'nucleus-bench-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: BROWSER_ARGS });
+  const out = { ours: {}, wllama: {}, errors: [] };
+  try {
+    for (const model of SCALE_MODELS) {
+      out.ours[model] = {};
+      out.wllama[model] = {};
+      for (const threads of THREADS) {
+        for (const [who, fn] of [['ours', oursInBrowser], ['wllama', wllamaInBrowser]]) {
+          log(`   browser, ${who}: ${model}, ${threads} thread(s)...`);
+          const page = await context.newPage(); // a fresh page per instance
+          try {
+            await page.goto(url + 'bench/blank.html');
+            out[who][model][threads] = await fn(page, model, threads, prompts[model]);
+          } catch (error) {
+            out.errors.push(`${who} ${model} ${threads} thread(s): ${error.message.split('\n')[0]}`);
+          } finally {
+            await page.close();
+          }
+        }
+      }
+    }
+  } finally {
+    await context.close();
+    server.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+  return out;
+}
+
+export async function runScale(log = () => {}) {
+  const result = { promptTokens: PROMPT_TOKENS, tokens: TOKENS, runs: RUNS, models: {}, bandwidth: bandwidth() };
+  const prompts = {};
+  for (const model of SCALE_MODELS) {
+    const tok = await loadTokenizer(root + `models/${model}.gguf`);
+    prompts[model] = promptOf((text) => tok.encode(text), PROMPT_TOKENS);
+    const promptTokens = tok.encode(prompts[model]).length;
+    tok.dispose();
+    const row = { promptTokens, weightBytes: weightBytesPerToken(root + `models/${model}.gguf`), node: {} };
+    log(`   native: ${model}...`);
+    row.native = nativeRun(model, prompts[model]);
+    for (const threads of THREADS) {
+      log(`   node: ${model}, ${threads} thread(s)...`);
+      row.node[threads] = nodeRun(model, threads, prompts[model]);
+    }
+    result.models[model] = row;
+  }
+  result.browser = await browserRuns(prompts, log);
+  return result;
+}
+
+const f = (x, d = 1) => (x == null || !Number.isFinite(x) ? '-' : x.toFixed(d));
+const ratio = (a, b) => (a == null || b == null ? null : a / b);
+const fx = (x) => (x == null ? '-' : `${x.toFixed(2)}x`);
+
+/** Our figures for a runtime and thread count, or null when the build ran fewer threads. */
+function cell(runs, threads) {
+  const r = runs?.[threads];
+  return r && r.threads === threads ? r : null;
+}
+
+export function printScale(r) {
+  const bw = r.bandwidth;
+  console.log(`\n7. stories110M shape, ${r.promptTokens}-token prompt then ${r.tokens} greedy tokens, medians of ${r.runs} runs; memory bandwidth: memcpy of 2 x ${bw.mib} MiB, ${f(bw.gbS)} GB/s (read + write)`);
+  console.log('   TTFT = the prompt prefilled + the first token (ours: to the first step; wllama: its prompt_ms). "-": that thread count is not in this build.');
+  console.log('   limit: weight bytes per token x decode tok/s, as a fraction of the copy bandwidth');
+  console.log('model               where        thr | decode tok/s  wllama  ours/wl | TTFT ms   wllama  ours/wl | GB/s of weights  of bandwidth');
+  for (const [model, m] of Object.entries(r.models)) {
+    const b = r.browser;
+    const rows = [
+      ['native', { 1: m.native }, null],
+      ['node', m.node, null],
+      ['chromium', b.ours[model], b.wllama[model]],
+    ];
+    for (const [where, runs, peer] of rows) {
+      for (const threads of THREADS) {
+        if (where === 'native' && threads > 1) continue;
+        const o = cell(runs, threads);
+        const w = peer?.[threads];
+        const gb = o ? (m.weightBytes * o.tokS) / 1e9 : null;
+        console.log(
+          `${model.padEnd(19)} ${where.padEnd(12)} ${threads} | ${f(o?.tokS).padStart(12)} ${f(w?.tokS).padStart(7)} ${fx(ratio(o?.tokS, w?.tokS)).padStart(8)} |` +
+          ` ${f(o?.ttftMs, 0).padStart(7)} ${f(w?.ttftMs, 0).padStart(8)} ${fx(ratio(o?.ttftMs, w?.ttftMs)).padStart(8)} | ${f(gb, 2).padStart(15)} ${(gb == null ? '-' : `${((100 * gb) / bw.gbS).toFixed(0)}%`).padStart(13)}`,
+        );
+      }
+    }
+    const wl = b.wllama[model]?.[2];
+    console.log(`${''.padEnd(19)} weights ${(m.weightBytes / 2 ** 20).toFixed(1)} MiB/token; prompt ${m.promptTokens} tokens (wllama's count ${b.wllama[model]?.[1]?.promptTokens ?? '-'}); wllama 2 threads: multithread ${wl?.multithread ?? '-'}, crossOriginIsolated ${wl?.crossOriginIsolated ?? '-'}`);
+  }
+  for (const e of r.browser.errors) console.log(`   error: ${e}`);
+}
+
+/** The issue's targets at this scale, for run.js's list. */
+export function scaleTargets(r, add) {
+  for (const [model, m] of Object.entries(r.models)) {
+    const b = r.browser;
+    for (const threads of THREADS) {
+      const o = cell(b.ours[model], threads);
+      const w = b.wllama[model]?.[threads];
+      add(`${model} decode, chromium, ${threads} thr: ours / wllama`, ratio(o?.tokS, w?.tokS), '>= 1.5x', 'x', (v) => v >= 1.5);
+      add(`${model} TTFT ${r.promptTokens} tok, chromium, ${threads} thr: ours / wllama`, ratio(o?.ttftMs, w?.ttftMs), '<= 0.5x', 'x', (v) => v <= 0.5);
+    }
+    for (const [where, runs] of [['chromium', b.ours[model]], ['node', m.node]]) {
+      const one = cell(runs, 1), two = cell(runs, 2);
+      add(`${model} decode, ${where}: ours 2 thr / 1 thr`, ratio(two?.tokS, one?.tokS), '>= 1.6x', 'x', (v) => v >= 1.6);
+      add(`${model} prompt, ${where}: ours 1 thr / 2 thr TTFT`, ratio(one?.ttftMs, two?.ttftMs), '>= 1.8x', 'x', (v) => v >= 1.8);
+    }
+  }
+}
