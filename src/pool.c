@@ -58,6 +58,7 @@ struct NuPool {
 #endif
 };
 
+#if NU_POOL_HELPERS
 /* Waits until *addr differs from seen; returns the new value. */
 static uint32_t wait_change(_Atomic uint32_t *addr, uint32_t seen) {
     uint32_t v;
@@ -78,6 +79,7 @@ static void run_share(NuPool *p, int t) {
     if (begin < end)
         p->fn(p->ctx, begin, end);
 }
+#endif
 
 NU_EXPORT void nu_pool_worker(NuPool *p, int index) {
 #if NU_POOL_HELPERS
