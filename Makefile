@@ -28,7 +28,7 @@ TOOL_SRC  := $(wildcard src/tools/*.c)
 TESTS     := $(patsubst src/tests/%.c,build/tests/%,$(TEST_SRC))
 SAN_TESTS := $(patsubst src/tests/%.c,build/san/%,$(TEST_SRC))
 TOOLS     := $(patsubst src/tools/%.c,build/%,$(TOOL_SRC))
-WASM      := web/dist/nucleus-simd.wasm web/dist/nucleus.wasm
+WASM      := web/dist/nucleus-simd.wasm web/dist/nucleus.wasm web/dist/nucleus-mt.wasm
 
 .PHONY: all native wasm test test-c test-wasm deps demo bench models clean
 
@@ -60,6 +60,13 @@ web/dist/nucleus-simd.wasm: $(LIB_SRC) $(LIB_HDR) | web/dist deps-emcc
 	$(EMCC) $(EMFLAGS) -msimd128 $(LIB_SRC) -o $@
 web/dist/nucleus.wasm: $(LIB_SRC) $(LIB_HDR) | web/dist deps-emcc
 	$(EMCC) $(EMFLAGS) $(LIB_SRC) -o $@
+# The threaded build (src/pool.h): SIMD128 + atomics on a shared memory that web/wasm.js
+# creates and hands to every instance; wasm-ld's start function fills the data segments
+# once, and stackRestore lets each helper instance move to its own stack.
+MT_FLAGS := -msimd128 -matomics -mbulk-memory -sIMPORTED_MEMORY=1 -Wl,--shared-memory \
+            -sEXPORTED_FUNCTIONS=_malloc,_free,stackRestore
+web/dist/nucleus-mt.wasm: $(LIB_SRC) $(LIB_HDR) | web/dist deps-emcc
+	$(EMCC) $(EMFLAGS) $(MT_FLAGS) $(LIB_SRC) -o $@
 
 # The Jinja library web/chat.js renders chat templates with, copied from npm (its license
 # in front) so pages and workers load it by relative URL, without a bundler or import map.

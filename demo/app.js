@@ -29,7 +29,7 @@ const ui = {
   chartSize: $('chart-size'), chartEntropy: $('chart-entropy'),
   modelSelect: $('model-select'), modelFile: $('model-file'), progress: $('model-progress'), modelStatus: $('model-status'),
   modelUrl: $('model-url'), loadUrl: $('model-load-url'), cancel: $('model-cancel'),
-  cacheList: $('model-cache'), cacheUsage: $('model-cache-usage'),
+  cacheList: $('model-cache'), cacheUsage: $('model-cache-usage'), threads: $('threads'),
 };
 
 // ---- settings --------------------------------------------------------------------------
@@ -462,7 +462,15 @@ function setModelStatus(kind, text) {
 function describe(info, name) {
   const params = info.parameters >= 1e6 ? `${f(info.parameters / 1e6, 1)}M` : `${Math.round(info.parameters / 1e3)}K`;
   const types = info.tensorTypes ? `, tensors ${info.tensorTypes}` : '';
-  return `Ready: ${name} (${info.architecture}, ${info.quantization}${types}, ${params} parameters, ${info.layers} layers, vocabulary ${info.vocabSize}, context ${info.contextLength}${info.simd ? ', SIMD128' : ''}).`;
+  const threads = `${info.threads} thread${info.threads === 1 ? '' : 's'}${info.threadsReason ? `: ${info.threadsReason}` : ''}`;
+  return `Ready: ${name} (${info.architecture}, ${info.quantization}${types}, ${params} parameters, ${info.layers} layers, vocabulary ${info.vocabSize}, context ${info.contextLength}${info.simd ? ', SIMD128' : ''}, ${threads}).`;
+}
+
+/** The threads choices: 1 to the logical cores (at most 16), half of them selected. */
+function fillThreads() {
+  const cores = Math.min(16, Math.max(1, navigator.hardwareConcurrency || 1));
+  for (let n = 1; n <= Math.max(2, cores); n++) ui.threads.add(new Option(String(n), String(n)));
+  ui.threads.value = String(Math.max(1, Math.floor(cores / 2)));
 }
 
 const BYTE_UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
@@ -520,13 +528,14 @@ function loadModel(source, name, { keep = false } = {}) {
       setModelStatus('loading', `Loading ${name}…`);
       ui.progress.value = 0;
       const info = await state.worker.load(fetched.file, {
+        threads: Number(ui.threads.value),
         onProgress: ({ loaded, total }) => {
           if (total > 0) ui.progress.value = loaded / total;
         },
       });
       const ids = Array.from({ length: info.vocabSize }, (_, i) => i);
       const [labels, pieces] = await Promise.all([state.worker.tokenText(ids), state.worker.pieces(ids)]);
-      Object.assign(state, { info, labels, pieces, modelName: name });
+      Object.assign(state, { info, labels, pieces, modelName: name, modelSource: source });
       resetBranches([]);
       setModelStatus('ready', describe(info, name) + fetched.note);
       if (keep && state.cache) state.cache.putFile(source).then(renderCache, (error) => renderCache(`Not cached: ${error.message}`));
@@ -814,6 +823,9 @@ function wire() {
     if (event.key === 'Enter') loadUrl();
   });
   ui.cancel.addEventListener('click', () => state.download?.abort());
+  ui.threads.addEventListener('change', () => {
+    if (state.info) loadModel(state.modelSource, state.modelName);
+  });
   ui.cacheList.addEventListener('click', onCacheClick);
   ui.modelFile.addEventListener('change', () => {
     const file = ui.modelFile.files?.[0];
@@ -854,6 +866,7 @@ async function main() {
     pick: pickSetting,
     current: () => ({ topP: Number(ui.topP.value), temperature: Number(ui.temperature.value) }),
   });
+  fillThreads();
   wire();
   showSettings();
   selectMode('explore');

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "common.h"
+#include "pool.h"
 
 #ifdef __EMSCRIPTEN__
 #include <emscripten.h>
@@ -71,6 +72,8 @@ int nu_model_piece(NuApiModel *m, int id);
 int nu_model_token_text(NuApiModel *m, int id);
 int nu_model_decode(NuApiModel *m, const int32_t *ids, int n);
 const float *nu_model_forward(NuApiModel *m, int token, int pos);
+int nu_model_set_threads(NuApiModel *m, int n);
+NuPool *nu_model_pool(NuApiModel *m);
 
 /* api_convert.c */
 typedef struct NuApiOutput NuApiOutput;

@@ -22,6 +22,7 @@ struct NuApiModel {
     int has_weights;
     NuTokenizer *tokenizer;
     NuRunState *state;
+    NuPool *pool; /* the threads of the matrix products (nu_model_set_threads); NULL: one */
     double parameters;
     char name[128];
     char architecture[32];
@@ -153,6 +154,7 @@ static NuCode open_llama2c(NuApiModel *m, const uint8_t *tok, size_t tok_size, N
 NU_EXPORT void nu_model_close(NuApiModel *m) {
     if (!m) return;
     nu_runstate_free(m->state);
+    nu_pool_free(m->pool);
     nu_tokenizer_free(m->tokenizer);
     nu_weights_free(&m->weights);
     gguf_close(m->gguf);
@@ -314,6 +316,22 @@ NU_EXPORT int nu_model_decode(NuApiModel *m, const int32_t *ids, int n) {
     }
     return rc == NU_OK ? (int)len : -(int)rc;
 }
+
+/* Splits the matrix products over n threads (the caller and n - 1 helpers); 1 stops the
+ * split. Returns 0 or -code. In the threaded wasm build the host must then start the helpers
+ * on nu_model_pool's pool (pool.h) before the next forward. */
+NU_EXPORT int nu_model_set_threads(NuApiModel *m, int n) {
+    if (!m->has_weights) return -(int)nu_fail(&m->err, NU_ERR_STATE, "this handle holds only a tokenizer");
+    NuPool *pool = NULL;
+    NuCode rc = n == 1 ? NU_OK : nu_pool_new(n, &pool, &m->err);
+    if (rc != NU_OK) return -(int)rc;
+    nu_pool_free(m->pool);
+    m->pool = pool;
+    m->state->pool = pool;
+    return 0;
+}
+
+NU_EXPORT NuPool *nu_model_pool(NuApiModel *m) { return m->pool; }
 
 /* Feeds token at pos; returns the logits (vocab floats, valid until the next call) or NULL. */
 NU_EXPORT const float *nu_model_forward(NuApiModel *m, int token, int pos) {

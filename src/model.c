@@ -219,6 +219,21 @@ static void set_input(NuRunState *s, const float *x, int n) {
     s->in_ready = 0;
 }
 
+typedef struct {
+    const NuTensor *w;
+    const void *x;
+    float *out;
+} MatvecJob;
+
+static void matvec_range(void *ctx, int64_t begin, int64_t end) {
+    const MatvecJob *job = ctx;
+    nu_matvec_rows(job->w, job->x, job->out, begin, end);
+}
+
+/* Rows go to the pool's threads in multiples of 4, the SIMD kernels' row group; a row's bits
+ * do not depend on its thread or group, so every thread count gives the same logits. */
+#define MATMUL_GRAIN 4
+
 static void matmul(NuRunState *s, const NuTensor *w, float *out) {
     NuType vt = nu_type_traits(w->type)->vec_dot_type; /* nu_weights_check: a type in the table */
     const void *x = s->in_x;
@@ -228,7 +243,8 @@ static void matmul(NuRunState *s, const NuTensor *w, float *out) {
         s->in_ready |= (uint64_t)1 << vt;
         x = s->act[vt];
     }
-    nu_matvec(w, x, out);
+    MatvecJob job = {w, x, out};
+    nu_pool_run(s->pool, w->rows, MATMUL_GRAIN, matvec_range, &job);
 }
 
 /* Layer l attends through a sliding window (gemma3's local layers, llama.cpp's pattern). */

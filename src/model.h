@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "common.h"
+#include "pool.h"
 #include "quant.h"
 #include "tensor.h"
 
@@ -44,6 +45,8 @@ typedef struct NuRunState {
     const float *in_x; /* the matmul input (set_input in model.c) */
     int in_n;
     uint64_t in_ready; /* bit t: act[t] holds in_x converted */
+    NuPool *pool;      /* threads the matrix products are split over (pool.h); NULL: this
+                        * thread only. Not owned: set and freed by the caller. */
 } NuRunState;
 
 /* Checks the config (nu_config_check's limits) and allocates the state. Fails

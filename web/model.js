@@ -2,6 +2,7 @@
 import { NucleusError, invalid } from './errors.js';
 import { DEFAULTS, Sampler } from './sampler.js';
 import { readSource } from './source.js';
+import { defaultThreads, startHelpers, threadsUnavailable } from './threads.js';
 import { loadWasm } from './wasm.js';
 
 // Field numbers of nu_model_info / nu_model_str (src/api_model.c).
@@ -247,9 +248,11 @@ export class Model extends Vocabulary {
   #cached = []; // tokens whose keys and values sit in the KV cache at positions 0..n-1
   #busy = false;
   #info;
+  #helpers; // the helper threads (web/threads.js), or null
 
-  constructor(wasm, handle, { name, bytes }) {
+  constructor(wasm, handle, { name, bytes, threads = 1, threadsReason = null, helpers = null }) {
     super(wasm, handle);
+    this.#helpers = helpers;
     const e = wasm.exports;
     this.#info = Object.freeze({
       name: this.infoStr('name') || name,
@@ -273,7 +276,16 @@ export class Model extends Vocabulary {
       addEos: this.addEos,
       chatTemplate: this.chatTemplate,
       simd: wasm.simd,
+      threads,
+      threadsReason,
     });
+  }
+
+  /** Frees the model; its helper threads, released by the C side, are then ended. */
+  dispose() {
+    super.dispose();
+    this.#helpers?.stop();
+    this.#helpers = null;
   }
 
   get info() {
@@ -422,9 +434,43 @@ export class Model extends Vocabulary {
   }
 }
 
+/**
+ * How many threads a model gets: options.threads (1..64), by default half the logical cores;
+ * one where the engine cannot run more, with the reason.
+ */
+async function planThreads({ threads, simd, wasmUrl }) {
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) {
+    throw invalid(`threads must be an integer from 1 to 64, got ${String(threads)}`);
+  }
+  const wanted = threads ?? (await defaultThreads());
+  if (wanted === 1) return { threads: 1, reason: null };
+  const reason = wasmUrl !== undefined ? 'a custom wasmUrl has no threaded build' : threadsUnavailable({ simd });
+  return reason ? { threads: 1, reason } : { threads: wanted, reason: null };
+}
+
+/**
+ * Splits the model's matrix products over plan.threads threads: the pool in C, then its
+ * helpers. A helper that cannot start leaves the model on one thread, saying why.
+ */
+async function startThreads(wasm, handle, plan) {
+  const e = wasm.exports;
+  if (plan.threads === 1) return { threads: 1, threadsReason: plan.reason, helpers: null };
+  const rc = e.nu_model_set_threads(handle, plan.threads);
+  if (rc < 0) throw NucleusError.fromC(-rc, wasm.cstring(e.nu_model_error(handle)));
+  try {
+    const helpers = await startHelpers(wasm, e.nu_model_pool(handle), plan.threads);
+    return { threads: plan.threads, threadsReason: null, helpers };
+  } catch (error) {
+    e.nu_model_set_threads(handle, 1); // frees the pool: the helpers that joined leave it
+    error.stop?.();
+    return { threads: 1, threadsReason: `the helper threads did not start: ${error.message}`, helpers: null };
+  }
+}
+
 async function open(source, options, vocabOnly) {
   const { onProgress, tokenizer, simd, wasmUrl } = options;
-  const wasm = await loadWasm({ simd, url: wasmUrl });
+  const plan = vocabOnly ? { threads: 1, reason: null } : await planThreads(options);
+  const wasm = await loadWasm(plan.threads > 1 ? { threads: true } : { simd, url: wasmUrl });
   const e = wasm.exports;
   const file = await readSource(wasm, source, onProgress);
   let tok = { ptr: 0, size: 0 };
@@ -439,7 +485,7 @@ async function open(source, options, vocabOnly) {
   if (!handle) {
     throw NucleusError.fromC(e.nu_creation_code(), `${file.name}: ${wasm.cstring(e.nu_creation_error())}`);
   }
-  return { wasm, handle, file };
+  return { wasm, handle, file, plan };
 }
 
 /**
@@ -447,9 +493,16 @@ async function open(source, options, vocabOnly) {
  * { tokenizer: tokenizer.bin source }. source: path (Node), URL, ArrayBuffer, typed array, Blob/File.
  */
 export async function loadModel(source, options = {}) {
-  const { wasm, handle, file } = await open(source, options, false);
-  if (wasm.cstring(wasm.exports.nu_model_str(handle, STR.chatTemplate))) await loadChat();
-  return new Model(wasm, handle, { name: file.name, bytes: file.size });
+  const { wasm, handle, file, plan } = await open(source, options, false);
+  let threads;
+  try {
+    if (wasm.cstring(wasm.exports.nu_model_str(handle, STR.chatTemplate))) await loadChat();
+    threads = await startThreads(wasm, handle, plan);
+  } catch (error) {
+    wasm.exports.nu_model_close(handle);
+    throw error;
+  }
+  return new Model(wasm, handle, { name: file.name, bytes: file.size, ...threads });
 }
 
 /** Loads only the tokenizer of any GGUF file, vocab-only files included. */

@@ -1,6 +1,7 @@
 // Finds, loads and instantiates the Nucleus wasm module, the same way in Node and browsers.
-// Two builds ship in dist/: nucleus-simd.wasm (SIMD128) and nucleus.wasm (scalar fallback);
-// the SIMD one is used when the engine validates a tiny SIMD probe module.
+// Three builds ship in dist/: nucleus-simd.wasm (SIMD128) and nucleus.wasm (scalar fallback);
+// the SIMD one is used when the engine validates a tiny SIMD probe module. nucleus-mt.wasm
+// (SIMD128 + atomics on a shared memory) serves models split over threads (web/threads.js).
 
 export const API_VERSION = 1;
 
@@ -27,15 +28,17 @@ async function readBytes(url) {
 
 /** A loaded module: its exports plus helpers that read and write its memory. */
 export class WasmModule {
-  constructor(instance, simd, module) {
+  constructor(instance, simd, module, memory = null) {
     this.exports = instance.exports;
     this.simd = simd;
     /** The compiled WebAssembly.Module: a page can post it to a worker (see WorkerModel). */
     this.module = module;
+    /** The shared memory of the threaded build (null otherwise): helper threads instantiate on it. */
+    this.sharedMemory = memory;
   }
 
   get memory() {
-    return this.exports.memory;
+    return this.sharedMemory ?? this.exports.memory;
   }
 
   // Views must be taken afresh after any call that may grow memory.
@@ -64,7 +67,7 @@ export class WasmModule {
     const bytes = new Uint8Array(this.memory.buffer);
     let end = ptr;
     while (bytes[end] !== 0) end++;
-    return new TextDecoder().decode(bytes.subarray(ptr, end));
+    return new TextDecoder().decode(bytes.slice(ptr, end)); // a copy: browsers decode no shared views
   }
 }
 
@@ -77,13 +80,13 @@ const cache = new Map();
  * to its worker), instantiated instead of fetching the file.
  */
 export function loadWasm(options = {}) {
-  const simd = options.simd ?? simdSupported();
-  const url = options.url
-    ? new URL(options.url, import.meta.url)
-    : new URL(simd ? './dist/nucleus-simd.wasm' : './dist/nucleus.wasm', import.meta.url);
+  const threads = options.threads === true;
+  const simd = threads || (options.simd ?? simdSupported());
+  const file = threads ? './dist/nucleus-mt.wasm' : simd ? './dist/nucleus-simd.wasm' : './dist/nucleus.wasm';
+  const url = options.url ? new URL(options.url, import.meta.url) : new URL(file, import.meta.url);
   const key = url.href;
   if (!cache.has(key)) {
-    const promise = instantiate(options.module ?? url, simd);
+    const promise = instantiate(options.module ?? url, simd, threads);
     promise.catch(() => cache.delete(key)); // a failed load may be retried
     cache.set(key, promise);
   }
@@ -99,16 +102,26 @@ export async function compileRuntime(options = {}) {
   return { module: wasm.module, simd: wasm.simd };
 }
 
+// The threaded build's memory limits, as the Makefile links it (INITIAL_MEMORY, MAXIMUM_MEMORY).
+const MT_PAGES = { initial: 256, maximum: 65536 };
+
+/** The imports of the module; helper threads pass the shared memory they were given. */
+export function moduleImports(memory = null) {
+  const env = { emscripten_notify_memory_growth() {} };
+  if (memory) env.memory = memory;
+  return { env };
+}
+
 /** source: the URL of the wasm file, or a compiled WebAssembly.Module. */
-async function instantiate(source, simd) {
+async function instantiate(source, simd, threads) {
   const module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(await readBytes(source));
-  const imports = { env: { emscripten_notify_memory_growth() {} } };
-  const instance = await WebAssembly.instantiate(module, imports);
+  const memory = threads ? new WebAssembly.Memory({ ...MT_PAGES, shared: true }) : null;
+  const instance = await WebAssembly.instantiate(module, moduleImports(memory));
   instance.exports._initialize?.();
   const version = instance.exports.nu_api_version();
   if (version !== API_VERSION) {
     const name = source instanceof WebAssembly.Module ? 'the given module' : source;
     throw new Error(`${name} has API version ${version}, this loader expects ${API_VERSION}`);
   }
-  return new WasmModule(instance, simd, module);
+  return new WasmModule(instance, simd, module, memory);
 }

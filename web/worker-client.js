@@ -43,7 +43,11 @@ export class WorkerModel {
     });
   }
 
-  /** Loads a model (URL string, ArrayBuffer, Blob/File) in the worker; resolves to its info. */
+  /**
+   * Loads a model (URL string, ArrayBuffer, Blob/File) in the worker; resolves to its info.
+   * options: onProgress, and loadModel's (threads: default half the logical cores; info.threads
+   * says how many are used, info.threadsReason why only one when more were asked for).
+   */
   load(source, { onProgress, ...options } = {}) {
     return this.#call('load', { source, options }, onProgress);
   }

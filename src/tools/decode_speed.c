@@ -1,7 +1,9 @@
 /* decode_speed: greedy decode speed of a model, and where a token's time goes.
  *
- *   decode_speed MODEL [TOKENS [RUNS [PROFILE]]]
+ *   decode_speed MODEL [TOKENS [RUNS [PROFILE [THREADS]]]]
  *
+ * THREADS (default 1) splits the matrix products over that many threads (pool.h); the hash
+ * is the same for any count.
  * Decodes TOKENS (default 200) greedy tokens from BOS, RUNS times (default 5), and prints the
  * median tokens/s and a hash of every logit bit (equal in native, scalar wasm and SIMD wasm
  * builds). Then times each piece of a token on the model's own tensors: the matrix-vector
@@ -170,11 +172,11 @@ static void profile(const NuConfig *c, const NuWeights *w, NuRunState *s, int av
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: decode_speed MODEL [TOKENS [RUNS [PROFILE]]]\n");
+        fprintf(stderr, "usage: decode_speed MODEL [TOKENS [RUNS [PROFILE [THREADS]]]]\n");
         return 2;
     }
     int tokens = argc > 2 ? atoi(argv[2]) : 200, runs = argc > 3 ? atoi(argv[3]) : 5;
-    int want_profile = argc > 4 ? atoi(argv[4]) : 1;
+    int want_profile = argc > 4 ? atoi(argv[4]) : 1, threads = argc > 5 ? atoi(argv[5]) : 1;
     if (runs > 64) runs = 64;
     size_t size = 0;
     uint8_t *data = read_file(argv[1], &size);
@@ -188,7 +190,10 @@ int main(int argc, char **argv) {
     GgufFile *g = NULL;
     NuRunState *s = NULL;
     NuCode rc = nu_load_weights(data, size, &g, &cfg, &w, &err);
+    NuPool *pool = NULL;
     if (rc == NU_OK) rc = nu_runstate_new(&cfg, &s, &err);
+    if (rc == NU_OK) rc = nu_pool_new(threads, &pool, &err);
+    if (rc == NU_OK) s->pool = pool;
     if (rc != NU_OK) {
         fprintf(stderr, "decode_speed: %s\n", err.message);
         return 1;
@@ -204,11 +209,13 @@ int main(int argc, char **argv) {
         hash = h;
     }
     double med = median(secs, runs);
-    printf("%s: %d tokens x %d runs, median %.1f tokens/s (best %.1f), logits hash %016llx\n", argv[1], tokens,
-           runs, tokens / med, tokens / secs[0], (unsigned long long)hash);
+    printf("%s: %d tokens x %d runs, %d thread%s, median %.1f tokens/s (best %.1f), logits hash %016llx\n",
+           argv[1], tokens, runs, threads, threads == 1 ? "" : "s", tokens / med, tokens / secs[0],
+           (unsigned long long)hash);
     if (want_profile) profile(&cfg, &w, s, tokens / 2, med / tokens * 1e6);
 
     nu_runstate_free(s);
+    nu_pool_free(pool);
     nu_weights_free(&w);
     gguf_close(g);
     free(data);
