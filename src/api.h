@@ -71,6 +71,7 @@ int nu_model_piece(NuApiModel *m, int id);
 int nu_model_token_text(NuApiModel *m, int id);
 int nu_model_decode(NuApiModel *m, const int32_t *ids, int n);
 const float *nu_model_forward(NuApiModel *m, int token, int pos);
+const float *nu_model_forward_batch(NuApiModel *m, const int32_t *tokens, int n, int pos);
 
 /* api_convert.c */
 typedef struct NuApiOutput NuApiOutput;
