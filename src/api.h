@@ -74,6 +74,7 @@ int nu_model_decode(NuApiModel *m, const int32_t *ids, int n);
 const float *nu_model_forward(NuApiModel *m, int token, int pos);
 int nu_model_set_threads(NuApiModel *m, int n);
 NuPool *nu_model_pool(NuApiModel *m);
+const float *nu_model_forward_batch(NuApiModel *m, const int32_t *tokens, int n, int pos);
 
 /* api_convert.c */
 typedef struct NuApiOutput NuApiOutput;

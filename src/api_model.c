@@ -342,3 +342,17 @@ NU_EXPORT const float *nu_model_forward(NuApiModel *m, int token, int pos) {
     if (nu_forward(&m->config, &m->weights, m->state, token, pos, &m->err) != NU_OK) return NULL;
     return nu_runstate_logits(m->state);
 }
+
+_Static_assert(sizeof(int) == sizeof(int32_t), "token ids pass as int32_t");
+
+/* Feeds tokens[0..n) at positions pos .. pos + n - 1 in chunks (nu_forward_batch: the same bits
+ * as n calls of nu_model_forward); returns the logits after the last, as nu_model_forward. */
+NU_EXPORT const float *nu_model_forward_batch(NuApiModel *m, const int32_t *tokens, int n, int pos) {
+    if (!m->has_weights) {
+        nu_fail(&m->err, NU_ERR_STATE, "this handle holds only a tokenizer");
+        return NULL;
+    }
+    if (nu_forward_batch(&m->config, &m->weights, m->state, (const int *)tokens, n, pos, &m->err) != NU_OK)
+        return NULL;
+    return nu_runstate_logits(m->state);
+}

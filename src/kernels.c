@@ -112,6 +112,35 @@ void nu_matvec_rows(const NuTensor *w, const void *x, float *out, int64_t begin,
     tt->matvec((const uint8_t *)w->data + (size_t)begin * row_bytes, row_bytes, end - begin, w->cols, x, out + begin);
 }
 
+/* Bytes of weights a tile of nu_matmul aims at: small enough to stay in the first-level cache
+ * while every input of the chunk passes over it. */
+#define TILE_BYTES (16 * 1024)
+
+void nu_matmul_rows(const NuTensor *w, const void *x, size_t x_stride, int n, float *out, size_t out_stride,
+                    int64_t r0, int64_t r1) {
+    const NuTypeTraits *tt = nu_type_traits(w->type);
+    size_t row_bytes = nu_row_bytes(w->type, w->cols);
+    if (!tt || !tt->matvec || row_bytes == 0) {
+        for (int t = 0; t < n; t++)
+            memset(out + t * out_stride + r0, 0, (size_t)(r1 > r0 ? r1 - r0 : 0) * sizeof *out);
+        return;
+    }
+    /* a multiple of 4 rows: the SIMD kernels go four rows at a time */
+    int64_t tile = n == 1 ? r1 - r0 : (int64_t)(TILE_BYTES / row_bytes) / 4 * 4;
+    if (tile < 4)
+        tile = 4;
+    for (int64_t r = r0; r < r1; r += tile) {
+        int64_t rows = r1 - r < tile ? r1 - r : tile;
+        const uint8_t *wr = (const uint8_t *)w->data + (size_t)r * row_bytes;
+        for (int t = 0; t < n; t++)
+            tt->matvec(wr, row_bytes, rows, w->cols, (const uint8_t *)x + t * x_stride, out + t * out_stride + r);
+    }
+}
+
+void nu_matmul(const NuTensor *w, const void *x, size_t x_stride, int n, float *out, size_t out_stride) {
+    nu_matmul_rows(w, x, x_stride, n, out, out_stride, 0, w->rows);
+}
+
 void nu_embedding_row(const NuTensor *t, int64_t row, float *out) {
     size_t row_bytes = nu_row_bytes(t->type, t->cols);
     if (row_bytes == 0 || row < 0 || row >= t->rows) {

@@ -35,6 +35,16 @@ void nu_matvec(const NuTensor *w, const void *x, float *out);
  * nu_matvec, so ranges can go to different threads. */
 void nu_matvec_rows(const NuTensor *w, const void *x, float *out, int64_t begin, int64_t end);
 
+/* The product for n inputs: out[t * out_stride + r] = W[r] . x_t for t < n, input x_t (converted
+ * as for nu_matvec) at x + t * x_stride bytes. Each row's dot product is nu_matvec's, bit for
+ * bit; the rows are taken in tiles of a few KB, each tile against every input before the next,
+ * so the weights come from memory once for all n. */
+void nu_matmul(const NuTensor *w, const void *x, size_t x_stride, int n, float *out, size_t out_stride);
+
+/* nu_matmul's rows r0 .. r1 - 1 only: a range of rows is a unit of work on its own (threads). */
+void nu_matmul_rows(const NuTensor *w, const void *x, size_t x_stride, int n, float *out, size_t out_stride,
+                    int64_t r0, int64_t r1);
+
 /* Row `row` of t (any type in the table), dequantized into out[t->cols]. Zeros for a type
  * not in the table or a row out of range. */
 void nu_embedding_row(const NuTensor *t, int64_t row, float *out);

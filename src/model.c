@@ -48,6 +48,7 @@ NuCode nu_runstate_new(const NuConfig *c, NuRunState **out, NuError *err) {
     const uint64_t q_dim = (uint64_t)c->head_dim * (uint64_t)c->n_heads;
     const uint64_t wide = dim > q_dim ? dim : q_dim; /* xb holds the input or the heads' output */
     const uint64_t max_in = wide > hidden ? wide : hidden;
+    const uint64_t batch = NU_BATCH;
     size_t act_bytes[NU_TYPE_COUNT] = {0};
     uint64_t act_total = 0;
     for (int t = 0; t < NU_TYPE_COUNT; t++) {
@@ -55,7 +56,7 @@ NuCode nu_runstate_new(const NuConfig *c, NuRunState **out, NuError *err) {
         NuType vt = tt && tt->matvec ? tt->vec_dot_type : NU_TYPE_F32;
         if (vt != NU_TYPE_F32 && act_bytes[vt] == 0) {
             act_bytes[vt] = act_buffer_bytes(vt, max_in);
-            act_total += act_bytes[vt];
+            act_total += batch * act_bytes[vt];
         }
     }
 
@@ -66,8 +67,8 @@ NuCode nu_runstate_new(const NuConfig *c, NuRunState **out, NuError *err) {
              mul_u64(rows, kv_dim * sizeof(float), &cache) && cache < ((uint64_t)1 << 62) &&
              mul_u64((uint64_t)c->n_heads, (uint64_t)c->seq_len * sizeof(float), &att);
     uint64_t total = 2 * cache + att +
-                     (2 * dim + wide + q_dim + 2 * hidden + (uint64_t)c->vocab_size + 2 * (uint64_t)c->rope_dim + 4) *
-                         sizeof(float) +
+                     (batch * (2 * dim + wide + q_dim + 2 * hidden + (uint64_t)c->rope_dim) +
+                      (uint64_t)c->vocab_size + 4) * sizeof(float) +
                      act_total + sizeof(NuRunState);
     if (!ok)
         return nu_fail(err, NU_ERR_NOMEM,
@@ -83,24 +84,25 @@ NuCode nu_runstate_new(const NuConfig *c, NuRunState **out, NuError *err) {
         return nu_fail(err, NU_ERR_NOMEM, "run state: out of memory");
     s->config = *c;
     s->bytes = sizeof *s;
-    s->x = alloc_floats(dim, &s->bytes);
-    s->xb = alloc_floats(wide, &s->bytes);
-    s->xb2 = alloc_floats(dim, &s->bytes);
-    s->q = alloc_floats(q_dim, &s->bytes);
-    s->hb = alloc_floats(hidden, &s->bytes);
-    s->hb2 = alloc_floats(hidden, &s->bytes);
+    s->x = alloc_floats(batch * dim, &s->bytes);
+    s->xb = alloc_floats(batch * wide, &s->bytes);
+    s->xb2 = alloc_floats(batch * dim, &s->bytes);
+    s->q = alloc_floats(batch * q_dim, &s->bytes);
+    s->hb = alloc_floats(batch * hidden, &s->bytes);
+    s->hb2 = alloc_floats(batch * hidden, &s->bytes);
     s->att = alloc_floats(att / sizeof(float), &s->bytes);
     s->logits = alloc_floats((uint64_t)c->vocab_size, &s->bytes);
     s->key_cache = alloc_floats(cache / sizeof(float), &s->bytes);
     s->value_cache = alloc_floats(cache / sizeof(float), &s->bytes);
-    s->rope_cos = alloc_floats((uint64_t)c->rope_dim + 2, &s->bytes);
-    s->rope_sin = alloc_floats((uint64_t)c->rope_dim + 2, &s->bytes);
+    s->rope_cos = alloc_floats(batch * (uint64_t)c->rope_dim + 2, &s->bytes);
+    s->rope_sin = alloc_floats(batch * (uint64_t)c->rope_dim + 2, &s->bytes);
     int act_ok = 1;
     for (int t = 0; t < NU_TYPE_COUNT; t++) {
         if (act_bytes[t] == 0)
             continue;
-        s->act[t] = calloc(1, act_bytes[t]);
-        s->bytes += act_bytes[t];
+        s->act[t] = calloc(batch, act_bytes[t]);
+        s->act_stride[t] = act_bytes[t];
+        s->bytes += batch * act_bytes[t];
         act_ok &= s->act[t] != NULL;
     }
     if (!s->x || !s->xb || !s->xb2 || !s->q || !s->hb || !s->hb2 || !s->att || !s->logits || !s->key_cache ||
@@ -209,42 +211,60 @@ NuCode nu_weights_check(const NuConfig *c, const NuWeights *w, NuError *err) {
 
 /* --- forward -------------------------------------------------------------------------------- */
 
-/* The matrix products of the forward pass read their input through these two: set_input names
- * the vector the next products read, and matmul converts it on first use to the form the
- * weight type pairs with (its vec_dot_type: Q8_0 blocks for Q4_0/Q5_0/Q8_0, Q8_1 for
- * Q4_1/Q5_1, ...), so products sharing an input and a pairing share one conversion. */
-static void set_input(NuRunState *s, const float *x, int n) {
+/* The forward pass runs a chunk of n <= NU_BATCH consecutive positions at once: every
+ * activation buffer holds n rows, each step below runs row by row, and each matrix product
+ * reads the weights once for the chunk (nu_matmul). Every row goes through exactly the
+ * operations of a chunk of one, in the same order, so the logits and the cache do not depend
+ * on how the positions were chunked. */
+
+/* The matrix products read their input through these two: set_input names the n rows (len
+ * floats each, stride floats apart) the next products read, and matmul converts them on first
+ * use to the form the weight type pairs with (its vec_dot_type: Q8_0 blocks for
+ * Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1, ...), so products sharing an input and a pairing share
+ * one conversion. */
+static void set_input(NuRunState *s, const float *x, int len, int stride, int n) {
     s->in_x = x;
-    s->in_n = n;
+    s->in_len = len;
+    s->in_stride = stride;
+    s->in_rows = n;
     s->in_ready = 0;
 }
 
+/* Rows r0..r1 of a product of n inputs (see matmul), one range of the pool's split. */
 typedef struct {
     const NuTensor *w;
     const void *x;
+    size_t x_stride;
+    int n;
     float *out;
-} MatvecJob;
+    size_t out_stride;
+} MatmulJob;
 
-static void matvec_range(void *ctx, int64_t begin, int64_t end) {
-    const MatvecJob *job = ctx;
-    nu_matvec_rows(job->w, job->x, job->out, begin, end);
+static void matmul_range(void *ctx, int64_t begin, int64_t end) {
+    const MatmulJob *job = ctx;
+    nu_matmul_rows(job->w, job->x, job->x_stride, job->n, job->out, job->out_stride, begin, end);
 }
 
 /* Rows go to the pool's threads in multiples of 4, the SIMD kernels' row group; a row's bits
- * do not depend on its thread or group, so every thread count gives the same logits. */
+ * do not depend on its thread, group or tile, so every thread count gives the same logits. */
 #define MATMUL_GRAIN 4
 
-static void matmul(NuRunState *s, const NuTensor *w, float *out) {
+/* Row t of the product goes to out + t * out_stride. */
+static void matmul(NuRunState *s, const NuTensor *w, float *out, int out_stride) {
     NuType vt = nu_type_traits(w->type)->vec_dot_type; /* nu_weights_check: a type in the table */
     const void *x = s->in_x;
+    size_t x_stride = (size_t)s->in_stride * sizeof(float);
     if (vt != NU_TYPE_F32) {
         if (!(s->in_ready >> vt & 1))
-            nu_type_from_float_input(vt, s->in_x, s->act[vt], s->in_n);
+            for (int t = 0; t < s->in_rows; t++)
+                nu_type_from_float_input(vt, s->in_x + (size_t)t * s->in_stride,
+                                         (uint8_t *)s->act[vt] + t * s->act_stride[vt], s->in_len);
         s->in_ready |= (uint64_t)1 << vt;
         x = s->act[vt];
+        x_stride = s->act_stride[vt];
     }
-    MatvecJob job = {w, x, out};
-    nu_pool_run(s->pool, w->rows, MATMUL_GRAIN, matvec_range, &job);
+    MatmulJob job = {w, x, x_stride, s->in_rows, out, (size_t)out_stride};
+    nu_pool_run(s->pool, w->rows, MATMUL_GRAIN, matmul_range, &job);
 }
 
 /* Layer l attends through a sliding window (gemma3's local layers, llama.cpp's pattern). */
@@ -252,30 +272,32 @@ static int slides(const NuConfig *c, int l) {
     return c->swa_window > 0 && (c->swa_period == 0 || l % c->swa_period < c->swa_period - 1);
 }
 
-/* This position's rotation angles, for the global layers (table 0: rope_theta, rope_scale)
- * and the sliding-window ones (table 1: rope_theta_swa, unscaled, as llama.cpp has it):
- * pair j turns by pos * scale * theta^(-2j / rope_dim) / freq_factor[j]. Computed in double
- * so every build rounds the same cos/sin to float. */
-static void rope_angles(const NuConfig *c, const NuWeights *w, NuRunState *s, int pos) {
+/* Chunk row i's rotation angles (position pos), for the global layers (table 0: rope_theta,
+ * rope_scale) and the sliding-window ones (table 1: rope_theta_swa, unscaled, as llama.cpp
+ * has it): pair j turns by pos * scale * theta^(-2j / rope_dim) / freq_factor[j]. Computed
+ * in double so every build rounds the same cos/sin to float. */
+static void rope_angles(const NuConfig *c, const NuWeights *w, NuRunState *s, int i, int pos) {
     const int half = c->rope_dim / 2;
     const float *factors = w->rope_freqs.data;
+    float *cs = s->rope_cos + (size_t)i * c->rope_dim, *sn = s->rope_sin + (size_t)i * c->rope_dim;
     for (int table = 0; table < (c->swa_window > 0 ? 2 : 1); table++) {
         double theta = table ? c->rope_theta_swa : c->rope_theta, scale = table ? 1.0 : c->rope_scale;
         for (int j = 0; j < half; j++) {
             double angle = pos * scale * pow(theta, -2.0 * j / c->rope_dim);
             if (factors)
                 angle /= factors[j];
-            s->rope_cos[table * half + j] = (float)cos(angle);
-            s->rope_sin[table * half + j] = (float)sin(angle);
+            cs[table * half + j] = (float)cos(angle);
+            sn[table * half + j] = (float)sin(angle);
         }
     }
 }
 
-/* Rotates the first rope_dim elements of each head by one angle table: adjacent pairs
- * (v[2j], v[2j+1]), or with neox the pairs (v[j], v[j + rope_dim/2]). */
-static void rope(const NuConfig *c, const NuRunState *s, int table, float *v, int n_heads) {
+/* Rotates the first rope_dim elements of each head by chunk row i's angle table: adjacent
+ * pairs (v[2j], v[2j+1]), or with neox the pairs (v[j], v[j + rope_dim/2]). */
+static void rope(const NuConfig *c, const NuRunState *s, int i, int table, float *v, int n_heads) {
     const int half = c->rope_dim / 2, stride = c->rope_neox ? 1 : 2, offset = c->rope_neox ? half : 1;
-    const float *cs = s->rope_cos + table * half, *sn = s->rope_sin + table * half;
+    const float *cs = s->rope_cos + (size_t)i * c->rope_dim + table * half;
+    const float *sn = s->rope_sin + (size_t)i * c->rope_dim + table * half;
     for (int h = 0; h < n_heads; h++) {
         float *vh = v + h * c->head_dim;
         for (int j = 0; j < half; j++) {
@@ -287,22 +309,24 @@ static void rope(const NuConfig *c, const NuRunState *s, int table, float *v, in
     }
 }
 
-/* Multi-head attention of position pos over layer l's cache from position `first` (0, or the
- * start of the sliding window) to pos, writing the heads' outputs to xb. Query head h reads
- * kv head h / (n_heads / n_kv_heads) (grouped-query attention). */
-static void attention(const NuConfig *c, NuRunState *s, int l, int first, int pos) {
+/* Multi-head attention of the query q (position pos) over layer l's cache from position
+ * `first` (0, or the start of the sliding window) to pos, writing the heads' outputs to out.
+ * Query head h reads kv head h / (n_heads / n_kv_heads) (grouped-query attention). Within a
+ * chunk, the cache rows of the later positions are written already but never read here: the
+ * attention is causal. */
+static void attention(const NuConfig *c, NuRunState *s, int l, int first, int pos, const float *q, float *out) {
     const int head_dim = c->head_dim, kv_dim = head_dim * c->n_kv_heads;
     const int group = c->n_heads / c->n_kv_heads, n = pos + 1 - first;
     const float *keys = s->key_cache + ((size_t)l * c->seq_len + first) * kv_dim;
     const float *values = s->value_cache + ((size_t)l * c->seq_len + first) * kv_dim;
     for (int h = 0; h < c->n_heads; h++) {
-        const float *q = s->q + h * head_dim;
+        const float *qh = q + h * head_dim;
         const int kv_off = (h / group) * head_dim;
         float *att = s->att + (size_t)h * c->seq_len;
         for (int t = 0; t < n; t++)
-            att[t] = nu_dot(q, keys + (size_t)t * kv_dim + kv_off, head_dim) / c->att_divisor;
+            att[t] = nu_dot(qh, keys + (size_t)t * kv_dim + kv_off, head_dim) / c->att_divisor;
         nu_softmax(att, n);
-        nu_weighted_sum(s->xb + h * head_dim, att, values + kv_off, kv_dim, n, head_dim);
+        nu_weighted_sum(out + h * head_dim, att, values + kv_off, kv_dim, n, head_dim);
     }
 }
 
@@ -354,78 +378,119 @@ static void gate(const NuConfig *c, float *g, const float *up, int n) {
     }
 }
 
-NuCode nu_forward(const NuConfig *c, const NuWeights *w, NuRunState *s, int token, int pos, NuError *err) {
-    const NuConfig *sc = &s->config;
-    if (c->dim != sc->dim || c->hidden_dim != sc->hidden_dim || c->n_layers != sc->n_layers ||
-        c->n_heads != sc->n_heads || c->n_kv_heads != sc->n_kv_heads || c->vocab_size != sc->vocab_size ||
-        c->seq_len != sc->seq_len || c->rope_dim != sc->rope_dim || c->head_dim != sc->head_dim)
-        return nu_fail(err, NU_ERR_ARG, "forward: the model config differs from the one the run state was made for");
-    if (token < 0 || token >= c->vocab_size)
-        return nu_fail(err, NU_ERR_ARG, "forward: token %d is outside the vocabulary (0..%d)", token,
-                       c->vocab_size - 1);
-    if (pos < 0)
-        return nu_fail(err, NU_ERR_ARG, "forward: negative position %d", pos);
-    if (pos >= c->seq_len)
-        return nu_fail(err, NU_ERR_STATE, "context full: position %d, context length %d", pos, c->seq_len);
-    NuCode rc = nu_weights_check(c, w, err);
-    if (rc)
-        return rc;
-
+/* Positions pos0 .. pos0 + n - 1 (n <= NU_BATCH), checked by the caller; the logits of the
+ * last one when want_logits. */
+static void forward_chunk(const NuConfig *c, const NuWeights *w, NuRunState *s, const int *tokens, int n,
+                          int pos0, int want_logits) {
     const int dim = c->dim, hidden = c->hidden_dim, head_dim = c->head_dim;
     const int q_dim = head_dim * c->n_heads, kv_dim = head_dim * c->n_kv_heads;
-    float *x = s->x;
-    nu_embedding_row(&w->token_embd, token, x);
-    if (c->embed_scale != 1.0f)
-        for (int i = 0; i < dim; i++)
-            x[i] *= c->embed_scale;
-    rope_angles(c, w, s, pos);
+    const int wide = dim > q_dim ? dim : q_dim;
+    for (int i = 0; i < n; i++) {
+        float *x = s->x + (size_t)i * dim;
+        nu_embedding_row(&w->token_embd, tokens[i], x);
+        if (c->embed_scale != 1.0f)
+            for (int j = 0; j < dim; j++)
+                x[j] *= c->embed_scale;
+        rope_angles(c, w, s, i, pos0 + i);
+    }
 
     for (int l = 0; l < c->n_layers; l++) {
         const NuLayer *L = &w->layers[l];
         const int local = slides(c, l);
 
-        /* attention: q, k, v from the normalized input; k and v go straight into the cache */
-        float *k = s->key_cache + ((size_t)l * c->seq_len + pos) * kv_dim;
-        float *v = s->value_cache + ((size_t)l * c->seq_len + pos) * kv_dim;
-        nu_rmsnorm(s->xb, x, L->attn_norm.data, dim, c->norm_eps);
-        set_input(s, s->xb, dim);
-        matmul(s, &L->wq, s->q);
-        matmul(s, &L->wk, k);
-        matmul(s, &L->wv, v);
-        add_bias(s->q, &L->bq);
-        add_bias(k, &L->bk);
-        add_bias(v, &L->bv);
-        if (c->qk_norm) {
-            norm_heads(s->q, &L->q_norm, c->n_heads, head_dim, c->norm_eps);
-            norm_heads(k, &L->k_norm, c->n_kv_heads, head_dim, c->norm_eps);
+        /* attention: q, k, v from the normalized input; k and v go straight into the cache,
+         * whose rows for the chunk's positions are consecutive */
+        float *k = s->key_cache + ((size_t)l * c->seq_len + pos0) * kv_dim;
+        float *v = s->value_cache + ((size_t)l * c->seq_len + pos0) * kv_dim;
+        for (int i = 0; i < n; i++)
+            nu_rmsnorm(s->xb + (size_t)i * wide, s->x + (size_t)i * dim, L->attn_norm.data, dim, c->norm_eps);
+        set_input(s, s->xb, dim, wide, n);
+        matmul(s, &L->wq, s->q, q_dim);
+        matmul(s, &L->wk, k, kv_dim);
+        matmul(s, &L->wv, v, kv_dim);
+        for (int i = 0; i < n; i++) {
+            float *qi = s->q + (size_t)i * q_dim, *ki = k + (size_t)i * kv_dim, *vi = v + (size_t)i * kv_dim;
+            add_bias(qi, &L->bq);
+            add_bias(ki, &L->bk);
+            add_bias(vi, &L->bv);
+            if (c->qk_norm) {
+                norm_heads(qi, &L->q_norm, c->n_heads, head_dim, c->norm_eps);
+                norm_heads(ki, &L->k_norm, c->n_kv_heads, head_dim, c->norm_eps);
+            }
+            rope(c, s, i, local, qi, c->n_heads);
+            rope(c, s, i, local, ki, c->n_kv_heads);
         }
-        rope(c, s, local, s->q, c->n_heads);
-        rope(c, s, local, k, c->n_kv_heads);
-        attention(c, s, l, local && pos >= c->swa_window ? pos + 1 - c->swa_window : 0, pos);
-        set_input(s, s->xb, q_dim);
-        matmul(s, &L->wo, s->xb2);
-        if (c->post_norms)
-            nu_rmsnorm(s->xb2, s->xb2, L->post_attn_norm.data, dim, c->norm_eps);
-        add(x, s->xb2, dim);
+        for (int i = 0; i < n; i++) {
+            const int pos = pos0 + i;
+            attention(c, s, l, local && pos >= c->swa_window ? pos + 1 - c->swa_window : 0, pos,
+                      s->q + (size_t)i * q_dim, s->xb + (size_t)i * wide);
+        }
+        set_input(s, s->xb, q_dim, wide, n);
+        matmul(s, &L->wo, s->xb2, dim);
+        for (int i = 0; i < n; i++) {
+            float *o = s->xb2 + (size_t)i * dim;
+            if (c->post_norms)
+                nu_rmsnorm(o, o, L->post_attn_norm.data, dim, c->norm_eps);
+            add(s->x + (size_t)i * dim, o, dim);
+        }
 
         /* feed-forward: down(act(gate(x)) * up(x)) */
-        nu_rmsnorm(s->xb, x, L->ffn_norm.data, dim, c->norm_eps);
-        set_input(s, s->xb, dim);
-        matmul(s, &L->ffn_gate, s->hb);
-        matmul(s, &L->ffn_up, s->hb2);
-        gate(c, s->hb, s->hb2, hidden);
-        set_input(s, s->hb, hidden);
-        matmul(s, &L->ffn_down, s->xb);
-        if (c->post_norms)
-            nu_rmsnorm(s->xb, s->xb, L->post_ffn_norm.data, dim, c->norm_eps);
-        add(x, s->xb, dim);
+        for (int i = 0; i < n; i++)
+            nu_rmsnorm(s->xb + (size_t)i * wide, s->x + (size_t)i * dim, L->ffn_norm.data, dim, c->norm_eps);
+        set_input(s, s->xb, dim, wide, n);
+        matmul(s, &L->ffn_gate, s->hb, hidden);
+        matmul(s, &L->ffn_up, s->hb2, hidden);
+        for (int i = 0; i < n; i++)
+            gate(c, s->hb + (size_t)i * hidden, s->hb2 + (size_t)i * hidden, hidden);
+        set_input(s, s->hb, hidden, hidden, n);
+        matmul(s, &L->ffn_down, s->xb, wide);
+        for (int i = 0; i < n; i++) {
+            float *o = s->xb + (size_t)i * wide;
+            if (c->post_norms)
+                nu_rmsnorm(o, o, L->post_ffn_norm.data, dim, c->norm_eps);
+            add(s->x + (size_t)i * dim, o, dim);
+        }
     }
+    if (!want_logits)
+        return;
 
+    float *x = s->x + (size_t)(n - 1) * dim;
     nu_rmsnorm(x, x, w->output_norm.data, dim, c->norm_eps);
-    set_input(s, x, dim);
-    matmul(s, &w->output, s->logits);
+    set_input(s, x, dim, dim, 1);
+    matmul(s, &w->output, s->logits, c->vocab_size);
     if (c->logit_softcap > 0.0f)
         for (int i = 0; i < c->vocab_size; i++)
             s->logits[i] = c->logit_softcap * tanh_same(s->logits[i] / c->logit_softcap);
+}
+
+NuCode nu_forward_batch(const NuConfig *c, const NuWeights *w, NuRunState *s, const int *tokens, int n, int pos0,
+                        NuError *err) {
+    const NuConfig *sc = &s->config;
+    if (c->dim != sc->dim || c->hidden_dim != sc->hidden_dim || c->n_layers != sc->n_layers ||
+        c->n_heads != sc->n_heads || c->n_kv_heads != sc->n_kv_heads || c->vocab_size != sc->vocab_size ||
+        c->seq_len != sc->seq_len || c->rope_dim != sc->rope_dim || c->head_dim != sc->head_dim)
+        return nu_fail(err, NU_ERR_ARG, "forward: the model config differs from the one the run state was made for");
+    if (n < 1 || !tokens)
+        return nu_fail(err, NU_ERR_ARG, "forward: %d tokens, at least one is needed", n);
+    for (int i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= c->vocab_size)
+            return nu_fail(err, NU_ERR_ARG, "forward: token %d is outside the vocabulary (0..%d)", tokens[i],
+                           c->vocab_size - 1);
+    if (pos0 < 0)
+        return nu_fail(err, NU_ERR_ARG, "forward: negative position %d", pos0);
+    if ((int64_t)pos0 + n > c->seq_len)
+        return nu_fail(err, NU_ERR_STATE, "context full: position %d, context length %d",
+                       pos0 > c->seq_len ? pos0 : c->seq_len, c->seq_len);
+    NuCode rc = nu_weights_check(c, w, err);
+    if (rc)
+        return rc;
+    for (int done = 0; done < n; done += NU_BATCH) {
+        int chunk = n - done < NU_BATCH ? n - done : NU_BATCH;
+        forward_chunk(c, w, s, tokens + done, chunk, pos0 + done, done + chunk == n);
+    }
     return NU_OK;
+}
+
+NuCode nu_forward(const NuConfig *c, const NuWeights *w, NuRunState *s, int token, int pos, NuError *err) {
+    return nu_forward_batch(c, w, s, &token, 1, pos, err);
 }

@@ -10,6 +10,11 @@
  *                      logits = nu_runstate_logits(s);   (config.vocab_size floats)
  *   nu_runstate_free(s);
  *
+ * A prompt goes in at once with nu_forward_batch, NU_BATCH positions per pass through the
+ * layers, each weight matrix read once per chunk: the same logits and cache, bit for bit, as
+ * feeding its tokens one at a time (each position's rows take the same kernels in the same
+ * order; test_forward checks it for every architecture and type).
+ *
  * Positions must be fed in order from 0 (each forward reads the cache rows of earlier ones);
  * restarting at a lower position simply overwrites the cache from there. */
 #ifndef NUCLEUS_MODEL_H
@@ -25,25 +30,32 @@
 /* Largest run state we allocate: wasm32 memory tops out at 4 GiB. */
 #define NU_RUNSTATE_MAX_BYTES ((uint64_t)4 << 30)
 
+/* Positions per pass of nu_forward_batch: enough to reuse each weight tile 32 times, while
+ * the chunk's activations (32 x 26 KB of Q8_0 at stories110M's 768 x 2048) stay in cache. */
+#define NU_BATCH 32
+
 typedef struct NuRunState {
     NuConfig config;   /* the shape it was allocated for */
     size_t bytes;      /* total allocated, for reporting */
+    /* The activations hold one row per position of a chunk (NU_BATCH rows): */
     float *x;          /* residual stream [dim] */
     float *xb, *xb2;   /* normalized input / attention output [max(dim, q_dim)], a second buffer [dim] */
     float *hb, *hb2;   /* feed-forward gate and up [hidden_dim] */
     float *q;          /* query [q_dim = n_heads * head_dim] */
-    float *att;        /* attention scores [n_heads * seq_len] */
-    float *logits;     /* output [vocab_size] */
+    float *att;        /* attention scores [n_heads * seq_len], one position at a time */
+    float *logits;     /* output [vocab_size], of the last position fed */
     float *key_cache;  /* [n_layers][seq_len][kv_dim] */
     float *value_cache;
-    float *rope_cos, *rope_sin; /* this position's rotation: global layers' [rope_dim / 2], then
-                                 * the sliding-window layers' [rope_dim / 2] */
+    float *rope_cos, *rope_sin; /* each position's rotation [rope_dim]: global layers' [rope_dim / 2],
+                                 * then the sliding-window layers' [rope_dim / 2] */
     /* The matmul input converted for each weight type's vec_dot_type (Q8_0, Q8_1, F16, ...),
-     * indexed by that type; allocated for every activation type in the table, each sized for
-     * max(dim, q_dim, hidden) elements in whole blocks. NULL for the other types. */
+     * indexed by that type; allocated for every activation type in the table, NU_BATCH rows
+     * act_stride[t] bytes apart, each max(dim, q_dim, hidden) elements in whole blocks. NULL
+     * for the other types. */
     void *act[NU_TYPE_COUNT];
-    const float *in_x; /* the matmul input (set_input in model.c) */
-    int in_n;
+    size_t act_stride[NU_TYPE_COUNT];
+    const float *in_x; /* the matmul input (set_input in model.c): in_rows rows of in_len */
+    int in_len, in_stride, in_rows; /* floats, in_stride floats apart */
     uint64_t in_ready; /* bit t: act[t] holds in_x converted */
     NuPool *pool;      /* threads the matrix products are split over (pool.h); NULL: this
                         * thread only. Not owned: set and freed by the caller. */
@@ -66,5 +78,12 @@ NuCode nu_weights_check(const NuConfig *c, const NuWeights *w, NuError *err);
  * out of range, negative pos, config not the one s was made for), NU_ERR_STATE ("context
  * full") when pos >= seq_len, NU_ERR_FORMAT from nu_weights_check. */
 NuCode nu_forward(const NuConfig *c, const NuWeights *w, NuRunState *s, int token, int pos, NuError *err);
+
+/* Feeds tokens[0..n) at positions pos0 .. pos0 + n - 1 and writes the logits after the last.
+ * Bit-identical to n calls of nu_forward (logits and cache). Errors as nu_forward, checked
+ * before anything runs: NU_ERR_ARG for n < 1 or any token out of range, NU_ERR_STATE
+ * ("context full") when pos0 + n > seq_len. */
+NuCode nu_forward_batch(const NuConfig *c, const NuWeights *w, NuRunState *s, const int *tokens, int n, int pos0,
+                        NuError *err);
 
 #endif

@@ -191,6 +191,14 @@ export interface GenerateStep extends StepReport {
   /** Of ms: the forward pass (milliseconds) and the sampler (microseconds). */
   forwardMs: number;
   sampleUs: number;
+  /**
+   * First step only: milliseconds to feed the prompt (its forwardMs) and how many prompt
+   * positions that ran, the rest reused from the KV cache of the previous call. Prompts go
+   * through the layers in chunks of 32 positions; promptTokens / promptMs * 1000 is the prompt
+   * speed in tokens/s.
+   */
+  promptMs?: number;
+  promptTokens?: number;
   /** Set on the last step only. */
   finishReason: FinishReason | null;
   logits?: Float32Array;

@@ -246,6 +246,7 @@ export class Tokenizer extends Vocabulary {}
 
 export class Model extends Vocabulary {
   #cached = []; // tokens whose keys and values sit in the KV cache at positions 0..n-1
+  #fed = 0; // positions the last #feed ran (the rest came from the cache)
   #busy = false;
   #info;
   #helpers; // the helper threads (web/threads.js), or null
@@ -311,7 +312,11 @@ export class Model extends Vocabulary {
     this.#busy = true;
   }
 
-  /** Runs the model on tokens from position 0, reusing cached positions; returns the logits pointer. */
+  /**
+   * Runs the model on tokens from position 0, reusing cached positions; returns the logits
+   * pointer. Several new tokens go in as one batch (nu_model_forward_batch: chunks of positions
+   * through the layers, the same logits bits as one at a time).
+   */
   #feed(tokens) {
     const e = this.wasm.exports;
     const context = this.#info.contextLength;
@@ -322,12 +327,23 @@ export class Model extends Vocabulary {
     let start = 0;
     while (start < tokens.length - 1 && start < this.#cached.length && this.#cached[start] === tokens[start]) start++;
     this.#cached.length = start;
-    let logits = 0;
-    for (let pos = start; pos < tokens.length; pos++) {
-      logits = e.nu_model_forward(this.handle, tokens[pos], pos);
-      if (!logits) throw this.fail(e.nu_model_error_code(this.handle));
-      this.#cached.push(tokens[pos]);
+    const fresh = tokens.slice(start);
+    let logits;
+    if (fresh.length === 1) {
+      logits = e.nu_model_forward(this.handle, fresh[0], start);
+    } else {
+      const ptr = e.malloc(fresh.length * 4);
+      if (!ptr) throw new NucleusError(`cannot allocate ${fresh.length} token ids`, 'OUT_OF_MEMORY');
+      try {
+        this.wasm.i32(ptr, fresh.length).set(fresh);
+        logits = e.nu_model_forward_batch(this.handle, ptr, fresh.length, start);
+      } finally {
+        e.free(ptr);
+      }
     }
+    if (!logits) throw this.fail(e.nu_model_error_code(this.handle));
+    this.#cached.push(...fresh);
+    this.#fed = fresh.length;
     return logits;
   }
 
@@ -388,6 +404,8 @@ export class Model extends Vocabulary {
         const done = performance.now();
         const timing = { ms: done - started, forwardMs: fed - started, sampleUs: (done - fed) * 1000 };
         const step = { index, ...report, text: '', ...timing, finishReason: null };
+        // The first step's forward pass is the prompt's (less what the cache already held).
+        if (index === 0) Object.assign(step, { promptMs: timing.forwardMs, promptTokens: this.#fed });
         if (withLogits) step.logits = this.wasm.f32(logitsPtr, vocabSize).slice();
         tokens.push(report.token);
         const ended = eog.has(report.token);

@@ -2,6 +2,8 @@
  * grouped-query attention is covered): logits of the first positions and the greedy
  * continuation of each prompt in ../shared/reference/stories260K/greedy.jsonl.
  * Then the same model quantized to Q8_0 and Q4_0 in memory, against the F32 run.
+ * Then the batched forward (nu_forward_batch) against feeding one token at a time, bit for
+ * bit, on every test model of models/ (each architecture and tensor type).
  * Also the run state's and forward's argument errors. */
 #include <math.h>
 #include <stdint.h>
@@ -333,6 +335,76 @@ static void check_quantized(const Model *m, NuType type, const RefRecord *recs, 
     free_quant_model(&q);
 }
 
+/* --- the batched forward ----------------------------------------------------------------- */
+
+/* Every model the Makefile builds for the tests whose forward differs in kind: each
+ * architecture, each tensor type (the K-quant mixtures cover Q6_K and F16 fallbacks too). */
+static const char *const BATCH_MODELS[] = {
+    "models/stories260K-f32.gguf",  "models/stories260K-f16.gguf",  "models/stories260K-bf16.gguf",
+    "models/stories260K-q8_0.gguf", "models/stories260K-q4_0.gguf", "models/stories260K-q4_1.gguf",
+    "models/stories260K-q5_0.gguf", "models/stories260K-q5_1.gguf", "models/stories15M-q8_0.gguf",
+    "models/stories15M-q4_0.gguf",  "models/stories15M-f16.gguf",   "models/kq256-q2_k.gguf",
+    "models/kq256-q3_k.gguf",       "models/kq256-q4_k.gguf",       "models/kq256-q5_k.gguf",
+    "models/kq256-q6_k.gguf",       "models/kq256-iq4_nl.gguf",     "models/kq256-iq4_xs.gguf",
+    "models/kq576-q4_k_m.gguf",     "models/kq704-q3_k_m.gguf",     "models/arch-llama3-f32.gguf",
+    "models/arch-llama3-q8_0.gguf", "models/arch-qwen2-f32.gguf",   "models/arch-qwen2-q8_0.gguf",
+    "models/arch-qwen3-f32.gguf",   "models/arch-qwen3-q8_0.gguf",  "models/arch-gemma3-f32.gguf",
+    "models/arch-gemma3-q8_0.gguf",
+};
+
+/* Keys and values of positions [0, n) of every layer equal, bit for bit. */
+static int same_cache(const NuConfig *c, const NuRunState *a, const NuRunState *b, int n) {
+    const size_t kv_dim = (size_t)c->head_dim * c->n_kv_heads, row = (size_t)n * kv_dim * sizeof(float);
+    for (int l = 0; l < c->n_layers; l++) {
+        size_t at = (size_t)l * c->seq_len * kv_dim;
+        if (memcmp(a->key_cache + at, b->key_cache + at, row) || memcmp(a->value_cache + at, b->value_cache + at, row))
+            return 0;
+    }
+    return 1;
+}
+
+/* 80 tokens (two full chunks and a part; past gemma3's window of 8) fed one at a time, then
+ * in calls of 1, 6 and 73 positions: the logits after each call and the whole cache equal. */
+static void check_batch(const char *path) {
+    Model m;
+    if (!load_model(&m, path)) {
+        CHECK(!"a test model is missing (make the test models)");
+        return;
+    }
+    const NuConfig *c = &m.config;
+    const int n = c->seq_len < 80 ? c->seq_len : 80, cuts[] = {0, 1, 7, n};
+    int tokens[80];
+    uint32_t seed = 12345;
+    for (int i = 0; i < n; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        tokens[i] = (int)(seed >> 8) % c->vocab_size;
+    }
+    NuRunState *one, *batch;
+    NuError err;
+    CHECK(nu_runstate_new(c, &one, &err) == NU_OK && nu_runstate_new(c, &batch, &err) == NU_OK);
+    float *want = malloc(4 * (size_t)c->vocab_size * sizeof *want);
+    int ok = 1, same_logits = 1;
+    for (int pos = 0, cut = 1; pos < n && ok; pos++) {
+        ok &= nu_forward(c, &m.weights, one, tokens[pos], pos, &err) == NU_OK;
+        if (pos + 1 == cuts[cut])
+            memcpy(want + (size_t)cut++ * c->vocab_size, nu_runstate_logits(one), (size_t)c->vocab_size * sizeof *want);
+    }
+    for (int cut = 1; cut < 4 && ok; cut++) {
+        ok &= nu_forward_batch(c, &m.weights, batch, tokens + cuts[cut - 1], cuts[cut] - cuts[cut - 1], cuts[cut - 1],
+                               &err) == NU_OK;
+        same_logits &= memcmp(want + (size_t)cut * c->vocab_size, nu_runstate_logits(batch),
+                              (size_t)c->vocab_size * sizeof *want) == 0;
+    }
+    int cache = ok && same_cache(c, one, batch, n);
+    if (!ok || !same_logits || !cache)
+        fprintf(stderr, "%s: batch %s\n", path, !ok ? err.message : !same_logits ? "logits differ" : "cache differs");
+    CHECK(ok && same_logits && cache);
+    free(want);
+    nu_runstate_free(one);
+    nu_runstate_free(batch);
+    free_model(&m);
+}
+
 /* --- errors -------------------------------------------------------------------------------- */
 
 static void test_runstate_errors(const NuConfig *good) {
@@ -421,6 +493,18 @@ static void test_forward_errors(const Model *m) {
     CHECK(nu_forward(c, &w, s, 1, 0, &err) == NU_ERR_FORMAT);
     w.layers = layers;
     CHECK(nu_forward(c, &w, s, 1, 0, &err) == NU_OK);
+
+    /* A batch is checked whole before anything runs. */
+    int tokens[3] = {1, 2, 3};
+    CHECK(nu_forward_batch(c, &m->weights, s, tokens, 0, 0, &err) == NU_ERR_ARG);
+    tokens[2] = c->vocab_size;
+    CHECK(nu_forward_batch(c, &m->weights, s, tokens, 3, 0, &err) == NU_ERR_ARG);
+    CHECK(strstr(err.message, "vocabulary") != NULL);
+    tokens[2] = 3;
+    CHECK(nu_forward_batch(c, &m->weights, s, tokens, 3, c->seq_len - 2, &err) == NU_ERR_STATE);
+    CHECK(strstr(err.message, "context full") != NULL);
+    CHECK(nu_forward_batch(c, &m->weights, s, tokens, 3, -1, &err) == NU_ERR_ARG);
+    CHECK(nu_forward_batch(c, &m->weights, s, tokens, 3, c->seq_len - 3, &err) == NU_OK);
     nu_runstate_free(s);
     nu_runstate_free(NULL);
 }
@@ -446,6 +530,8 @@ int main(void) {
     check_quantized(&bin, NU_TYPE_Q4_1, recs, n, 0.16, 3);
     test_runstate_errors(&bin.config);
     test_forward_errors(&bin);
+    for (size_t i = 0; i < sizeof BATCH_MODELS / sizeof *BATCH_MODELS; i++)
+        check_batch(BATCH_MODELS[i]);
     for (int r = 0; r < n; r++)
         free(recs[r].logits);
     free_model(&bin);

@@ -55,7 +55,8 @@ int main(int argc, char **argv) {
     nu_sampler_seed(s, strtoull(argv[9], NULL, 10));
     const float *logits = NULL;
     for (int pos = 0, generated = 0; generated < max_tokens && pos < context; generated++) {
-        for (; pos < n; pos++) logits = nu_model_forward(m, tokens[pos], pos);
+        logits = nu_model_forward_batch(m, tokens + pos, n - pos, pos); /* the prompt, then each token */
+        pos = n;
         if (!logits || nu_sampler_run(s, logits, vocab, 1, &err) != NU_OK) {
             fprintf(stderr, "%s\n", logits ? err.message : nu_model_error(m));
             return 1;
