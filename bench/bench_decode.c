@@ -28,13 +28,9 @@ static int draw(NuApiModel *m, NuSampler *s, const float *logits) {
     return nu_sampler_report(s)->token;
 }
 
+/* The prompt as one batch (chunks of positions through each weight matrix), as generate() feeds it. */
 NU_EXPORT int bench_prefill(NuApiModel *m, NuSampler *s, const int32_t *tokens, int n) {
-    const float *logits = NULL;
-    for (int pos = 0; pos < n; pos++) {
-        logits = nu_model_forward(m, tokens[pos], pos);
-        if (!logits) return -1;
-    }
-    return draw(m, s, logits);
+    return draw(m, s, nu_model_forward_batch(m, tokens, n, 0));
 }
 
 NU_EXPORT int bench_decode_steps(NuApiModel *m, NuSampler *s, int token, int pos, int steps) {

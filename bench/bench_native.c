@@ -3,10 +3,10 @@
  *   bench_native [sampler]        median microseconds per call of our sampler and of llama2.c's and
  *                                 llama.cpp's top-p (peers.c)
  *   bench_native kernels          median microseconds per nu_matvec for every type and shape
- *   bench_native decode MODEL N R [PROMPT]
+ *   bench_native decode MODEL N R [PROMPT [THREADS]]
  *                                 load time, time to first token and decode tokens/s (greedy and
  *                                 top-p 0.9), medians of R runs of N tokens after "Once upon a
- *                                 time"; with PROMPT, after it and greedy only
+ *                                 time"; with PROMPT, after it and greedy only, on THREADS threads (default 1)
  *   bench_native bandwidth MIB    the machine's memory bandwidth: memcpy between two buffers of
  *                                 MIB MiB (larger than the last-level cache), read + write bytes
  *                                 per second, the median of 7 copies */
@@ -134,7 +134,7 @@ static int decode_run(NuApiModel *m, float temperature, const int32_t *prompt, i
 }
 
 /* modes 2: greedy and top-p 0.9; 1: greedy only. */
-static int decode_main(const char *path, int tokens, int repeats, const char *text, int modes) {
+static int decode_main(const char *path, int tokens, int repeats, const char *text, int modes, int threads) {
     size_t size;
     double t0 = now_us();
     uint8_t *data = read_file(path, &size);
@@ -142,14 +142,15 @@ static int decode_main(const char *path, int tokens, int repeats, const char *te
     NuApiModel *m = nu_model_open(data, size, NULL, 0, 0);
     double load_ms = (now_us() - t0) / 1000;
     if (!m) return fprintf(stderr, "%s: %s\n", path, nu_creation_error()), 1;
+    if (nu_model_set_threads(m, threads) < 0) return fprintf(stderr, "%s: %s\n", path, nu_model_error(m)), 1;
     int n = nu_model_tokenize(m, text, (int)strlen(text), 1);
     if (n <= 0 || n > 1024) return fprintf(stderr, "%s: cannot tokenize the prompt\n", path), 1;
     int32_t prompt[1024];
     memcpy(prompt, nu_model_ids(m), (size_t)n * sizeof *prompt);
     double ttft, speed, warm[2];
     if (decode_run(m, 0, prompt, n < 5 ? n : 5, 8, &warm[0], &warm[1]) < 0) /* warm-up */ return fprintf(stderr, "%s\n", nu_model_error(m)), 1;
-    printf("{\"model\":\"%s\",\"loadMs\":%.2f,\"promptTokens\":%d,\"tokens\":%d,\"repeats\":%d", path, load_ms, n,
-           tokens, repeats);
+    printf("{\"model\":\"%s\",\"loadMs\":%.2f,\"threads\":%d,\"promptTokens\":%d,\"tokens\":%d,\"repeats\":%d", path,
+           load_ms, threads, n, tokens, repeats);
     const float temps[2] = { 0, 1 };
     const char *names[2] = { "greedy", "topP" };
     for (int k = 0; k < modes; k++) {
@@ -188,10 +189,10 @@ static int bandwidth_main(int mib) {
 int main(int argc, char **argv) {
     if (argc == 1 || (argc == 2 && strcmp(argv[1], "sampler") == 0)) return sampler_main();
     if (argc == 2 && strcmp(argv[1], "kernels") == 0) return kernels_main();
-    if ((argc == 5 || argc == 6) && strcmp(argv[1], "decode") == 0)
-        return decode_main(argv[2], atoi(argv[3]), atoi(argv[4]), argc == 6 ? argv[5] : "Once upon a time",
-                           argc == 6 ? 1 : 2);
+    if (argc >= 5 && argc <= 7 && strcmp(argv[1], "decode") == 0)
+        return decode_main(argv[2], atoi(argv[3]), atoi(argv[4]), argc >= 6 ? argv[5] : "Once upon a time",
+                           argc >= 6 ? 1 : 2, argc == 7 ? atoi(argv[6]) : 1);
     if (argc == 3 && strcmp(argv[1], "bandwidth") == 0) return bandwidth_main(atoi(argv[2]));
-    fprintf(stderr, "usage: %s [sampler | kernels | decode MODEL TOKENS REPEATS [PROMPT] | bandwidth MIB]\n", argv[0]);
+    fprintf(stderr, "usage: %s [sampler | kernels | decode MODEL TOKENS REPEATS [PROMPT [THREADS]] | bandwidth MIB]\n", argv[0]);
     return 2;
 }

@@ -1,7 +1,7 @@
 // Section 7: the stories110M shape (random weights, llama SPM vocab) in Q8_0, Q4_0 and Q4_K_M, at
 // 1 and 2 threads: a 256-token prompt (time to first token) then greedy decode, medians of RUNS
 // runs. Ours in headless Chromium (the page's worker, WorkerModel.load(url, { threads })), in
-// Node (loadModel(path, { threads }), bench/scale_node.js) and native (1 thread, reference);
+// Node (loadModel(path, { threads }), bench/scale_node.js) and native (the reference);
 // wllama (llama.cpp in wasm) in the same browser with n_threads 1 and 2 on a cross-origin-
 // isolated page (its multi-thread build needs SharedArrayBuffer). Next to decode, the physical
 // limit: weight bytes read per token x tok/s against the machine's copy bandwidth.
@@ -44,11 +44,11 @@ function nodeRun(model, threads, prompt) {
   return JSON.parse(out.trim());
 }
 
-function nativeRun(model, prompt) {
-  const out = execFileSync(root + 'build/bench_native', ['decode', `models/${model}.gguf`, String(TOKENS), String(RUNS), prompt],
+function nativeRun(model, threads, prompt) {
+  const out = execFileSync(root + 'build/bench_native', ['decode', `models/${model}.gguf`, String(TOKENS), String(RUNS), prompt, String(threads)],
     { cwd: root, encoding: 'utf8', maxBuffer: 1 << 20 });
   const r = JSON.parse(out.trim());
-  return { threads: 1, promptTokens: r.promptTokens, ttftMs: r.greedy.ttftMs, tokS: r.greedy.tokS };
+  return { threads: r.threads, promptTokens: r.promptTokens, ttftMs: r.greedy.ttftMs, tokS: r.greedy.tokS };
 }
 
 function bandwidth() {
@@ -152,10 +152,10 @@ export async function runScale(log = () => {}) {
     prompts[model] = promptOf((text) => tok.encode(text), PROMPT_TOKENS);
     const promptTokens = tok.encode(prompts[model]).length;
     tok.dispose();
-    const row = { promptTokens, weightBytes: weightBytesPerToken(root + `models/${model}.gguf`), node: {} };
-    log(`   native: ${model}...`);
-    row.native = nativeRun(model, prompts[model]);
+    const row = { promptTokens, weightBytes: weightBytesPerToken(root + `models/${model}.gguf`), native: {}, node: {} };
     for (const threads of THREADS) {
+      log(`   native: ${model}, ${threads} thread(s)...`);
+      row.native[threads] = nativeRun(model, threads, prompts[model]);
       log(`   node: ${model}, ${threads} thread(s)...`);
       row.node[threads] = nodeRun(model, threads, prompts[model]);
     }
@@ -184,13 +184,12 @@ export function printScale(r) {
   for (const [model, m] of Object.entries(r.models)) {
     const b = r.browser;
     const rows = [
-      ['native', { 1: m.native }, null],
+      ['native', m.native, null],
       ['node', m.node, null],
       ['chromium', b.ours[model], b.wllama[model]],
     ];
     for (const [where, runs, peer] of rows) {
       for (const threads of THREADS) {
-        if (where === 'native' && threads > 1) continue;
         const o = cell(runs, threads);
         const w = peer?.[threads];
         const gb = o ? (m.weightBytes * o.tokS) / 1e9 : null;
