@@ -38,6 +38,26 @@ NU_EXPORT int bench_loop_peer(int peer, const float *logits, int n, float p, int
     return sum;
 }
 
+/* How many of `draws` draws of ours the peer repeats when given our coin: a check that the
+ * baselines sample top-p as ours does. A token whose logit is within 0.01 of ours counts: deep
+ * in a large nucleus the running sums (our exp polynomial against expf, float against double)
+ * differ by a few neighbouring tokens' worth, whose logits lie closer than that. */
+NU_EXPORT int bench_peer_agreement(int peer, NuSampler *s, const float *logits, int n, float p, int draws) {
+    PeerScratch *w = peer_scratch_new(n);
+    int agree = -1;
+    if (w) {
+        agree = 0;
+        for (int i = 0; i < draws && nu_sampler_run(s, logits, n, 1, NULL) == NU_OK; i++) {
+            const NuReport *r = nu_sampler_report(s);
+            float c = (float)r->coin;
+            int t = peer ? llamacpp_topp(logits, n, p, c, w) : llama2c_topp(logits, n, 1.0f, p, c, w);
+            agree += fabsf(logits[t] - logits[r->token]) <= 0.01f;
+        }
+    }
+    peer_scratch_free(w);
+    return agree;
+}
+
 NU_EXPORT NuSampler *bench_sampler(float top_p) {
     NuSampler *s;
     NuSamplerParams prm;

@@ -17,6 +17,10 @@ import { printSize, runSize } from './size.js';
 const SIZES = [32000, 151936];
 const SCALES = [10, 3, 0.5];
 const SHAPE = { 10: 'peaked', 3: 'medium', 0.5: 'flat' };
+// Draws over which the peers are checked against ours (the same coin must give our token or a
+// neighbour within 0.01 in logit, bench_peer_agreement), and the share that must pass.
+const AGREE_DRAWS = 64;
+const AGREE_MIN = 0.9;
 
 const SECTIONS = ['sampler', 'kernels', 'e2e', 'browser', 'size', 'scale'];
 const onlyArg = process.argv.indexOf('--only');
@@ -34,7 +38,10 @@ async function samplerWasm(file) {
       const iters = n > 100000 ? 4 : 16;
       const ours = timeLoop((i) => e.bench_loop_ours(sampler, logits, n, i), iters);
       const peer = (which) => timeLoop((i) => e.bench_loop_peer(which, logits, n, 0.9, i), Math.max(1, iters >> 2));
-      rows.push({ n, scale, oursUs: ours, llama2cUs: peer(0), llamacppUs: peer(1) });
+      // The baselines must draw what ours draws from the same coin.
+      const agree = [0, 1].map((which) => e.bench_peer_agreement(which, sampler, logits, n, 0.9, AGREE_DRAWS) / AGREE_DRAWS);
+      if (Math.min(...agree) < AGREE_MIN) throw new Error(`${file}: a peer sampler draws other tokens than ours (${n} ${SHAPE[scale]}: ${agree})`);
+      rows.push({ n, scale, oursUs: ours, llama2cUs: peer(0), llamacppUs: peer(1), agree });
     }
     e.free(logits);
   }
