@@ -19,6 +19,7 @@ export class NucleusError extends Error {
   readonly code: ErrorCode;
   /** The C result code, when the error came from the wasm module. */
   readonly errno?: number;
+  constructor(message: string, code: ErrorCode, options?: ErrorOptions);
 }
 
 export type LogitBias = Record<number, number> | Map<number, number> | Array<[number, number]>;
