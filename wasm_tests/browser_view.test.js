@@ -143,7 +143,7 @@ test('chat: the tab comes with a chat template; answers, steps, regenerate, edit
   await page.close();
 });
 
-test('embed: <nucleus-view> draws the toy distribution as the sampler computes it, with p and T controls and a theme', async () => {
+test('embed: <nucleus-view> draws the toy distribution as the sampler computes it, with p and T controls and a theme', async (t) => {
   const page = await newPage('demo/embed.html');
   const toy = byId('embed-toy');
   await page.waitForSelector(`${toy} .bar[data-rank="5"]`);
@@ -189,6 +189,36 @@ test('embed: <nucleus-view> draws the toy distribution as the sampler computes i
   assert.equal(error.code, 'INVALID_LOGITS');
   assert.match(error.text, /^Error: .*NaN/);
   assert.equal(error.size, 2);
+
+  // A 32000-token vocabulary: a slider move recomputes the report and redraws only what moved.
+  const moves = await page.evaluate(async () => {
+    const el = document.createElement('nucleus-view');
+    el.setAttribute('controls', '');
+    document.body.append(el);
+    let x = 12345;
+    const logits = Float32Array.from({ length: 32000 }, () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648) * 12 - 6);
+    const drawn = () => new Promise((resolve) => el.addEventListener('nucleus-draw', resolve, { once: true }));
+    let next = drawn();
+    el.logits = logits;
+    el.tokens = (id) => `tok${id}`;
+    await next;
+    const input = el.shadowRoot.querySelector('input[part=top-p]');
+    const times = [];
+    for (let k = 0; k < 30; k++) {
+      const started = performance.now();
+      next = drawn();
+      input.value = String(0.5 + (k % 10) * 0.05);
+      input.dispatchEvent(new Event('input'));
+      await next;
+      void el.getBoundingClientRect().height; // style and layout of what changed
+      times.push(performance.now() - started);
+    }
+    el.remove();
+    times.sort((a, b) => a - b);
+    return { median: times[15], max: times.at(-1) };
+  });
+  t.diagnostic(`<nucleus-view> at 32000 tokens: ${moves.median.toFixed(1)} ms per slider move (median of 30), ${moves.max.toFixed(1)} ms at most`);
+  assert.ok(moves.median < 60, `${moves.median} ms per move`);
 
   // The model section: the next token's distribution; a click on a bar appends it.
   await page.waitForFunction(() => document.querySelector('[data-testid=embed-status]').dataset.state === 'ready');
