@@ -68,23 +68,33 @@ export function createChat(ctx) {
 
   // ---- generation ---------------------------------------------------------------------------
 
-  /** Writes the assistant turn at index `at` of b (replacing it), token by token. */
-  async function answer(b, at, seed, job) {
+  /**
+   * Writes the assistant turn at index `at` of b (replacing it), token by token: after `prefix`
+   * (steps kept from another answer, the last one perhaps forced), with the RNG at `rng`.
+   */
+  async function answer(b, at, { seed, rng = seed, prefix = [] }, job) {
     await ready;
     const { info, pieces } = ctx.model();
+    const prompt = [...(await ctx.worker.tokenizeChat(messages(b, at)))]; // first: a template error changes nothing
     const turn = { role: 'assistant', content: '', steps: [], seed, finish: null };
     b.turns.splice(at, b.turns.length - at, turn);
     state.selected = null;
     render();
-    const prompt = [...(await ctx.worker.tokenizeChat(messages(b, at)))];
     // End-of-generation tokens end the answer; their texts, spelled out by ordinary tokens,
     // are stop strings (held back while they might be starting, never shown).
     const eog = new Set(info.eogIds);
     const stream = new TextStream(info.eogIds.map((id) => label(id)).filter((t) => t.length > 1));
-    const limit = maxTokens();
-    sampler.reseed(seed);
     const tokens = [...prompt];
+    for (const step of prefix) {
+      const text = eog.has(step.token) ? '' : stream.push(pieces[step.token]);
+      turn.steps.push({ ...step, text });
+      turn.content += text;
+      tokens.push(step.token);
+    }
+    const limit = Math.max(maxTokens(), prefix.length);
+    sampler.reseed(rng);
     try {
+      if (prefix.length && eog.has(prefix.at(-1).token)) return (turn.finish = 'eos');
       while (turn.steps.length < limit) {
         if (tokens.length >= info.contextLength) return (turn.finish = 'context');
         const started = performance.now();
@@ -92,10 +102,11 @@ export function createChat(ctx) {
         if (job.stopped) return (turn.finish = 'stop');
         const used = ctx.settings(); // read per token: the sliders steer the answer being written
         sampler.configure({ ...used, topN: TOP_N });
+        const rngBefore = sampler.rngState;
         const report = sampler.sample(logits);
         const ended = eog.has(report.token);
         const text = ended ? '' : stream.push(pieces[report.token]);
-        turn.steps.push({ ...report, text, logits, used, ms: performance.now() - started });
+        turn.steps.push({ ...report, text, logits, used, rngBefore, forced: false, ms: performance.now() - started });
         tokens.push(report.token);
         turn.content += text;
         if (ended) return (turn.finish = 'eos');
@@ -150,7 +161,15 @@ export function createChat(ctx) {
         state.active = state.branches.length - 1;
       }
       b.turns.push({ role: 'user', content });
-      await answer(b, b.turns.length, seedValue(), job);
+      try {
+        await answer(b, b.turns.length, { seed: seedValue() }, job);
+      } catch (error) {
+        if (b.turns.at(-1)?.role === 'user') {
+          b.turns.pop(); // the template refused it: the message goes back to the box
+          ui.input.value = content;
+        }
+        throw error;
+      }
     });
   }
 
@@ -170,7 +189,7 @@ export function createChat(ctx) {
     const seed = sameSeed ? old.seed : (seedValue() + BigInt(++state.nextSeed) * 7919n) & UINT64_MAX;
     return run(async (job) => {
       const copy = fork(b, at, `answer ${at / 2 + 1}, seed ${seed}`);
-      await answer(copy, at, seed, job);
+      await answer(copy, at, { seed }, job);
     });
   }
 
@@ -181,7 +200,28 @@ export function createChat(ctx) {
     return run(async (job) => {
       const copy = fork(b, at, `edit of message ${at + 1}`);
       copy.turns.push({ role: 'user', content });
-      await answer(copy, at + 1, seedValue(), job);
+      await answer(copy, at + 1, { seed: seedValue() }, job);
+    });
+  }
+
+  /** Forces token at step `index` of assistant turn `at` and continues from it, as a new branch. */
+  function force(at, index, token) {
+    const b = branch();
+    const old = b?.turns[at];
+    const source = old?.steps?.[index];
+    if (!source) return;
+    return run(async (job) => {
+      const used = ctx.settings();
+      sampler.configure({ ...used, topN: TOP_N });
+      const report = sampler.inspect(source.logits);
+      const rank = report.ids.indexOf(token);
+      const forced = {
+        ...report, token, rank, prob: rank >= 0 ? report.probs[rank] : 0, coin: null,
+        logits: source.logits, used, rngBefore: source.rngBefore, forced: true, ms: 0,
+      };
+      const copy = fork(b, at, `answer ${at / 2 + 1}: step ${index + 1} → ${JSON.stringify(label(token))}`);
+      await answer(copy, at, { seed: old.seed, rng: source.rngBefore, prefix: [...old.steps.slice(0, index), forced] }, job);
+      state.selected = { turn: at, step: index };
     });
   }
 
@@ -243,12 +283,13 @@ export function createChat(ctx) {
     turn.steps.forEach((step, i) => {
       const span = document.createElement('span');
       span.className = `tok p${Math.min(9, Math.floor((step.prob ?? 0) * 10))}`;
+      if (step.forced) span.classList.add('forced');
       if (state.selected?.turn === at && state.selected.step === i) span.classList.add('selected');
       span.dataset.tokenId = String(step.token);
       span.dataset.step = String(i);
       span.tabIndex = -1;
       span.textContent = step.text;
-      span.title = `step ${i + 1}: ${JSON.stringify(label(step.token))}, p ${f(step.prob ?? 0)} (p ${f(step.used.topP, 2)}, T ${f(step.used.temperature, 2)})`;
+      span.title = `step ${i + 1}: ${JSON.stringify(label(step.token))}, p ${f(step.prob ?? 0)}${step.forced ? ', forced' : ''} (p ${f(step.used.topP, 2)}, T ${f(step.used.temperature, 2)})`;
       text.append(span);
     });
     const reasons = { eos: 'end of turn', length: 'reached max tokens', context: 'context full', stop: 'stopped', 'stop-string': 'end of turn (as text)' };
@@ -316,8 +357,10 @@ export function createChat(ctx) {
     ui.view.report = { ...report, token: step.token, coin: step.coin };
     ui.stepTitle.textContent = `${state.selected.step + 1} of ${turn.steps.length}`;
     const u = step.used;
-    ui.stepNote.textContent = `${JSON.stringify(label(step.token))} drawn with p ${f(u.topP, 2)}, T ${f(u.temperature, 2)}` +
-      `${step.coin === null ? ' (greedy)' : `, coin ${f(step.coin)}`}; shown with the settings on screen.`;
+    ui.stepNote.textContent = (step.forced ? `${JSON.stringify(label(step.token))} forced here`
+      : `${JSON.stringify(label(step.token))} drawn with p ${f(u.topP, 2)}, T ${f(u.temperature, 2)}` +
+        `${step.coin === null ? ' (greedy)' : `, coin ${f(step.coin)}`}`) +
+      '; shown with the settings on screen. Click a bar to force that token here and continue as a new branch.';
   }
 
   function render() {
@@ -351,6 +394,22 @@ export function createChat(ctx) {
     if (!span || !msg) return;
     state.selected = { turn: Number(msg.dataset.index), step: Number(span.dataset.step) };
     render();
+  });
+  // Arrow keys move the open step within its answer; Escape closes it.
+  ui.log.addEventListener('keydown', (event) => {
+    const at = state.selected;
+    const steps = branch()?.turns[at?.turn]?.steps;
+    if (!steps) return;
+    const moves = { ArrowLeft: at.step - 1, ArrowRight: at.step + 1, Home: 0, End: steps.length - 1 };
+    if (event.key in moves) state.selected = { turn: at.turn, step: Math.max(0, Math.min(steps.length - 1, moves[event.key])) };
+    else if (event.key === 'Escape') state.selected = null;
+    else return;
+    event.preventDefault();
+    render();
+  });
+  ui.view.addEventListener('nucleus-pick', ({ detail: { id } }) => {
+    const at = state.selected;
+    if (at && !state.job) force(at.turn, at.step, id);
   });
 
   return {

@@ -120,6 +120,18 @@ test('chat: the tab comes with a chat template; answers, steps, regenerate, edit
   await page.click(`${byId('chat-branches')} li:first-child button`);
   assert.deepEqual(await answerIds(page, 1), first, 'the first branch is kept');
 
+  // A bar of an answer's step forces that token there and continues, as a new branch.
+  await page.click(`${byId('chat-log')} > [data-index="1"] [data-step="2"]`);
+  await page.waitForSelector(`${byId('chat-nucleus-view')} .bar[data-rank="3"]`);
+  const forcedId = Number(await page.getAttribute(`${byId('chat-nucleus-view')} .bar[data-rank="3"]`, 'data-token-id'));
+  await page.click(`${byId('chat-nucleus-view')} .bar[data-rank="3"] .fill`);
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=chat-branches] button').length === 5);
+  await waitIdle(page);
+  const forced = await answerIds(page, 1);
+  assert.deepEqual(forced.slice(0, 3), [...first.slice(0, 2), forcedId]);
+  assert.ok(await page.$eval(`${byId('chat-log')} > [data-index="1"] [data-step="2"]`, (el) => el.classList.contains('forced')));
+  assert.match(await page.textContent(byId('chat-step-note')), /forced here/);
+
   // Presets set p and T and say what they do.
   await page.click(byId('chat-preset-creative'));
   assert.equal(await page.inputValue(byId('top-p')), '0.95');
