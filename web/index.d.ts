@@ -1,4 +1,7 @@
 // Types for the Nucleus ES-module API (web/index.js).
+// URL, Blob, AbortSignal and WebAssembly are the web platform's (Node has them too): this
+// brings their declarations to a project whose lib has no DOM and that has no @types/node.
+/// <reference lib="dom" />
 
 export type ErrorCode =
   | 'INVALID_ARGUMENT'

@@ -129,7 +129,7 @@ export function drawNucleus(root, view, onPick) {
   const tickAt = (i) => `translate(${x(i) + slotW / 2 + 3} ${bottom + 8}) rotate(-60)`;
 
   // Axes: probability on the left (0..largest), cumulative on the right (0..1).
-  setText(parts.pMax, f(pMax, 2));
+  setText(parts.pMax, pMax >= 0.01 ? f(pMax, 2) : pMax.toPrecision(2)); // a flat distribution's top is small
 
   const picked = coin === null ? -1 : landingRank(report, coin);
   while (parts.slots.length > shown) parts.slots.pop().g.remove();
