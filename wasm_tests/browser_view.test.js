@@ -185,6 +185,16 @@ test('embed: <nucleus-view> draws the toy distribution as the sampler computes i
   assert.equal(await page.isVisible(`${byId('embed-toy-dark')} .controls`), false);
   assert.equal(await page.getAttribute(`${byId('embed-toy-dark')} .bar.chosen`, 'data-token-id'), '1');
 
+  // Keyboard: arrows move between the bars, Enter picks one.
+  const dark = byId('embed-toy-dark');
+  const picked = page.$eval(dark, (el) => new Promise((resolve) => el.addEventListener('nucleus-pick', (e) => resolve(e.detail), { once: true })));
+  await page.focus(`${dark} svg`);
+  for (const key of ['ArrowRight', 'ArrowRight', 'ArrowRight', 'ArrowLeft']) await page.keyboard.press(key);
+  assert.equal(await page.getAttribute(`${dark} .bar.focus`, 'data-rank'), '1');
+  assert.match(await page.textContent(`${dark} .summary`), /^bar 2: "dog"/);
+  await page.keyboard.press('Enter');
+  assert.deepEqual(await picked, { rank: 1, id: 1, text: 'dog' });
+
   // Refused logits: a readable error in the element, and it draws again after.
   const error = await page.evaluate(async () => {
     const el = document.createElement('nucleus-view');

@@ -256,6 +256,7 @@ const ELEMENT_CSS = `
 .controls label { display: flex; gap: 0.4rem; align-items: center; }
 .controls input { accent-color: var(--nucleus-in, #2f6fdf); }
 .controls output { font-variant-numeric: tabular-nums; min-width: 2.5em; }
+.nucleus-chart:focus-visible { outline: 2px solid var(--nucleus-in, #2f6fdf); outline-offset: 2px; }
 .summary { margin: 0.2rem 0 0; font-size: 0.8rem; color: var(--nucleus-muted, #667085); }
 .summary.error { color: var(--nucleus-p, #c8372d); }
 `;
@@ -294,6 +295,7 @@ export class NucleusViewElement extends BaseElement {
   #given = false; // #report came from the caller
   #tokens = [];
   #coin = null;
+  #focus = -1; // the bar with keyboard focus
   #parts = null;
   #pending = false;
 
@@ -380,14 +382,37 @@ export class NucleusViewElement extends BaseElement {
     controls.className = 'controls';
     controls.setAttribute('part', 'controls');
     controls.append(p.label, t.label);
-    const chart = svg('svg', { viewBox: NUCLEUS_VIEWBOX, role: 'img', part: 'chart', class: 'nucleus-chart',
-      'aria-label': 'Token probabilities sorted descending, the cumulative curve, the line at p and the cut' });
+    const chart = svg('svg', { viewBox: NUCLEUS_VIEWBOX, role: 'img', part: 'chart', class: 'nucleus-chart', tabindex: 0,
+      'aria-label': 'Token probabilities sorted descending, the cumulative curve, the line at p and the cut. Left and right arrows move between the bars, Enter picks one.' });
+    chart.addEventListener('keydown', (event) => this.#key(event));
     const summary = document.createElement('p');
     summary.className = 'summary';
     summary.setAttribute('part', 'summary');
     summary.setAttribute('aria-live', 'polite');
     root.append(controls, chart, summary);
     this.#parts = { controls, p, t, chart, summary };
+  }
+
+  /** Arrow keys move the focused bar, Enter or Space picks it (as a click does). */
+  #key(event) {
+    const report = this.#report;
+    if (!report) return;
+    const shown = Math.min(50, report.ids.length);
+    if (event.key === 'ArrowRight' || event.key === 'ArrowLeft') {
+      this.#focus = Math.max(0, Math.min(shown - 1, this.#focus + (event.key === 'ArrowRight' ? 1 : -1)));
+      this.#render(report);
+      const id = report.ids[this.#focus];
+      this.#parts.summary.textContent = `bar ${this.#focus + 1}: ${JSON.stringify(this.#label(id))}, p ${f(report.probs[this.#focus], 4)}, ` +
+        `${this.#focus < report.nucleusSize ? 'in the nucleus' : 'cut off'}`;
+    } else if ((event.key === 'Enter' || event.key === ' ') && this.#focus >= 0 && this.#focus < shown) {
+      this.#pick(report, this.#focus);
+    } else return;
+    event.preventDefault();
+  }
+
+  #pick(report, rank) {
+    const id = report.ids[rank];
+    this.dispatchEvent(new CustomEvent('nucleus-pick', { bubbles: true, composed: true, detail: { rank, id, text: this.#label(id) } }));
   }
 
   #slide() {
@@ -445,12 +470,11 @@ export class NucleusViewElement extends BaseElement {
 
   #render(report) {
     const { chart, summary } = this.#parts;
-    drawNucleus(chart, { report, label: this.#label, topP: this.topP, chosen: this.chosen, coin: this.#coin, pickHint: '' }, (rank) => {
-      const id = report.ids[rank];
-      this.dispatchEvent(new CustomEvent('nucleus-pick', { bubbles: true, composed: true, detail: { rank, id, text: this.#label(id) } }));
-    });
+    this.#focus = Math.min(this.#focus, Math.min(50, report.ids.length) - 1);
+    drawNucleus(chart, { report, label: this.#label, topP: this.topP, chosen: this.chosen, coin: this.#coin, focus: this.#focus, pickHint: '' },
+      (rank) => this.#pick(report, rank));
     summary.classList.remove('error');
-    setText(summary, `nucleus: ${report.nucleusSize} of ${report.vocabSize} tokens, mass ${f(report.nucleusMass)}, entropy ${f(report.entropy)} nats`);
+    setText(summary, `nucleus: ${report.nucleusSize} of ${report.vocabSize} tokens, mass ${f(report.nucleusMass)}, entropy ${f(report.entropy ?? NaN)} nats`);
     this.dispatchEvent(new CustomEvent('nucleus-draw', { bubbles: true, composed: true, detail: { report } }));
   }
 }
