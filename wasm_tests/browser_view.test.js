@@ -152,6 +152,14 @@ test('chat: the tab comes with a chat template; answers, steps, regenerate, edit
   assert.match(titles.at(-1), /\(p 0\.00, T 1\.20\)$/);
   assert.ok(titles.length < 600, 'Stop ended the answer');
   assert.match(await page.textContent(`${byId('chat-log')} > [data-index="3"] .msg-meta`), /stopped/);
+
+  // A model without a chat template hides the tab again and shows Generate.
+  await page.selectOption(byId('model-select'), '/models/stories260K-q8_0.gguf');
+  await page.waitForFunction(() => /stories260K/.test(document.querySelector('[data-testid=model-status]').textContent)
+    && document.querySelector('[data-testid=model-status]').dataset.state === 'ready');
+  assert.equal(await page.isVisible(byId('mode-chat')), false);
+  assert.equal(await page.evaluate(() => document.body.dataset.mode), 'explore');
+  assert.deepEqual(pageErrors, []);
   await page.close();
 });
 
