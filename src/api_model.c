@@ -223,9 +223,11 @@ NU_EXPORT int nu_model_tokenize(NuApiModel *m, const char *text, int len, int fl
 
 NU_EXPORT const int32_t *nu_model_ids(NuApiModel *m) { return m->ids; }
 
-/* The vocabulary's wishes for a prompt: which 0 add_bos_token, 1 add_eos_token. */
+/* The vocabulary's wishes for a prompt: which 0 add_bos_token, 1 add_eos_token; else -1. */
 NU_EXPORT int nu_model_wants(NuApiModel *m, int which) {
-    return which == 0 ? nu_tokenizer_wants_bos(m->tokenizer) : nu_tokenizer_wants_eos(m->tokenizer);
+    if (which == 0) return nu_tokenizer_wants_bos(m->tokenizer);
+    if (which == 1) return nu_tokenizer_wants_eos(m->tokenizer);
+    return -1;
 }
 
 /* The end-of-generation ids: nu_model_eog_count of them at nu_model_eog_ids. */

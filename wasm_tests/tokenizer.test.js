@@ -4,11 +4,12 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { loadModel, loadTokenizer, NucleusError } from '../web/index.js';
 import { synthModel } from '../web/convert.js';
-import { sharedDir } from './helpers.js';
+import { repoRoot, sharedDir } from './helpers.js';
 
 const VOCAB = join(sharedDir, 'models/vocab');
 
@@ -235,4 +236,18 @@ describe('generate ends on every end-of-generation token', () => {
     for await (const step of model.generate(prompt, { logitBias: { 13048: 100 }, temperature: 0, maxTokens: 3 })) steps.push(step);
     assert.deepEqual(steps.map((s) => s.finishReason), [null, null, 'length']);
   });
+});
+
+test('cli tokenize: no BOS and special texts as text unless --bos / --special', () => {
+  const cli = (...flags) => {
+    const args = [join(repoRoot, 'web/cli.js'), 'tokenize', '--model', join(VOCAB, 'ggml-vocab-llama-bpe.gguf'), '--text', '<|eot_id|>Hi', ...flags];
+    const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout);
+  };
+  const plain = cli();
+  assert.ok(plain.length > 2 && plain.every((id) => id < 128000));
+  assert.deepEqual(cli('--special'), [128009, 13347]);
+  assert.deepEqual(cli('--special', '--bos'), [128000, 128009, 13347]);
+  assert.deepEqual(cli('--bos'), [128000, ...plain]);
 });
