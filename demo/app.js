@@ -6,7 +6,7 @@ import { createSampler, Sampler } from '/web/sampler.js';
 import { compileRuntime } from '/web/wasm.js';
 import { WorkerModel } from '/web/worker-client.js';
 import { openModelCache } from '/web/model-cache.js';
-import { drawNucleus, drawChart, drawHistogram, displayToken, setText, svg } from './views.js';
+import { drawNucleus, drawChart, drawHistogram, displayToken, setText, svg, nucleusStyleSheet } from './views.js';
 import { createTeach } from './teach.js';
 import { createSweep } from './sweep.js';
 import { distinct2, repetitionRate } from './metrics.js';
@@ -528,6 +528,7 @@ function loadModel(source, name, { keep = false } = {}) {
       const [labels, pieces] = await Promise.all([state.worker.tokenText(ids), state.worker.pieces(ids)]);
       Object.assign(state, { info, labels, pieces, modelName: name });
       resetBranches([]);
+      await showChat(info);
       setModelStatus('ready', describe(info, name) + fetched.note);
       if (keep && state.cache) state.cache.putFile(source).then(renderCache, (error) => renderCache(`Not cached: ${error.message}`));
       return true;
@@ -699,10 +700,32 @@ function selectMode(mode) {
   }
   if (mode === 'teach') teach.render();
   if (mode === 'sweep') sweep.render();
+  if (mode === 'chat') chat?.render();
 }
 
 let teach;
 let sweep;
+let chat = null; // demo/chat.js, loaded with the first model that has a chat template
+
+/** The Chat tab for a newly loaded model: shown when it has a chat template. */
+async function showChat(info) {
+  if (!chat && info.chatTemplate) {
+    const { createChat } = await import('./chat.js');
+    chat = createChat({
+      runJob,
+      worker: state.worker,
+      settings,
+      model: () => state,
+      setSampling: ({ topP, temperature }) => {
+        ui.topP.value = String(topP);
+        ui.temperature.value = String(temperature);
+        onSettings();
+      },
+      showMode: selectMode,
+    });
+  }
+  chat?.setModel(info);
+}
 
 /** A sweep cell's setting on the sliders, shown in Generate (the current step redrawn with it). */
 function pickSetting(topP, temperature) {
@@ -723,6 +746,7 @@ function onSettings() {
   }
   renderStep();
   if (document.body.dataset.mode === 'teach') teach.render();
+  if (document.body.dataset.mode === 'chat') chat?.onSettings();
 }
 
 function wire() {
@@ -793,11 +817,13 @@ function wire() {
     event.preventDefault();
   });
 
-  // Tabs, with arrow keys between them.
-  const tabs = [...document.querySelectorAll('[role=tab]')];
-  tabs.forEach((tab, i) => {
+  // Tabs, with arrow keys between the shown ones (Chat shows with a chat model only).
+  const allTabs = [...document.querySelectorAll('[role=tab]')];
+  allTabs.forEach((tab) => {
     tab.addEventListener('click', () => selectMode(tab.id.slice(4)));
     tab.addEventListener('keydown', (event) => {
+      const tabs = allTabs.filter((t) => !t.hidden);
+      const i = tabs.indexOf(tab);
       const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[event.key];
       if (to === undefined) return;
       event.preventDefault();
@@ -837,6 +863,8 @@ function wire() {
 }
 
 async function main() {
+  // The nucleus view's styles come with it (web/nucleus-view.js), as a constructed sheet.
+  document.adoptedStyleSheets = [...document.adoptedStyleSheets, nucleusStyleSheet()];
   // One fetch and one compile of the wasm: the worker gets the page's compiled module.
   state.worker = new WorkerModel(new URL('/web/worker.js', location.href), { runtime: await compileRuntime() });
   try {
