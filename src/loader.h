@@ -9,10 +9,12 @@
 #include "tensor.h"
 
 /* Reads general.architecture (must be "llama"), the llama.* hyperparameters and every
- * tensor, checking each shape against the config and each type (matrices F32, F16, Q8_0
- * or Q4_0; norms F32). A missing output.weight means the classifier is token_embd.
+ * tensor, checking each shape against the config and each type (matrices of any type the
+ * table in src/quant/types.c can multiply, in whole blocks; norms F32). A missing
+ * output.weight means the classifier is token_embd.
  * Errors: NU_ERR_UNSUPPORTED (architecture, tensor type), NU_ERR_FORMAT (missing or
- * misshapen tensor, bad hyperparameter), NU_ERR_NOMEM (including a run state over 4 GiB). */
+ * misshapen tensor, rows not whole blocks, bad hyperparameter), NU_ERR_NOMEM (including a
+ * run state over 4 GiB). */
 NuCode nu_load_gguf_weights(const GgufFile *g, NuConfig *cfg, NuWeights *w, NuError *err);
 
 /* Either format, told by its first bytes: a GGUF file (opened into *gguf, which the caller

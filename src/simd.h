@@ -75,6 +75,8 @@ static inline v128 i32x4_zip_low(v128 a, v128 b) { return wasm_i32x4_shuffle(a, 
 static inline v128 i32x4_zip_high(v128 a, v128 b) { return wasm_i32x4_shuffle(a, b, 2, 6, 3, 7); }  /* a2 b2 a3 b3 */
 static inline v128 i64x2_low_halves(v128 a, v128 b) { return wasm_i32x4_shuffle(a, b, 0, 1, 4, 5); }  /* a0 a1 b0 b1 */
 static inline v128 i64x2_high_halves(v128 a, v128 b) { return wasm_i32x4_shuffle(a, b, 2, 3, 6, 7); } /* a2 a3 b2 b3 */
+static inline v128 i32x4_evens(v128 a, v128 b) { return wasm_i32x4_shuffle(a, b, 0, 2, 4, 6); }       /* a0 a2 b0 b2 */
+static inline v128 i32x4_odds(v128 a, v128 b) { return wasm_i32x4_shuffle(a, b, 1, 3, 5, 7); }        /* a1 a3 b1 b3 */
 
 /* signed saturating narrows: a's lanes then b's */
 static inline v128 i16x8_narrow_i32x4(v128 a, v128 b) { return wasm_i16x8_narrow_i32x4(a, b); }
@@ -173,6 +175,8 @@ static inline v128 i32x4_zip_low(v128 a, v128 b) { return _mm_unpacklo_epi32(a, 
 static inline v128 i32x4_zip_high(v128 a, v128 b) { return _mm_unpackhi_epi32(a, b); }
 static inline v128 i64x2_low_halves(v128 a, v128 b) { return _mm_unpacklo_epi64(a, b); }
 static inline v128 i64x2_high_halves(v128 a, v128 b) { return _mm_unpackhi_epi64(a, b); }
+static inline v128 i32x4_evens(v128 a, v128 b) { return SI(_mm_shuffle_ps(PS(a), PS(b), _MM_SHUFFLE(2, 0, 2, 0))); }
+static inline v128 i32x4_odds(v128 a, v128 b) { return SI(_mm_shuffle_ps(PS(a), PS(b), _MM_SHUFFLE(3, 1, 3, 1))); }
 
 static inline v128 i16x8_narrow_i32x4(v128 a, v128 b) { return _mm_packs_epi32(a, b); }
 static inline v128 i8x16_narrow_i16x8(v128 a, v128 b) { return _mm_packs_epi16(a, b); }

@@ -31,7 +31,8 @@ typedef enum {
 } NuType;
 
 /* A row-major matrix of `rows` rows of `cols` elements (a vector has rows = 1). For the
- * block types (Q8_0, Q4_0) cols is a multiple of 32 and each row is cols/32 blocks. */
+ * block types cols is a whole number of blocks and a row is cols / block_size blocks
+ * (src/quant/types.h). */
 typedef struct {
     NuType type;
     int64_t rows;

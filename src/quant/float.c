@@ -103,22 +103,6 @@ static inline uint16_t load16(const uint8_t *p, int64_t i) {
 }
 
 #ifdef NU_SIMD
-/* Eight halves to floats (lo: halves 0-3, hi: 4-7), exactly as nu_f16_to_f32. h << 16 shifted
- * right 3 with the sign filling, masked to sign | (h & 0x7fff) << 13, is the half's value
- * scaled by 2^-112 with its sign, normals and subnormals alike; multiplying by 2^112 is exact.
- * Infinity and NaN (exponent 31) are rare: when a lane holds one, half4_to_float4 does all. */
-static inline void f16x8_to_f32(v128 h, v128 *lo, v128 *hi) {
-    v128 exp = i16x8_splat(0x7c00);
-    if (v128_any_true(i16x8_eq(v128_and(h, exp), exp))) {
-        *lo = half4_to_float4(u32x4_extend_low_u16x8(h));
-        *hi = half4_to_float4(u32x4_extend_high_u16x8(h));
-        return;
-    }
-    v128 zero = i32x4_splat(0), mask = i32x4_splat((int32_t)0x8fffffff), scale = f32x4_splat(0x1p112f);
-    *lo = f32x4_mul(v128_and(i32x4_shr(i16x8_zip_low(zero, h), 3), mask), scale);
-    *hi = f32x4_mul(v128_and(i32x4_shr(i16x8_zip_high(zero, h), 3), mask), scale);
-}
-
 /* Eight bfloats to floats: each is the top half of its float. */
 static inline void bf16x8_to_f32(v128 h, v128 *lo, v128 *hi) {
     v128 zero = i32x4_splat(0);

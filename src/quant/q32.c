@@ -415,6 +415,17 @@ static inline v128 scaled(v128 isum, v128 dw, float dx) {
         return scaled(isum, halves4(w0->d, w1->d, w2->d, w3->d), nu_f16_to_f32(a->d));                   \
     }
 
+/* The halves d and m that open four Q4_1/Q5_1 blocks, as floats: one 8-half conversion of
+ * the blocks' first 4 bytes, then the even lanes (d) and the odd ones (m). */
+static inline void scales_dm4(const void *b0, const void *b1, const void *b2, const void *b3, v128 *d, v128 *m) {
+    uint32_t u[4];
+    memcpy(&u[0], b0, 4), memcpy(&u[1], b1, 4), memcpy(&u[2], b2, 4), memcpy(&u[3], b3, 4);
+    v128 lo, hi;
+    f16x8_to_f32(u32x4_make(u[0], u[1], u[2], u[3]), &lo, &hi);
+    *d = i32x4_evens(lo, hi);
+    *m = i32x4_odds(lo, hi);
+}
+
 /* Block b of the four rows of a Q8_1-paired type W: (d_w * d_x) * isum + m_w * s_x. */
 #define TERM4_Q8_1(T, W)                                                                                   \
     static v128 term4_##T(const uint8_t *const r[4], int64_t b, const void *x) {                          \
@@ -423,8 +434,10 @@ static inline v128 scaled(v128 isum, v128 dw, float dx) {
         const W *w2 = (const W *)(const void *)r[2] + b, *w3 = (const W *)(const void *)r[3] + b;         \
         Wide32 xw = widen32(a->qs);                                                                       \
         v128 isum = hsum4_i32x4(dot_##T(w0, &xw), dot_##T(w1, &xw), dot_##T(w2, &xw), dot_##T(w3, &xw)); \
-        v128 offset = f32x4_mul(halves4(w0->m, w1->m, w2->m, w3->m), f32x4_splat(nu_f16_to_f32(a->s)));  \
-        return f32x4_add(scaled(isum, halves4(w0->d, w1->d, w2->d, w3->d), nu_f16_to_f32(a->d)), offset); \
+        v128 d, m;                                                                                        \
+        scales_dm4(w0, w1, w2, w3, &d, &m);                                                               \
+        v128 offset = f32x4_mul(m, f32x4_splat(nu_f16_to_f32(a->s)));                                     \
+        return f32x4_add(scaled(isum, d, nu_f16_to_f32(a->d)), offset);                                   \
     }
 
 TERM4_Q8_0(q8_0, NuBlockQ8_0)
