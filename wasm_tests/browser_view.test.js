@@ -47,12 +47,19 @@ async function newPage(path) {
 }
 
 /** Token ids of Node's answer to messages with the page's default sampling. */
-async function nodeAnswer(messages, options) {
+/** The answer's ids (end-of-generation excluded) and its text as Node's chat() streams it. */
+async function nodeChat(messages, options) {
   const ids = [];
+  let text = '';
   for await (const step of model.chat(messages, { topP: 0.9, temperature: 1, ...options })) {
     if (!model.info.eogIds.includes(step.token)) ids.push(step.token);
+    text += step.text;
   }
-  return ids;
+  return { ids, text };
+}
+
+async function nodeAnswer(messages, options) {
+  return (await nodeChat(messages, options)).ids;
 }
 
 const answerIds = (page, index) => page.$$eval(`${byId('chat-log')} > [data-index="${index}"] [data-token-id]`,
@@ -81,11 +88,13 @@ test('chat: the tab comes with a chat template; answers, steps, regenerate, edit
   assert.deepEqual(roles, ['user', 'assistant']);
   const messages = [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi! Tell me about cats.' }];
   const first = await answerIds(page, 1);
-  assert.deepEqual(first, await nodeAnswer(messages, { seed: 5, maxTokens: 12 }), 'the page samples as model.chat does');
+  const node = await nodeChat(messages, { seed: 5, maxTokens: 12 });
+  assert.deepEqual(first, node.ids, 'the page samples as model.chat does');
   assert.ok(first.length > 0);
-  // The answer's text is its tokens' texts, as Node decodes them.
+  // The answer's text is what model.chat streams for those tokens (a leading space included:
+  // the answer continues the prompt, so it is not the start of a decoded text).
   const shown = await page.textContent(`${byId('chat-log')} > [data-index="1"] .msg-text`);
-  assert.equal(shown, model.decode(first));
+  assert.equal(shown, node.text);
 
   // A token opens its step's nucleus, with that token marked (a random model's distribution is
   // flat: the token is seldom among the 50 bars, so the element's report says which it is).
