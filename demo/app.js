@@ -157,9 +157,14 @@ function newBranch(name, prompt, promptText, rng) {
   return { name, prompt, promptText, steps: [], rng, decoder: new TextDecoder(), finish: null };
 }
 
+/** Every end-of-generation token (eos, eot, <|im_end|>, ...) ends a branch, as generate() does. */
+function isEndOfGeneration(id) {
+  return state.info?.eogIds?.includes(id) ?? false;
+}
+
 /** Appends a step, decoding its bytes like Model.generate does (a split UTF-8 character waits). */
 function addStep(branch, step) {
-  step.text = step.token === state.info.eosId ? '' : branch.decoder.decode(state.pieces[step.token], { stream: true });
+  step.text = isEndOfGeneration(step.token) ? '' : branch.decoder.decode(state.pieces[step.token], { stream: true });
   branch.steps.push(step);
 }
 
@@ -171,7 +176,7 @@ function finish(branch, reason) {
 
 /** Draws tokens into branch until it has limit steps, ends, or the job stops. */
 async function extend(branch, limit, job) {
-  const { contextLength, eosId } = state.info;
+  const { contextLength } = state.info;
   genSampler.reseed(branch.rng);
   branch.finish = null;
   while (branch.steps.length < limit) {
@@ -186,7 +191,7 @@ async function extend(branch, limit, job) {
     const report = genSampler.sample(logits);
     branch.rng = genSampler.rngState;
     addStep(branch, { ...report, logits, rngBefore, used, forced: false, ms: performance.now() - started });
-    if (report.token === eosId) return finish(branch, 'eos');
+    if (isEndOfGeneration(report.token)) return finish(branch, 'eos');
     scheduleRender();
   }
   finish(branch, 'length');
@@ -220,7 +225,7 @@ function fork(at, name, rng) {
   const parent = activeBranch();
   const branch = newBranch(name, parent.prompt, parent.promptText, rng);
   for (const step of parent.steps.slice(0, at)) {
-    if (step.token !== state.info.eosId) branch.decoder.decode(state.pieces[step.token], { stream: true });
+    if (!isEndOfGeneration(step.token)) branch.decoder.decode(state.pieces[step.token], { stream: true });
     branch.steps.push(step);
   }
   state.branches.push(branch);
@@ -244,7 +249,7 @@ function forceToken(at, token) {
       ...report, token, rank, prob: rank >= 0 ? report.probs[rank] : 0, coin: null,
       logits: source.logits, rngBefore: source.rngBefore, used, forced: true, ms: 0,
     });
-    if (token === state.info.eosId) return finish(branch, 'eos');
+    if (isEndOfGeneration(token)) return finish(branch, 'eos');
     renderAll(true);
     await extend(branch, Math.max(maxTokens(), at + 1), job);
   });
@@ -293,7 +298,7 @@ function tokenSpan(step, index) {
   const bucket = Math.min(9, Math.floor((step.prob ?? 0) * 10));
   span.className = `tok p${bucket}`;
   if (step.forced) span.classList.add('forced');
-  if (step.token === state.info?.eosId) span.classList.add('eos');
+  if (isEndOfGeneration(step.token)) span.classList.add('eos');
   span.dataset.tokenId = String(step.token);
   span.dataset.step = String(index);
   span.textContent = step.text;
@@ -668,7 +673,7 @@ function compare() {
           const report = sampler.sample(await state.worker.logits(tokens));
           addStep(branch, { ...report, forced: false });
           out.append(tokenSpan(branch.steps.at(-1), branch.steps.length - 1));
-          if (report.token === state.info.eosId) break;
+          if (isEndOfGeneration(report.token)) break;
         }
         finish(branch, 'length');
         const ids = branch.steps.map((s) => s.token);
