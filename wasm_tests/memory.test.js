@@ -4,10 +4,11 @@
 // through each way in: a path (chunked reads), a Blob (a browser File's stream) and bytes.
 // stories15M F32 (59 MiB) is large enough that a second copy of the file would show: the
 // overhead must also stay under half the file. The 128k-token BPE vocabulary of arch-llama3
-// checks the tokenizer's share.
+// checks the tokenizer's share. The real-size model of `make models-large` (0.8 GB, not made by
+// `make test`) is checked too when it is there.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel } from '../web/index.js';
 import { loadWasm } from '../web/wasm.js';
@@ -59,6 +60,13 @@ for (const name of ['stories15M-f32', 'stories15M-q8_0', 'arch-llama3-f32']) {
     });
   }
 }
+
+const LARGE = join(repoRoot, 'models/llama3.2-1b-q4_k_m.gguf');
+test('llama3.2-1b-q4_k_m from a path: peak wasm memory <= file + run state + 64 MiB',
+  { skip: !existsSync(LARGE) && 'models/llama3.2-1b-q4_k_m.gguf is missing (make models-large)' }, async () => {
+    const { peak, bytes, stateBytes } = await peakOf(LARGE, 'path');
+    assert.ok(peak <= bytes + stateBytes + SLACK, `peak ${peak}, file ${bytes}, run state ${stateBytes}`);
+  });
 
 test('stateBytes counts the KV cache of the whole context', async () => {
   const { url } = await freshModule();
