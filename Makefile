@@ -89,7 +89,7 @@ demo: deps all models-small
 
 # Prints the tables and writes build/bench.json: about 4.5 minutes on 2 cores from a fresh
 # clone (npm ci, the builds and make models included), 3.5 when those are done; the real-size
-# model adds about 4 minutes once (make models-large) and 2 per run (section 7).
+# model adds about 4 minutes once (make models-large) and 1-2 per run (section 7).
 bench: deps all models models-large build/bench-simd.wasm build/bench.wasm build/bench_native
 	node bench/run.js
 
