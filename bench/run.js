@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 // `make bench`: every figure is a median of repeated runs, printed next to a baseline measured
 // in the same run (ratios). Writes build/bench.json.
-//   node bench/run.js [--only sampler,kernels,e2e,browser,size]
+//   node bench/run.js [--only sampler,kernels,e2e,browser,size,large]
 // Sections: 1 sampler, 2 kernels, 3 end to end in Node and native, 4 + 5 in the browser with
-// wllama as the same-run peer, 6 size.
+// wllama as the same-run peer, 6 size, 7 a real-size model (bench/large.js).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { printBrowser, runBrowser } from './browser.js';
 import { printE2e, runE2e } from './e2e.js';
 import { clockMHz, printKernels, runKernels } from './kernels.js';
+import { printLarge, runLarge } from './large.js';
 import { loadBenchWasm, root, timeLoop } from './lib.js';
 import { printSize, runSize } from './size.js';
 
@@ -20,7 +21,7 @@ const SHAPE = { 10: 'peaked', 3: 'medium', 0.5: 'flat' };
 // not in this run.
 const PEER = { '32000 peaked': 198, '32000 medium': 2270, '32000 flat': 9770, '151936 medium': 11900 };
 
-const SECTIONS = ['sampler', 'kernels', 'e2e', 'browser', 'size'];
+const SECTIONS = ['sampler', 'kernels', 'e2e', 'browser', 'size', 'large'];
 const onlyArg = process.argv.indexOf('--only');
 const only = onlyArg > 0 ? process.argv[onlyArg + 1].split(',') : SECTIONS;
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section "${s}" (${SECTIONS.join(', ')})`);
@@ -117,6 +118,11 @@ if (only.includes('browser')) {
 if (only.includes('size')) {
   results.size = runSize();
   printSize(results.size);
+}
+if (only.includes('large')) {
+  results.large = await runLarge(log);
+  printLarge(results.large);
+  lap('large');
 }
 
 /** The issue's targets, each with the figure of this run it is judged on. */

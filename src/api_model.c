@@ -240,6 +240,10 @@ NU_EXPORT int nu_model_info(NuApiModel *m, int field) {
 
 NU_EXPORT double nu_model_parameters(NuApiModel *m) { return m->parameters; }
 
+/* Bytes of the run state (KV cache, activations, logits): with the file's size, what loading
+ * a model should cost in wasm memory. 0 for a vocabulary. */
+NU_EXPORT double nu_model_state_bytes(NuApiModel *m) { return m->state ? (double)m->state->bytes : 0; }
+
 NU_EXPORT const char *nu_model_str(NuApiModel *m, int field) {
     switch (field) {
     case 0: return m->name;

@@ -142,6 +142,11 @@ export interface ModelInfo {
   parameters: number;
   /** Size of the model file. */
   bytes: number;
+  /**
+   * Bytes of the run state (KV cache for contextLength positions, activations, logits). Loading
+   * costs the module about bytes + stateBytes of wasm memory (within 64 MiB more).
+   */
+  stateBytes: number;
   bosId: number;
   eosId: number;
   /**

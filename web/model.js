@@ -253,6 +253,7 @@ export class Model extends Vocabulary {
       tokenizer: this.infoStr('tokenizer'),
       parameters: e.nu_model_parameters(handle),
       bytes,
+      stateBytes: e.nu_model_state_bytes(handle),
       bosId: this.infoInt('bos'),
       eosId: this.infoInt('eos'),
       eogIds: Object.freeze(this.eogIds),
