@@ -95,8 +95,9 @@ demo: deps all models-small
 	node demo/server.js --port 8080
 
 # Prints the tables and writes build/bench.json: about 4.5 minutes on 2 cores from a fresh
-# clone (npm ci, the builds and make models included), 3.5 when those are done.
-bench: deps all models build/bench-simd.wasm build/bench.wasm build/bench_native
+# clone (npm ci, the builds and make models included), 3.5 when those are done; the real-size
+# model adds about 4 minutes once (make models-large) and 1-2 per run (section 7).
+bench: deps all models models-large build/bench-simd.wasm build/bench.wasm build/bench_native
 	node bench/run.js
 
 # --- models (git-ignored; models/README.md says how they are made) ----------------------
@@ -147,6 +148,17 @@ $(ARCH_MODELS): models/arch-%.gguf: $(VOCABS)/ggml-vocab-llama-bpe.gguf $(VOCABS
 	@mkdir -p models
 	node web/cli.js synth $(ARCH_SYNTH_$(firstword $(subst -, ,$*))) --std 0.1 --seed 1 \
 	    --type $(lastword $(subst -, ,$*)) --output $@.tmp
+	mv $@.tmp $@
+
+# models-large: a random-weight model at Llama-3.2-1B's real shape (16 layers of 2048, 32
+# heads over 8 KV heads, FFN 8192, Llama 3's 128256-token BPE vocabulary and rope factors) in
+# llama.cpp's Q4_K_M mixture: 0.8 GB, for `make bench` and by hand; not made by `make test`.
+LARGE_MODEL := models/llama3.2-1b-q4_k_m.gguf
+.PHONY: models-large
+models-large: $(LARGE_MODEL)
+$(LARGE_MODEL): $(VOCABS)/ggml-vocab-llama-bpe.gguf $(CONVERTER)
+	@mkdir -p models
+	node web/cli.js synth --shape llama3.2-1b --arch llama --type q4_k_m --vocab $< --seed 1 --output $@.tmp
 	mv $@.tmp $@
 
 # K-quant test models (make models-kq): synthetic two-layer models in every K-quant target, at

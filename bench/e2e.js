@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { root } from './lib.js';
 
-// [model, tokens per run, runs]: medians over the runs. The stories110M shape is section 7's.
+// [model, tokens per run, runs]: medians over the runs. The stories110M shape is section 8's.
 export const E2E_MODELS = [
   ['stories260K-f32', 128, 5], ['stories260K-q8_0', 128, 5], ['stories260K-q4_0', 128, 5],
   ['stories15M-f32', 128, 5], ['stories15M-q8_0', 128, 5], ['stories15M-q4_0', 128, 5],

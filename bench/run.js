@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 // `make bench`: every figure is a median of repeated runs, printed next to a baseline measured
 // in the same run (ratios). Writes build/bench.json.
-//   node bench/run.js [--only sampler,kernels,e2e,browser,size,scale]
+//   node bench/run.js [--only sampler,kernels,e2e,browser,size,large,scale]
 // Sections: 1 sampler, 2 kernels, 3 end to end in Node and native, 4 + 5 in the browser with
-// wllama as the same-run peer, 6 size, 7 the stories110M shape at 1 and 2 threads (bench/scale.js).
+// wllama as the same-run peer, 6 size, 7 a real-size model (bench/large.js), 8 the stories110M
+// shape at 1 and 2 threads against wllama (bench/scale.js).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { printBrowser, runBrowser } from './browser.js';
 import { printE2e, runE2e } from './e2e.js';
 import { clockMHz, printKernels, runKernels } from './kernels.js';
+import { printLarge, runLarge } from './large.js';
 import { loadBenchWasm, root, timeLoop } from './lib.js';
 import { printScale, runScale, scaleTargets } from './scale.js';
 import { printSize, runSize } from './size.js';
@@ -22,7 +24,7 @@ const SHAPE = { 10: 'peaked', 3: 'medium', 0.5: 'flat' };
 const AGREE_DRAWS = 64;
 const AGREE_MIN = 0.9;
 
-const SECTIONS = ['sampler', 'kernels', 'e2e', 'browser', 'size', 'scale'];
+const SECTIONS = ['sampler', 'kernels', 'e2e', 'browser', 'size', 'large', 'scale'];
 const onlyArg = process.argv.indexOf('--only');
 const only = onlyArg > 0 ? process.argv[onlyArg + 1].split(',') : SECTIONS;
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section "${s}" (${SECTIONS.join(', ')})`);
@@ -121,6 +123,11 @@ if (only.includes('size')) {
   results.size = runSize();
   printSize(results.size);
   lap('size');
+}
+if (only.includes('large')) {
+  results.large = await runLarge(log);
+  printLarge(results.large);
+  lap('large');
 }
 if (only.includes('scale')) {
   results.scale = await runScale(log);

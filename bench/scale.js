@@ -1,4 +1,4 @@
-// Section 7: the stories110M shape (random weights, llama SPM vocab) in Q8_0, Q4_0 and Q4_K_M, at
+// Section 8: the stories110M shape (random weights, llama SPM vocab) in Q8_0, Q4_0 and Q4_K_M, at
 // 1 and 2 threads: a 256-token prompt (time to first token) then greedy decode, medians of RUNS
 // runs. Ours in headless Chromium (the page's worker, WorkerModel.load(url, { threads })), in
 // Node (loadModel(path, { threads }), bench/scale_node.js) and native (the reference);
@@ -177,7 +177,7 @@ function cell(runs, threads) {
 
 export function printScale(r) {
   const bw = r.bandwidth;
-  console.log(`\n7. stories110M shape, ${r.promptTokens}-token prompt then ${r.tokens} greedy tokens, medians of ${r.runs} runs; memory bandwidth: memcpy of 2 x ${bw.mib} MiB, ${f(bw.gbS)} GB/s (read + write)`);
+  console.log(`\n8. stories110M shape, ${r.promptTokens}-token prompt then ${r.tokens} greedy tokens, medians of ${r.runs} runs; memory bandwidth: memcpy of 2 x ${bw.mib} MiB, ${f(bw.gbS)} GB/s (read + write)`);
   console.log('   TTFT = the prompt prefilled + the first token (ours: to the first step; wllama: its prompt_ms). "-": that thread count is not in this build.');
   console.log('   limit: weight bytes per token x decode tok/s, as a fraction of the copy bandwidth');
   console.log('model               where        thr | decode tok/s  wllama  ours/wl | TTFT ms   wllama  ours/wl | GB/s of weights  of bandwidth');

@@ -6,7 +6,7 @@ import { createSampler, Sampler } from '/web/sampler.js';
 import { compileRuntime } from '/web/wasm.js';
 import { WorkerModel } from '/web/worker-client.js';
 import { openModelCache } from '/web/model-cache.js';
-import { drawNucleus, drawChart, drawHistogram, displayToken, setText, svg } from './views.js';
+import { drawNucleus, drawChart, drawHistogram, displayToken, setText, svg, nucleusStyleSheet } from './views.js';
 import { createTeach } from './teach.js';
 import { createSweep } from './sweep.js';
 import { distinct2, repetitionRate } from './metrics.js';
@@ -157,9 +157,14 @@ function newBranch(name, prompt, promptText, rng) {
   return { name, prompt, promptText, steps: [], rng, decoder: new TextDecoder(), finish: null };
 }
 
+/** Every end-of-generation token (eos, eot, <|im_end|>, ...) ends a branch, as generate() does. */
+function isEndOfGeneration(id) {
+  return state.info?.eogIds?.includes(id) ?? false;
+}
+
 /** Appends a step, decoding its bytes like Model.generate does (a split UTF-8 character waits). */
 function addStep(branch, step) {
-  step.text = step.token === state.info.eosId ? '' : branch.decoder.decode(state.pieces[step.token], { stream: true });
+  step.text = isEndOfGeneration(step.token) ? '' : branch.decoder.decode(state.pieces[step.token], { stream: true });
   branch.steps.push(step);
 }
 
@@ -171,7 +176,7 @@ function finish(branch, reason) {
 
 /** Draws tokens into branch until it has limit steps, ends, or the job stops. */
 async function extend(branch, limit, job) {
-  const { contextLength, eosId } = state.info;
+  const { contextLength } = state.info;
   genSampler.reseed(branch.rng);
   branch.finish = null;
   while (branch.steps.length < limit) {
@@ -186,7 +191,7 @@ async function extend(branch, limit, job) {
     const report = genSampler.sample(logits);
     branch.rng = genSampler.rngState;
     addStep(branch, { ...report, logits, rngBefore, used, forced: false, ms: performance.now() - started });
-    if (report.token === eosId) return finish(branch, 'eos');
+    if (isEndOfGeneration(report.token)) return finish(branch, 'eos');
     scheduleRender();
   }
   finish(branch, 'length');
@@ -220,7 +225,7 @@ function fork(at, name, rng) {
   const parent = activeBranch();
   const branch = newBranch(name, parent.prompt, parent.promptText, rng);
   for (const step of parent.steps.slice(0, at)) {
-    if (step.token !== state.info.eosId) branch.decoder.decode(state.pieces[step.token], { stream: true });
+    if (!isEndOfGeneration(step.token)) branch.decoder.decode(state.pieces[step.token], { stream: true });
     branch.steps.push(step);
   }
   state.branches.push(branch);
@@ -244,7 +249,7 @@ function forceToken(at, token) {
       ...report, token, rank, prob: rank >= 0 ? report.probs[rank] : 0, coin: null,
       logits: source.logits, rngBefore: source.rngBefore, used, forced: true, ms: 0,
     });
-    if (token === state.info.eosId) return finish(branch, 'eos');
+    if (isEndOfGeneration(token)) return finish(branch, 'eos');
     renderAll(true);
     await extend(branch, Math.max(maxTokens(), at + 1), job);
   });
@@ -293,7 +298,7 @@ function tokenSpan(step, index) {
   const bucket = Math.min(9, Math.floor((step.prob ?? 0) * 10));
   span.className = `tok p${bucket}`;
   if (step.forced) span.classList.add('forced');
-  if (step.token === state.info?.eosId) span.classList.add('eos');
+  if (isEndOfGeneration(step.token)) span.classList.add('eos');
   span.dataset.tokenId = String(step.token);
   span.dataset.step = String(index);
   span.textContent = step.text;
@@ -537,6 +542,7 @@ function loadModel(source, name, { keep = false } = {}) {
       const [labels, pieces] = await Promise.all([state.worker.tokenText(ids), state.worker.pieces(ids)]);
       Object.assign(state, { info, labels, pieces, modelName: name, modelSource: source });
       resetBranches([]);
+      await showChat(info);
       setModelStatus('ready', describe(info, name) + fetched.note);
       if (keep && state.cache) state.cache.putFile(source).then(renderCache, (error) => renderCache(`Not cached: ${error.message}`));
       return true;
@@ -676,7 +682,7 @@ function compare() {
           const report = sampler.sample(await state.worker.logits(tokens));
           addStep(branch, { ...report, forced: false });
           out.append(tokenSpan(branch.steps.at(-1), branch.steps.length - 1));
-          if (report.token === state.info.eosId) break;
+          if (isEndOfGeneration(report.token)) break;
         }
         finish(branch, 'length');
         const ids = branch.steps.map((s) => s.token);
@@ -708,10 +714,32 @@ function selectMode(mode) {
   }
   if (mode === 'teach') teach.render();
   if (mode === 'sweep') sweep.render();
+  if (mode === 'chat') chat?.render();
 }
 
 let teach;
 let sweep;
+let chat = null; // demo/chat.js, loaded with the first model that has a chat template
+
+/** The Chat tab for a newly loaded model: shown when it has a chat template. */
+async function showChat(info) {
+  if (!chat && info.chatTemplate) {
+    const { createChat } = await import('./chat.js');
+    chat = createChat({
+      runJob,
+      worker: state.worker,
+      settings,
+      model: () => state,
+      setSampling: ({ topP, temperature }) => {
+        ui.topP.value = String(topP);
+        ui.temperature.value = String(temperature);
+        onSettings();
+      },
+      showMode: selectMode,
+    });
+  }
+  chat?.setModel(info);
+}
 
 /** A sweep cell's setting on the sliders, shown in Generate (the current step redrawn with it). */
 function pickSetting(topP, temperature) {
@@ -732,6 +760,7 @@ function onSettings() {
   }
   renderStep();
   if (document.body.dataset.mode === 'teach') teach.render();
+  if (document.body.dataset.mode === 'chat') chat?.onSettings();
 }
 
 function wire() {
@@ -802,11 +831,13 @@ function wire() {
     event.preventDefault();
   });
 
-  // Tabs, with arrow keys between them.
-  const tabs = [...document.querySelectorAll('[role=tab]')];
-  tabs.forEach((tab, i) => {
+  // Tabs, with arrow keys between the shown ones (Chat shows with a chat model only).
+  const allTabs = [...document.querySelectorAll('[role=tab]')];
+  allTabs.forEach((tab) => {
     tab.addEventListener('click', () => selectMode(tab.id.slice(4)));
     tab.addEventListener('keydown', (event) => {
+      const tabs = allTabs.filter((t) => !t.hidden);
+      const i = tabs.indexOf(tab);
       const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[event.key];
       if (to === undefined) return;
       event.preventDefault();
@@ -849,6 +880,8 @@ function wire() {
 }
 
 async function main() {
+  // The nucleus view's styles come with it (web/nucleus-view.js), as a constructed sheet.
+  document.adoptedStyleSheets = [...document.adoptedStyleSheets, nucleusStyleSheet()];
   // One fetch and one compile of the wasm: the worker gets the page's compiled module.
   state.worker = new WorkerModel(new URL('/web/worker.js', location.href), { runtime: await compileRuntime() });
   try {

@@ -77,6 +77,23 @@ static void describe_mix(int *count, char *dst, size_t cap) {
 
 /* Parameters, the type holding most of the layer matrices' weights (a quantized file may keep
  * a few matrices whose rows are not whole blocks in F16), and the mix of tensor types. */
+/* llama.cpp's name for general.file_type (its LLAMA_FTYPE list, lower case), or NULL: a mixture
+ * such as q4_k_m is named by the file, since its most common tensor type may be a fallback
+ * (a 576-wide Q4_K_M is mostly Q5_0). */
+static const char *file_type_name(const GgufFile *g) {
+    static const struct { uint32_t id; const char *name; } names[] = {
+        {0, "f32"},     {1, "f16"},     {2, "q4_0"},    {3, "q4_1"},    {7, "q8_0"},
+        {8, "q5_0"},    {9, "q5_1"},    {10, "q2_k"},   {11, "q3_k_s"}, {12, "q3_k_m"},
+        {13, "q3_k_l"}, {14, "q4_k_s"}, {15, "q4_k_m"}, {16, "q5_k_s"}, {17, "q5_k_m"},
+        {18, "q6_k"},   {25, "iq4_nl"}, {30, "iq4_xs"}, {32, "bf16"},
+    };
+    uint32_t id;
+    if (!g || gguf_get_u32(g, "general.file_type", &id, NULL) != NU_OK) return NULL;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].id == id) return names[i].name;
+    return NULL;
+}
+
 static void describe_weights(NuApiModel *m) {
     const NuWeights *w = &m->weights;
     double total = tensor_elements(&w->token_embd) + tensor_elements(&w->output_norm);
@@ -105,7 +122,8 @@ static void describe_weights(NuApiModel *m) {
     for (int t = 0; t < NU_TYPE_COUNT; t++)
         if (by_type[t] > by_type[dominant]) dominant = (NuType)t;
     m->parameters = total;
-    const char *name = nu_type_name(dominant);
+    const char *name = file_type_name(m->gguf);
+    if (!name) name = nu_type_name(dominant);
     copy_str(m->quantization, sizeof m->quantization, name, strlen(name));
     describe_mix(count, m->tensor_types, sizeof m->tensor_types);
 }
@@ -223,6 +241,10 @@ NU_EXPORT int nu_model_info(NuApiModel *m, int field) {
 }
 
 NU_EXPORT double nu_model_parameters(NuApiModel *m) { return m->parameters; }
+
+/* Bytes of the run state (KV cache, activations, logits): with the file's size, what loading
+ * a model should cost in wasm memory. 0 for a vocabulary. */
+NU_EXPORT double nu_model_state_bytes(NuApiModel *m) { return m->state ? (double)m->state->bytes : 0; }
 
 NU_EXPORT const char *nu_model_str(NuApiModel *m, int field) {
     switch (field) {

@@ -115,7 +115,7 @@ test('an interrupted download leaves no entry; the next load downloads afresh an
   assert.deepEqual(modelGets(take()), [{ method: 'GET', path: F32 }]);
 
   await loadUrl(F32);
-  assert.match(await status(), /^Ready: stories260K-f32\.gguf \(f32,/);
+  assert.match(await status(), /^Ready: stories260K-f32\.gguf \(llama, f32,/);
   assert.deepEqual(modelGets(take()), [{ method: 'GET', path: F32 }]);
   assert.equal((await keysFor(F32)).length, 1);
   await assertStoreMatchesList();

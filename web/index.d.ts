@@ -1,4 +1,7 @@
 // Types for the Nucleus ES-module API (web/index.js).
+// URL, Blob, AbortSignal and WebAssembly are the web platform's (Node has them too): this
+// brings their declarations to a project whose lib has no DOM and that has no @types/node.
+/// <reference lib="dom" />
 
 export type ErrorCode =
   | 'INVALID_ARGUMENT'
@@ -19,6 +22,7 @@ export class NucleusError extends Error {
   readonly code: ErrorCode;
   /** The C result code, when the error came from the wasm module. */
   readonly errno?: number;
+  constructor(message: string, code: ErrorCode, options?: ErrorOptions);
 }
 
 export type LogitBias = Record<number, number> | Map<number, number> | Array<[number, number]>;
@@ -138,6 +142,11 @@ export interface ModelInfo {
   parameters: number;
   /** Size of the model file. */
   bytes: number;
+  /**
+   * Bytes of the run state (KV cache for contextLength positions, activations, logits). Loading
+   * costs the module about bytes + stateBytes of wasm memory (within 64 MiB more).
+   */
+  stateBytes: number;
   bosId: number;
   eosId: number;
   /**

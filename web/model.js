@@ -1,4 +1,5 @@
 // Models and tokenizers: JS objects over C handles in the wasm module.
+import { TextStream } from './stream.js';
 import { NucleusError, invalid } from './errors.js';
 import { DEFAULTS, Sampler } from './sampler.js';
 import { readSource } from './source.js';
@@ -37,20 +38,6 @@ const yieldToEventLoop =
         channel.port1.onmessage = () => waiting.shift()?.();
         return () => new Promise((resolve) => { waiting.push(resolve); channel.port2.postMessage(0); });
       })();
-
-/** The longest suffix of text that is a prefix of some stop string (held back while streaming). */
-function pendingStopPrefix(text, stops) {
-  let keep = 0;
-  for (const stop of stops) {
-    for (let k = Math.min(stop.length - 1, text.length); k > keep; k--) {
-      if (text.endsWith(stop.slice(0, k))) {
-        keep = k;
-        break;
-      }
-    }
-  }
-  return keep;
-}
 
 /** Token ids as a plain array, each an integer (range is checked where the vocabulary is known). */
 function tokenList(ids, what) {
@@ -270,6 +257,7 @@ export class Model extends Vocabulary {
       tokenizer: this.infoStr('tokenizer'),
       parameters: e.nu_model_parameters(handle),
       bytes,
+      stateBytes: e.nu_model_state_bytes(handle),
       bosId: this.infoInt('bos'),
       eosId: this.infoInt('eos'),
       eogIds: Object.freeze(this.eogIds),
@@ -390,11 +378,9 @@ export class Model extends Vocabulary {
       // topN only sizes the report: the sampler need not order more entries than are copied.
       if (entries < sampler.params.topN) sampler.configure({ topN: entries });
       sampler.accept(tokens);
-      const decoder = new TextDecoder();
+      const stream = new TextStream(stops);
       const { vocabSize, contextLength } = this.#info;
       const eog = new Set(this.#info.eogIds);
-      let text = '';
-      let emitted = 0; // text[0..emitted) has been yielded and holds no stop string
       let lastYield = performance.now();
       for (let index = 0; ; index++) {
         const started = performance.now();
@@ -409,29 +395,16 @@ export class Model extends Vocabulary {
         if (withLogits) step.logits = this.wasm.f32(logitsPtr, vocabSize).slice();
         tokens.push(report.token);
         const ended = eog.has(report.token);
-        if (!ended) text += decoder.decode(this.pieceBytes(report.token), { stream: true });
-        let stopAt = -1;
-        for (const s of stops) {
-          const at = text.indexOf(s, emitted);
-          if (at >= 0 && (stopAt < 0 || at < stopAt)) stopAt = at;
-        }
-        if (stopAt >= 0) text = text.slice(0, stopAt);
+        if (!ended) step.text = stream.push(this.pieceBytes(report.token));
         // Positions 0..contextLength-1 can be fed; a drawn token beyond them ends the run.
         step.finishReason =
           ended ? 'eos'
-          : stopAt >= 0 ? 'stop'
+          : stream.stopped ? 'stop'
           : index + 1 >= maxTokens ? 'length'
           : tokens.length > contextLength ? 'context'
           : signal?.aborted ? 'abort'
           : null;
-        if (step.finishReason) {
-          const tail = decoder.decode(); // bytes of an unfinished character
-          if (step.finishReason !== 'stop') text += tail; // after a stop they lie past the cut
-        }
-        // While streaming, hold back a tail that may be the start of a stop string.
-        const upTo = step.finishReason ? text.length : text.length - pendingStopPrefix(text.slice(emitted), stops);
-        step.text = text.slice(emitted, Math.max(emitted, upTo));
-        emitted = Math.max(emitted, upTo);
+        if (step.finishReason) step.text += stream.end(); // held-back text and unfinished bytes
         if (trace) {
           const { token, prob, coin, nucleusSize, nucleusMass, entropy, forwardMs, sampleUs } = step;
           trace({ index, token, text: step.text, prob, coin, nucleusSize, nucleusMass, entropy, sampleUs, forwardMs });
