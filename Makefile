@@ -62,11 +62,13 @@ web/dist/nucleus.wasm: $(LIB_SRC) $(LIB_HDR) | web/dist deps-emcc
 	$(EMCC) $(EMFLAGS) $(LIB_SRC) -o $@
 # The threaded build (src/pool.h): SIMD128 + atomics on a shared memory that web/wasm.js
 # creates and hands to every instance; wasm-ld's start function fills the data segments
-# once, and stackRestore lets each helper instance move to its own stack.
+# once, and stackRestore lets each helper instance move to its own stack. Models only: the
+# converter (web/convert.js) runs on the SIMD build.
 MT_FLAGS := -msimd128 -matomics -mbulk-memory -sIMPORTED_MEMORY=1 -Wl,--shared-memory \
             -sEXPORTED_FUNCTIONS=_malloc,_free,stackRestore
+MT_SRC   := $(filter-out src/convert.c src/convert_mix.c src/api_convert.c src/gguf_write.c,$(LIB_SRC))
 web/dist/nucleus-mt.wasm: $(LIB_SRC) $(LIB_HDR) | web/dist deps-emcc
-	$(EMCC) $(EMFLAGS) $(MT_FLAGS) $(LIB_SRC) -o $@
+	$(EMCC) $(EMFLAGS) $(MT_FLAGS) $(MT_SRC) -o $@
 
 # The Jinja library web/chat.js renders chat templates with, copied from npm (its license
 # in front) so pages and workers load it by relative URL, without a bundler or import map.

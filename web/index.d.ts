@@ -119,6 +119,12 @@ export interface LoadOptions {
   tokenizer?: ModelSource;
   simd?: boolean;
   wasmUrl?: string | URL;
+  /**
+   * Threads the matrix products are split over (1..64); default half the logical cores, at
+   * least 1. More than one needs shared memory (a cross-origin isolated page, in a worker);
+   * otherwise the model runs on one and info.threadsReason says why. Any count gives the same bits.
+   */
+  threads?: number;
 }
 
 export interface ModelInfo {
@@ -162,6 +168,10 @@ export interface ModelInfo {
   chatTemplate: string | null;
   /** Whether the SIMD128 build runs it. */
   simd: boolean;
+  /** Threads its matrix products are split over. */
+  threads: number;
+  /** Why it runs on one thread when more were asked for (no shared memory, ...); null otherwise. */
+  threadsReason: string | null;
 }
 
 export type FinishReason = 'eos' | 'length' | 'stop' | 'abort' | 'context';
