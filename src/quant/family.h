@@ -40,4 +40,9 @@ NU_FAMILY_CONVERT(q8_K)
 NU_FAMILY_CONVERT(iq4_nl) NU_FAMILY_MATVEC(iq4_nl)
 NU_FAMILY_CONVERT(iq4_xs) NU_FAMILY_MATVEC(iq4_xs)
 
+/* The batched product's unpacking (types.h, to_wide): n elements into Q8_0 blocks of the levels. */
+void nu_q4_0_to_wide(const void *src, void *dst, int64_t n);
+void nu_q5_0_to_wide(const void *src, void *dst, int64_t n);
+void nu_iq4_nl_to_wide(const void *src, void *dst, int64_t n);
+
 #endif

@@ -35,6 +35,19 @@ static int best_index(float x) {
 /* The scale of one group of 32 (ggml's quantize_row_iq4_nl_impl without an importance matrix:
  * weights x^2, the least-squares scale of the first guess max / -127, then 2 * NTRY + 1
  * trial scales); L gets the levels of the first guess. */
+/* IQ4_NL as Q8_0 blocks of its levels (the batched product: types.h, to_wide). */
+void nu_iq4_nl_to_wide(const void *src, void *dst, int64_t n) {
+    const NuBlockIQ4_NL *blk = src;
+    NuBlockQ8_0 *out = dst;
+    for (int64_t b = 0; b < n / NU_QK; b++) {
+        out[b].d = blk[b].d;
+        for (int j = 0; j < NU_QK / 2; j++) {
+            out[b].qs[j] = nu_iq4_values[blk[b].qs[j] & 15];
+            out[b].qs[j + NU_QK / 2] = nu_iq4_values[blk[b].qs[j] >> 4];
+        }
+    }
+}
+
 static float group_scale(const float *x, uint8_t *L) {
     float amax = 0, max = 0;
     for (int j = 0; j < 32; j++)

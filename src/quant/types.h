@@ -31,6 +31,11 @@ typedef struct {
      * when that differs from from_float (the file quantizer) -- ggml-cpu's x86 quantizers,
      * which for Q8_0 and Q8_1 scale by 127 / amax and round halves to even. NULL: from_float. */
     void (*from_float_input)(const float *src, void *dst, int64_t n);
+    /* For the batched product (nu_matmul, several inputs per weight row): n elements unpacked
+     * into type `wide` (same vec_dot_type), whose matvec gives every row the same bits but
+     * reads levels without unpacking them, once per input. NULL: the type's own matvec. */
+    NuType wide;
+    void (*to_wide)(const void *src, void *dst, int64_t n);
 } NuTypeTraits;
 
 /* The row for type t, or NULL when the runtime does not know t. */
