@@ -106,6 +106,8 @@ void nu_matvec(const NuTensor *w, const void *x, float *out) {
  * while every input of the chunk passes over it. */
 #define TILE_BYTES (16 * 1024)
 
+typedef void (*NuMatvec)(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out);
+
 void nu_matmul_rows(const NuTensor *w, const void *x, size_t x_stride, int n, float *out, size_t out_stride,
                     int64_t r0, int64_t r1) {
     const NuTypeTraits *tt = nu_type_traits(w->type);
@@ -117,19 +119,19 @@ void nu_matmul_rows(const NuTensor *w, const void *x, size_t x_stride, int n, fl
     }
     /* With several inputs, a type with an unpacked form is unpacked a tile at a time into a
      * buffer (without memory for it, its own matvec gives the same bits). */
-    const NuTypeTraits *kt = tt;
+    NuMatvec matvec = tt->matvec;
     size_t k_row_bytes = row_bytes;
     if (n > 1 && tt->to_wide) {
-        kt = nu_type_traits(tt->wide);
-        k_row_bytes = nu_row_bytes(tt->wide, w->cols);
+        matvec = tt->wide_matvec;
+        k_row_bytes = (size_t)(w->cols / tt->block_size) * tt->wide_block_bytes;
     }
     /* a multiple of 4 rows: the SIMD kernels go four rows at a time */
     int64_t tile = n == 1 ? r1 - r0 : (int64_t)(TILE_BYTES / k_row_bytes) / 4 * 4;
     if (tile < 4)
         tile = 4;
-    uint8_t *wide = kt != tt ? malloc((size_t)tile * k_row_bytes) : NULL;
+    uint8_t *wide = matvec != tt->matvec ? malloc((size_t)tile * k_row_bytes) : NULL;
     if (!wide) {
-        kt = tt;
+        matvec = tt->matvec;
         k_row_bytes = row_bytes;
     }
     for (int64_t r = r0; r < r1; r += tile) {
@@ -141,7 +143,7 @@ void nu_matmul_rows(const NuTensor *w, const void *x, size_t x_stride, int n, fl
             wr = wide;
         }
         for (int t = 0; t < n; t++)
-            kt->matvec(wr, k_row_bytes, rows, w->cols, (const uint8_t *)x + t * x_stride, out + t * out_stride + r);
+            matvec(wr, k_row_bytes, rows, w->cols, (const uint8_t *)x + t * x_stride, out + t * out_stride + r);
     }
     free(wide);
 }

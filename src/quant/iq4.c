@@ -153,6 +153,24 @@ static inline int xs_scale(const NuBlockIQ4_XS *b, int j) {
     return ((b->scales_l[j / 2] >> 4 * (j % 2) & 15) | (b->scales_h >> 2 * j & 3) << 4) - 32;
 }
 
+/* IQ4_XS as NuBlockK16 (kquants.h): value * (ls - 32), no mins (the batched product). */
+void nu_iq4_xs_to_wide(const void *src, void *dst, int64_t n) {
+    const NuBlockIQ4_XS *b = src;
+    for (int64_t i = 0; i < n / NU_QK_K; i++, b++) {
+        NuBlockK16 *y = (NuBlockK16 *)dst + i;
+        y->d = nu_f16_to_f32(b->d);
+        y->dmin = 0.0f;
+        memset(y->mins, 0, sizeof y->mins);
+        for (int j = 0; j < 8; j++) {
+            int ls = xs_scale(b, j);
+            for (int l = 0; l < 16; l++) {
+                y->qs[32 * j + l] = (int16_t)(ls * nu_iq4_values[b->qs[16 * j + l] & 15]);
+                y->qs[32 * j + l + 16] = (int16_t)(ls * nu_iq4_values[b->qs[16 * j + l] >> 4]);
+            }
+        }
+    }
+}
+
 void nu_iq4_xs_to_float(const void *src, float *dst, int64_t n) {
     const NuBlockIQ4_XS *b = src;
     for (int64_t i = 0; i < n / NU_QK_K; i++, b++) {
