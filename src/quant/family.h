@@ -40,4 +40,19 @@ NU_FAMILY_CONVERT(q8_K)
 NU_FAMILY_CONVERT(iq4_nl) NU_FAMILY_MATVEC(iq4_nl)
 NU_FAMILY_CONVERT(iq4_xs) NU_FAMILY_MATVEC(iq4_xs)
 
+/* The batched product's unpacking (types.h, to_wide): n elements into Q8_0 blocks of the
+ * levels (the 32-element types against Q8_0), or into NuBlockK16 (kquants.h) for the K-quants
+ * and IQ4_XS, which the K16 products multiply: with dmin (Q2_K, Q4_K, Q5_K) or without. */
+void nu_q4_0_to_wide(const void *src, void *dst, int64_t n);
+void nu_q5_0_to_wide(const void *src, void *dst, int64_t n);
+void nu_iq4_nl_to_wide(const void *src, void *dst, int64_t n);
+void nu_q2_K_to_wide(const void *src, void *dst, int64_t n);
+void nu_q3_K_to_wide(const void *src, void *dst, int64_t n);
+void nu_q4_K_to_wide(const void *src, void *dst, int64_t n);
+void nu_q5_K_to_wide(const void *src, void *dst, int64_t n);
+void nu_q6_K_to_wide(const void *src, void *dst, int64_t n);
+void nu_iq4_xs_to_wide(const void *src, void *dst, int64_t n);
+NU_FAMILY_MATVEC(k16)
+NU_FAMILY_MATVEC(k16_sym)
+
 #endif

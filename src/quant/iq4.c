@@ -35,6 +35,19 @@ static int best_index(float x) {
 /* The scale of one group of 32 (ggml's quantize_row_iq4_nl_impl without an importance matrix:
  * weights x^2, the least-squares scale of the first guess max / -127, then 2 * NTRY + 1
  * trial scales); L gets the levels of the first guess. */
+/* IQ4_NL as Q8_0 blocks of its levels (the batched product: types.h, to_wide). */
+void nu_iq4_nl_to_wide(const void *src, void *dst, int64_t n) {
+    const NuBlockIQ4_NL *blk = src;
+    NuBlockQ8_0 *out = dst;
+    for (int64_t b = 0; b < n / NU_QK; b++) {
+        out[b].d = blk[b].d;
+        for (int j = 0; j < NU_QK / 2; j++) {
+            out[b].qs[j] = nu_iq4_values[blk[b].qs[j] & 15];
+            out[b].qs[j + NU_QK / 2] = nu_iq4_values[blk[b].qs[j] >> 4];
+        }
+    }
+}
+
 static float group_scale(const float *x, uint8_t *L) {
     float amax = 0, max = 0;
     for (int j = 0; j < 32; j++)
@@ -138,6 +151,24 @@ void nu_iq4_nl_to_float(const void *src, float *dst, int64_t n) {
 
 static inline int xs_scale(const NuBlockIQ4_XS *b, int j) {
     return ((b->scales_l[j / 2] >> 4 * (j % 2) & 15) | (b->scales_h >> 2 * j & 3) << 4) - 32;
+}
+
+/* IQ4_XS as NuBlockK16 (kquants.h): value * (ls - 32), no mins (the batched product). */
+void nu_iq4_xs_to_wide(const void *src, void *dst, int64_t n) {
+    const NuBlockIQ4_XS *b = src;
+    for (int64_t i = 0; i < n / NU_QK_K; i++, b++) {
+        NuBlockK16 *y = (NuBlockK16 *)dst + i;
+        y->d = nu_f16_to_f32(b->d);
+        y->dmin = 0.0f;
+        memset(y->mins, 0, sizeof y->mins);
+        for (int j = 0; j < 8; j++) {
+            int ls = xs_scale(b, j);
+            for (int l = 0; l < 16; l++) {
+                y->qs[32 * j + l] = (int16_t)(ls * nu_iq4_values[b->qs[16 * j + l] & 15]);
+                y->qs[32 * j + l + 16] = (int16_t)(ls * nu_iq4_values[b->qs[16 * j + l] >> 4]);
+            }
+        }
+    }
 }
 
 void nu_iq4_xs_to_float(const void *src, float *dst, int64_t n) {

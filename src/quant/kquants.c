@@ -552,6 +552,77 @@ static inline void k4_unpack(const uint8_t *packed, uint8_t *out) {
     memcpy(out, v, 16);
 }
 
+/* --- unpacked for the batched product (NuBlockK16, kquants.h) -------------------------------
+ * Each fills level e of super-block b through one formula per type, the to_float layouts. */
+
+static NuBlockK16 *k16_begin(NuBlockK16 *y, float d, float dmin) {
+    y->d = d;
+    y->dmin = dmin;
+    memset(y->mins, 0, sizeof y->mins);
+    return y;
+}
+
+void nu_q2_K_to_wide(const void *src, void *dst, int64_t n) {
+    const NuBlockQ2_K *b = src;
+    for (int64_t i = 0; i < n / NU_QK_K; i++, b++) {
+        NuBlockK16 *y = k16_begin((NuBlockK16 *)dst + i, nu_f16_to_f32(b->d), nu_f16_to_f32(b->dmin));
+        for (int g = 0; g < 16; g++)
+            y->mins[g] = b->scales[g] >> 4;
+        for (int e = 0; e < NU_QK_K; e++)
+            y->qs[e] = (int16_t)((b->scales[e / 16] & 15) * (b->qs[32 * (e / 128) + e % 32] >> 2 * (e % 128 / 32) & 3));
+    }
+}
+
+void nu_q3_K_to_wide(const void *src, void *dst, int64_t n) {
+    const NuBlockQ3_K *b = src;
+    for (int64_t i = 0; i < n / NU_QK_K; i++, b++) {
+        NuBlockK16 *y = k16_begin((NuBlockK16 *)dst + i, nu_f16_to_f32(b->d), 0.0f);
+        uint8_t sc[16];
+        q3_scales(b->scales, sc);
+        for (int e = 0; e < NU_QK_K; e++) {
+            int low = b->qs[32 * (e / 128) + e % 32] >> 2 * (e % 128 / 32) & 3;
+            int high = b->hmask[e % 32] >> (e / 32) & 1;
+            y->qs[e] = (int16_t)((sc[e / 16] - 32) * (low - (high ? 0 : 4)));
+        }
+    }
+}
+
+/* Q4_K and Q5_K (qh NULL for Q4_K): blocks of `stride` bytes, qs/qh at their offsets. */
+static void k4_to_wide(const uint8_t *blk, size_t stride, int has_qh, void *dst, int64_t n) {
+    for (int64_t i = 0; i < n / NU_QK_K; i++, blk += stride) {
+        const NuBlockQ4_K *b4 = (const void *)blk;
+        const NuBlockQ5_K *b5 = (const void *)blk;
+        const uint8_t *qs = has_qh ? b5->qs : b4->qs, *qh = has_qh ? b5->qh : NULL;
+        NuBlockK16 *y = k16_begin((NuBlockK16 *)dst + i, nu_f16_to_f32(b4->d), nu_f16_to_f32(b4->dmin));
+        for (int j = 0; j < 8; j++) {
+            int sc, m;
+            nu_kq_scale_min(b4->scales, j, &sc, &m);
+            y->mins[2 * j] = y->mins[2 * j + 1] = (int16_t)m;
+            for (int l = 0; l < 32; l++) {
+                int v = (qs[32 * (j / 2) + l] >> 4 * (j % 2) & 15) + (qh ? (qh[l] >> j & 1) << 4 : 0);
+                y->qs[32 * j + l] = (int16_t)(sc * v);
+            }
+        }
+    }
+}
+
+void nu_q4_K_to_wide(const void *src, void *dst, int64_t n) {
+    k4_to_wide(src, sizeof(NuBlockQ4_K), 0, dst, n);
+}
+
+void nu_q5_K_to_wide(const void *src, void *dst, int64_t n) {
+    k4_to_wide(src, sizeof(NuBlockQ5_K), 1, dst, n);
+}
+
+void nu_q6_K_to_wide(const void *src, void *dst, int64_t n) {
+    const NuBlockQ6_K *b = src;
+    for (int64_t i = 0; i < n / NU_QK_K; i++, b++) {
+        NuBlockK16 *y = k16_begin((NuBlockK16 *)dst + i, nu_f16_to_f32(b->d), 0.0f);
+        for (int e = 0; e < NU_QK_K; e++)
+            y->qs[e] = (int16_t)(b->scales[e / 16] * (q6_level(b, e) - 32));
+    }
+}
+
 /* --- matrix-vector products ------------------------------------------------------------------
  * Each super-block's term (kquants.h's formula) from exact integer sums, added by util.h's
  * drivers in lane b % 4: the scalar code one row at a time, the SIMD code four rows in lanes. */
@@ -679,6 +750,31 @@ static float term_q6_K(const uint8_t *row, int64_t b, const void *x) {
                 isum += wb->scales[8 * h + 2 * s + half] * sum;
             }
     return term_value_sym(nu_f16_to_f32(wb->d), xb->d, isum);
+}
+
+/* NuBlockK16: the integers of the packed block, so term_value / term_value_sym as its type. */
+static int32_t isum_k16(const NuBlockK16 *w, const NuBlockQ8_K *x, int32_t *imin) {
+    int32_t isum = 0, m = 0;
+    for (int e = 0; e < NU_QK_K; e++)
+        isum += w->qs[e] * x->qs[e];
+    for (int g = 0; g < 16; g++)
+        m += w->mins[g] * x->bsums[g];
+    *imin = m;
+    return isum;
+}
+
+static float term_k16(const uint8_t *row, int64_t b, const void *x) {
+    const NuBlockK16 *wb = (const NuBlockK16 *)(const void *)row + b;
+    const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
+    int32_t imin, isum = isum_k16(wb, xb, &imin);
+    return term_value(wb->d, wb->dmin, xb->d, isum, imin);
+}
+
+static float term_k16_sym(const uint8_t *row, int64_t b, const void *x) {
+    const NuBlockK16 *wb = (const NuBlockK16 *)(const void *)row + b;
+    const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
+    int32_t imin, isum = isum_k16(wb, xb, &imin);
+    return term_value_sym(wb->d, xb->d, isum);
 }
 
 #define MATVEC(T)                                                                                \
@@ -843,6 +939,43 @@ static v128 term4_q6_K(const uint8_t *const r[4], int64_t b, const void *x) {
     return term_values_sym(HALVES(d), xb->d, isum);
 }
 
+/* NuBlockK16, four rows: each group of 16 activations widened once, then two i16 dot products
+ * per row (the levels come scaled); the mins against bsums likewise. */
+static inline v128 k16_isum(const NuBlockK16 *const w[4], const NuBlockQ8_K *xb) {
+    v128 s[4] = {i32x4_splat(0), i32x4_splat(0), i32x4_splat(0), i32x4_splat(0)};
+    for (int g = 0; g < 16; g++) {
+        v128 xq = v128_load(xb->qs + 16 * g);
+        v128 xl = i16x8_extend_low_i8x16(xq), xh = i16x8_extend_high_i8x16(xq);
+        for (int k = 0; k < 4; k++)
+            s[k] = i32x4_add(s[k], i32x4_add(i32x4_dot_i16x8(v128_load(w[k]->qs + 16 * g), xl),
+                                             i32x4_dot_i16x8(v128_load(w[k]->qs + 16 * g + 8), xh)));
+    }
+    return hsum4_i32x4(s[0], s[1], s[2], s[3]);
+}
+
+static inline v128 k16_imin(const NuBlockK16 *w, const NuBlockQ8_K *xb) {
+    return i32x4_add(i32x4_dot_i16x8(v128_load(w->mins), v128_load(xb->bsums)),
+                     i32x4_dot_i16x8(v128_load(w->mins + 8), v128_load(xb->bsums + 8)));
+}
+
+#define K16_BLOCKS                                                                               \
+    const NuBlockK16 *w[4] = {(const NuBlockK16 *)(const void *)r[0] + b, (const NuBlockK16 *)(const void *)r[1] + b, \
+                              (const NuBlockK16 *)(const void *)r[2] + b, (const NuBlockK16 *)(const void *)r[3] + b}; \
+    const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;                                          \
+    const float d[4] = {w[0]->d, w[1]->d, w[2]->d, w[3]->d};
+
+static v128 term4_k16(const uint8_t *const r[4], int64_t b, const void *x) {
+    K16_BLOCKS
+    const float dmin[4] = {w[0]->dmin, w[1]->dmin, w[2]->dmin, w[3]->dmin};
+    v128 imin = hsum4_i32x4(k16_imin(w[0], xb), k16_imin(w[1], xb), k16_imin(w[2], xb), k16_imin(w[3], xb));
+    return term_values(v128_load(d), v128_load(dmin), xb->d, k16_isum(w, xb), imin);
+}
+
+static v128 term4_k16_sym(const uint8_t *const r[4], int64_t b, const void *x) {
+    K16_BLOCKS
+    return term_values_sym(v128_load(d), xb->d, k16_isum(w, xb));
+}
+
 #define MATVEC(T)                                                                                \
     void nu_##T##_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) { \
         rows4_matvec(w, row_bytes, rows, cols / NU_QK_K, x, out, term4_##T);                     \
@@ -855,3 +988,5 @@ MATVEC(q3_K)
 MATVEC(q4_K)
 MATVEC(q5_K)
 MATVEC(q6_K)
+MATVEC(k16)
+MATVEC(k16_sym)

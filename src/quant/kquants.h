@@ -95,6 +95,16 @@ typedef struct {
     uint8_t qs[NU_QK_K / 2];
 } NuBlockIQ4_XS;
 
+/* A K-quant or IQ4_XS super-block unpacked for the batched product (to_wide in types.h): the
+ * levels already multiplied by their group's scale (|scale * q| <= 4096 for every type), the
+ * mins per group of 16, the super-scales as floats. Its isum and imin are the packed block's
+ * integers exactly, so the terms above, and the products, have the same bits. */
+typedef struct {
+    float d, dmin;         /* dmin 0 for the types without mins */
+    int16_t mins[16];      /* min_g, repeated for both halves of a group of 32 */
+    int16_t qs[NU_QK_K];   /* scale_g * q */
+} NuBlockK16;
+
 _Static_assert(sizeof(NuBlockQ2_K) == 84, "Q2_K block must be 84 bytes");
 _Static_assert(sizeof(NuBlockQ3_K) == 110, "Q3_K block must be 110 bytes");
 _Static_assert(sizeof(NuBlockQ4_K) == 144, "Q4_K block must be 144 bytes");

@@ -270,6 +270,31 @@ void nu_q4_0_to_float(const void *src, float *dst, int64_t n) {
     }
 }
 
+/* --- unpacked to Q8_0 (the batched product: types.h, to_wide) ------------------------------ */
+
+void nu_q4_0_to_wide(const void *src, void *dst, int64_t n) {
+    const NuBlockQ4_0 *blk = src;
+    NuBlockQ8_0 *out = dst;
+    for (int64_t b = 0; b < n / NU_QK; b++) {
+        out[b].d = blk[b].d;
+        for (int j = 0; j < NU_QK / 2; j++) {
+            out[b].qs[j] = (int8_t)((blk[b].qs[j] & 15) - 8);
+            out[b].qs[j + NU_QK / 2] = (int8_t)((blk[b].qs[j] >> 4) - 8);
+        }
+    }
+}
+
+void nu_q5_0_to_wide(const void *src, void *dst, int64_t n) {
+    const NuBlockQ5_0 *blk = src;
+    NuBlockQ8_0 *out = dst;
+    for (int64_t b = 0; b < n / NU_QK; b++) {
+        uint32_t qh = load_qh(blk[b].qh);
+        out[b].d = blk[b].d;
+        for (int j = 0; j < NU_QK; j++)
+            out[b].qs[j] = (int8_t)(q5_level(blk[b].qs, qh, j) - 16);
+    }
+}
+
 void nu_q4_1_to_float(const void *src, float *dst, int64_t n) {
     const NuBlockQ4_1 *blk = src;
     for (int64_t b = 0; b < n / NU_QK; b++) {
