@@ -37,8 +37,9 @@ void nu_matvec_rows(const NuTensor *w, const void *x, float *out, int64_t begin,
 
 /* The product for n inputs: out[t * out_stride + r] = W[r] . x_t for t < n, input x_t (converted
  * as for nu_matvec) at x + t * x_stride bytes. Each row's dot product is nu_matvec's, bit for
- * bit; the rows are taken in tiles of a few KB, each tile against every input before the next,
- * so the weights come from memory once for all n. */
+ * bit; the rows are taken in tiles of about 16 KB, each tile against every input before the
+ * next, so the weights come from memory once for all n, and a type with an unpacked form
+ * (types.h, to_wide) is unpacked once per tile rather than once per input. */
 void nu_matmul(const NuTensor *w, const void *x, size_t x_stride, int n, float *out, size_t out_stride);
 
 /* nu_matmul's rows r0 .. r1 - 1 only: a range of rows is a unit of work on its own (threads). */
