@@ -1,7 +1,6 @@
 #include "kernels.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "sampler.h" /* nu_expf: the same bits in every build */
@@ -117,7 +116,35 @@ void nu_matvec_rows(const NuTensor *w, const void *x, float *out, int64_t begin,
  * while every input of the chunk passes over it. */
 #define TILE_BYTES (16 * 1024)
 
-typedef void (*NuMatvec)(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out);
+/* Largest tile of unpacked rows: it lives on the stack, because helper threads run this and
+ * must not allocate (the wasm allocator is not thread-safe); src/pool.c gives them room. */
+#define WIDE_TILE_BYTES (64 * 1024)
+
+/* The rows [r0, r1) for n inputs with the weights unpacked a tile at a time (tt->to_wide), so
+ * each tile is unpacked once for all n. Returns 0, doing nothing, when not even four unpacked
+ * rows fit the tile buffer: the caller then uses the type's own matvec, which gives the same
+ * bits. */
+static int matmul_rows_wide(const NuTensor *w, const NuTypeTraits *tt, size_t row_bytes, const void *x,
+                            size_t x_stride, int n, float *out, size_t out_stride, int64_t r0, int64_t r1) {
+    _Alignas(16) uint8_t wide[WIDE_TILE_BYTES];
+    size_t k_row_bytes = (size_t)(w->cols / tt->block_size) * tt->wide_block_bytes;
+    /* a multiple of 4 rows: the SIMD kernels go four rows at a time */
+    int64_t tile = (int64_t)(TILE_BYTES / k_row_bytes) / 4 * 4;
+    if (tile < 4)
+        tile = 4;
+    if ((size_t)tile * k_row_bytes > sizeof wide)
+        return 0;
+    for (int64_t r = r0; r < r1; r += tile) {
+        int64_t rows = r1 - r < tile ? r1 - r : tile;
+        const uint8_t *wr = (const uint8_t *)w->data + (size_t)r * row_bytes;
+        for (int64_t k = 0; k < rows; k++)
+            tt->to_wide(wr + (size_t)k * row_bytes, wide + (size_t)k * k_row_bytes, w->cols);
+        for (int t = 0; t < n; t++)
+            tt->wide_matvec(wide, k_row_bytes, rows, w->cols, (const uint8_t *)x + t * x_stride,
+                            out + t * out_stride + r);
+    }
+    return 1;
+}
 
 void nu_matmul_rows(const NuTensor *w, const void *x, size_t x_stride, int n, float *out, size_t out_stride,
                     int64_t r0, int64_t r1) {
@@ -128,35 +155,17 @@ void nu_matmul_rows(const NuTensor *w, const void *x, size_t x_stride, int n, fl
             memset(out + t * out_stride + r0, 0, (size_t)(r1 > r0 ? r1 - r0 : 0) * sizeof *out);
         return;
     }
-    /* With several inputs, a type with an unpacked form is unpacked a tile at a time into a
-     * buffer (without memory for it, its own matvec gives the same bits). */
-    NuMatvec matvec = tt->matvec;
-    size_t k_row_bytes = row_bytes;
-    if (n > 1 && tt->to_wide) {
-        matvec = tt->wide_matvec;
-        k_row_bytes = (size_t)(w->cols / tt->block_size) * tt->wide_block_bytes;
-    }
-    /* a multiple of 4 rows: the SIMD kernels go four rows at a time */
-    int64_t tile = n == 1 ? r1 - r0 : (int64_t)(TILE_BYTES / k_row_bytes) / 4 * 4;
+    if (n > 1 && tt->to_wide && matmul_rows_wide(w, tt, row_bytes, x, x_stride, n, out, out_stride, r0, r1))
+        return;
+    int64_t tile = n == 1 ? r1 - r0 : (int64_t)(TILE_BYTES / row_bytes) / 4 * 4;
     if (tile < 4)
         tile = 4;
-    uint8_t *wide = matvec != tt->matvec ? malloc((size_t)tile * k_row_bytes) : NULL;
-    if (!wide) {
-        matvec = tt->matvec;
-        k_row_bytes = row_bytes;
-    }
     for (int64_t r = r0; r < r1; r += tile) {
         int64_t rows = r1 - r < tile ? r1 - r : tile;
         const uint8_t *wr = (const uint8_t *)w->data + (size_t)r * row_bytes;
-        if (wide) {
-            for (int64_t k = 0; k < rows; k++)
-                tt->to_wide(wr + (size_t)k * row_bytes, wide + (size_t)k * k_row_bytes, w->cols);
-            wr = wide;
-        }
         for (int t = 0; t < n; t++)
-            matvec(wr, k_row_bytes, rows, w->cols, (const uint8_t *)x + t * x_stride, out + t * out_stride + r);
+            tt->matvec(wr, row_bytes, rows, w->cols, (const uint8_t *)x + t * x_stride, out + t * out_stride + r);
     }
-    free(wide);
 }
 
 void nu_matmul(const NuTensor *w, const void *x, size_t x_stride, int n, float *out, size_t out_stride) {

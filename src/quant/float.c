@@ -2,7 +2,6 @@
  * each is its own activation type: an F16 matrix multiplies the input rounded to F16, a BF16
  * matrix the input rounded to BF16 (the products of two halves, or of two bfloats, are exact
  * in float, so only the fixed 16-lane summation order of util.h rounds). */
-#include <stdlib.h>
 #include <string.h>
 
 #include "kernels.h" /* nu_dot */
@@ -189,17 +188,21 @@ static float dot_f16_f32(const uint8_t *a, const float *b, int64_t n) {
     return reduce16(acc);
 }
 
-/* The input is converted to floats once (half the conversions of dot_f16); without memory
- * for that, dot_f16 gives the same bits. */
+/* Inputs up to this many elements are converted to floats once, on the stack (helper threads
+ * run this and must not allocate: the wasm allocator is not thread-safe); longer ones go
+ * through dot_f16, which gives the same bits. */
+#define F16_INPUT_MAX 8192
+
+/* The input converted once halves the conversions of dot_f16. */
 void nu_f16_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
-    float *xf = malloc((size_t)cols * sizeof *xf);
-    if (xf)
+    _Alignas(16) float xf[F16_INPUT_MAX];
+    int converted = cols <= F16_INPUT_MAX;
+    if (converted)
         nu_f16_to_float(x, xf, cols);
     for (int64_t r = 0; r < rows; r++) {
         const uint8_t *row = (const uint8_t *)w + (size_t)r * row_bytes;
-        out[r] = xf ? dot_f16_f32(row, xf, cols) : dot_f16(row, x, cols);
+        out[r] = converted ? dot_f16_f32(row, xf, cols) : dot_f16(row, x, cols);
     }
-    free(xf);
 }
 
 void nu_bf16_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
