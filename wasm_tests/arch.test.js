@@ -4,29 +4,14 @@
 // architecture. Their parity with llama.cpp is in parity.test.js.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { loadModel } from '../web/index.js';
-import { repoRoot } from './helpers.js';
+import { repoRoot, nativeLogits, assertSameBits } from './helpers.js';
 
-const NATIVE_LOGITS = join(repoRoot, 'build/model_logits');
 const MODELS = [
   ['llama3', 'llama'], ['qwen2', 'qwen2'], ['qwen3', 'qwen3'], ['gemma3', 'gemma3'],
 ].flatMap(([name, arch]) => ['f32', 'q8_0'].map((type) => ({ path: join(repoRoot, `models/arch-${name}-${type}.gguf`), arch })));
 const TOKENS = [1, 2, 3, 400, 500, 17, 9000, 31, 12, 5, 77, 1000, 4, 8, 15, 16, 23, 42, 99, 100];
-
-function nativeLogits(path, tokens) {
-  const out = execFileSync(NATIVE_LOGITS, [path, ...tokens.map(String)], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  return Float32Array.from(out.trim().split('\n'), Number);
-}
-
-function assertSameBits(a, b, what) {
-  assert.equal(a.length, b.length, `${what}: lengths`);
-  const ua = new Uint32Array(Float32Array.from(a).buffer);
-  const ub = new Uint32Array(Float32Array.from(b).buffer);
-  const i = ua.findIndex((bits, k) => bits !== ub[k]);
-  assert.equal(i, -1, i < 0 ? '' : `${what}: logit ${i} is ${a[i]} vs ${b[i]}`);
-}
 
 for (const { path, arch } of MODELS) {
   test(`${path.split('/').pop()}: native, SIMD wasm and scalar wasm agree bit for bit`, async () => {

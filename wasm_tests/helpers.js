@@ -1,8 +1,26 @@
-// Shared test helpers: deterministic random logits and paths.
+// Shared test helpers: deterministic random logits, paths, and logits of the native build.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 export const sharedDir = fileURLToPath(new URL('../../shared/', import.meta.url));
+
+/** The native build's logits after feeding tokens from position 0 (build/model_logits). */
+export function nativeLogits(path, tokens) {
+  const out = execFileSync(`${repoRoot}build/model_logits`, [path, ...tokens.map(String)],
+    { encoding: 'utf8', maxBuffer: 1 << 26 });
+  return Float32Array.from(out.trim().split('\n'), Number);
+}
+
+/** Asserts two float32 vectors hold the same bits, naming the first difference. */
+export function assertSameBits(a, b, what) {
+  assert.equal(a.length, b.length, `${what}: lengths`);
+  const ua = new Uint32Array(Float32Array.from(a).buffer);
+  const ub = new Uint32Array(Float32Array.from(b).buffer);
+  const i = ua.findIndex((bits, k) => bits !== ub[k]);
+  assert.equal(i, -1, i < 0 ? '' : `${what}: logit ${i} is ${a[i]} vs ${b[i]}`);
+}
 
 /** xorshift64 stream of uniform doubles in [0, 1) from a fixed seed. */
 export function uniforms(seed) {

@@ -2,26 +2,10 @@
 // bit-identical logits, and each file holds the types llama.cpp's rules give its target.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { loadModel } from '../web/index.js';
-import { repoRoot } from './helpers.js';
+import { repoRoot, nativeLogits, assertSameBits } from './helpers.js';
 import { KQ_MODELS } from './kq_models.js';
-
-const NATIVE_LOGITS = join(repoRoot, 'build/model_logits');
-
-function nativeLogits(path, tokens) {
-  const out = execFileSync(NATIVE_LOGITS, [path, ...tokens.map(String)], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  return Float32Array.from(out.trim().split('\n'), Number);
-}
-
-function assertSameBits(a, b, what) {
-  assert.equal(a.length, b.length, `${what}: lengths`);
-  const ua = new Uint32Array(Float32Array.from(a).buffer);
-  const ub = new Uint32Array(Float32Array.from(b).buffer);
-  const i = ua.findIndex((bits, k) => bits !== ub[k]);
-  assert.equal(i, -1, i < 0 ? '' : `${what}: logit ${i} is ${a[i]} vs ${b[i]}`);
-}
 
 for (const model of KQ_MODELS) {
   test(`${model}: native, SIMD and scalar wasm agree bit for bit`, async () => {

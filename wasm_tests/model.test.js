@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel, NucleusError } from '../web/index.js';
-import { repoRoot, sharedDir } from './helpers.js';
+import { repoRoot, sharedDir, nativeLogits, assertSameBits } from './helpers.js';
 
 const STORIES = join(sharedDir, 'models/stories260K');
 const GGUF = join(STORIES, 'stories260K.gguf');
@@ -21,7 +21,6 @@ const REFERENCE = readFileSync(join(REFERENCE_DIR, 'greedy.jsonl'), 'utf8')
   .split('\n')
   .map((line) => JSON.parse(line));
 const CLI = join(repoRoot, 'web/cli.js');
-const NATIVE_LOGITS = join(repoRoot, 'build/model_logits');
 
 const SOURCES = [
   { label: 'stories260K.gguf', path: GGUF, options: {} },
@@ -41,20 +40,6 @@ function maxAbsDiff(a, b) {
   let worst = 0;
   for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
   return worst;
-}
-
-/** Asserts two float32 vectors hold the same bits, naming the first difference. */
-function assertSameBits(a, b, what) {
-  assert.equal(a.length, b.length, `${what}: lengths`);
-  const ua = new Uint32Array(Float32Array.from(a).buffer);
-  const ub = new Uint32Array(Float32Array.from(b).buffer);
-  const i = ua.findIndex((bits, k) => bits !== ub[k]);
-  assert.equal(i, -1, i < 0 ? '' : `${what}: logit ${i} is ${a[i]} vs ${b[i]}`);
-}
-
-function nativeLogits(path, tokens) {
-  const out = execFileSync(NATIVE_LOGITS, [path, ...tokens.map(String)], { encoding: 'utf8' });
-  return Float32Array.from(out.trim().split('\n'), Number);
 }
 
 /** KL(p || q) in nats between the softmaxes of two logit vectors. */

@@ -4,18 +4,16 @@
 // on the type's bits).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel } from '../web/index.js';
 import { convertModel } from '../web/convert.js';
-import { repoRoot, sharedDir } from './helpers.js';
+import { repoRoot, sharedDir, nativeLogits, assertSameBits } from './helpers.js';
 
 const STORIES = join(sharedDir, 'models/stories260K');
 const BIN = join(STORIES, 'stories260K.bin');
 const TOK = join(STORIES, 'tok512.bin');
-const NATIVE_LOGITS = join(repoRoot, 'build/model_logits');
 const PROMPT = 'Once upon a time, there was a little girl named Lily. She';
 
 // Mean KL(f32 || type) over the prompt's positions must stay below these (nats): about four
@@ -30,19 +28,6 @@ const TYPES = {
   q4_0: { klMean: 0.1 },
   q4_1: { klMean: 0.1 },
 };
-
-function assertSameBits(a, b, what) {
-  assert.equal(a.length, b.length, `${what}: lengths`);
-  const ua = new Uint32Array(Float32Array.from(a).buffer);
-  const ub = new Uint32Array(Float32Array.from(b).buffer);
-  const i = ua.findIndex((bits, k) => bits !== ub[k]);
-  assert.equal(i, -1, i < 0 ? '' : `${what}: logit ${i} is ${a[i]} vs ${b[i]}`);
-}
-
-function nativeLogits(path, tokens) {
-  const out = execFileSync(NATIVE_LOGITS, [path, ...tokens.map(String)], { encoding: 'utf8' });
-  return Float32Array.from(out.trim().split('\n'), Number);
-}
 
 function logSoftmax(l) {
   let max = -Infinity;
