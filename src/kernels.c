@@ -101,17 +101,6 @@ void nu_matvec(const NuTensor *w, const void *x, float *out) {
     tt->matvec(w->data, row_bytes, w->rows, w->cols, x, out);
 }
 
-void nu_matvec_rows(const NuTensor *w, const void *x, float *out, int64_t begin, int64_t end) {
-    const NuTypeTraits *tt = nu_type_traits(w->type);
-    size_t row_bytes = nu_row_bytes(w->type, w->cols);
-    if (!tt || !tt->matvec || row_bytes == 0 || begin < 0 || end > w->rows || begin >= end) {
-        if (begin >= 0 && end > begin)
-            memset(out + begin, 0, (size_t)(end - begin) * sizeof *out);
-        return;
-    }
-    tt->matvec((const uint8_t *)w->data + (size_t)begin * row_bytes, row_bytes, end - begin, w->cols, x, out + begin);
-}
-
 /* Bytes of weights a tile of nu_matmul aims at: small enough to stay in the first-level cache
  * while every input of the chunk passes over it. */
 #define TILE_BYTES (16 * 1024)

@@ -31,9 +31,6 @@ const void *nu_convert_input(NuType weight_type, const float *x, int64_t n, void
  * consistent shapes (model.c checks the weights once); any other type yields zeros. out must
  * not overlap x. */
 void nu_matvec(const NuTensor *w, const void *x, float *out);
-/* Rows begin..end-1 of nu_matvec (out[begin..end) written): each row's bits are those of
- * nu_matvec, so ranges can go to different threads. */
-void nu_matvec_rows(const NuTensor *w, const void *x, float *out, int64_t begin, int64_t end);
 
 /* The product for n inputs: out[t * out_stride + r] = W[r] . x_t for t < n, input x_t (converted
  * as for nu_matvec) at x + t * x_stride bytes. Each row's dot product is nu_matvec's, bit for
