@@ -57,49 +57,39 @@ void nu_f32_from_float(const float *src, void *dst, int64_t n) {
     memcpy(dst, src, (size_t)n * sizeof *src);
 }
 
-/* Rows of 16-bit types may start on any even byte: read and write them with memcpy. */
-void nu_f16_to_float(const void *src, float *dst, int64_t n) {
-    const uint8_t *p = src;
-    for (int64_t i = 0; i < n; i++) {
-        uint16_t h;
-        memcpy(&h, p + 2 * i, 2);
-        dst[i] = nu_f16_to_f32(h);
-    }
-}
-
-void nu_f16_from_float(const float *src, void *dst, int64_t n) {
-    uint8_t *p = dst;
-    for (int64_t i = 0; i < n; i++) {
-        uint16_t h = nu_f32_to_f16(src[i]);
-        memcpy(p + 2 * i, &h, 2);
-    }
-}
-
-void nu_bf16_to_float(const void *src, float *dst, int64_t n) {
-    const uint8_t *p = src;
-    for (int64_t i = 0; i < n; i++) {
-        uint16_t h;
-        memcpy(&h, p + 2 * i, 2);
-        dst[i] = nu_bf16_to_f32(h);
-    }
-}
-
-void nu_bf16_from_float(const float *src, void *dst, int64_t n) {
-    uint8_t *p = dst;
-    for (int64_t i = 0; i < n; i++) {
-        uint16_t h = nu_f32_to_bf16(src[i]);
-        memcpy(p + 2 * i, &h, 2);
-    }
-}
-
-/* --- products ------------------------------------------------------------------------------ */
-
-/* Element i of a 16-bit row, unaligned-safe. */
+/* Rows of 16-bit types may start on any even byte: elements are read and written with memcpy. */
 static inline uint16_t load16(const uint8_t *p, int64_t i) {
     uint16_t h;
     memcpy(&h, p + 2 * i, 2);
     return h;
 }
+
+static inline void store16(uint8_t *p, int64_t i, uint16_t h) {
+    memcpy(p + 2 * i, &h, 2);
+}
+
+void nu_f16_to_float(const void *src, float *dst, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        dst[i] = nu_f16_to_f32(load16(src, i));
+}
+
+void nu_f16_from_float(const float *src, void *dst, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        store16(dst, i, nu_f32_to_f16(src[i]));
+}
+
+void nu_bf16_to_float(const void *src, float *dst, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        dst[i] = nu_bf16_to_f32(load16(src, i));
+}
+
+void nu_bf16_from_float(const float *src, void *dst, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        store16(dst, i, nu_f32_to_bf16(src[i]));
+}
+
+/* --- products ------------------------------------------------------------------------------ */
+
 
 #ifdef NU_SIMD
 /* Eight bfloats to floats: each is the top half of its float. */
