@@ -49,13 +49,8 @@ void nu_iq4_nl_to_wide(const void *src, void *dst, int64_t n) {
 }
 
 static float group_scale(const float *x, uint8_t *L) {
-    float amax = 0, max = 0;
-    for (int j = 0; j < 32; j++)
-        if (fabsf(x[j]) > amax) {
-            amax = fabsf(x[j]);
-            max = x[j];
-        }
-    if (amax < GROUP_MAX_EPS)
+    float max = signed_absmax(x, 32);
+    if (fabsf(max) < GROUP_MAX_EPS)
         return 0.0f;
     const int8_t *v = nu_iq4_values;
     float d = -max / (float)v[0];
@@ -111,14 +106,9 @@ void nu_iq4_xs_from_float(const float *x, void *dst, int64_t n) {
     uint8_t L[32];
     float scales[8];
     for (int64_t i = 0; i < n / NU_QK_K; i++, y++, x += NU_QK_K) {
-        float max_scale = 0, amax_scale = 0;
-        for (int j = 0; j < 8; j++) {
+        for (int j = 0; j < 8; j++)
             scales[j] = group_scale(x + 32 * j, L);
-            if (fabsf(scales[j]) > amax_scale) {
-                amax_scale = fabsf(scales[j]);
-                max_scale = scales[j];
-            }
-        }
+        float max_scale = signed_absmax(scales, 8);
         float d = -max_scale / 32;
         y->d = nu_f32_to_f16(d);
         y->scales_h = 0;

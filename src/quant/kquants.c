@@ -21,14 +21,7 @@ static inline int clampi(int v, int lo, int hi) {
 /* ggml's make_qx_quants with rmse_type 1 and no weights (Q6_K): symmetric levels
  * -nmax..nmax-1, weights x^2, the best of 19 scales around nmax / max. L gets level + nmax. */
 static float make_qx_quants(int n, int nmax, const float *x, int8_t *L) {
-    float max = 0, amax = 0;
-    for (int i = 0; i < n; i++) {
-        float ax = fabsf(x[i]);
-        if (ax > amax) {
-            amax = ax;
-            max = x[i];
-        }
-    }
+    float max = signed_absmax(x, n), amax = fabsf(max);
     if (amax < GROUP_MAX_EPS) {
         memset(L, 0, (size_t)n);
         return 0.0f;
@@ -68,14 +61,7 @@ static float make_qx_quants(int n, int nmax, const float *x, int8_t *L) {
 /* ggml's make_q3_quants with do_rmse (Q3_K): start from nmax / max, then up to five rounds of
  * moving single levels while the weighted error falls. L gets level + nmax. */
 static float make_q3_quants(int n, int nmax, const float *x, int8_t *L) {
-    float max = 0, amax = 0;
-    for (int i = 0; i < n; i++) {
-        float ax = fabsf(x[i]);
-        if (ax > amax) {
-            amax = ax;
-            max = x[i];
-        }
-    }
+    float max = signed_absmax(x, n), amax = fabsf(max);
     if (amax < GROUP_MAX_EPS) {
         memset(L, 0, (size_t)n);
         return 0.0f;
@@ -285,14 +271,9 @@ void nu_q3_K_from_float(const float *x, void *dst, int64_t n) {
     int8_t L[NU_QK_K];
     float scales[16];
     for (int64_t i = 0; i < n / NU_QK_K; i++, y++, x += NU_QK_K) {
-        float max_scale = 0, amax = 0;
-        for (int j = 0; j < 16; j++) {
+        for (int j = 0; j < 16; j++)
             scales[j] = make_q3_quants(16, 4, x + 16 * j, L + 16 * j);
-            if (fabsf(scales[j]) > amax) {
-                amax = fabsf(scales[j]);
-                max_scale = scales[j];
-            }
-        }
+        float max_scale = signed_absmax(scales, 16);
         memset(y->scales, 0, sizeof y->scales);
         y->d = nu_f32_to_f16(0.0f);
         if (max_scale) {
@@ -511,15 +492,8 @@ void nu_q8_K_to_float(const void *src, float *dst, int64_t n) {
 void nu_q8_K_from_float(const float *x, void *dst, int64_t n) {
     NuBlockQ8_K *y = dst;
     for (int64_t i = 0; i < n / NU_QK_K; i++, y++, x += NU_QK_K) {
-        float max = 0, amax = 0;
-        for (int e = 0; e < NU_QK_K; e++) {
-            float ax = fabsf(x[e]);
-            if (ax > amax) {
-                amax = ax;
-                max = x[e];
-            }
-        }
-        if (!amax) {
+        float max = signed_absmax(x, NU_QK_K);
+        if (!max) {
             memset(y, 0, sizeof *y);
             continue;
         }

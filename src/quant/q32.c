@@ -120,18 +120,6 @@ static void quantize_row_q8_1(const float *x, NuBlockQ8_1 *y, int64_t n, int inp
     }
 }
 
-/* The element of largest magnitude (the first one on ties), as ggml's Q4_0/Q5_0 find it. */
-static float block_signed_max(const float *xb) {
-    float amax = 0.0f, max = 0.0f;
-    for (int j = 0; j < NU_QK; j++) {
-        if (amax < fabsf(xb[j])) {
-            amax = fabsf(xb[j]);
-            max = xb[j];
-        }
-    }
-    return max;
-}
-
 /* The block's min and max (NaN ignored), as ggml's Q4_1/Q5_1 find them. */
 static void block_min_max(const float *xb, float *min, float *max) {
     *min = FLT_MAX;
@@ -149,7 +137,7 @@ static void block_min_max(const float *xb, float *min, float *max) {
 void nu_quantize_row_q4_0(const float *x, NuBlockQ4_0 *y, int64_t n) {
     for (int64_t b = 0; b < n / NU_QK; b++) {
         const float *xb = x + b * NU_QK;
-        float d = block_signed_max(xb) / -8.0f;
+        float d = signed_absmax(xb, NU_QK) / -8.0f;
         float id = d != 0.0f ? 1.0f / d : 0.0f;
         y[b].d = nu_f32_to_f16(d);
         for (int j = 0; j < NU_QK / 2; j++) {
@@ -193,7 +181,7 @@ static void pack_q5(const int *level, uint8_t *qs, uint8_t qh[4]) {
 static void quantize_row_q5_0(const float *x, NuBlockQ5_0 *y, int64_t n) {
     for (int64_t b = 0; b < n / NU_QK; b++) {
         const float *xb = x + b * NU_QK;
-        float d = block_signed_max(xb) / -16.0f;
+        float d = signed_absmax(xb, NU_QK) / -16.0f;
         float id = d != 0.0f ? 1.0f / d : 0.0f;
         int level[NU_QK];
         y[b].d = nu_f32_to_f16(d);

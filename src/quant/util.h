@@ -12,11 +12,26 @@
 #ifndef NUCLEUS_QUANT_UTIL_H
 #define NUCLEUS_QUANT_UTIL_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "quant.h"
 #include "simd.h"
+
+/* The element of x[0..n) of largest magnitude, sign kept (the first on ties, NaN skipped): the
+ * value ggml's reference quantizers derive a symmetric scale from. */
+static inline float signed_absmax(const float *x, int64_t n) {
+    float amax = 0.0f, max = 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+        float ax = fabsf(x[i]);
+        if (ax > amax) {
+            amax = ax;
+            max = x[i];
+        }
+    }
+    return max;
+}
 
 static inline float reduce4(const float *a) {
     return (a[0] + a[2]) + (a[1] + a[3]);
