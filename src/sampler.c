@@ -18,6 +18,8 @@
 
 #include "simd.h"
 
+#define RADIX_MAX_BITS 13 /* widest radix digit: 8192 counts per pass */
+
 struct NuSampler {
     NuSamplerParams params;
     uint64_t rng;
@@ -33,10 +35,12 @@ struct NuSampler {
     int64_t cap;      /* vocabulary size the buffers below are allocated for */
     float *work;      /* logits after bias and penalties */
     float *exps;      /* e^x of each token, by id: probabilities before dividing by S */
-    uint32_t *cand_ids, *cand_keys, *tmp_ids, *tmp_keys;
+    uint32_t *cand_ids, *cand_keys;
+    uint64_t *packed; /* the radix sort's other buffer: key << 32 | id */
     int32_t *out_ids;
     float *out_probs;
     double *out_cumulative;
+    uint32_t radix_count[2 << RADIX_MAX_BITS]; /* digit counts, one table per pass */
 
     NuReport report;
 };
@@ -251,13 +255,13 @@ static void free_buffers(NuSampler *s) {
     free(s->exps);
     free(s->cand_ids);
     free(s->cand_keys);
-    free(s->tmp_ids);
-    free(s->tmp_keys);
+    free(s->packed);
     free(s->out_ids);
     free(s->out_probs);
     free(s->out_cumulative);
     s->work = s->exps = NULL;
-    s->cand_ids = s->cand_keys = s->tmp_ids = s->tmp_keys = NULL;
+    s->cand_ids = s->cand_keys = NULL;
+    s->packed = NULL;
     s->out_ids = NULL;
     s->out_probs = NULL;
     s->out_cumulative = NULL;
@@ -282,13 +286,12 @@ static NuCode reserve(NuSampler *s, int64_t n, NuError *err) {
     s->exps = malloc(m * sizeof(float));
     s->cand_ids = malloc(m * sizeof(uint32_t));
     s->cand_keys = malloc(m * sizeof(uint32_t));
-    s->tmp_ids = malloc(m * sizeof(uint32_t));
-    s->tmp_keys = malloc(m * sizeof(uint32_t));
+    s->packed = malloc(m * sizeof(uint64_t));
     s->out_ids = malloc(m * sizeof(int32_t));
     s->out_probs = malloc(m * sizeof(float));
     s->out_cumulative = malloc(m * sizeof(double));
-    if (!s->work || !s->exps || !s->cand_ids || !s->cand_keys || !s->tmp_ids || !s->tmp_keys ||
-        !s->out_ids || !s->out_probs || !s->out_cumulative) {
+    if (!s->work || !s->exps || !s->cand_ids || !s->cand_keys || !s->packed || !s->out_ids ||
+        !s->out_probs || !s->out_cumulative) {
         free_buffers(s);
         return nu_fail(err, NU_ERR_NOMEM, "cannot allocate sampler buffers for %lld tokens",
                        (long long)n);
@@ -638,9 +641,22 @@ static uint32_t kth_key(const uint32_t *keys, int64_t m, int64_t k, uint32_t *tm
     }
 }
 
-/* Stable sort of (keys, ids) by key: LSD radix with 8-bit digits, skipping digits every key
- * shares. Stability keeps equal probabilities in ascending id order. */
-static void radix_sort(uint32_t *keys, uint32_t *ids, uint32_t *tmp_keys, uint32_t *tmp_ids,
+/* The digit width and pass count for m keys spanning `bits` bits. Passes come in pairs (see
+ * radix_sort); two when the digits fit RADIX_MAX_BITS and their 2^width counts stay below m,
+ * otherwise four of at most 8 bits. */
+static int radix_width(int64_t m, int bits, int *passes) {
+    int widest = 8;
+    while (widest < RADIX_MAX_BITS && ((int64_t)2 << widest) <= m) widest++;
+    *passes = bits <= 2 * widest ? 2 : 4;
+    return (bits + *passes - 1) / *passes;
+}
+
+/* Stable sort of (keys, ids) by key: LSD radix over only the bits in which the keys differ
+ * (digits of key - the smallest key), with the counts of every pass taken in one sweep.
+ * Passes alternate between the two arrays and `packed` (key << 32 | id: one load and one store
+ * per entry), an even number of them, so the result ends in keys and ids. Stability keeps equal
+ * probabilities in ascending id order. */
+static void radix_sort(uint32_t *keys, uint32_t *ids, uint64_t *packed, uint32_t *count,
                        int64_t m) {
     if (m < 64) { /* insertion sort: stable, and cheaper for the usual small nucleus */
         for (int64_t i = 1; i < m; i++) {
@@ -651,18 +667,40 @@ static void radix_sort(uint32_t *keys, uint32_t *ids, uint32_t *tmp_keys, uint32
         }
         return;
     }
-    for (int shift = 0; shift < 32; shift += 8) {
-        int64_t count[257] = { 0 };
-        for (int64_t i = 0; i < m; i++) count[((keys[i] >> shift) & 0xFF) + 1]++;
-        if (count[((keys[0] >> shift) & 0xFF) + 1] == m) continue; /* one digit value only */
-        for (int d = 0; d < 256; d++) count[d + 1] += count[d];
-        for (int64_t i = 0; i < m; i++) {
-            int64_t at = count[(keys[i] >> shift) & 0xFF]++;
-            tmp_keys[at] = keys[i];
-            tmp_ids[at] = ids[i];
+    uint32_t lo = keys[0], hi = keys[0];
+    for (int64_t i = 1; i < m; i++) {
+        lo = keys[i] < lo ? keys[i] : lo;
+        hi = keys[i] > hi ? keys[i] : hi;
+    }
+    if (lo == hi) return; /* one probability: already in id order */
+    int passes, width = radix_width(m, 32 - __builtin_clz(hi - lo), &passes);
+    const uint32_t buckets = 1u << width, mask = buckets - 1;
+    memset(count, 0, (size_t)passes * buckets * sizeof *count);
+    for (int p = 0; p < passes; p++) {
+        uint32_t *c = count + p * buckets;
+        for (int64_t i = 0; i < m; i++) c[((keys[i] - lo) >> (p * width)) & mask]++;
+        uint32_t at = 0; /* counts -> where each digit's run starts */
+        for (uint32_t d = 0; d < buckets; d++) {
+            uint32_t k = c[d];
+            c[d] = at;
+            at += k;
         }
-        memcpy(keys, tmp_keys, (size_t)m * sizeof *keys);
-        memcpy(ids, tmp_ids, (size_t)m * sizeof *ids);
+    }
+    for (int p = 0; p < passes; p += 2) {
+        uint32_t *c = count + p * buckets;
+        int shift = p * width;
+        for (int64_t i = 0; i < m; i++) {
+            uint32_t key = keys[i] - lo;
+            packed[c[(key >> shift) & mask]++] = (uint64_t)key << 32 | ids[i];
+        }
+        c += buckets;
+        shift += width + 32;
+        for (int64_t i = 0; i < m; i++) {
+            uint64_t v = packed[i];
+            uint32_t at = c[(v >> shift) & mask]++;
+            keys[at] = (uint32_t)(v >> 32) + lo;
+            ids[at] = (uint32_t)v;
+        }
     }
 }
 
@@ -873,10 +911,10 @@ NuCode nu_sampler_run(NuSampler *s, const float *logits, int64_t n, int do_draw,
         if (count_only && m > need) {
             /* Only the first `need` entries (and their ties) can be kept or reported: on a
              * flat distribution the set is far larger, so select before sorting. */
-            float cut = key_prob(kth_key(s->cand_keys, m, need, s->tmp_keys));
+            float cut = key_prob(kth_key(s->cand_keys, m, need, (uint32_t *)s->packed));
             m = keep_above(s->cand_ids, s->cand_keys, m, cut);
         }
-        radix_sort(s->cand_keys, s->cand_ids, s->tmp_keys, s->tmp_ids, m);
+        radix_sort(s->cand_keys, s->cand_ids, s->packed, s->radix_count, m);
         nonzero = m;
         while (nonzero > 0 && key_prob(s->cand_keys[nonzero - 1]) == 0.0f) nonzero--;
         if (greedy) {
