@@ -18,6 +18,7 @@
 
 #include "simd.h"
 
+#define BLOCK 32          /* tokens per block of the maximum pass (see gather_above) */
 #define RADIX_MAX_BITS 13 /* widest radix digit: 8192 counts per pass */
 
 struct NuSampler {
@@ -35,6 +36,7 @@ struct NuSampler {
     int64_t cap;      /* vocabulary size the buffers below are allocated for */
     float *work;      /* logits after bias and penalties */
     float *exps;      /* e^x of each token, by id: probabilities before dividing by S */
+    float *block_max; /* each BLOCK of tokens' largest logit, then a bound of its e^x */
     uint32_t *cand_ids, *cand_keys;
     uint64_t *packed; /* the radix sort's other buffer: key << 32 | id */
     int32_t *out_ids;
@@ -253,13 +255,14 @@ NuCode nu_sampler_new(NuSampler **out, NuError *err) {
 static void free_buffers(NuSampler *s) {
     free(s->work);
     free(s->exps);
+    free(s->block_max);
     free(s->cand_ids);
     free(s->cand_keys);
     free(s->packed);
     free(s->out_ids);
     free(s->out_probs);
     free(s->out_cumulative);
-    s->work = s->exps = NULL;
+    s->work = s->exps = s->block_max = NULL;
     s->cand_ids = s->cand_keys = NULL;
     s->packed = NULL;
     s->out_ids = NULL;
@@ -284,13 +287,14 @@ static NuCode reserve(NuSampler *s, int64_t n, NuError *err) {
     size_t m = (size_t)n;
     s->work = malloc(m * sizeof(float));
     s->exps = malloc(m * sizeof(float));
+    s->block_max = malloc((m / BLOCK + 1) * sizeof(float));
     s->cand_ids = malloc(m * sizeof(uint32_t));
     s->cand_keys = malloc(m * sizeof(uint32_t));
     s->packed = malloc(m * sizeof(uint64_t));
     s->out_ids = malloc(m * sizeof(int32_t));
     s->out_probs = malloc(m * sizeof(float));
     s->out_cumulative = malloc(m * sizeof(double));
-    if (!s->work || !s->exps || !s->cand_ids || !s->cand_keys || !s->packed || !s->out_ids ||
+    if (!s->work || !s->exps || !s->block_max || !s->cand_ids || !s->cand_keys || !s->packed || !s->out_ids ||
         !s->out_probs || !s->out_cumulative) {
         free_buffers(s);
         return nu_fail(err, NU_ERR_NOMEM, "cannot allocate sampler buffers for %lld tokens",
@@ -302,39 +306,52 @@ static NuCode reserve(NuSampler *s, int64_t n, NuError *err) {
 
 /* ---- step 1: bias and penalties on a copy of the logits ---------------------------------- */
 
-/* The largest logit; *bad is set when any is NaN or +Inf. When `out` is not NULL the logits
- * are copied there in the same pass (bias and penalties then edit the copy). */
-static float scan_max(const float *in, float *out, int64_t n, int *bad) {
-    int64_t i = 0;
+/* The largest logit, and in bmax[b] that of tokens [BLOCK b, BLOCK b + BLOCK); *bad is set
+ * when any is NaN or +Inf. When `out` is not NULL the logits are copied there in the same pass
+ * (bias and penalties then edit the copy). */
+static float scan_max(const float *in, float *out, float *bmax, int64_t n, int *bad) {
     float max = -INFINITY;
     int ok = 1;
 #ifdef NU_SIMD
-    /* Two independent chains: one pmax per vector would wait on the previous one. */
     const v128 inf = f32x4_splat(INFINITY);
-    v128 vmax = f32x4_splat(-INFINITY), vmax2 = vmax;
-    v128 vok = i32x4_splat(-1), vok2 = vok;
-    for (; i + 8 <= n; i += 8) {
-        v128 v = v128_load(in + i), v2 = v128_load(in + i + 4);
-        if (out) {
-            v128_store(out + i, v);
-            v128_store(out + i + 4, v2);
-        }
-        vok = v128_and(vok, f32x4_lt(v, inf));
-        vok2 = v128_and(vok2, f32x4_lt(v2, inf));
-        vmax = f32x4_pmax(vmax, v);
-        vmax2 = f32x4_pmax(vmax2, v2);
-    }
-    vmax = f32x4_pmax(vmax, vmax2);
-    ok = i32x4_all_true(v128_and(vok, vok2));
-    float lanes[4];
-    v128_store(lanes, vmax);
-    for (int j = 0; j < 4; j++) max = lanes[j] > max ? lanes[j] : max;
+    v128 vok = i32x4_splat(-1);
 #endif
-    for (; i < n; i++) {
-        if (out) out[i] = in[i];
-        ok &= in[i] < INFINITY;
-        max = in[i] > max ? in[i] : max;
+    for (int64_t start = 0; start < n; start += BLOCK) {
+        const int64_t end = start + BLOCK < n ? start + BLOCK : n;
+        int64_t i = start;
+        float block = -INFINITY;
+#ifdef NU_SIMD
+        if (end - start == BLOCK) {
+            /* Two independent chains: one pmax per vector would wait on the previous one. */
+            v128 vmax = f32x4_splat(-INFINITY), vmax2 = vmax;
+            for (int j = 0; j < BLOCK; j += 8) {
+                v128 v = v128_load(in + i + j), v2 = v128_load(in + i + j + 4);
+                if (out) {
+                    v128_store(out + i + j, v);
+                    v128_store(out + i + j + 4, v2);
+                }
+                vok = v128_and(vok, v128_and(f32x4_lt(v, inf), f32x4_lt(v2, inf)));
+                vmax = f32x4_pmax(vmax, v);
+                vmax2 = f32x4_pmax(vmax2, v2);
+            }
+            vmax = f32x4_pmax(vmax, vmax2);
+            vmax = f32x4_pmax(vmax, i32x4_swap_halves(vmax));
+            float a = f32x4_first(vmax), b = f32x4_second(vmax);
+            block = a > b ? a : b;
+            i = end;
+        }
+#endif
+        for (; i < end; i++) {
+            if (out) out[i] = in[i];
+            ok &= in[i] < INFINITY;
+            block = in[i] > block ? in[i] : block;
+        }
+        bmax[start / BLOCK] = block;
+        max = block > max ? block : max;
     }
+#ifdef NU_SIMD
+    ok &= i32x4_all_true(vok);
+#endif
     *bad = !ok;
     return max;
 }
@@ -384,14 +401,13 @@ static NuCode prepare_logits(NuSampler *s, const float *logits, int64_t n, const
                            "logit bias token id %d is outside the vocabulary of %lld tokens",
                            (int)s->bias_ids[i], (long long)n);
     int edit = s->bias_count > 0 || penalties_on(s), bad;
-    float m = scan_max(logits, edit ? s->work : NULL, n, &bad);
+    float m = scan_max(logits, edit ? s->work : NULL, s->block_max, n, &bad);
     if (bad) return report_bad_logit(logits, n, err);
     *out = logits;
     if (edit) {
         for (int32_t i = 0; i < s->bias_count; i++) s->work[s->bias_ids[i]] += s->bias_values[i];
         if (penalties_on(s)) apply_penalties(s, n);
-        m = -INFINITY;
-        for (int64_t i = 0; i < n; i++) m = s->work[i] > m ? s->work[i] : m;
+        m = scan_max(s->work, NULL, s->block_max, n, &bad); /* bad: +Inf is caught below */
         *out = s->work;
     }
     if (m == -INFINITY)
@@ -440,7 +456,12 @@ static inline __attribute__((always_inline)) SoftmaxSums exp_pass(const float *l
     v128 x01 = i32x4_splat(0), x23 = i32x4_splat(0);
     while (i < whole) {
         const int64_t end = i + ENTROPY_BLOCK < whole ? i + ENTROPY_BLOCK : whole;
+        /* Two loops per block: e first, then the sums from the e and x just stored. In one
+         * loop the fifteen constants and three accumulators outgrow the sixteen vector
+         * registers, and the spilled accumulators put a store and a load on every chain. */
         v128 block_ex = f32x4_splat(0);
+        float xs[ENTROPY_BLOCK];
+        const int64_t start = i;
 #ifdef __clang__ /* unrolled, the constants no longer fit in registers */
 #pragma clang loop unroll(disable)
 #endif
@@ -448,6 +469,7 @@ static inline __attribute__((always_inline)) SoftmaxSums exp_pass(const float *l
             v128 x = f32x4_sub(v128_load(logits + i), vmax);
             if (divide) x = f32x4_div(x, vt);
             x = f32x4_pmax(vmin, x); /* x < vmin ? vmin : x, also for -Inf */
+            v128_store(xs + (i - start), x);
             v128 kmagic = f32x4_add(f32x4_mul(x, log2e), magic);
             v128 k = f32x4_sub(kmagic, magic);
             v128 r = f32x4_sub(f32x4_sub(x, f32x4_mul(k, ln2hi)), f32x4_mul(k, ln2lo));
@@ -460,8 +482,10 @@ static inline __attribute__((always_inline)) SoftmaxSums exp_pass(const float *l
             p = f32x4_add(f32x4_mul(p, r), one);
             /* k + magic holds k in its low mantissa bits: an integer k without a conversion */
             v128 scale = i32x4_shl(i32x4_add(i32x4_sub(kmagic, magic), bias), 23);
-            v128 ev = f32x4_mul(f32x4_mul(p, scale), tiny);
-            v128_store(e + i, ev);
+            v128_store(e + i, f32x4_mul(f32x4_mul(p, scale), tiny));
+        }
+        for (int64_t j = start; j < end; j += 4) {
+            v128 ev = v128_load(e + j), x = v128_load(xs + (j - start));
             v128 ev_hi = i32x4_swap_halves(ev);
             s01 = f64x2_add(s01, f64x2_promote_low_f32x4(ev));
             s23 = f64x2_add(s23, f64x2_promote_low_f32x4(ev_hi));
@@ -563,33 +587,52 @@ static const uint8_t COMPACT[16][16] = {
 #undef LANE
 #endif
 
-/* Writes the ids (ascending) of the tokens with p >= threshold and their sort keys; returns
- * how many. The key is the complemented bits of p, so ascending keys are descending p. */
-static int64_t gather_above(const float *e, int64_t n, float inv, float threshold,
-                            uint32_t *ids, uint32_t *keys) {
-    int64_t i = 0, m = 0;
-#ifdef NU_SIMD
-    /* Branch-free stream compaction: every step stores four lanes at ids + m (m <= i, so
-     * they stay inside the n-entry buffers) and advances m by the lanes kept. */
-    const v128 vinv = f32x4_splat(inv), vt = f32x4_splat(threshold);
-    const v128 four = i32x4_splat(4);
-    v128 idx = u32x4_make(0, 1, 2, 3);
-    for (; i + 4 <= n; i += 4) {
-        v128 p = f32x4_mul(v128_load(e + i), vinv), keep = f32x4_ge(p, vt), at = idx;
-        idx = i32x4_add(idx, four);
-        if (!v128_any_true(keep)) continue; /* the usual case below a peaked head */
-        int mask = i32x4_bitmask(keep);
-        v128 pack = v128_load(COMPACT[mask]);
-        v128_store(ids + m, i8x16_swizzle(at, pack));
-        v128_store(keys + m, i8x16_swizzle(v128_not(p), pack));
-        m += __builtin_popcount((unsigned)mask);
+/* Replaces each block's largest logit by an upper bound of its tokens' e: x <= -15 (computed
+ * as exp_pass does, which keeps the order of the logits) gives e <= e^-15 < 0.65 * 2^-21, far
+ * inside nu_expf's error of about an ulp, so 2^-21; otherwise 1. That bound times inv is below
+ * the first gathering threshold p_max / 2^20 (see gather_above). */
+static void block_bounds(float *bmax, int64_t n, float max, float t) {
+    for (int64_t b = 0; b * BLOCK < n; b++) {
+        float x = bmax[b] - max;
+        if (t != 1.0f) x = x / t;
+        bmax[b] = x <= -15.0f ? 0x1p-21f : 1.0f;
     }
+}
+
+/* Writes the ids (ascending) of the tokens with p >= threshold and their sort keys; returns
+ * how many. The key is the complemented bits of p, so ascending keys are descending p. A block
+ * whose bound of e (block_bounds) gives p < threshold is skipped: p = e * inv rounds
+ * monotonically in e, so it holds no such token (below a peaked head, most blocks). */
+static int64_t gather_above(const float *e, const float *bound, int64_t n, float inv,
+                            float threshold, uint32_t *ids, uint32_t *keys) {
+    int64_t m = 0;
+#ifdef NU_SIMD
+    const v128 vinv = f32x4_splat(inv), vt = f32x4_splat(threshold);
 #endif
-    for (; i < n; i++) { /* branch-free too: write every token, advance past the kept */
-        union { float f; uint32_t u; } p = { e[i] * inv };
-        ids[m] = (uint32_t)i;
-        keys[m] = ~p.u;
-        m += p.f >= threshold;
+    for (int64_t start = 0; start < n; start += BLOCK) {
+        if (bound[start / BLOCK] * inv < threshold) continue;
+        const int64_t end = start + BLOCK < n ? start + BLOCK : n;
+        int64_t i = start;
+#ifdef NU_SIMD
+        /* Branch-free stream compaction: every step stores four lanes at ids + m (m <= i, so
+         * they stay inside the n-entry buffers) and advances m by the lanes kept. */
+        for (; i + 4 <= end; i += 4) {
+            v128 p = f32x4_mul(v128_load(e + i), vinv), keep = f32x4_ge(p, vt);
+            if (!v128_any_true(keep)) continue;
+            int mask = i32x4_bitmask(keep);
+            v128 pack = v128_load(COMPACT[mask]);
+            v128 at = i32x4_add(i32x4_splat((int32_t)i), u32x4_make(0, 1, 2, 3));
+            v128_store(ids + m, i8x16_swizzle(at, pack));
+            v128_store(keys + m, i8x16_swizzle(v128_not(p), pack));
+            m += __builtin_popcount((unsigned)mask);
+        }
+#endif
+        for (; i < end; i++) { /* branch-free too: write every token, advance past the kept */
+            union { float f; uint32_t u; } p = { e[i] * inv };
+            ids[m] = (uint32_t)i;
+            keys[m] = ~p.u;
+            m += p.f >= threshold;
+        }
     }
     return m;
 }
@@ -882,6 +925,7 @@ NuCode nu_sampler_run(NuSampler *s, const float *logits, int64_t n, int do_draw,
     SoftmaxSums sums = t == 1.0f ? exp_pass(x, s->exps, n, max, 1.0f)
                                  : exp_pass(x, s->exps, n, max, t);
     float inv = (float)(1.0 / sums.sum), p_max = inv; /* the maximum has e = exp(0) = 1 */
+    block_bounds(s->block_max, n, max, t);
 
     int64_t need = min64(n, max64(max64(prm->top_n, prm->min_keep), 1));
     int k_on = prm->top_k > 0 && prm->top_k < n;
@@ -893,7 +937,7 @@ NuCode nu_sampler_run(NuSampler *s, const float *logits, int64_t n, int do_draw,
     for (;;) {
         /* Gather {p >= threshold}, then keep the smallest set on the ladder above it that is
          * large enough; if none is, gather again lower. */
-        m = gather_above(s->exps, n, inv, threshold, s->cand_ids, s->cand_keys);
+        m = gather_above(s->exps, s->block_max, n, inv, threshold, s->cand_ids, s->cand_keys);
         float ladder[LADDER];
         int64_t count[LADDER];
         double mass[LADDER];
