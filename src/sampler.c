@@ -294,8 +294,8 @@ static NuCode reserve(NuSampler *s, int64_t n, NuError *err) {
     s->out_ids = malloc(m * sizeof(int32_t));
     s->out_probs = malloc(m * sizeof(float));
     s->out_cumulative = malloc(m * sizeof(double));
-    if (!s->work || !s->exps || !s->block_max || !s->cand_ids || !s->cand_keys || !s->packed || !s->out_ids ||
-        !s->out_probs || !s->out_cumulative) {
+    if (!s->work || !s->exps || !s->block_max || !s->cand_ids || !s->cand_keys || !s->packed ||
+        !s->out_ids || !s->out_probs || !s->out_cumulative) {
         free_buffers(s);
         return nu_fail(err, NU_ERR_NOMEM, "cannot allocate sampler buffers for %lld tokens",
                        (long long)n);

@@ -316,6 +316,62 @@ static void test_against_full_sort(void) {
     }
 }
 
+/* Gathering skips the blocks of 32 tokens whose largest logit is far below the maximum. At
+ * temperatures other than 1, after a bias lifts a token of such a block to the top, and with
+ * a vocabulary that ends in a partial block, the nucleus and report must still be the prefix
+ * of the full order (p = 1 gathers every token, skipping nothing). */
+static void test_block_skip(void) {
+    enum { N = 32000 + 13 };
+    static float l[N];
+    const float temps[3] = { 0.5f, 1.0f, 1.7f };
+    normal_logits(l, N, 10, 77);
+    for (int bi = 0; bi < 2; bi++) {
+        for (int ti = 0; ti < 3; ti++) {
+            NuError err;
+            NuSampler *all = make(temps[ti], 0, 1.0, 0, 1, 1);
+            NuSampler *s = make(temps[ti], 0, 0.9, 0, 1, 1);
+            int32_t id = N - 5; /* in the partial last block */
+            float lift = 60 - l[id];
+            if (bi) {
+                CHECK(nu_sampler_set_bias(all, &id, &lift, 1, &err) == NU_OK);
+                CHECK(nu_sampler_set_bias(s, &id, &lift, 1, &err) == NU_OK);
+            }
+            const NuReport *full = inspect(all, l, N), *r = inspect(s, l, N);
+            CHECK(!bi || (r->ids[0] == id && full->ids[0] == id));
+            int expect = 0;
+            double cum = 0;
+            while (expect < N && (expect == 0 || cum < 0.9 - 1e-6)) cum += full->probs[expect++];
+            CHECK(r->nucleus_size == expect);
+            CHECK(r->count == (expect > 64 ? expect : 64));
+            int prefix = 1;
+            for (int j = 0; j < r->count; j++)
+                prefix &= r->ids[j] == full->ids[j] && r->probs[j] == full->probs[j] &&
+                          r->cumulative[j] == full->cumulative[j];
+            CHECK(prefix);
+            nu_sampler_free(all);
+            nu_sampler_free(s);
+        }
+    }
+    /* A lone token at x = -3.5 in its block must not be skipped: it ranks above the 31 tokens
+     * at x = -6 that share a block with one at x = -1, and top-p 0.95 keeps it. */
+    static float lone[1280];
+    for (int ti = 0; ti < 3; ti++) {
+        for (int i = 0; i < 1280; i++) lone[i] = -30 * temps[ti];
+        lone[0] = 0;
+        lone[160] = -1 * temps[ti];
+        for (int i = 161; i < 192; i++) lone[i] = -6 * temps[ti];
+        lone[640] = -3.5f * temps[ti];
+        NuSampler *s = make(temps[ti], 0, 0.95, 0, 1, 1);
+        NuSamplerParams prm = *nu_sampler_params(s);
+        prm.top_n = 0;
+        CHECK(nu_sampler_set_params(s, &prm, NULL) == NU_OK);
+        const NuReport *r = inspect(s, lone, 1280);
+        CHECK(r->nucleus_size == 5 && r->ids[0] == 0 && r->ids[1] == 160 && r->ids[2] == 640);
+        CHECK(r->ids[3] == 161 && r->ids[4] == 162);
+        nu_sampler_free(s);
+    }
+}
+
 /* 200k draws follow the renormalised nucleus: chi-square with 3 degrees of freedom below
  * 16.27 (the 0.999 quantile), and no draw outside the nucleus. */
 static void test_statistics(void) {
@@ -349,6 +405,7 @@ int main(void) {
     test_rng_stream();
     test_expf();
     test_against_full_sort();
+    test_block_skip();
     test_statistics();
     return check_summary("test_sampler");
 }
