@@ -767,18 +767,59 @@ static void argmax_to_front(NuSampler *s, const float *logits, float max) {
 
 typedef enum { CUT_DONE, CUT_NEED_MORE } CutResult;
 
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
 static int64_t at_least(int64_t size, int64_t min_keep, int64_t before) {
     int64_t floor = min_keep < before ? min_keep : before;
     return size > floor ? size : floor;
 }
 
+/* cum[j] = p_0 + ... + p_j in double for j in [from, to), continuing from cum[from - 1]: the
+ * report's running sums, which the top-p cut and the draw read too. Added one by one they form
+ * a chain of dependent adds. When p_(to-1), the smallest of them, is >= 2^-29, every p is a
+ * multiple of 2^-52 and every partial sum (at most the sum of all p, below 1 + 2^-22) is one
+ * below 2, which a double holds exactly: no add rounds, so adding four entries at a time to
+ * the running sum gives the same bits as the chain. */
+static void cumulate(const uint32_t *keys, double *cum, int64_t from, int64_t to) {
+    if (from >= to) return;
+    double c = from > 0 ? cum[from - 1] : 0.0;
+    int64_t j = from;
+    if (key_prob(keys[to - 1]) >= 0x1p-29f) {
+        for (; j + 4 <= to; j += 4) {
+            double a = key_prob(keys[j]), b = a + key_prob(keys[j + 1]);
+            double d = b + key_prob(keys[j + 2]), e = d + key_prob(keys[j + 3]);
+            cum[j] = c + a;
+            cum[j + 1] = c + b;
+            cum[j + 2] = c + d;
+            cum[j + 3] = c + e;
+            c += e;
+        }
+    }
+    for (; j < to; j++) {
+        c += key_prob(keys[j]);
+        cum[j] = c;
+    }
+}
+
+#define CUT_CHUNK 512 /* running sums taken ahead of the top-p cut's search */
+
+/* The first j in [from, to) with cum[j] >= target; to if none. */
+static int64_t first_reaching(const double *cum, int64_t from, int64_t to, double target) {
+    while (from < to && cum[from] < target) from++;
+    return from;
+}
+
 /* Applies top-k, top-p and min-p to the m sorted candidates. `nonzero` is how many of them
- * have p > 0 and `complete` whether they include every token with p > 0. Returns
- * CUT_NEED_MORE when the top-p prefix runs past the candidates. */
+ * have p > 0 and `complete` whether they include every token with p > 0. The running sums the
+ * top-p cut needed are left in cum[0 .. *summed). Returns CUT_NEED_MORE when the top-p prefix
+ * runs past the candidates. */
 static CutResult apply_filters(const NuSamplerParams *prm, const uint32_t *keys, int64_t nonzero,
-                               int complete, int64_t n, int64_t *size_out) {
+                               int complete, int64_t n, double *cum, int64_t *summed,
+                               int64_t *size_out) {
     int64_t size = nonzero; /* tokens with probability 0 are never kept */
     int k_on = prm->top_k > 0 && prm->top_k < n;
+    *summed = 0;
     if (k_on) size = at_least(size < prm->top_k ? size : prm->top_k, prm->min_keep, size);
     if (prm->top_p < 1.0) {
         int64_t cut;
@@ -787,15 +828,20 @@ static CutResult apply_filters(const NuSamplerParams *prm, const uint32_t *keys,
         } else {
             double mass = 1.0; /* top-p sees the probabilities renormalised after top-k */
             if (k_on) {
-                mass = 0;
-                for (int64_t j = 0; j < size; j++) mass += key_prob(keys[j]);
+                cumulate(keys, cum, 0, size);
+                *summed = size;
+                mass = cum[size - 1];
             }
-            double target = (prm->top_p - 1e-6) * mass, cum = 0;
+            double target = (prm->top_p - 1e-6) * mass;
             cut = -1;
-            for (int64_t j = 0; j < size; j++) {
-                cum += key_prob(keys[j]);
-                if (cum >= target) {
-                    cut = j + 1;
+            for (int64_t from = 0; from < size; from += CUT_CHUNK) {
+                int64_t to = min64(from + CUT_CHUNK, size);
+                if (to > *summed) {
+                    cumulate(keys, cum, *summed, to);
+                    *summed = to;
+                }
+                if (cum[to - 1] >= target) {
+                    cut = first_reaching(cum, from, to, target) + 1;
                     break;
                 }
             }
@@ -817,9 +863,6 @@ static CutResult apply_filters(const NuSamplerParams *prm, const uint32_t *keys,
 }
 
 /* ---- the whole step ---------------------------------------------------------------------- */
-
-static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 /* The first gathering threshold: everything for small vocabularies, every non-zero token when
  * all of them are needed, otherwise p_max / 2^20, which usually holds the report's 64 entries
@@ -858,23 +901,24 @@ static int enough(const NuSamplerParams *prm, int count_only, int64_t need, int6
     return threshold <= FLT_TRUE_MIN;
 }
 
+/* Fills the report from the sorted candidates; cum[0 .. summed) already holds running sums. */
 static void write_report(NuSampler *s, int64_t n, int64_t m, int64_t size, int greedy,
-                         SoftmaxSums sums) {
+                         int64_t summed, SoftmaxSums sums) {
     NuReport *r = &s->report;
     int64_t count = min64(max64(size, s->params.top_n), m);
-    double cum = 0, mass = 0;
     for (int64_t j = 0; j < count; j++) {
-        float p = greedy ? (j == 0 ? 1.0f : 0.0f) : key_prob(s->cand_keys[j]);
         s->out_ids[j] = (int32_t)s->cand_ids[j];
-        s->out_probs[j] = p;
-        cum += p;
-        s->out_cumulative[j] = cum;
-        if (j < size) mass += p;
+        s->out_probs[j] = greedy ? (j == 0 ? 1.0f : 0.0f) : key_prob(s->cand_keys[j]);
+    }
+    if (greedy) {
+        for (int64_t j = 0; j < count; j++) s->out_cumulative[j] = 1.0;
+    } else {
+        cumulate(s->cand_keys, s->out_cumulative, summed, count);
     }
     r->n = (int32_t)n;
     r->nucleus_size = (int32_t)size;
     r->count = (int32_t)count;
-    r->nucleus_mass = mass;
+    r->nucleus_mass = s->out_cumulative[size - 1]; /* the sum of the kept probabilities */
     if (greedy) {
         r->entropy = 0.0;
     } else {
@@ -890,19 +934,21 @@ static void write_report(NuSampler *s, int64_t n, int64_t m, int64_t size, int g
     r->cumulative = s->out_cumulative;
 }
 
-/* The first kept token whose running sum exceeds coin * mass; the last kept if none. */
+/* The first kept token whose running sum exceeds coin * mass; the last kept if none. The
+ * report's running sums are those sums, non-decreasing, so a binary search finds it. */
 static void draw(NuSampler *s, int64_t size) {
     NuReport *r = &s->report;
-    double coin = next_coin(&s->rng), target = coin * r->nucleus_mass, cum = 0;
-    int64_t j = 0;
-    for (; j < size - 1; j++) {
-        cum += s->out_probs[j];
-        if (cum > target) break;
+    double coin = next_coin(&s->rng), target = coin * r->nucleus_mass;
+    int64_t lo = 0, hi = size - 1; /* the answer is in [lo, hi] */
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (s->out_cumulative[mid] > target) hi = mid;
+        else lo = mid + 1;
     }
     r->coin = coin;
-    r->rank = (int32_t)j;
-    r->token = s->out_ids[j];
-    r->prob = s->out_probs[j];
+    r->rank = (int32_t)lo;
+    r->token = s->out_ids[lo];
+    r->prob = s->out_probs[lo];
 }
 
 NuCode nu_sampler_run(NuSampler *s, const float *logits, int64_t n, int do_draw, NuError *err) {
@@ -933,7 +979,7 @@ NuCode nu_sampler_run(NuSampler *s, const float *logits, int64_t n, int do_draw,
     /* Greedy and top-k keep at most `need` tokens, so a count decides what to sort. */
     const int count_only = greedy || k_on;
     float threshold = first_threshold(prm, n, greedy, p_max);
-    int64_t m, nonzero, size = 1;
+    int64_t m, nonzero, size = 1, summed = 0;
     for (;;) {
         /* Gather {p >= threshold}, then keep the smallest set on the ladder above it that is
          * large enough; if none is, gather again lower. */
@@ -966,10 +1012,12 @@ NuCode nu_sampler_run(NuSampler *s, const float *logits, int64_t n, int do_draw,
             break;
         }
         int complete = chosen <= FLT_TRUE_MIN;
-        if (apply_filters(prm, s->cand_keys, nonzero, complete, n, &size) == CUT_DONE) break;
+        if (apply_filters(prm, s->cand_keys, nonzero, complete, n, s->out_cumulative, &summed,
+                          &size) == CUT_DONE)
+            break;
         threshold = lower_threshold(threshold);
     }
-    write_report(s, n, m, size, greedy, sums);
+    write_report(s, n, m, size, greedy, summed, sums);
     if (!do_draw) return NU_OK;
     if (greedy) {
         s->report.token = s->out_ids[0];
