@@ -278,6 +278,25 @@ static void check_count_based(const float *l, int n, const int *order) {
     }
 }
 
+/* The report's running sums are the probabilities added one by one in double (computed four
+ * at a time when that is exact), the nucleus mass is the last kept one, and a draw picks the
+ * first kept entry whose running sum exceeds coin * mass, as a token-by-token scan finds it. */
+static void check_running_sums(const NuReport *r) {
+    double cum = 0;
+    int same = 1;
+    for (int j = 0; j < r->count; j++) {
+        cum += r->probs[j];
+        same &= r->cumulative[j] == cum;
+    }
+    CHECK(same);
+    CHECK(r->nucleus_mass == r->cumulative[r->nucleus_size - 1]);
+    if (r->rank < 0) return;
+    double target = r->coin * r->nucleus_mass;
+    int j = 0;
+    while (j < r->nucleus_size - 1 && !(r->cumulative[j] > target)) j++;
+    CHECK(r->rank == j && r->token == r->ids[j]);
+}
+
 static void test_against_full_sort(void) {
     enum { N = 32000 };
     static float l[N], prob[N];
@@ -291,6 +310,7 @@ static void test_against_full_sort(void) {
         NuSampler *all = make(1, 0, 1.0, 0, 1, 1);
         const NuReport *full = inspect(all, l, N); /* p = 1 lists every token */
         CHECK(full->count == N && full->nucleus_size == N);
+        check_running_sums(full);
         for (int j = 0; j < N; j++) prob[full->ids[j]] = full->probs[j];
         for (int i = 0; i < N; i++) order[i] = i;
         sort_probs = prob;
@@ -302,6 +322,11 @@ static void test_against_full_sort(void) {
         for (int pi = 0; pi < 4; pi++) {
             NuSampler *s = make(1, 0, ps[pi], 0, 1, 1);
             const NuReport *r = inspect(s, l, N);
+            check_running_sums(r);
+            for (int d = 0; d < 8; d++) {
+                CHECK(nu_sampler_run(s, l, N, 1, NULL) == NU_OK);
+                check_running_sums(r);
+            }
             int expect = 0;
             double cum = 0;
             while (expect < N && (expect == 0 || cum < ps[pi] - 1e-6)) cum += prob[order[expect++]];
