@@ -18,6 +18,9 @@
 
 #include "simd.h"
 
+#define BLOCK 32          /* tokens per block of the maximum pass (see gather_above) */
+#define RADIX_MAX_BITS 13 /* widest radix digit: 8192 counts per pass */
+
 struct NuSampler {
     NuSamplerParams params;
     uint64_t rng;
@@ -33,10 +36,13 @@ struct NuSampler {
     int64_t cap;      /* vocabulary size the buffers below are allocated for */
     float *work;      /* logits after bias and penalties */
     float *exps;      /* e^x of each token, by id: probabilities before dividing by S */
-    uint32_t *cand_ids, *cand_keys, *tmp_ids, *tmp_keys;
+    float *block_max; /* each BLOCK of tokens' largest logit, then a bound of its e^x */
+    uint32_t *cand_ids, *cand_keys;
+    uint64_t *packed; /* the radix sort's other buffer: key << 32 | id */
     int32_t *out_ids;
     float *out_probs;
     double *out_cumulative;
+    uint32_t radix_count[2 << RADIX_MAX_BITS]; /* digit counts, one table per pass */
 
     NuReport report;
 };
@@ -249,15 +255,16 @@ NuCode nu_sampler_new(NuSampler **out, NuError *err) {
 static void free_buffers(NuSampler *s) {
     free(s->work);
     free(s->exps);
+    free(s->block_max);
     free(s->cand_ids);
     free(s->cand_keys);
-    free(s->tmp_ids);
-    free(s->tmp_keys);
+    free(s->packed);
     free(s->out_ids);
     free(s->out_probs);
     free(s->out_cumulative);
-    s->work = s->exps = NULL;
-    s->cand_ids = s->cand_keys = s->tmp_ids = s->tmp_keys = NULL;
+    s->work = s->exps = s->block_max = NULL;
+    s->cand_ids = s->cand_keys = NULL;
+    s->packed = NULL;
     s->out_ids = NULL;
     s->out_probs = NULL;
     s->out_cumulative = NULL;
@@ -280,14 +287,14 @@ static NuCode reserve(NuSampler *s, int64_t n, NuError *err) {
     size_t m = (size_t)n;
     s->work = malloc(m * sizeof(float));
     s->exps = malloc(m * sizeof(float));
+    s->block_max = malloc((m / BLOCK + 1) * sizeof(float));
     s->cand_ids = malloc(m * sizeof(uint32_t));
     s->cand_keys = malloc(m * sizeof(uint32_t));
-    s->tmp_ids = malloc(m * sizeof(uint32_t));
-    s->tmp_keys = malloc(m * sizeof(uint32_t));
+    s->packed = malloc(m * sizeof(uint64_t));
     s->out_ids = malloc(m * sizeof(int32_t));
     s->out_probs = malloc(m * sizeof(float));
     s->out_cumulative = malloc(m * sizeof(double));
-    if (!s->work || !s->exps || !s->cand_ids || !s->cand_keys || !s->tmp_ids || !s->tmp_keys ||
+    if (!s->work || !s->exps || !s->block_max || !s->cand_ids || !s->cand_keys || !s->packed ||
         !s->out_ids || !s->out_probs || !s->out_cumulative) {
         free_buffers(s);
         return nu_fail(err, NU_ERR_NOMEM, "cannot allocate sampler buffers for %lld tokens",
@@ -299,39 +306,52 @@ static NuCode reserve(NuSampler *s, int64_t n, NuError *err) {
 
 /* ---- step 1: bias and penalties on a copy of the logits ---------------------------------- */
 
-/* The largest logit; *bad is set when any is NaN or +Inf. When `out` is not NULL the logits
- * are copied there in the same pass (bias and penalties then edit the copy). */
-static float scan_max(const float *in, float *out, int64_t n, int *bad) {
-    int64_t i = 0;
+/* The largest logit, and in bmax[b] that of tokens [BLOCK b, BLOCK b + BLOCK); *bad is set
+ * when any is NaN or +Inf. When `out` is not NULL the logits are copied there in the same pass
+ * (bias and penalties then edit the copy). */
+static float scan_max(const float *in, float *out, float *bmax, int64_t n, int *bad) {
     float max = -INFINITY;
     int ok = 1;
 #ifdef NU_SIMD
-    /* Two independent chains: one pmax per vector would wait on the previous one. */
     const v128 inf = f32x4_splat(INFINITY);
-    v128 vmax = f32x4_splat(-INFINITY), vmax2 = vmax;
-    v128 vok = i32x4_splat(-1), vok2 = vok;
-    for (; i + 8 <= n; i += 8) {
-        v128 v = v128_load(in + i), v2 = v128_load(in + i + 4);
-        if (out) {
-            v128_store(out + i, v);
-            v128_store(out + i + 4, v2);
-        }
-        vok = v128_and(vok, f32x4_lt(v, inf));
-        vok2 = v128_and(vok2, f32x4_lt(v2, inf));
-        vmax = f32x4_pmax(vmax, v);
-        vmax2 = f32x4_pmax(vmax2, v2);
-    }
-    vmax = f32x4_pmax(vmax, vmax2);
-    ok = i32x4_all_true(v128_and(vok, vok2));
-    float lanes[4];
-    v128_store(lanes, vmax);
-    for (int j = 0; j < 4; j++) max = lanes[j] > max ? lanes[j] : max;
+    v128 vok = i32x4_splat(-1);
 #endif
-    for (; i < n; i++) {
-        if (out) out[i] = in[i];
-        ok &= in[i] < INFINITY;
-        max = in[i] > max ? in[i] : max;
+    for (int64_t start = 0; start < n; start += BLOCK) {
+        const int64_t end = start + BLOCK < n ? start + BLOCK : n;
+        int64_t i = start;
+        float block = -INFINITY;
+#ifdef NU_SIMD
+        if (end - start == BLOCK) {
+            /* Two independent chains: one pmax per vector would wait on the previous one. */
+            v128 vmax = f32x4_splat(-INFINITY), vmax2 = vmax;
+            for (int j = 0; j < BLOCK; j += 8) {
+                v128 v = v128_load(in + i + j), v2 = v128_load(in + i + j + 4);
+                if (out) {
+                    v128_store(out + i + j, v);
+                    v128_store(out + i + j + 4, v2);
+                }
+                vok = v128_and(vok, v128_and(f32x4_lt(v, inf), f32x4_lt(v2, inf)));
+                vmax = f32x4_pmax(vmax, v);
+                vmax2 = f32x4_pmax(vmax2, v2);
+            }
+            vmax = f32x4_pmax(vmax, vmax2);
+            vmax = f32x4_pmax(vmax, i32x4_swap_halves(vmax));
+            float a = f32x4_first(vmax), b = f32x4_second(vmax);
+            block = a > b ? a : b;
+            i = end;
+        }
+#endif
+        for (; i < end; i++) {
+            if (out) out[i] = in[i];
+            ok &= in[i] < INFINITY;
+            block = in[i] > block ? in[i] : block;
+        }
+        bmax[start / BLOCK] = block;
+        max = block > max ? block : max;
     }
+#ifdef NU_SIMD
+    ok &= i32x4_all_true(vok);
+#endif
     *bad = !ok;
     return max;
 }
@@ -381,14 +401,13 @@ static NuCode prepare_logits(NuSampler *s, const float *logits, int64_t n, const
                            "logit bias token id %d is outside the vocabulary of %lld tokens",
                            (int)s->bias_ids[i], (long long)n);
     int edit = s->bias_count > 0 || penalties_on(s), bad;
-    float m = scan_max(logits, edit ? s->work : NULL, n, &bad);
+    float m = scan_max(logits, edit ? s->work : NULL, s->block_max, n, &bad);
     if (bad) return report_bad_logit(logits, n, err);
     *out = logits;
     if (edit) {
         for (int32_t i = 0; i < s->bias_count; i++) s->work[s->bias_ids[i]] += s->bias_values[i];
         if (penalties_on(s)) apply_penalties(s, n);
-        m = -INFINITY;
-        for (int64_t i = 0; i < n; i++) m = s->work[i] > m ? s->work[i] : m;
+        m = scan_max(s->work, NULL, s->block_max, n, &bad); /* bad: +Inf is caught below */
         *out = s->work;
     }
     if (m == -INFINITY)
@@ -437,7 +456,12 @@ static inline __attribute__((always_inline)) SoftmaxSums exp_pass(const float *l
     v128 x01 = i32x4_splat(0), x23 = i32x4_splat(0);
     while (i < whole) {
         const int64_t end = i + ENTROPY_BLOCK < whole ? i + ENTROPY_BLOCK : whole;
+        /* Two loops per block: e first, then the sums from the e and x just stored. In one
+         * loop the fifteen constants and three accumulators outgrow the sixteen vector
+         * registers, and the spilled accumulators put a store and a load on every chain. */
         v128 block_ex = f32x4_splat(0);
+        float xs[ENTROPY_BLOCK];
+        const int64_t start = i;
 #ifdef __clang__ /* unrolled, the constants no longer fit in registers */
 #pragma clang loop unroll(disable)
 #endif
@@ -445,6 +469,7 @@ static inline __attribute__((always_inline)) SoftmaxSums exp_pass(const float *l
             v128 x = f32x4_sub(v128_load(logits + i), vmax);
             if (divide) x = f32x4_div(x, vt);
             x = f32x4_pmax(vmin, x); /* x < vmin ? vmin : x, also for -Inf */
+            v128_store(xs + (i - start), x);
             v128 kmagic = f32x4_add(f32x4_mul(x, log2e), magic);
             v128 k = f32x4_sub(kmagic, magic);
             v128 r = f32x4_sub(f32x4_sub(x, f32x4_mul(k, ln2hi)), f32x4_mul(k, ln2lo));
@@ -457,8 +482,10 @@ static inline __attribute__((always_inline)) SoftmaxSums exp_pass(const float *l
             p = f32x4_add(f32x4_mul(p, r), one);
             /* k + magic holds k in its low mantissa bits: an integer k without a conversion */
             v128 scale = i32x4_shl(i32x4_add(i32x4_sub(kmagic, magic), bias), 23);
-            v128 ev = f32x4_mul(f32x4_mul(p, scale), tiny);
-            v128_store(e + i, ev);
+            v128_store(e + i, f32x4_mul(f32x4_mul(p, scale), tiny));
+        }
+        for (int64_t j = start; j < end; j += 4) {
+            v128 ev = v128_load(e + j), x = v128_load(xs + (j - start));
             v128 ev_hi = i32x4_swap_halves(ev);
             s01 = f64x2_add(s01, f64x2_promote_low_f32x4(ev));
             s23 = f64x2_add(s23, f64x2_promote_low_f32x4(ev_hi));
@@ -560,33 +587,52 @@ static const uint8_t COMPACT[16][16] = {
 #undef LANE
 #endif
 
-/* Writes the ids (ascending) of the tokens with p >= threshold and their sort keys; returns
- * how many. The key is the complemented bits of p, so ascending keys are descending p. */
-static int64_t gather_above(const float *e, int64_t n, float inv, float threshold,
-                            uint32_t *ids, uint32_t *keys) {
-    int64_t i = 0, m = 0;
-#ifdef NU_SIMD
-    /* Branch-free stream compaction: every step stores four lanes at ids + m (m <= i, so
-     * they stay inside the n-entry buffers) and advances m by the lanes kept. */
-    const v128 vinv = f32x4_splat(inv), vt = f32x4_splat(threshold);
-    const v128 four = i32x4_splat(4);
-    v128 idx = u32x4_make(0, 1, 2, 3);
-    for (; i + 4 <= n; i += 4) {
-        v128 p = f32x4_mul(v128_load(e + i), vinv), keep = f32x4_ge(p, vt), at = idx;
-        idx = i32x4_add(idx, four);
-        if (!v128_any_true(keep)) continue; /* the usual case below a peaked head */
-        int mask = i32x4_bitmask(keep);
-        v128 pack = v128_load(COMPACT[mask]);
-        v128_store(ids + m, i8x16_swizzle(at, pack));
-        v128_store(keys + m, i8x16_swizzle(v128_not(p), pack));
-        m += __builtin_popcount((unsigned)mask);
+/* Replaces each block's largest logit by an upper bound of its tokens' e: x <= -15 (computed
+ * as exp_pass does, which keeps the order of the logits) gives e <= e^-15 < 0.65 * 2^-21, far
+ * inside nu_expf's error of about an ulp, so 2^-21; otherwise 1. That bound times inv is below
+ * the first gathering threshold p_max / 2^20 (see gather_above). */
+static void block_bounds(float *bmax, int64_t n, float max, float t) {
+    for (int64_t b = 0; b * BLOCK < n; b++) {
+        float x = bmax[b] - max;
+        if (t != 1.0f) x = x / t;
+        bmax[b] = x <= -15.0f ? 0x1p-21f : 1.0f;
     }
+}
+
+/* Writes the ids (ascending) of the tokens with p >= threshold and their sort keys; returns
+ * how many. The key is the complemented bits of p, so ascending keys are descending p. A block
+ * whose bound of e (block_bounds) gives p < threshold is skipped: p = e * inv rounds
+ * monotonically in e, so it holds no such token (below a peaked head, most blocks). */
+static int64_t gather_above(const float *e, const float *bound, int64_t n, float inv,
+                            float threshold, uint32_t *ids, uint32_t *keys) {
+    int64_t m = 0;
+#ifdef NU_SIMD
+    const v128 vinv = f32x4_splat(inv), vt = f32x4_splat(threshold);
 #endif
-    for (; i < n; i++) { /* branch-free too: write every token, advance past the kept */
-        union { float f; uint32_t u; } p = { e[i] * inv };
-        ids[m] = (uint32_t)i;
-        keys[m] = ~p.u;
-        m += p.f >= threshold;
+    for (int64_t start = 0; start < n; start += BLOCK) {
+        if (bound[start / BLOCK] * inv < threshold) continue;
+        const int64_t end = start + BLOCK < n ? start + BLOCK : n;
+        int64_t i = start;
+#ifdef NU_SIMD
+        /* Branch-free stream compaction: every step stores four lanes at ids + m (m <= i, so
+         * they stay inside the n-entry buffers) and advances m by the lanes kept. */
+        for (; i + 4 <= end; i += 4) {
+            v128 p = f32x4_mul(v128_load(e + i), vinv), keep = f32x4_ge(p, vt);
+            if (!v128_any_true(keep)) continue;
+            int mask = i32x4_bitmask(keep);
+            v128 pack = v128_load(COMPACT[mask]);
+            v128 at = i32x4_add(i32x4_splat((int32_t)i), u32x4_make(0, 1, 2, 3));
+            v128_store(ids + m, i8x16_swizzle(at, pack));
+            v128_store(keys + m, i8x16_swizzle(v128_not(p), pack));
+            m += __builtin_popcount((unsigned)mask);
+        }
+#endif
+        for (; i < end; i++) { /* branch-free too: write every token, advance past the kept */
+            union { float f; uint32_t u; } p = { e[i] * inv };
+            ids[m] = (uint32_t)i;
+            keys[m] = ~p.u;
+            m += p.f >= threshold;
+        }
     }
     return m;
 }
@@ -638,9 +684,22 @@ static uint32_t kth_key(const uint32_t *keys, int64_t m, int64_t k, uint32_t *tm
     }
 }
 
-/* Stable sort of (keys, ids) by key: LSD radix with 8-bit digits, skipping digits every key
- * shares. Stability keeps equal probabilities in ascending id order. */
-static void radix_sort(uint32_t *keys, uint32_t *ids, uint32_t *tmp_keys, uint32_t *tmp_ids,
+/* The digit width and pass count for m keys spanning `bits` bits. Passes come in pairs (see
+ * radix_sort); two when the digits fit RADIX_MAX_BITS and their 2^width counts stay below m,
+ * otherwise four of at most 8 bits. */
+static int radix_width(int64_t m, int bits, int *passes) {
+    int widest = 8;
+    while (widest < RADIX_MAX_BITS && ((int64_t)2 << widest) <= m) widest++;
+    *passes = bits <= 2 * widest ? 2 : 4;
+    return (bits + *passes - 1) / *passes;
+}
+
+/* Stable sort of (keys, ids) by key: LSD radix over only the bits in which the keys differ
+ * (digits of key - the smallest key), with the counts of every pass taken in one sweep.
+ * Passes alternate between the two arrays and `packed` (key << 32 | id: one load and one store
+ * per entry), an even number of them, so the result ends in keys and ids. Stability keeps equal
+ * probabilities in ascending id order. */
+static void radix_sort(uint32_t *keys, uint32_t *ids, uint64_t *packed, uint32_t *count,
                        int64_t m) {
     if (m < 64) { /* insertion sort: stable, and cheaper for the usual small nucleus */
         for (int64_t i = 1; i < m; i++) {
@@ -651,18 +710,40 @@ static void radix_sort(uint32_t *keys, uint32_t *ids, uint32_t *tmp_keys, uint32
         }
         return;
     }
-    for (int shift = 0; shift < 32; shift += 8) {
-        int64_t count[257] = { 0 };
-        for (int64_t i = 0; i < m; i++) count[((keys[i] >> shift) & 0xFF) + 1]++;
-        if (count[((keys[0] >> shift) & 0xFF) + 1] == m) continue; /* one digit value only */
-        for (int d = 0; d < 256; d++) count[d + 1] += count[d];
-        for (int64_t i = 0; i < m; i++) {
-            int64_t at = count[(keys[i] >> shift) & 0xFF]++;
-            tmp_keys[at] = keys[i];
-            tmp_ids[at] = ids[i];
+    uint32_t lo = keys[0], hi = keys[0];
+    for (int64_t i = 1; i < m; i++) {
+        lo = keys[i] < lo ? keys[i] : lo;
+        hi = keys[i] > hi ? keys[i] : hi;
+    }
+    if (lo == hi) return; /* one probability: already in id order */
+    int passes, width = radix_width(m, 32 - __builtin_clz(hi - lo), &passes);
+    const uint32_t buckets = 1u << width, mask = buckets - 1;
+    memset(count, 0, (size_t)passes * buckets * sizeof *count);
+    for (int p = 0; p < passes; p++) {
+        uint32_t *c = count + p * buckets;
+        for (int64_t i = 0; i < m; i++) c[((keys[i] - lo) >> (p * width)) & mask]++;
+        uint32_t at = 0; /* counts -> where each digit's run starts */
+        for (uint32_t d = 0; d < buckets; d++) {
+            uint32_t k = c[d];
+            c[d] = at;
+            at += k;
         }
-        memcpy(keys, tmp_keys, (size_t)m * sizeof *keys);
-        memcpy(ids, tmp_ids, (size_t)m * sizeof *ids);
+    }
+    for (int p = 0; p < passes; p += 2) {
+        uint32_t *c = count + p * buckets;
+        int shift = p * width;
+        for (int64_t i = 0; i < m; i++) {
+            uint32_t key = keys[i] - lo;
+            packed[c[(key >> shift) & mask]++] = (uint64_t)key << 32 | ids[i];
+        }
+        c += buckets;
+        shift += width + 32;
+        for (int64_t i = 0; i < m; i++) {
+            uint64_t v = packed[i];
+            uint32_t at = c[(v >> shift) & mask]++;
+            keys[at] = (uint32_t)(v >> 32) + lo;
+            ids[at] = (uint32_t)v;
+        }
     }
 }
 
@@ -686,18 +767,59 @@ static void argmax_to_front(NuSampler *s, const float *logits, float max) {
 
 typedef enum { CUT_DONE, CUT_NEED_MORE } CutResult;
 
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
 static int64_t at_least(int64_t size, int64_t min_keep, int64_t before) {
     int64_t floor = min_keep < before ? min_keep : before;
     return size > floor ? size : floor;
 }
 
+/* cum[j] = p_0 + ... + p_j in double for j in [from, to), continuing from cum[from - 1]: the
+ * report's running sums, which the top-p cut and the draw read too. Added one by one they form
+ * a chain of dependent adds. When p_(to-1), the smallest of them, is >= 2^-29, every p is a
+ * multiple of 2^-52 and every partial sum (at most the sum of all p, below 1 + 2^-22) is one
+ * below 2, which a double holds exactly: no add rounds, so adding four entries at a time to
+ * the running sum gives the same bits as the chain. */
+static void cumulate(const uint32_t *keys, double *cum, int64_t from, int64_t to) {
+    if (from >= to) return;
+    double c = from > 0 ? cum[from - 1] : 0.0;
+    int64_t j = from;
+    if (key_prob(keys[to - 1]) >= 0x1p-29f) {
+        for (; j + 4 <= to; j += 4) {
+            double a = key_prob(keys[j]), b = a + key_prob(keys[j + 1]);
+            double d = b + key_prob(keys[j + 2]), e = d + key_prob(keys[j + 3]);
+            cum[j] = c + a;
+            cum[j + 1] = c + b;
+            cum[j + 2] = c + d;
+            cum[j + 3] = c + e;
+            c += e;
+        }
+    }
+    for (; j < to; j++) {
+        c += key_prob(keys[j]);
+        cum[j] = c;
+    }
+}
+
+#define CUT_CHUNK 512 /* running sums taken ahead of the top-p cut's search */
+
+/* The first j in [from, to) with cum[j] >= target; to if none. */
+static int64_t first_reaching(const double *cum, int64_t from, int64_t to, double target) {
+    while (from < to && cum[from] < target) from++;
+    return from;
+}
+
 /* Applies top-k, top-p and min-p to the m sorted candidates. `nonzero` is how many of them
- * have p > 0 and `complete` whether they include every token with p > 0. Returns
- * CUT_NEED_MORE when the top-p prefix runs past the candidates. */
+ * have p > 0 and `complete` whether they include every token with p > 0. The running sums the
+ * top-p cut needed are left in cum[0 .. *summed). Returns CUT_NEED_MORE when the top-p prefix
+ * runs past the candidates. */
 static CutResult apply_filters(const NuSamplerParams *prm, const uint32_t *keys, int64_t nonzero,
-                               int complete, int64_t n, int64_t *size_out) {
+                               int complete, int64_t n, double *cum, int64_t *summed,
+                               int64_t *size_out) {
     int64_t size = nonzero; /* tokens with probability 0 are never kept */
     int k_on = prm->top_k > 0 && prm->top_k < n;
+    *summed = 0;
     if (k_on) size = at_least(size < prm->top_k ? size : prm->top_k, prm->min_keep, size);
     if (prm->top_p < 1.0) {
         int64_t cut;
@@ -706,15 +828,20 @@ static CutResult apply_filters(const NuSamplerParams *prm, const uint32_t *keys,
         } else {
             double mass = 1.0; /* top-p sees the probabilities renormalised after top-k */
             if (k_on) {
-                mass = 0;
-                for (int64_t j = 0; j < size; j++) mass += key_prob(keys[j]);
+                cumulate(keys, cum, 0, size);
+                *summed = size;
+                mass = cum[size - 1];
             }
-            double target = (prm->top_p - 1e-6) * mass, cum = 0;
+            double target = (prm->top_p - 1e-6) * mass;
             cut = -1;
-            for (int64_t j = 0; j < size; j++) {
-                cum += key_prob(keys[j]);
-                if (cum >= target) {
-                    cut = j + 1;
+            for (int64_t from = 0; from < size; from += CUT_CHUNK) {
+                int64_t to = min64(from + CUT_CHUNK, size);
+                if (to > *summed) {
+                    cumulate(keys, cum, *summed, to);
+                    *summed = to;
+                }
+                if (cum[to - 1] >= target) {
+                    cut = first_reaching(cum, from, to, target) + 1;
                     break;
                 }
             }
@@ -736,9 +863,6 @@ static CutResult apply_filters(const NuSamplerParams *prm, const uint32_t *keys,
 }
 
 /* ---- the whole step ---------------------------------------------------------------------- */
-
-static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 /* The first gathering threshold: everything for small vocabularies, every non-zero token when
  * all of them are needed, otherwise p_max / 2^20, which usually holds the report's 64 entries
@@ -777,23 +901,24 @@ static int enough(const NuSamplerParams *prm, int count_only, int64_t need, int6
     return threshold <= FLT_TRUE_MIN;
 }
 
+/* Fills the report from the sorted candidates; cum[0 .. summed) already holds running sums. */
 static void write_report(NuSampler *s, int64_t n, int64_t m, int64_t size, int greedy,
-                         SoftmaxSums sums) {
+                         int64_t summed, SoftmaxSums sums) {
     NuReport *r = &s->report;
     int64_t count = min64(max64(size, s->params.top_n), m);
-    double cum = 0, mass = 0;
     for (int64_t j = 0; j < count; j++) {
-        float p = greedy ? (j == 0 ? 1.0f : 0.0f) : key_prob(s->cand_keys[j]);
         s->out_ids[j] = (int32_t)s->cand_ids[j];
-        s->out_probs[j] = p;
-        cum += p;
-        s->out_cumulative[j] = cum;
-        if (j < size) mass += p;
+        s->out_probs[j] = greedy ? (j == 0 ? 1.0f : 0.0f) : key_prob(s->cand_keys[j]);
+    }
+    if (greedy) {
+        for (int64_t j = 0; j < count; j++) s->out_cumulative[j] = 1.0;
+    } else {
+        cumulate(s->cand_keys, s->out_cumulative, summed, count);
     }
     r->n = (int32_t)n;
     r->nucleus_size = (int32_t)size;
     r->count = (int32_t)count;
-    r->nucleus_mass = mass;
+    r->nucleus_mass = s->out_cumulative[size - 1]; /* the sum of the kept probabilities */
     if (greedy) {
         r->entropy = 0.0;
     } else {
@@ -809,19 +934,21 @@ static void write_report(NuSampler *s, int64_t n, int64_t m, int64_t size, int g
     r->cumulative = s->out_cumulative;
 }
 
-/* The first kept token whose running sum exceeds coin * mass; the last kept if none. */
+/* The first kept token whose running sum exceeds coin * mass; the last kept if none. The
+ * report's running sums are those sums, non-decreasing, so a binary search finds it. */
 static void draw(NuSampler *s, int64_t size) {
     NuReport *r = &s->report;
-    double coin = next_coin(&s->rng), target = coin * r->nucleus_mass, cum = 0;
-    int64_t j = 0;
-    for (; j < size - 1; j++) {
-        cum += s->out_probs[j];
-        if (cum > target) break;
+    double coin = next_coin(&s->rng), target = coin * r->nucleus_mass;
+    int64_t lo = 0, hi = size - 1; /* the answer is in [lo, hi] */
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (s->out_cumulative[mid] > target) hi = mid;
+        else lo = mid + 1;
     }
     r->coin = coin;
-    r->rank = (int32_t)j;
-    r->token = s->out_ids[j];
-    r->prob = s->out_probs[j];
+    r->rank = (int32_t)lo;
+    r->token = s->out_ids[lo];
+    r->prob = s->out_probs[lo];
 }
 
 NuCode nu_sampler_run(NuSampler *s, const float *logits, int64_t n, int do_draw, NuError *err) {
@@ -844,6 +971,7 @@ NuCode nu_sampler_run(NuSampler *s, const float *logits, int64_t n, int do_draw,
     SoftmaxSums sums = t == 1.0f ? exp_pass(x, s->exps, n, max, 1.0f)
                                  : exp_pass(x, s->exps, n, max, t);
     float inv = (float)(1.0 / sums.sum), p_max = inv; /* the maximum has e = exp(0) = 1 */
+    block_bounds(s->block_max, n, max, t);
 
     int64_t need = min64(n, max64(max64(prm->top_n, prm->min_keep), 1));
     int k_on = prm->top_k > 0 && prm->top_k < n;
@@ -851,11 +979,11 @@ NuCode nu_sampler_run(NuSampler *s, const float *logits, int64_t n, int do_draw,
     /* Greedy and top-k keep at most `need` tokens, so a count decides what to sort. */
     const int count_only = greedy || k_on;
     float threshold = first_threshold(prm, n, greedy, p_max);
-    int64_t m, nonzero, size = 1;
+    int64_t m, nonzero, size = 1, summed = 0;
     for (;;) {
         /* Gather {p >= threshold}, then keep the smallest set on the ladder above it that is
          * large enough; if none is, gather again lower. */
-        m = gather_above(s->exps, n, inv, threshold, s->cand_ids, s->cand_keys);
+        m = gather_above(s->exps, s->block_max, n, inv, threshold, s->cand_ids, s->cand_keys);
         float ladder[LADDER];
         int64_t count[LADDER];
         double mass[LADDER];
@@ -873,10 +1001,10 @@ NuCode nu_sampler_run(NuSampler *s, const float *logits, int64_t n, int do_draw,
         if (count_only && m > need) {
             /* Only the first `need` entries (and their ties) can be kept or reported: on a
              * flat distribution the set is far larger, so select before sorting. */
-            float cut = key_prob(kth_key(s->cand_keys, m, need, s->tmp_keys));
+            float cut = key_prob(kth_key(s->cand_keys, m, need, (uint32_t *)s->packed));
             m = keep_above(s->cand_ids, s->cand_keys, m, cut);
         }
-        radix_sort(s->cand_keys, s->cand_ids, s->tmp_keys, s->tmp_ids, m);
+        radix_sort(s->cand_keys, s->cand_ids, s->packed, s->radix_count, m);
         nonzero = m;
         while (nonzero > 0 && key_prob(s->cand_keys[nonzero - 1]) == 0.0f) nonzero--;
         if (greedy) {
@@ -884,10 +1012,12 @@ NuCode nu_sampler_run(NuSampler *s, const float *logits, int64_t n, int do_draw,
             break;
         }
         int complete = chosen <= FLT_TRUE_MIN;
-        if (apply_filters(prm, s->cand_keys, nonzero, complete, n, &size) == CUT_DONE) break;
+        if (apply_filters(prm, s->cand_keys, nonzero, complete, n, s->out_cumulative, &summed,
+                          &size) == CUT_DONE)
+            break;
         threshold = lower_threshold(threshold);
     }
-    write_report(s, n, m, size, greedy, sums);
+    write_report(s, n, m, size, greedy, summed, sums);
     if (!do_draw) return NU_OK;
     if (greedy) {
         s->report.token = s->out_ids[0];

@@ -278,6 +278,25 @@ static void check_count_based(const float *l, int n, const int *order) {
     }
 }
 
+/* The report's running sums are the probabilities added one by one in double (computed four
+ * at a time when that is exact), the nucleus mass is the last kept one, and a draw picks the
+ * first kept entry whose running sum exceeds coin * mass, as a token-by-token scan finds it. */
+static void check_running_sums(const NuReport *r) {
+    double cum = 0;
+    int same = 1;
+    for (int j = 0; j < r->count; j++) {
+        cum += r->probs[j];
+        same &= r->cumulative[j] == cum;
+    }
+    CHECK(same);
+    CHECK(r->nucleus_mass == r->cumulative[r->nucleus_size - 1]);
+    if (r->rank < 0) return;
+    double target = r->coin * r->nucleus_mass;
+    int j = 0;
+    while (j < r->nucleus_size - 1 && !(r->cumulative[j] > target)) j++;
+    CHECK(r->rank == j && r->token == r->ids[j]);
+}
+
 static void test_against_full_sort(void) {
     enum { N = 32000 };
     static float l[N], prob[N];
@@ -291,6 +310,7 @@ static void test_against_full_sort(void) {
         NuSampler *all = make(1, 0, 1.0, 0, 1, 1);
         const NuReport *full = inspect(all, l, N); /* p = 1 lists every token */
         CHECK(full->count == N && full->nucleus_size == N);
+        check_running_sums(full);
         for (int j = 0; j < N; j++) prob[full->ids[j]] = full->probs[j];
         for (int i = 0; i < N; i++) order[i] = i;
         sort_probs = prob;
@@ -302,6 +322,11 @@ static void test_against_full_sort(void) {
         for (int pi = 0; pi < 4; pi++) {
             NuSampler *s = make(1, 0, ps[pi], 0, 1, 1);
             const NuReport *r = inspect(s, l, N);
+            check_running_sums(r);
+            for (int d = 0; d < 8; d++) {
+                CHECK(nu_sampler_run(s, l, N, 1, NULL) == NU_OK);
+                check_running_sums(r);
+            }
             int expect = 0;
             double cum = 0;
             while (expect < N && (expect == 0 || cum < ps[pi] - 1e-6)) cum += prob[order[expect++]];
@@ -313,6 +338,62 @@ static void test_against_full_sort(void) {
             nu_sampler_free(s);
         }
         nu_sampler_free(all);
+    }
+}
+
+/* Gathering skips the blocks of 32 tokens whose largest logit is far below the maximum. At
+ * temperatures other than 1, after a bias lifts a token of such a block to the top, and with
+ * a vocabulary that ends in a partial block, the nucleus and report must still be the prefix
+ * of the full order (p = 1 gathers every token, skipping nothing). */
+static void test_block_skip(void) {
+    enum { N = 32000 + 13 };
+    static float l[N];
+    const float temps[3] = { 0.5f, 1.0f, 1.7f };
+    normal_logits(l, N, 10, 77);
+    for (int bi = 0; bi < 2; bi++) {
+        for (int ti = 0; ti < 3; ti++) {
+            NuError err;
+            NuSampler *all = make(temps[ti], 0, 1.0, 0, 1, 1);
+            NuSampler *s = make(temps[ti], 0, 0.9, 0, 1, 1);
+            int32_t id = N - 5; /* in the partial last block */
+            float lift = 60 - l[id];
+            if (bi) {
+                CHECK(nu_sampler_set_bias(all, &id, &lift, 1, &err) == NU_OK);
+                CHECK(nu_sampler_set_bias(s, &id, &lift, 1, &err) == NU_OK);
+            }
+            const NuReport *full = inspect(all, l, N), *r = inspect(s, l, N);
+            CHECK(!bi || (r->ids[0] == id && full->ids[0] == id));
+            int expect = 0;
+            double cum = 0;
+            while (expect < N && (expect == 0 || cum < 0.9 - 1e-6)) cum += full->probs[expect++];
+            CHECK(r->nucleus_size == expect);
+            CHECK(r->count == (expect > 64 ? expect : 64));
+            int prefix = 1;
+            for (int j = 0; j < r->count; j++)
+                prefix &= r->ids[j] == full->ids[j] && r->probs[j] == full->probs[j] &&
+                          r->cumulative[j] == full->cumulative[j];
+            CHECK(prefix);
+            nu_sampler_free(all);
+            nu_sampler_free(s);
+        }
+    }
+    /* A lone token at x = -3.5 in its block must not be skipped: it ranks above the 31 tokens
+     * at x = -6 that share a block with one at x = -1, and top-p 0.95 keeps it. */
+    static float lone[1280];
+    for (int ti = 0; ti < 3; ti++) {
+        for (int i = 0; i < 1280; i++) lone[i] = -30 * temps[ti];
+        lone[0] = 0;
+        lone[160] = -1 * temps[ti];
+        for (int i = 161; i < 192; i++) lone[i] = -6 * temps[ti];
+        lone[640] = -3.5f * temps[ti];
+        NuSampler *s = make(temps[ti], 0, 0.95, 0, 1, 1);
+        NuSamplerParams prm = *nu_sampler_params(s);
+        prm.top_n = 0;
+        CHECK(nu_sampler_set_params(s, &prm, NULL) == NU_OK);
+        const NuReport *r = inspect(s, lone, 1280);
+        CHECK(r->nucleus_size == 5 && r->ids[0] == 0 && r->ids[1] == 160 && r->ids[2] == 640);
+        CHECK(r->ids[3] == 161 && r->ids[4] == 162);
+        nu_sampler_free(s);
     }
 }
 
@@ -349,6 +430,7 @@ int main(void) {
     test_rng_stream();
     test_expf();
     test_against_full_sort();
+    test_block_skip();
     test_statistics();
     return check_summary("test_sampler");
 }
