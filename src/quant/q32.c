@@ -471,3 +471,10 @@ MATVEC(q4_0)
 MATVEC(q4_1)
 MATVEC(q5_0)
 MATVEC(q5_1)
+
+/* The batched product of the types unpacked to Q8_0 (types.h, wide_matmul): input by input. */
+void nu_q8_0_matmul(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, size_t x_stride,
+                    int n, float *out, size_t out_stride) {
+    for (int t = 0; t < n; t++)
+        nu_q8_0_matvec(w, row_bytes, rows, cols, (const uint8_t *)x + (size_t)t * x_stride, out + (size_t)t * out_stride);
+}

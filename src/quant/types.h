@@ -32,12 +32,14 @@ typedef struct {
      * which for Q8_0 and Q8_1 scale by 127 / amax and round halves to even. NULL: from_float. */
     void (*from_float_input)(const float *src, void *dst, int64_t n);
     /* For the batched product (nu_matmul, several inputs per weight row): n elements unpacked
-     * into wide_block_bytes per block, which wide_matvec multiplies (same input) with the
-     * same bits for every row as matvec, without unpacking the levels again for each input.
-     * NULL: the batched product uses matvec. */
+     * into wide_block_bytes per block, which wide_matmul multiplies by n inputs (x_stride
+     * bytes apart, output t at out + t * out_stride) with the same bits for every (row, input)
+     * as matvec, without unpacking the levels again for each input. NULL: the batched product
+     * uses matvec. */
     void (*to_wide)(const void *src, void *dst, int64_t n);
     size_t wide_block_bytes;
-    void (*wide_matvec)(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out);
+    void (*wide_matmul)(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x,
+                        size_t x_stride, int n, float *out, size_t out_stride);
 } NuTypeTraits;
 
 /* The row for type t, or NULL when the runtime does not know t. */
