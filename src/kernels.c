@@ -150,7 +150,7 @@ void nu_matmul_rows(const NuTensor *w, const void *x, size_t x_stride, int n, fl
     for (int64_t r = r0; r < r1; r += tile) {
         int64_t rows = r1 - r < tile ? r1 - r : tile;
         const uint8_t *wr = (const uint8_t *)w->data + (size_t)r * row_bytes;
-        if (n > 1 && tt->matmul)
+        if (n > 1 && tt->matmul && !tt->to_wide) /* a wide type's matmul takes unpacked rows only */
             tt->matmul(wr, row_bytes, rows, w->cols, x, x_stride, n, out + r, out_stride);
         else
             for (int t = 0; t < n; t++)
