@@ -128,9 +128,7 @@ static int matmul_rows_wide(const NuTensor *w, const NuTypeTraits *tt, size_t ro
         const uint8_t *wr = (const uint8_t *)w->data + (size_t)r * row_bytes;
         for (int64_t k = 0; k < rows; k++)
             tt->to_wide(wr + (size_t)k * row_bytes, wide + (size_t)k * k_row_bytes, w->cols);
-        for (int t = 0; t < n; t++)
-            tt->wide_matvec(wide, k_row_bytes, rows, w->cols, (const uint8_t *)x + t * x_stride,
-                            out + t * out_stride + r);
+        tt->matmul(wide, k_row_bytes, rows, w->cols, x, x_stride, n, out + r, out_stride);
     }
     return 1;
 }
@@ -152,8 +150,11 @@ void nu_matmul_rows(const NuTensor *w, const void *x, size_t x_stride, int n, fl
     for (int64_t r = r0; r < r1; r += tile) {
         int64_t rows = r1 - r < tile ? r1 - r : tile;
         const uint8_t *wr = (const uint8_t *)w->data + (size_t)r * row_bytes;
-        for (int t = 0; t < n; t++)
-            tt->matvec(wr, row_bytes, rows, w->cols, (const uint8_t *)x + t * x_stride, out + t * out_stride + r);
+        if (n > 1 && tt->matmul && !tt->to_wide) /* a wide type's matmul takes unpacked rows only */
+            tt->matmul(wr, row_bytes, rows, w->cols, x, x_stride, n, out + r, out_stride);
+        else
+            for (int t = 0; t < n; t++)
+                tt->matvec(wr, row_bytes, rows, w->cols, (const uint8_t *)x + t * x_stride, out + t * out_stride + r);
     }
 }
 

@@ -30,9 +30,10 @@
 /* Largest run state we allocate: wasm32 memory tops out at 4 GiB. */
 #define NU_RUNSTATE_MAX_BYTES ((uint64_t)4 << 30)
 
-/* Positions per pass of nu_forward_batch: enough to reuse each weight tile 32 times, while
- * the chunk's activations (32 x 26 KB of Q8_0 at stories110M's 768 x 2048) stay in cache. */
-#define NU_BATCH 32
+/* Positions per pass of nu_forward_batch: each weight tile is unpacked once and read by 64
+ * inputs, while the chunk's matmul input (64 x 2.3 KB of Q8_K at stories110M's hidden 2048)
+ * stays in the second-level cache; 5-6% faster than 32 natively on stories110M. */
+#define NU_BATCH 64
 
 typedef struct NuRunState {
     NuConfig config;   /* the shape it was allocated for */

@@ -83,6 +83,10 @@ static inline v128 i16x8_narrow_i32x4(v128 a, v128 b) { return wasm_i16x8_narrow
 static inline v128 i8x16_narrow_i16x8(v128 a, v128 b) { return wasm_i8x16_narrow_i16x8(a, b); }
 static inline v128 i16x8_extend_low_i8x16(v128 a) { return wasm_i16x8_extend_low_i8x16(a); }
 static inline v128 i16x8_extend_high_i8x16(v128 a) { return wasm_i16x8_extend_high_i8x16(a); }
+/* 8 signed bytes at p widened to i16 */
+static inline v128 i16x8_load8x8(const void *p) { return wasm_i16x8_load8x8(p); }
+/* the low 16 bits of each product */
+static inline v128 i16x8_mul(v128 a, v128 b) { return wasm_i16x8_mul(a, b); }
 static inline v128 i8x16_splat(int8_t x) { return wasm_i8x16_splat(x); }
 static inline v128 i16x8_splat(int16_t x) { return wasm_i16x8_splat(x); }
 static inline v128 i16x8_eq(v128 a, v128 b) { return wasm_i16x8_eq(a, b); }
@@ -182,6 +186,8 @@ static inline v128 i16x8_narrow_i32x4(v128 a, v128 b) { return _mm_packs_epi32(a
 static inline v128 i8x16_narrow_i16x8(v128 a, v128 b) { return _mm_packs_epi16(a, b); }
 static inline v128 i16x8_extend_low_i8x16(v128 a) { return _mm_cvtepi8_epi16(a); }
 static inline v128 i16x8_extend_high_i8x16(v128 a) { return _mm_cvtepi8_epi16(_mm_srli_si128(a, 8)); }
+static inline v128 i16x8_load8x8(const void *p) { return _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)p)); }
+static inline v128 i16x8_mul(v128 a, v128 b) { return _mm_mullo_epi16(a, b); }
 static inline v128 i8x16_splat(int8_t x) { return _mm_set1_epi8(x); }
 static inline v128 i16x8_splat(int16_t x) { return _mm_set1_epi16(x); }
 static inline v128 i16x8_eq(v128 a, v128 b) { return _mm_cmpeq_epi16(a, b); }

@@ -213,7 +213,7 @@ export interface GenerateStep extends StepReport {
   /**
    * First step only: milliseconds to feed the prompt (its forwardMs) and how many prompt
    * positions that ran, the rest reused from the KV cache of the previous call. Prompts go
-   * through the layers in chunks of 32 positions; promptTokens / promptMs * 1000 is the prompt
+   * through the layers in chunks of 64 positions; promptTokens / promptMs * 1000 is the prompt
    * speed in tokens/s.
    */
   promptMs?: number;

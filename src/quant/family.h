@@ -55,4 +55,13 @@ void nu_iq4_xs_to_wide(const void *src, void *dst, int64_t n);
 NU_FAMILY_MATVEC(k16)
 NU_FAMILY_MATVEC(k16_sym)
 
+/* The batched products (types.h, matmul): n inputs x_stride bytes apart, output t at
+ * out + t * out_stride, each output with the bits T_matvec gives it. */
+#define NU_FAMILY_MATMUL(T)                                                                    \
+    void nu_##T##_matmul(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, \
+                         size_t x_stride, int n, float *out, size_t out_stride);
+NU_FAMILY_MATMUL(q8_0)
+NU_FAMILY_MATMUL(k16)
+NU_FAMILY_MATMUL(k16_sym)
+
 #endif

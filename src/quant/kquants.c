@@ -561,7 +561,10 @@ void nu_q3_K_to_wide(const void *src, void *dst, int64_t n) {
     }
 }
 
-/* Q4_K and Q5_K (qh NULL for Q4_K): blocks of `stride` bytes, qs/qh at their offsets. */
+/* The scalar Q4_K, Q5_K and Q6_K forms; the SIMD ones are at the end (the batched product). */
+#ifndef NU_SIMD
+
+/* Q4_K and Q5_K (has_qh 0 for Q4_K): blocks of `stride` bytes, qs/qh at their offsets. */
 static void k4_to_wide(const uint8_t *blk, size_t stride, int has_qh, void *dst, int64_t n) {
     for (int64_t i = 0; i < n / NU_QK_K; i++, blk += stride) {
         const NuBlockQ4_K *b4 = (const void *)blk;
@@ -596,6 +599,8 @@ void nu_q6_K_to_wide(const void *src, void *dst, int64_t n) {
             y->qs[e] = (int16_t)(b->scales[e / 16] * (q6_level(b, e) - 32));
     }
 }
+
+#endif
 
 /* --- matrix-vector products ------------------------------------------------------------------
  * Each super-block's term (kquants.h's formula) from exact integer sums, added by util.h's
@@ -964,3 +969,159 @@ MATVEC(q5_K)
 MATVEC(q6_K)
 MATVEC(k16)
 MATVEC(k16_sym)
+
+/* --- the batched product: unpacking and the K16 matmul --------------------------------------
+ * nu_matmul (kernels.c) unpacks a tile of rows to NuBlockK16 once, then runs every input of
+ * the chunk over it. The SIMD unpacking gives the scalar one's integers (exact 16-bit
+ * products); the SIMD matmul takes the inputs two at a time, so each 8 levels loaded serve
+ * both, and gives each (row, input) the one-input terms in the one-input order. */
+
+#ifdef NU_SIMD
+
+/* Q4_K and Q5_K (has_qh 0 for Q4_K): group j = 2p + s is nibble s of qs[32p ..], plus qh
+ * bit j moved to bit 4 for Q5_K, times the group's scale. */
+static void k4_to_wide(const uint8_t *blk, size_t stride, int has_qh, void *dst, int64_t n) {
+    const v128 low = i8x16_splat(15);
+    for (int64_t i = 0; i < n / NU_QK_K; i++, blk += stride) {
+        const NuBlockQ4_K *b4 = (const void *)blk;
+        const NuBlockQ5_K *b5 = (const void *)blk;
+        const uint8_t *qs = has_qh ? b5->qs : b4->qs;
+        NuBlockK16 *y = k16_begin((NuBlockK16 *)dst + i, nu_f16_to_f32(b4->d), nu_f16_to_f32(b4->dmin));
+        uint8_t sm[16];
+        k4_unpack(b4->scales, sm);
+        for (int j = 0; j < 8; j++)
+            y->mins[2 * j] = y->mins[2 * j + 1] = sm[8 + j];
+        for (int j = 0; j < 8; j++) {
+            v128 sc = i16x8_splat((int16_t)sm[j]);
+            for (int half = 0; half < 2; half++) {
+                v128 q = v128_load(qs + 32 * (j / 2) + 16 * half);
+                q = j % 2 ? u8x16_shr4(q) : v128_and(q, low);
+                if (has_qh)
+                    q = v128_or(q, move_bit(v128_load(b5->qh + 16 * half), j, 4));
+                v128_store(y->qs + 32 * j + 16 * half, i16x8_mul(i16x8_extend_low_i8x16(q), sc));
+                v128_store(y->qs + 32 * j + 16 * half + 8, i16x8_mul(i16x8_extend_high_i8x16(q), sc));
+            }
+        }
+    }
+}
+
+void nu_q4_K_to_wide(const void *src, void *dst, int64_t n) {
+    k4_to_wide(src, sizeof(NuBlockQ4_K), 0, dst, n);
+}
+
+void nu_q5_K_to_wide(const void *src, void *dst, int64_t n) {
+    k4_to_wide(src, sizeof(NuBlockQ5_K), 1, dst, n);
+}
+
+/* Q6_K: chunk c = 4h + s as term4_q6_K reads it (Q6_LEVELS), each group of 16 times its
+ * scale. */
+void nu_q6_K_to_wide(const void *src, void *dst, int64_t n) {
+    const v128 low = i8x16_splat(15), top = i8x16_splat(0x30), bias = i8x16_splat(32);
+    const NuBlockQ6_K *b = src;
+    for (int64_t i = 0; i < n / NU_QK_K; i++, b++) {
+        NuBlockK16 *y = k16_begin((NuBlockK16 *)dst + i, nu_f16_to_f32(b->d), 0.0f);
+        for (int c = 0; c < 8; c++)
+            for (int half = 0; half < 2; half++) {
+                v128 ql = v128_load(b->ql + 64 * (c / 4) + 32 * (c % 2) + 16 * half);
+                v128 qh = v128_load(b->qh + 32 * (c / 4) + 16 * half);
+                v128 lo = (c % 4) / 2 ? u8x16_shr4(ql) : v128_and(ql, low);
+                v128 hi = c % 4 < 2 ? i16x8_shl(qh, 4 - 2 * (c % 4)) : u16x8_shr(qh, 2 * (c % 4) - 4);
+                v128 q = i8x16_sub(v128_or(lo, v128_and(hi, top)), bias);
+                v128 sc = i16x8_splat(b->scales[2 * c + half]);
+                v128_store(y->qs + 32 * c + 16 * half, i16x8_mul(i16x8_extend_low_i8x16(q), sc));
+                v128_store(y->qs + 32 * c + 16 * half + 8, i16x8_mul(i16x8_extend_high_i8x16(q), sc));
+            }
+    }
+}
+
+/* Four rows' isum for two inputs: each 8 levels loaded once, dotted with both inputs' 8
+ * activations (exact integers, so the one-input kernel's sums). */
+static inline void k16_isum2(const NuBlockK16 *const w[4], const int8_t *x0, const int8_t *x1, v128 *isum0,
+                             v128 *isum1) {
+    v128 s0[4] = {i32x4_splat(0), i32x4_splat(0), i32x4_splat(0), i32x4_splat(0)};
+    v128 s1[4] = {s0[0], s0[0], s0[0], s0[0]};
+    for (int e = 0; e < NU_QK_K; e += 8) {
+        v128 a = i16x8_load8x8(x0 + e), c = i16x8_load8x8(x1 + e);
+        _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) {
+            v128 q = v128_load(w[k]->qs + e);
+            s0[k] = i32x4_add(s0[k], i32x4_dot_i16x8(q, a));
+            s1[k] = i32x4_add(s1[k], i32x4_dot_i16x8(q, c));
+        }
+    }
+    *isum0 = hsum4_i32x4(s0[0], s0[1], s0[2], s0[3]);
+    *isum1 = hsum4_i32x4(s1[0], s1[1], s1[2], s1[3]);
+}
+
+static inline v128 k16_imin4(const NuBlockK16 *const w[4], const NuBlockQ8_K *xb) {
+    return hsum4_i32x4(k16_imin(w[0], xb), k16_imin(w[1], xb), k16_imin(w[2], xb), k16_imin(w[3], xb));
+}
+
+/* Inputs t and t + 1 over all rows: block b's term of each (row, input) into its lane class
+ * b % 4, reduced as acc4_store does, so each output is the one-input kernel's. */
+static inline __attribute__((always_inline)) void k16_matmul2(const void *wt, size_t row_bytes, int64_t rows,
+                                                              int64_t nb, const NuBlockQ8_K *x0,
+                                                              const NuBlockQ8_K *x1, float *out0, float *out1,
+                                                              int sym) {
+    for (int64_t r = 0; r < rows; r += 4) {
+        int n = rows - r < 4 ? (int)(rows - r) : 4;
+        const uint8_t *base = (const uint8_t *)wt + (size_t)r * row_bytes;
+        const uint8_t *const rp[4] = {base, base + (size_t)(n > 1) * row_bytes,
+                                      base + (size_t)(n > 2 ? 2 : n - 1) * row_bytes,
+                                      base + (size_t)(n - 1) * row_bytes};
+        v128 acc0[4], acc1[4];
+        for (int k = 0; k < 4; k++)
+            acc0[k] = acc1[k] = f32x4_splat(0.0f);
+        for (int64_t b = 0; b < nb; b++) {
+            const NuBlockK16 *const w[4] = {(const NuBlockK16 *)(const void *)rp[0] + b,
+                                            (const NuBlockK16 *)(const void *)rp[1] + b,
+                                            (const NuBlockK16 *)(const void *)rp[2] + b,
+                                            (const NuBlockK16 *)(const void *)rp[3] + b};
+            const float d[4] = {w[0]->d, w[1]->d, w[2]->d, w[3]->d};
+            v128 i0, i1;
+            k16_isum2(w, x0[b].qs, x1[b].qs, &i0, &i1);
+            v128 vd = v128_load(d), t0, t1;
+            if (sym) {
+                t0 = term_values_sym(vd, x0[b].d, i0);
+                t1 = term_values_sym(vd, x1[b].d, i1);
+            } else {
+                const float dmin[4] = {w[0]->dmin, w[1]->dmin, w[2]->dmin, w[3]->dmin};
+                v128 vm = v128_load(dmin);
+                t0 = term_values(vd, vm, x0[b].d, i0, k16_imin4(w, x0 + b));
+                t1 = term_values(vd, vm, x1[b].d, i1, k16_imin4(w, x1 + b));
+            }
+            acc0[b % 4] = f32x4_add(acc0[b % 4], t0);
+            acc1[b % 4] = f32x4_add(acc1[b % 4], t1);
+        }
+        acc4_store(acc0[0], acc0[1], acc0[2], acc0[3], out0 + r, n);
+        acc4_store(acc1[0], acc1[1], acc1[2], acc1[3], out1 + r, n);
+    }
+}
+
+#define K16_MATMUL(T, SYM)                                                                       \
+    void nu_##T##_matmul(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, \
+                         size_t x_stride, int n, float *out, size_t out_stride) {                \
+        int t = 0;                                                                               \
+        for (; t + 2 <= n; t += 2) {                                                             \
+            const uint8_t *xt = (const uint8_t *)x + (size_t)t * x_stride;                       \
+            k16_matmul2(w, row_bytes, rows, cols / NU_QK_K, (const void *)xt, (const void *)(xt + x_stride), \
+                        out + (size_t)t * out_stride, out + (size_t)(t + 1) * out_stride, SYM);  \
+        }                                                                                        \
+        if (t < n)                                                                               \
+            nu_##T##_matvec(w, row_bytes, rows, cols, (const uint8_t *)x + (size_t)t * x_stride, \
+                            out + (size_t)t * out_stride);                                       \
+    }
+
+#else
+
+#define K16_MATMUL(T, SYM)                                                                       \
+    void nu_##T##_matmul(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, \
+                         size_t x_stride, int n, float *out, size_t out_stride) {                \
+        for (int t = 0; t < n; t++)                                                              \
+            nu_##T##_matvec(w, row_bytes, rows, cols, (const uint8_t *)x + (size_t)t * x_stride, \
+                            out + (size_t)t * out_stride);                                       \
+    }
+
+#endif
+
+K16_MATMUL(k16, 0)
+K16_MATMUL(k16_sym, 1)

@@ -471,3 +471,73 @@ MATVEC(q4_0)
 MATVEC(q4_1)
 MATVEC(q5_0)
 MATVEC(q5_1)
+
+/* The batched product of Q8_0 rows (Q8_0 files, and Q4_0, Q5_0, IQ4_NL unpacked to Q8_0:
+ * types.h, matmul). The SIMD code takes the inputs two at a time, each 8 weights widened once
+ * for both; each (row, input) gets term4_q8_0's integer sums and float term, in its order. */
+#ifdef NU_SIMD
+
+static inline void q8_0_isum2(const NuBlockQ8_0 *const w[4], const int8_t *x0, const int8_t *x1, v128 *isum0,
+                              v128 *isum1) {
+    v128 s0[4] = {i32x4_splat(0), i32x4_splat(0), i32x4_splat(0), i32x4_splat(0)};
+    v128 s1[4] = {s0[0], s0[0], s0[0], s0[0]};
+    for (int e = 0; e < NU_QK; e += 8) {
+        v128 a = i16x8_load8x8(x0 + e), c = i16x8_load8x8(x1 + e);
+        _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) {
+            v128 q = i16x8_load8x8(w[k]->qs + e);
+            s0[k] = i32x4_add(s0[k], i32x4_dot_i16x8(q, a));
+            s1[k] = i32x4_add(s1[k], i32x4_dot_i16x8(q, c));
+        }
+    }
+    *isum0 = hsum4_i32x4(s0[0], s0[1], s0[2], s0[3]);
+    *isum1 = hsum4_i32x4(s1[0], s1[1], s1[2], s1[3]);
+}
+
+static void q8_0_matmul2(const void *wt, size_t row_bytes, int64_t rows, int64_t nb, const NuBlockQ8_0 *x0,
+                         const NuBlockQ8_0 *x1, float *out0, float *out1) {
+    for (int64_t r = 0; r < rows; r += 4) {
+        int n = rows - r < 4 ? (int)(rows - r) : 4;
+        const uint8_t *base = (const uint8_t *)wt + (size_t)r * row_bytes;
+        const uint8_t *const rp[4] = {base, base + (size_t)(n > 1) * row_bytes,
+                                      base + (size_t)(n > 2 ? 2 : n - 1) * row_bytes,
+                                      base + (size_t)(n - 1) * row_bytes};
+        v128 acc0[4], acc1[4];
+        for (int k = 0; k < 4; k++)
+            acc0[k] = acc1[k] = f32x4_splat(0.0f);
+        for (int64_t b = 0; b < nb; b++) {
+            const NuBlockQ8_0 *const w[4] = {(const NuBlockQ8_0 *)(const void *)rp[0] + b,
+                                             (const NuBlockQ8_0 *)(const void *)rp[1] + b,
+                                             (const NuBlockQ8_0 *)(const void *)rp[2] + b,
+                                             (const NuBlockQ8_0 *)(const void *)rp[3] + b};
+            v128 i0, i1;
+            q8_0_isum2(w, x0[b].qs, x1[b].qs, &i0, &i1);
+            v128 d = halves4(w[0]->d, w[1]->d, w[2]->d, w[3]->d);
+            acc0[b % 4] = f32x4_add(acc0[b % 4], scaled(i0, d, nu_f16_to_f32(x0[b].d)));
+            acc1[b % 4] = f32x4_add(acc1[b % 4], scaled(i1, d, nu_f16_to_f32(x1[b].d)));
+        }
+        acc4_store(acc0[0], acc0[1], acc0[2], acc0[3], out0 + r, n);
+        acc4_store(acc1[0], acc1[1], acc1[2], acc1[3], out1 + r, n);
+    }
+}
+
+void nu_q8_0_matmul(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, size_t x_stride,
+                    int n, float *out, size_t out_stride) {
+    int t = 0;
+    for (; t + 2 <= n; t += 2) {
+        const uint8_t *xt = (const uint8_t *)x + (size_t)t * x_stride;
+        q8_0_matmul2(w, row_bytes, rows, cols / NU_QK, (const void *)xt, (const void *)(xt + x_stride),
+                     out + (size_t)t * out_stride, out + (size_t)(t + 1) * out_stride);
+    }
+    if (t < n)
+        nu_q8_0_matvec(w, row_bytes, rows, cols, (const uint8_t *)x + (size_t)t * x_stride, out + (size_t)t * out_stride);
+}
+
+#else
+
+void nu_q8_0_matmul(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, size_t x_stride,
+                    int n, float *out, size_t out_stride) {
+    for (int t = 0; t < n; t++)
+        nu_q8_0_matvec(w, row_bytes, rows, cols, (const uint8_t *)x + (size_t)t * x_stride, out + (size_t)t * out_stride);
+}
+
+#endif

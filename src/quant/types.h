@@ -31,13 +31,16 @@ typedef struct {
      * when that differs from from_float (the file quantizer) -- ggml-cpu's x86 quantizers,
      * which for Q8_0 and Q8_1 scale by 127 / amax and round halves to even. NULL: from_float. */
     void (*from_float_input)(const float *src, void *dst, int64_t n);
-    /* For the batched product (nu_matmul, several inputs per weight row): n elements unpacked
-     * into wide_block_bytes per block, which wide_matvec multiplies (same input) with the
-     * same bits for every row as matvec, without unpacking the levels again for each input.
-     * NULL: the batched product uses matvec. */
+    /* For the batched product (nu_matmul, several inputs per weight row): matmul multiplies
+     * rows by n inputs (x_stride bytes apart, output t at out + t * out_stride) with the same
+     * bits for every (row, input) as matvec, reading each weight once for several inputs; NULL:
+     * matvec per input. Its rows are in the type's own layout, or, when to_wide is set, in a
+     * wide form that to_wide unpacks a tile of rows to (n elements into wide_block_bytes per
+     * block), so the levels are unpacked once per tile rather than once per input. */
     void (*to_wide)(const void *src, void *dst, int64_t n);
     size_t wide_block_bytes;
-    void (*wide_matvec)(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out);
+    void (*matmul)(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, size_t x_stride,
+                   int n, float *out, size_t out_stride);
 } NuTypeTraits;
 
 /* The row for type t, or NULL when the runtime does not know t. */

@@ -364,8 +364,9 @@ static int same_cache(const NuConfig *c, const NuRunState *a, const NuRunState *
     return 1;
 }
 
-/* 80 tokens (two full chunks and a part; past gemma3's window of 8) fed one at a time, then
- * in calls of 1, 6 and 73 positions: the logits after each call and the whole cache equal. */
+/* 80 tokens (past gemma3's window of 8) fed one at a time, then
+ * in calls of 1, 6 and 73 positions (a full chunk and an odd part): the logits after each
+ * call and the whole cache equal. */
 static void check_batch(const char *path) {
     Model m;
     if (!load_model(&m, path)) {

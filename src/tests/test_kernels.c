@@ -217,6 +217,46 @@ static void test_matvec(void) {
     }
 }
 
+/* The batched product (nu_matmul: tiles unpacked once, inputs two at a time) gives every
+ * (row, input) the bits of nu_matvec on that input, for every type, odd input counts, row
+ * counts that leave 1-3 rows after groups of 4 and part of a tile, and rows too wide for four
+ * unpacked ones to fit the tile buffer (8192 columns: the matvec path). */
+static void check_matmul(NuType type, int64_t rows, int64_t cols, int n) {
+    Matrix m = make_matrix(type, rows, cols);
+    const size_t stride = (size_t)cols * sizeof(float), out_stride = (size_t)rows + 3;
+    float *x = malloc((size_t)n * stride), *one = malloc((size_t)rows * sizeof *one);
+    float *out = malloc((size_t)n * out_stride * sizeof *out);
+    uint8_t *buf = malloc((size_t)n * stride);
+    for (int64_t i = 0; i < n * cols; i++)
+        x[i] = rand_unit();
+    const void *xq = x;
+    for (int t = 0; t < n; t++)
+        xq = (const uint8_t *)nu_convert_input(type, x + t * cols, cols, buf + t * stride) - t * stride;
+    nu_matmul(&m.t, xq, stride, n, out, out_stride);
+    int same = 1;
+    for (int t = 0; t < n; t++) {
+        nu_matvec(&m.t, (const uint8_t *)xq + t * stride, one);
+        same &= memcmp(one, out + t * out_stride, (size_t)rows * sizeof *one) == 0;
+    }
+    CHECK(same);
+    free(x);
+    free(one);
+    free(out);
+    free(buf);
+    free_matrix(&m);
+}
+
+static void test_matmul(void) {
+    static const int64_t shapes[][2] = {{7, 256}, {37, 512}, {64, 768}, {13, 2048}, {130, 256}, {6, 8192}};
+    static const NuType types[] = {NU_TYPE_F32,  NU_TYPE_F16,  NU_TYPE_BF16, NU_TYPE_Q8_0,   NU_TYPE_Q4_0,
+                                   NU_TYPE_Q4_1, NU_TYPE_Q5_0, NU_TYPE_Q5_1, NU_TYPE_Q2_K,   NU_TYPE_Q3_K,
+                                   NU_TYPE_Q4_K, NU_TYPE_Q5_K, NU_TYPE_Q6_K, NU_TYPE_IQ4_NL, NU_TYPE_IQ4_XS};
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+            for (int n = 1; n <= 5; n += 2)
+                check_matmul(types[t], shapes[s][0], shapes[s][1], n + (s % 2));
+}
+
 /* Non-finite block scales (weights or input) give non-finite outputs in their own rows only,
  * never a trap; the other rows keep their exact values. */
 static void test_nonfinite_scales(void) {
@@ -372,6 +412,7 @@ static void test_attention_helpers(void) {
 
 int main(void) {
     test_matvec();
+    test_matmul();
     test_nonfinite_scales();
     test_attention_helpers();
     test_f16_specials();
