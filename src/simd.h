@@ -93,8 +93,10 @@ static inline v128 i16x8_zip_high(v128 a, v128 b) { return wasm_i16x8_shuffle(a,
 static inline v128 i8x16_sub(v128 a, v128 b) { return wasm_i8x16_sub(a, b); }
 /* all ones in the bytes where a == b */
 static inline v128 i8x16_eq(v128 a, v128 b) { return wasm_i8x16_eq(a, b); }
-/* each byte shifted right by 4, zeros shifted in */
-static inline v128 u8x16_shr4(v128 a) { return wasm_u8x16_shr(a, 4); }
+/* each byte shifted right by 4, zeros shifted in: a 16-bit shift and a mask, as V8 would
+ * emit for u8x16.shr, but the mask is a constant the caller's loop keeps (V8 rebuilds its
+ * own in three instructions at every shift) */
+static inline v128 u8x16_shr4(v128 a) { return wasm_v128_and(wasm_u16x8_shr(a, 4), wasm_i8x16_splat(0x0f)); }
 static inline v128 i32x4_mul(v128 a, v128 b) { return wasm_i32x4_mul(a, b); }
 /* 16-bit lanes shifted by n (0..15), zeros shifted in */
 static inline v128 i16x8_shl(v128 a, int n) { return wasm_i16x8_shl(a, n); }
