@@ -101,6 +101,9 @@ static inline v128 i32x4_mul(v128 a, v128 b) { return wasm_i32x4_mul(a, b); }
 /* 16-bit lanes shifted by n (0..15), zeros shifted in */
 static inline v128 i16x8_shl(v128 a, int n) { return wasm_i16x8_shl(a, n); }
 static inline v128 u16x8_shr(v128 a, int n) { return wasm_u16x8_shr(a, n); }
+/* arithmetic (sign-filling) */
+static inline v128 i16x8_shr(v128 a, int n) { return wasm_i16x8_shr(a, n); }
+static inline v128 i16x8_add(v128 a, v128 b) { return wasm_i16x8_add(a, b); }
 
 #elif defined(__SSE4_1__)
 #define NU_SIMD 1
@@ -196,6 +199,8 @@ static inline v128 u8x16_shr4(v128 a) { return _mm_and_si128(_mm_srli_epi16(a, 4
 static inline v128 i32x4_mul(v128 a, v128 b) { return _mm_mullo_epi32(a, b); }
 static inline v128 i16x8_shl(v128 a, int n) { return _mm_sll_epi16(a, _mm_cvtsi32_si128(n)); }
 static inline v128 u16x8_shr(v128 a, int n) { return _mm_srl_epi16(a, _mm_cvtsi32_si128(n)); }
+static inline v128 i16x8_shr(v128 a, int n) { return _mm_sra_epi16(a, _mm_cvtsi32_si128(n)); }
+static inline v128 i16x8_add(v128 a, v128 b) { return _mm_add_epi16(a, b); }
 
 #undef PS
 #undef SI
