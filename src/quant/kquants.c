@@ -775,9 +775,23 @@ static inline v128 dot32_scaled2(v128 lo, v128 hi, const Wide32 *x, int s_lo, in
     return i32x4_add(i32x4_mul(dot16(lo, x->x), i32x4_splat(s_lo)), i32x4_mul(dot16(hi, x->x + 2), i32x4_splat(s_hi)));
 }
 
-/* (lo . x[0..15] + hi . x[16..31]) * s (one scale per 32) */
-static inline v128 dot32_scaled(v128 lo, v128 hi, const Wide32 *x, int s) {
-    return i32x4_mul(wide_dot32(lo, hi, x), i32x4_splat(s));
+/* 32 activations as i16: the even and the odd elements of 0-15, then of 16-31 (the order
+ * dot16_u8 reads levels in, two bytes to an i16 lane). */
+static inline Wide32 evenodd32(const int8_t *qs) {
+    v128 a = v128_load(qs), b = v128_load(qs + 16);
+    return (Wide32){{i16x8_shr(i16x8_shl(a, 8), 8), i16x8_shr(a, 8), i16x8_shr(i16x8_shl(b, 8), 8), i16x8_shr(b, 8)}};
+}
+
+/* 16 levels in u8 lanes (< 128) . 16 activations as evenodd32 holds them: the even bytes
+ * masked and the odd ones shifted down are the levels in i16 lanes, no widening. */
+static inline v128 dot16_u8(v128 q, const v128 *x) {
+    return i32x4_add(i32x4_dot_i16x8(v128_and(q, i16x8_splat(0x00ff)), x[0]), i32x4_dot_i16x8(u16x8_shr(q, 8), x[1]));
+}
+
+/* (lo . x[0..15] + hi . x[16..31]) * s for levels in u8 lanes, x as evenodd32 holds it (one
+ * scale per 32) */
+static inline v128 dot32u_scaled(v128 lo, v128 hi, const Wide32 *x, int s) {
+    return i32x4_mul(i32x4_add(dot16_u8(lo, x->x), dot16_u8(hi, x->x + 2)), i32x4_splat(s));
 }
 
 /* Bit `from` of each byte moved to bit `to`, the others cleared, with 16-bit shifts: exact
@@ -880,10 +894,10 @@ static v128 term4_q3_K(const uint8_t *const r[4], int64_t b, const void *x) {
 #define Q4_NIBBLES(k, half)                                                                      \
     (c % 2 ? u8x16_shr4(v128_load(w[k]->qs + 32 * (c / 2) + 16 * (half)))                        \
            : v128_and(v128_load(w[k]->qs + 32 * (c / 2) + 16 * (half)), low))
-#define Q4_CHUNK(k) dot32_scaled(Q4_NIBBLES(k, 0), Q4_NIBBLES(k, 1), &xw, sm[k][c])
+#define Q4_CHUNK(k) dot32u_scaled(Q4_NIBBLES(k, 0), Q4_NIBBLES(k, 1), &xw, sm[k][c])
 /* Q5_K: Q4_K's nibbles with qh bit c moved to bit 4. */
 #define Q5_CHUNK(k)                                                                              \
-    dot32_scaled(v128_or(Q4_NIBBLES(k, 0), move_bit(v128_load(w[k]->qh), c, 4)),                 \
+    dot32u_scaled(v128_or(Q4_NIBBLES(k, 0), move_bit(v128_load(w[k]->qh), c, 4)),                 \
                  v128_or(Q4_NIBBLES(k, 1), move_bit(v128_load(w[k]->qh + 16), c, 4)), &xw, sm[k][c])
 
 #define TERM4_K4(T, Block, CHUNK)                                                                \
@@ -893,7 +907,7 @@ static v128 term4_q3_K(const uint8_t *const r[4], int64_t b, const void *x) {
         uint8_t sm[4][16];                                                                       \
         for (int k = 0; k < 4; k++)                                                              \
             k4_unpack(w[k]->scales, sm[k]);                                                      \
-        CHUNKS(CHUNK)                                                                            \
+        CHUNKS_OF(CHUNK, evenodd32)                                                              \
         v128 bs = bsums32(xb);                                                                   \
         v128 imin = hsum4_i32x4(mins_dot8(sm[0] + 8, bs), mins_dot8(sm[1] + 8, bs), mins_dot8(sm[2] + 8, bs), \
                                 mins_dot8(sm[3] + 8, bs));                                       \
@@ -901,19 +915,6 @@ static v128 term4_q3_K(const uint8_t *const r[4], int64_t b, const void *x) {
     }
 TERM4_K4(q4_K, NuBlockQ4_K, Q4_CHUNK)
 TERM4_K4(q5_K, NuBlockQ5_K, Q5_CHUNK)
-
-/* 32 activations as i16: the even and the odd elements of 0-15, then of 16-31 (the order
- * dot16_u8 reads levels in, two bytes to an i16 lane). */
-static inline Wide32 evenodd32(const int8_t *qs) {
-    v128 a = v128_load(qs), b = v128_load(qs + 16);
-    return (Wide32){{i16x8_shr(i16x8_shl(a, 8), 8), i16x8_shr(a, 8), i16x8_shr(i16x8_shl(b, 8), 8), i16x8_shr(b, 8)}};
-}
-
-/* 16 levels in u8 lanes (< 128) . 16 activations as evenodd32 holds them: the even bytes
- * masked and the odd ones shifted down are the levels in i16 lanes, no widening. */
-static inline v128 dot16_u8(v128 q, const v128 *x) {
-    return i32x4_add(i32x4_dot_i16x8(v128_and(q, i16x8_splat(0x00ff)), x[0]), i32x4_dot_i16x8(u16x8_shr(q, 8), x[1]));
-}
 
 /* Q6_K chunk c = 4h + s: nibble s / 2 of ql[64h + 32 (s % 2) ..], bits 2s of qh[32h ..]
  * moved to bits 4-5 (16-bit shifts; the mask drops what crossed bytes): the level + 32,
