@@ -788,8 +788,13 @@ static inline v128 dot16_u8(v128 q, const v128 *x) {
     return i32x4_add(i32x4_dot_i16x8(v128_and(q, i16x8_splat(0x00ff)), x[0]), i32x4_dot_i16x8(u16x8_shr(q, 8), x[1]));
 }
 
-/* (lo . x[0..15] + hi . x[16..31]) * s for levels in u8 lanes, x as evenodd32 holds it (one
- * scale per 32) */
+/* lo . x[0..15] * s_lo + hi . x[16..31] * s_hi for levels in u8 lanes, x as evenodd32 holds
+ * it (a scale per 16) */
+static inline v128 dot32u_scaled2(v128 lo, v128 hi, const Wide32 *x, int s_lo, int s_hi) {
+    return i32x4_add(i32x4_mul(dot16_u8(lo, x->x), i32x4_splat(s_lo)), i32x4_mul(dot16_u8(hi, x->x + 2), i32x4_splat(s_hi)));
+}
+
+/* (lo . x[0..15] + hi . x[16..31]) * s, likewise (a scale per 32) */
 static inline v128 dot32u_scaled(v128 lo, v128 hi, const Wide32 *x, int s) {
     return i32x4_mul(i32x4_add(dot16_u8(lo, x->x), dot16_u8(hi, x->x + 2)), i32x4_splat(s));
 }
@@ -872,22 +877,27 @@ static v128 term4_q2_K(const uint8_t *const r[4], int64_t b, const void *x) {
     return term_values(HALVES(d), HALVES(dmin), xb->d, isum, imin);
 }
 
-/* Q3_K chunk c = 4h + s: Q2_K's low bits, the third bit from hmask bit c moved to bit 2,
- * minus 4; scales from q3_scales (0..63, used minus 32). */
+/* Q3_K chunk c = 4h + s: Q2_K's low bits, the third bit from hmask bit c moved to bit 2: the
+ * level + 4, the 4 coming off after the chunks through the scales . bsums; scales from
+ * q3_scales (0..63, used minus 32). */
 #define Q3_LEVELS(k, half)                                                                       \
-    i8x16_sub(v128_or(v128_and(u16x8_shr(v128_load(w[k]->qs + 32 * (c / 4) + 16 * (half)), 2 * (c % 4)), three), \
-                      move_bit(v128_load(w[k]->hmask + 16 * (half)), c, 2)),                     \
-              four)
-#define Q3_CHUNK(k) dot32_scaled2(Q3_LEVELS(k, 0), Q3_LEVELS(k, 1), &xw, sc[k][2 * c] - 32, sc[k][2 * c + 1] - 32)
+    v128_or(v128_and(u16x8_shr(v128_load(w[k]->qs + 32 * (c / 4) + 16 * (half)), 2 * (c % 4)), three), \
+            move_bit(v128_load(w[k]->hmask + 16 * (half)), c, 2))
+#define Q3_CHUNK(k) dot32u_scaled2(Q3_LEVELS(k, 0), Q3_LEVELS(k, 1), &xw, sc[k][2 * c] - 32, sc[k][2 * c + 1] - 32)
 
 static v128 term4_q3_K(const uint8_t *const r[4], int64_t b, const void *x) {
-    const v128 three = i8x16_splat(3), four = i8x16_splat(4);
+    const v128 three = i8x16_splat(3), bias32 = i8x16_splat(32);
     BLOCKS(NuBlockQ3_K)
     uint8_t sc[4][16];
     for (int k = 0; k < 4; k++)
         q3_scales(w[k]->scales, sc[k]);
-    CHUNKS(Q3_CHUNK)
-    return term_values_sym(HALVES(d), xb->d, isum);
+    CHUNKS_OF(Q3_CHUNK, evenodd32)
+    v128 bs0 = v128_load(xb->bsums), bs1 = v128_load(xb->bsums + 8);
+    v128 bias = hsum4_i32x4(bsums_dot16(i8x16_sub(v128_load(sc[0]), bias32), bs0, bs1),
+                            bsums_dot16(i8x16_sub(v128_load(sc[1]), bias32), bs0, bs1),
+                            bsums_dot16(i8x16_sub(v128_load(sc[2]), bias32), bs0, bs1),
+                            bsums_dot16(i8x16_sub(v128_load(sc[3]), bias32), bs0, bs1));
+    return term_values_sym(HALVES(d), xb->d, i32x4_sub(isum, i32x4_shl(bias, 2)));
 }
 
 /* Q4_K chunk c = 2p + s: nibble s of qs[32p .. 32p + 31]; scales and mins from k4_unpack. */
@@ -926,6 +936,7 @@ TERM4_K4(q5_K, NuBlockQ5_K, Q5_CHUNK)
             v128_and(c % 4 < 2 ? i16x8_shl(Q6_QH(k, half), 4 - 2 * (c % 4))                       \
                                : u16x8_shr(Q6_QH(k, half), 2 * (c % 4) - 4),                      \
                      top))
+/* (written out: through dot32u_scaled2, clang unrolled the row loop despite the pragma) */
 #define Q6_CHUNK(k)                                                                              \
     i32x4_add(i32x4_mul(dot16_u8(Q6_LEVELS(k, 0), xw.x), i32x4_splat(w[k]->scales[2 * c])),       \
               i32x4_mul(dot16_u8(Q6_LEVELS(k, 1), xw.x + 2), i32x4_splat(w[k]->scales[2 * c + 1])))
