@@ -391,7 +391,7 @@ static inline v128 dot_q8_0(const NuBlockQ8_0 *w, const Wide32 *x) {
 /* Q4_0 and Q4_1 read their 16 bytes of nibbles as i16 lanes, no widening: lane i holds
  * element 2i (bits 0-3), 16 + 2i (bits 4-7), 2i + 1 (bits 8-11) and 17 + 2i (bits 12-15).
  * Masked in place, each is its level times 1, 16, 256 and 1; the activations come shifted
- * to make every product 256 * level * x (|x| <= 127, so x << 8 fits in i16), and the block's
+ * to make every product 256 * level * x (x << 8 fits in i16 for any i8 x), and the block's
  * i32 sum, a multiple of 256, is shifted back exactly. */
 typedef struct {
     v128 x[4]; /* elements 0,2..14 << 8; 16,18..30 << 4; 1,3..15; 17,19..31 << 8 */
