@@ -97,12 +97,17 @@ static inline v128 i16x8_zip_high(v128 a, v128 b) { return wasm_i16x8_shuffle(a,
 static inline v128 i8x16_sub(v128 a, v128 b) { return wasm_i8x16_sub(a, b); }
 /* all ones in the bytes where a == b */
 static inline v128 i8x16_eq(v128 a, v128 b) { return wasm_i8x16_eq(a, b); }
-/* each byte shifted right by 4, zeros shifted in */
-static inline v128 u8x16_shr4(v128 a) { return wasm_u8x16_shr(a, 4); }
+/* each byte shifted right by 4, zeros shifted in: a 16-bit shift and a mask, as V8 would
+ * emit for u8x16.shr, but the mask is a constant the caller's loop keeps (V8 rebuilds its
+ * own in three instructions at every shift) */
+static inline v128 u8x16_shr4(v128 a) { return wasm_v128_and(wasm_u16x8_shr(a, 4), wasm_i8x16_splat(0x0f)); }
 static inline v128 i32x4_mul(v128 a, v128 b) { return wasm_i32x4_mul(a, b); }
 /* 16-bit lanes shifted by n (0..15), zeros shifted in */
 static inline v128 i16x8_shl(v128 a, int n) { return wasm_i16x8_shl(a, n); }
 static inline v128 u16x8_shr(v128 a, int n) { return wasm_u16x8_shr(a, n); }
+/* arithmetic (sign-filling) */
+static inline v128 i16x8_shr(v128 a, int n) { return wasm_i16x8_shr(a, n); }
+static inline v128 i16x8_add(v128 a, v128 b) { return wasm_i16x8_add(a, b); }
 
 #elif defined(__SSE4_1__)
 #define NU_SIMD 1
@@ -200,6 +205,8 @@ static inline v128 u8x16_shr4(v128 a) { return _mm_and_si128(_mm_srli_epi16(a, 4
 static inline v128 i32x4_mul(v128 a, v128 b) { return _mm_mullo_epi32(a, b); }
 static inline v128 i16x8_shl(v128 a, int n) { return _mm_sll_epi16(a, _mm_cvtsi32_si128(n)); }
 static inline v128 u16x8_shr(v128 a, int n) { return _mm_srl_epi16(a, _mm_cvtsi32_si128(n)); }
+static inline v128 i16x8_shr(v128 a, int n) { return _mm_sra_epi16(a, _mm_cvtsi32_si128(n)); }
+static inline v128 i16x8_add(v128 a, v128 b) { return _mm_add_epi16(a, b); }
 
 #undef PS
 #undef SI

@@ -780,9 +780,28 @@ static inline v128 dot32_scaled2(v128 lo, v128 hi, const Wide32 *x, int s_lo, in
     return i32x4_add(i32x4_mul(dot16(lo, x->x), i32x4_splat(s_lo)), i32x4_mul(dot16(hi, x->x + 2), i32x4_splat(s_hi)));
 }
 
-/* (lo . x[0..15] + hi . x[16..31]) * s (one scale per 32) */
-static inline v128 dot32_scaled(v128 lo, v128 hi, const Wide32 *x, int s) {
-    return i32x4_mul(wide_dot32(lo, hi, x), i32x4_splat(s));
+/* 32 activations as i16: the even and the odd elements of 0-15, then of 16-31 (the order
+ * dot16_u8 reads levels in, two bytes to an i16 lane). */
+static inline Wide32 evenodd32(const int8_t *qs) {
+    v128 a = v128_load(qs), b = v128_load(qs + 16);
+    return (Wide32){{i16x8_shr(i16x8_shl(a, 8), 8), i16x8_shr(a, 8), i16x8_shr(i16x8_shl(b, 8), 8), i16x8_shr(b, 8)}};
+}
+
+/* 16 levels in u8 lanes (< 128) . 16 activations as evenodd32 holds them: the even bytes
+ * masked and the odd ones shifted down are the levels in i16 lanes, no widening. */
+static inline v128 dot16_u8(v128 q, const v128 *x) {
+    return i32x4_add(i32x4_dot_i16x8(v128_and(q, i16x8_splat(0x00ff)), x[0]), i32x4_dot_i16x8(u16x8_shr(q, 8), x[1]));
+}
+
+/* lo . x[0..15] * s_lo + hi . x[16..31] * s_hi for levels in u8 lanes, x as evenodd32 holds
+ * it (a scale per 16) */
+static inline v128 dot32u_scaled2(v128 lo, v128 hi, const Wide32 *x, int s_lo, int s_hi) {
+    return i32x4_add(i32x4_mul(dot16_u8(lo, x->x), i32x4_splat(s_lo)), i32x4_mul(dot16_u8(hi, x->x + 2), i32x4_splat(s_hi)));
+}
+
+/* (lo . x[0..15] + hi . x[16..31]) * s, likewise (a scale per 32) */
+static inline v128 dot32u_scaled(v128 lo, v128 hi, const Wide32 *x, int s) {
+    return i32x4_mul(i32x4_add(dot16_u8(lo, x->x), dot16_u8(hi, x->x + 2)), i32x4_splat(s));
 }
 
 /* Bit `from` of each byte moved to bit `to`, the others cleared, with 16-bit shifts: exact
@@ -818,12 +837,15 @@ static inline v128 term_values_sym(v128 dw, float dx, v128 isum) {
 
 /* The chunk loop: CHUNK(k) is row k's scaled partial for chunk c, xw its activations. The
  * chunks are unrolled (c is then a constant in the shifts and selects); the rows stay a loop,
- * since V8 spilled registers in the fully unrolled body (wasm Q4_K 836 -> 142 us at 2048x768). */
-#define CHUNKS(CHUNK)                                                                            \
+ * since V8 spilled registers in the fully unrolled body (wasm Q4_K 836 -> 142 us at 2048x768;
+ * clang unrolled the smaller Q6_K body on its own: Q6_K 167 -> 424 us, hence the pragma). */
+#define CHUNKS(CHUNK) CHUNKS_OF(CHUNK, widen32)
+/* ... with the chunk's activations prepared by WIDEN (widen32 or evenodd32) */
+#define CHUNKS_OF(CHUNK, WIDEN)                                                                  \
     v128 s[4] = {i32x4_splat(0), i32x4_splat(0), i32x4_splat(0), i32x4_splat(0)};              \
     _Pragma("GCC unroll 8") for (int c = 0; c < 8; c++) {                                        \
-        Wide32 xw = widen32(xb->qs + 32 * c);                                                    \
-        for (int k = 0; k < 4; k++)                                                              \
+        Wide32 xw = WIDEN(xb->qs + 32 * c);                                                      \
+        _Pragma("GCC unroll 1") for (int k = 0; k < 4; k++)                                      \
             s[k] = i32x4_add(s[k], CHUNK(k));                                                    \
     }                                                                                            \
     v128 isum = hsum4_i32x4(s[0], s[1], s[2], s[3]);
@@ -840,9 +862,14 @@ static inline v128 term_values_sym(v128 dw, float dx, v128 isum) {
                   v128_and(u16x8_shr(v128_load(w[k]->qs + 32 * (c / 4) + 16), 2 * (c % 4)), three), &xw, \
                   w[k]->scales[2 * c] & 15, w[k]->scales[2 * c + 1] & 15)
 
-static inline v128 q2_mins(const NuBlockQ2_K *b, v128 bs0, v128 bs1) {
-    v128 m = u8x16_shr4(v128_load(b->scales));
+/* i32x4 partials of sum over g of m[g] * bsums[g]: 16 signed bytes m against the activations'
+ * group sums bs0 (groups 0-7) and bs1 (8-15) */
+static inline v128 bsums_dot16(v128 m, v128 bs0, v128 bs1) {
     return i32x4_add(i32x4_dot_i16x8(i16x8_extend_low_i8x16(m), bs0), i32x4_dot_i16x8(i16x8_extend_high_i8x16(m), bs1));
+}
+
+static inline v128 q2_mins(const NuBlockQ2_K *b, v128 bs0, v128 bs1) {
+    return bsums_dot16(u8x16_shr4(v128_load(b->scales)), bs0, bs1);
 }
 
 static v128 term4_q2_K(const uint8_t *const r[4], int64_t b, const void *x) {
@@ -855,32 +882,37 @@ static v128 term4_q2_K(const uint8_t *const r[4], int64_t b, const void *x) {
     return term_values(HALVES(d), HALVES(dmin), xb->d, isum, imin);
 }
 
-/* Q3_K chunk c = 4h + s: Q2_K's low bits, the third bit from hmask bit c moved to bit 2,
- * minus 4; scales from q3_scales (0..63, used minus 32). */
+/* Q3_K chunk c = 4h + s: Q2_K's low bits, the third bit from hmask bit c moved to bit 2: the
+ * level + 4, the 4 coming off after the chunks through the scales . bsums; scales from
+ * q3_scales (0..63, used minus 32). */
 #define Q3_LEVELS(k, half)                                                                       \
-    i8x16_sub(v128_or(v128_and(u16x8_shr(v128_load(w[k]->qs + 32 * (c / 4) + 16 * (half)), 2 * (c % 4)), three), \
-                      move_bit(v128_load(w[k]->hmask + 16 * (half)), c, 2)),                     \
-              four)
-#define Q3_CHUNK(k) dot32_scaled2(Q3_LEVELS(k, 0), Q3_LEVELS(k, 1), &xw, sc[k][2 * c] - 32, sc[k][2 * c + 1] - 32)
+    v128_or(v128_and(u16x8_shr(v128_load(w[k]->qs + 32 * (c / 4) + 16 * (half)), 2 * (c % 4)), three), \
+            move_bit(v128_load(w[k]->hmask + 16 * (half)), c, 2))
+#define Q3_CHUNK(k) dot32u_scaled2(Q3_LEVELS(k, 0), Q3_LEVELS(k, 1), &xw, sc[k][2 * c] - 32, sc[k][2 * c + 1] - 32)
 
 static v128 term4_q3_K(const uint8_t *const r[4], int64_t b, const void *x) {
-    const v128 three = i8x16_splat(3), four = i8x16_splat(4);
+    const v128 three = i8x16_splat(3), bias32 = i8x16_splat(32);
     BLOCKS(NuBlockQ3_K)
     uint8_t sc[4][16];
     for (int k = 0; k < 4; k++)
         q3_scales(w[k]->scales, sc[k]);
-    CHUNKS(Q3_CHUNK)
-    return term_values_sym(HALVES(d), xb->d, isum);
+    CHUNKS_OF(Q3_CHUNK, evenodd32)
+    v128 bs0 = v128_load(xb->bsums), bs1 = v128_load(xb->bsums + 8);
+    v128 bias = hsum4_i32x4(bsums_dot16(i8x16_sub(v128_load(sc[0]), bias32), bs0, bs1),
+                            bsums_dot16(i8x16_sub(v128_load(sc[1]), bias32), bs0, bs1),
+                            bsums_dot16(i8x16_sub(v128_load(sc[2]), bias32), bs0, bs1),
+                            bsums_dot16(i8x16_sub(v128_load(sc[3]), bias32), bs0, bs1));
+    return term_values_sym(HALVES(d), xb->d, i32x4_sub(isum, i32x4_shl(bias, 2)));
 }
 
 /* Q4_K chunk c = 2p + s: nibble s of qs[32p .. 32p + 31]; scales and mins from k4_unpack. */
 #define Q4_NIBBLES(k, half)                                                                      \
     (c % 2 ? u8x16_shr4(v128_load(w[k]->qs + 32 * (c / 2) + 16 * (half)))                        \
            : v128_and(v128_load(w[k]->qs + 32 * (c / 2) + 16 * (half)), low))
-#define Q4_CHUNK(k) dot32_scaled(Q4_NIBBLES(k, 0), Q4_NIBBLES(k, 1), &xw, sm[k][c])
+#define Q4_CHUNK(k) dot32u_scaled(Q4_NIBBLES(k, 0), Q4_NIBBLES(k, 1), &xw, sm[k][c])
 /* Q5_K: Q4_K's nibbles with qh bit c moved to bit 4. */
 #define Q5_CHUNK(k)                                                                              \
-    dot32_scaled(v128_or(Q4_NIBBLES(k, 0), move_bit(v128_load(w[k]->qh), c, 4)),                 \
+    dot32u_scaled(v128_or(Q4_NIBBLES(k, 0), move_bit(v128_load(w[k]->qh), c, 4)),                 \
                  v128_or(Q4_NIBBLES(k, 1), move_bit(v128_load(w[k]->qh + 16), c, 4)), &xw, sm[k][c])
 
 #define TERM4_K4(T, Block, CHUNK)                                                                \
@@ -890,7 +922,7 @@ static v128 term4_q3_K(const uint8_t *const r[4], int64_t b, const void *x) {
         uint8_t sm[4][16];                                                                       \
         for (int k = 0; k < 4; k++)                                                              \
             k4_unpack(w[k]->scales, sm[k]);                                                      \
-        CHUNKS(CHUNK)                                                                            \
+        CHUNKS_OF(CHUNK, evenodd32)                                                              \
         v128 bs = bsums32(xb);                                                                   \
         v128 imin = hsum4_i32x4(mins_dot8(sm[0] + 8, bs), mins_dot8(sm[1] + 8, bs), mins_dot8(sm[2] + 8, bs), \
                                 mins_dot8(sm[3] + 8, bs));                                       \
@@ -900,22 +932,28 @@ TERM4_K4(q4_K, NuBlockQ4_K, Q4_CHUNK)
 TERM4_K4(q5_K, NuBlockQ5_K, Q5_CHUNK)
 
 /* Q6_K chunk c = 4h + s: nibble s / 2 of ql[64h + 32 (s % 2) ..], bits 2s of qh[32h ..]
- * moved to bits 4-5 (16-bit shifts; the mask drops what crossed bytes), minus 32. */
+ * moved to bits 4-5 (16-bit shifts; the mask drops what crossed bytes): the level + 32,
+ * 0..63. The 32 comes off after the chunks, as 32 * sum over g of scale_g * bsums[g]. */
 #define Q6_QL(k, half) v128_load(w[k]->ql + 64 * (c / 4) + 32 * (c % 2) + 16 * (half))
 #define Q6_QH(k, half) v128_load(w[k]->qh + 32 * (c / 4) + 16 * (half))
 #define Q6_LEVELS(k, half)                                                                       \
-    i8x16_sub(v128_or((c % 4) / 2 ? u8x16_shr4(Q6_QL(k, half)) : v128_and(Q6_QL(k, half), low),   \
-                      v128_and(c % 4 < 2 ? i16x8_shl(Q6_QH(k, half), 4 - 2 * (c % 4))               \
-                                         : u16x8_shr(Q6_QH(k, half), 2 * (c % 4) - 4),              \
-                               top)),                                                            \
-              bias)
-#define Q6_CHUNK(k) dot32_scaled2(Q6_LEVELS(k, 0), Q6_LEVELS(k, 1), &xw, w[k]->scales[2 * c], w[k]->scales[2 * c + 1])
+    v128_or(v128_and((c % 4) / 2 ? u16x8_shr(Q6_QL(k, half), 4) : Q6_QL(k, half), low),          \
+            v128_and(c % 4 < 2 ? i16x8_shl(Q6_QH(k, half), 4 - 2 * (c % 4))                       \
+                               : u16x8_shr(Q6_QH(k, half), 2 * (c % 4) - 4),                      \
+                     top))
+/* (written out: through dot32u_scaled2, clang unrolled the row loop despite the pragma) */
+#define Q6_CHUNK(k)                                                                              \
+    i32x4_add(i32x4_mul(dot16_u8(Q6_LEVELS(k, 0), xw.x), i32x4_splat(w[k]->scales[2 * c])),       \
+              i32x4_mul(dot16_u8(Q6_LEVELS(k, 1), xw.x + 2), i32x4_splat(w[k]->scales[2 * c + 1])))
 
 static v128 term4_q6_K(const uint8_t *const r[4], int64_t b, const void *x) {
-    const v128 low = i8x16_splat(15), top = i8x16_splat(0x30), bias = i8x16_splat(32);
+    const v128 low = i8x16_splat(15), top = i8x16_splat(0x30);
     BLOCKS(NuBlockQ6_K)
-    CHUNKS(Q6_CHUNK)
-    return term_values_sym(HALVES(d), xb->d, isum);
+    CHUNKS_OF(Q6_CHUNK, evenodd32)
+    v128 bs0 = v128_load(xb->bsums), bs1 = v128_load(xb->bsums + 8);
+    v128 bias = hsum4_i32x4(bsums_dot16(v128_load(w[0]->scales), bs0, bs1), bsums_dot16(v128_load(w[1]->scales), bs0, bs1),
+                            bsums_dot16(v128_load(w[2]->scales), bs0, bs1), bsums_dot16(v128_load(w[3]->scales), bs0, bs1));
+    return term_values_sym(HALVES(d), xb->d, i32x4_sub(isum, i32x4_shl(bias, 5)));
 }
 
 /* NuBlockK16, four rows: each group of 16 activations widened once, then two i16 dot products

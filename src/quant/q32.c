@@ -388,14 +388,35 @@ static inline v128 dot_q8_0(const NuBlockQ8_0 *w, const Wide32 *x) {
     return wide_dot32(v128_load(w->qs), v128_load(w->qs + 16), x);
 }
 
-static inline v128 dot_q4_0(const NuBlockQ4_0 *w, const Wide32 *x) {
-    v128 q = v128_load(w->qs), eight = i8x16_splat(8);
-    return wide_dot32(i8x16_sub(low_nibbles(q), eight), i8x16_sub(u8x16_shr4(q), eight), x);
+/* Q4_0 and Q4_1 read their 16 bytes of nibbles as i16 lanes, no widening: lane i holds
+ * element 2i (bits 0-3), 16 + 2i (bits 4-7), 2i + 1 (bits 8-11) and 17 + 2i (bits 12-15).
+ * Masked in place, each is its level times 1, 16, 256 and 1; the activations come shifted
+ * to make every product 256 * level * x (x << 8 fits in i16 for any i8 x), and the block's
+ * i32 sum, a multiple of 256, is shifted back exactly. */
+typedef struct {
+    v128 x[4]; /* elements 0,2..14 << 8; 16,18..30 << 4; 1,3..15; 17,19..31 << 8 */
+} Nib32;
+
+static inline Nib32 nib32(const int8_t *qs) {
+    v128 a = v128_load(qs), b = v128_load(qs + 16);
+    return (Nib32){{i16x8_shl(a, 8), i16x8_shr(i16x8_shl(b, 8), 4), i16x8_shr(a, 8),
+                    v128_and(b, i16x8_splat((int16_t)0xff00))}};
 }
 
-static inline v128 dot_q4_1(const NuBlockQ4_1 *w, const Wide32 *x) {
-    v128 q = v128_load(w->qs);
-    return wide_dot32(low_nibbles(q), u8x16_shr4(q), x);
+/* 256 * (the 32 levels . x) as i32x4 partial sums */
+static inline v128 nib_dot(v128 q, const Nib32 *x) {
+    v128 a = i32x4_add(i32x4_dot_i16x8(v128_and(q, i16x8_splat(0x000f)), x->x[0]),
+                       i32x4_dot_i16x8(v128_and(q, i16x8_splat(0x00f0)), x->x[1]));
+    v128 b = i32x4_add(i32x4_dot_i16x8(v128_and(q, i16x8_splat(0x0f00)), x->x[2]),
+                       i32x4_dot_i16x8(u16x8_shr(q, 12), x->x[3]));
+    return i32x4_add(a, b);
+}
+
+/* i32x4 partials of 256 * 8 * sum(x): Q4_0's level - 8 taken out of the row loop */
+static inline v128 nib_bias8(const Nib32 *x) {
+    v128 s = i16x8_add(i16x8_add(i16x8_shr(x->x[0], 8), i16x8_shr(x->x[1], 4)),
+                       i16x8_add(x->x[2], i16x8_shr(x->x[3], 8)));
+    return i32x4_dot_i16x8(s, i16x8_splat(2048));
 }
 
 static inline v128 dot_q5_0(const NuBlockQ5_0 *w, const Wide32 *x) {
@@ -412,9 +433,13 @@ static inline v128 dot_q5_1(const NuBlockQ5_1 *w, const Wide32 *x) {
     return wide_dot32(v128_or(low_nibbles(q), q5_bit4(qh, 0)), v128_or(u8x16_shr4(q), q5_bit4(qh, 16)), x);
 }
 
-/* (d_w * d_x) * isum for the four rows. */
-static inline v128 scaled(v128 isum, v128 dw, float dx) {
-    return f32x4_mul(f32x4_mul(dw, f32x4_splat(dx)), f32x4_convert_i32x4(isum));
+/* (d_w * d_x) * isum for the four rows: their halves d_w and the activations' d_x become
+ * floats in one 8-half conversion (lanes 4-7 of it are d_x), not halves4 plus a scalar one. */
+static inline v128 scaled4(v128 isum, uint16_t d0, uint16_t d1, uint16_t d2, uint16_t d3, uint16_t dx) {
+    uint32_t x2 = dx * 0x10001u;
+    v128 dw, vx;
+    f16x8_to_f32(u32x4_make(d0 | (uint32_t)d1 << 16, d2 | (uint32_t)d3 << 16, x2, x2), &dw, &vx);
+    return f32x4_mul(f32x4_mul(dw, vx), f32x4_convert_i32x4(isum));
 }
 
 /* Block b of the four rows of a Q8_0-paired type W: integer sums, then (d_w * d_x) * isum. */
@@ -425,18 +450,20 @@ static inline v128 scaled(v128 isum, v128 dw, float dx) {
         const W *w2 = (const W *)(const void *)r[2] + b, *w3 = (const W *)(const void *)r[3] + b;         \
         Wide32 xw = widen32(a->qs);                                                                       \
         v128 isum = hsum4_i32x4(dot_##T(w0, &xw), dot_##T(w1, &xw), dot_##T(w2, &xw), dot_##T(w3, &xw)); \
-        return scaled(isum, halves4(w0->d, w1->d, w2->d, w3->d), nu_f16_to_f32(a->d));                   \
+        return scaled4(isum, w0->d, w1->d, w2->d, w3->d, a->d);                                           \
     }
 
-/* The halves d and m that open four Q4_1/Q5_1 blocks, as floats: one 8-half conversion of
- * the blocks' first 4 bytes, then the even lanes (d) and the odd ones (m). */
-static inline void scales_dm4(const void *b0, const void *b1, const void *b2, const void *b3, v128 *d, v128 *m) {
+/* (d_w * d_x) * isum + m_w * s_x for four Q4_1/Q5_1 blocks, which open with the halves d and
+ * m: one 8-half conversion of the blocks' first 4 bytes, d in the even lanes, m in the odd. */
+static inline v128 scaled4_m(v128 isum, const void *b0, const void *b1, const void *b2, const void *b3,
+                             const NuBlockQ8_1 *a) {
     uint32_t u[4];
     memcpy(&u[0], b0, 4), memcpy(&u[1], b1, 4), memcpy(&u[2], b2, 4), memcpy(&u[3], b3, 4);
     v128 lo, hi;
     f16x8_to_f32(u32x4_make(u[0], u[1], u[2], u[3]), &lo, &hi);
-    *d = i32x4_evens(lo, hi);
-    *m = i32x4_odds(lo, hi);
+    v128 d = i32x4_evens(lo, hi), m = i32x4_odds(lo, hi);
+    v128 offset = f32x4_mul(m, f32x4_splat(nu_f16_to_f32(a->s)));
+    return f32x4_add(f32x4_mul(f32x4_mul(d, f32x4_splat(nu_f16_to_f32(a->d))), f32x4_convert_i32x4(isum)), offset);
 }
 
 /* Block b of the four rows of a Q8_1-paired type W: (d_w * d_x) * isum + m_w * s_x. */
@@ -447,17 +474,36 @@ static inline void scales_dm4(const void *b0, const void *b1, const void *b2, co
         const W *w2 = (const W *)(const void *)r[2] + b, *w3 = (const W *)(const void *)r[3] + b;         \
         Wide32 xw = widen32(a->qs);                                                                       \
         v128 isum = hsum4_i32x4(dot_##T(w0, &xw), dot_##T(w1, &xw), dot_##T(w2, &xw), dot_##T(w3, &xw)); \
-        v128 d, m;                                                                                        \
-        scales_dm4(w0, w1, w2, w3, &d, &m);                                                               \
-        v128 offset = f32x4_mul(m, f32x4_splat(nu_f16_to_f32(a->s)));                                     \
-        return f32x4_add(scaled(isum, d, nu_f16_to_f32(a->d)), offset);                                   \
+        return scaled4_m(isum, w0, w1, w2, w3, a);                                                        \
     }
 
 TERM4_Q8_0(q8_0, NuBlockQ8_0)
-TERM4_Q8_0(q4_0, NuBlockQ4_0)
 TERM4_Q8_0(q5_0, NuBlockQ5_0)
-TERM4_Q8_1(q4_1, NuBlockQ4_1)
 TERM4_Q8_1(q5_1, NuBlockQ5_1)
+
+/* The four rows' 4-bit integer sums (nib_dot), less `bias` each, shifted back. */
+#define NIB_ISUM(W, bias)                                                                                  \
+    const W *w0 = (const W *)(const void *)r[0] + b, *w1 = (const W *)(const void *)r[1] + b;             \
+    const W *w2 = (const W *)(const void *)r[2] + b, *w3 = (const W *)(const void *)r[3] + b;             \
+    Nib32 xn = nib32(a->qs);                                                                              \
+    v128 bv = bias;                                                                                       \
+    v128 isum = i32x4_shr(hsum4_i32x4(i32x4_sub(nib_dot(v128_load(w0->qs), &xn), bv),                     \
+                                      i32x4_sub(nib_dot(v128_load(w1->qs), &xn), bv),                     \
+                                      i32x4_sub(nib_dot(v128_load(w2->qs), &xn), bv),                     \
+                                      i32x4_sub(nib_dot(v128_load(w3->qs), &xn), bv)),                    \
+                          8);
+
+static v128 term4_q4_0(const uint8_t *const r[4], int64_t b, const void *x) {
+    const NuBlockQ8_0 *a = (const NuBlockQ8_0 *)x + b;
+    NIB_ISUM(NuBlockQ4_0, nib_bias8(&xn))
+    return scaled4(isum, w0->d, w1->d, w2->d, w3->d, a->d);
+}
+
+static v128 term4_q4_1(const uint8_t *const r[4], int64_t b, const void *x) {
+    const NuBlockQ8_1 *a = (const NuBlockQ8_1 *)x + b;
+    NIB_ISUM(NuBlockQ4_1, i32x4_splat(0))
+    return scaled4_m(isum, w0, w1, w2, w3, a);
+}
 
 #define MATVEC(T)                                                                                         \
     void nu_##T##_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) { \

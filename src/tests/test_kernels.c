@@ -257,6 +257,41 @@ static void test_matmul(void) {
                 check_matmul(types[t], shapes[s][0], shapes[s][1], n + (s % 2));
 }
 
+/* The integer sums at the ends of their ranges (every level 0, 15 or a mix, activations
+ * -128 and 127, which the SIMD kernels' shifted and unwidened forms must hold exactly), in
+ * the documented order bit for bit. */
+static void test_extreme_levels(void) {
+    static const NuType types[] = {NU_TYPE_Q8_0, NU_TYPE_Q4_0, NU_TYPE_Q4_1, NU_TYPE_Q5_0, NU_TYPE_Q5_1};
+    static const uint8_t fill[] = {0xff, 0x00, 0x80, 0x7f, 0x0f, 0xf0};
+    const int64_t rows = 6, cols = 256;
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        const NuTypeTraits *tt = nu_type_traits(types[t]), *at = nu_type_traits(tt->vec_dot_type);
+        Matrix m = make_matrix(types[t], rows, cols);
+        size_t rb = nu_row_bytes(types[t], cols), head = tt->block_bytes - (types[t] == NU_TYPE_Q8_0 ? 32 : 16);
+        if (types[t] == NU_TYPE_Q5_0 || types[t] == NU_TYPE_Q5_1)
+            head -= 4; /* qh takes the fill too */
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t b = 0; b < cols / 32; b++)
+                memset((uint8_t *)m.data + (size_t)r * rb + (size_t)b * tt->block_bytes + head, fill[r], tt->block_bytes - head);
+        float x[256], out[6];
+        uint8_t buf[256 * sizeof(float)];
+        for (int i = 0; i < cols; i++)
+            x[i] = rand_unit();
+        uint8_t *xq = (uint8_t *)nu_convert_input(types[t], x, cols, buf);
+        int off = tt->vec_dot_type == NU_TYPE_Q8_1 ? 4 : 2;
+        for (int64_t b = 0; b < cols / 32; b++)
+            for (int j = 0; j < 32; j++)
+                xq[b * at->block_bytes + off + j] = (uint8_t)((j + b) % 3 ? 127 : -128);
+        nu_matvec(&m.t, xq, out);
+        for (int64_t r = 0; r < rows; r++) {
+            double ref;
+            float expect = order_blocks(&m, r, tt->vec_dot_type, xq, &ref);
+            CHECK(memcmp(&expect, &out[r], sizeof expect) == 0);
+        }
+        free_matrix(&m);
+    }
+}
+
 /* Non-finite block scales (weights or input) give non-finite outputs in their own rows only,
  * never a trap; the other rows keep their exact values. */
 static void test_nonfinite_scales(void) {
@@ -413,6 +448,7 @@ static void test_attention_helpers(void) {
 int main(void) {
     test_matvec();
     test_matmul();
+    test_extreme_levels();
     test_nonfinite_scales();
     test_attention_helpers();
     test_f16_specials();
