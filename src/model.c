@@ -240,9 +240,12 @@ typedef struct {
     size_t out_stride;
 } MatmulJob;
 
-static void matmul_range(void *ctx, int64_t begin, int64_t end) {
-    const MatmulJob *job = ctx;
+static void matmul_rows(const MatmulJob *job, int64_t begin, int64_t end) {
     nu_matmul_rows(job->w, job->x, job->x_stride, job->n, job->out, job->out_stride, begin, end);
+}
+
+static void matmul_range(void *ctx, int64_t begin, int64_t end) {
+    matmul_rows(ctx, begin, end);
 }
 
 /* Input rows begin..end-1 converted to the activation type *vt. */
@@ -430,8 +433,8 @@ typedef struct {
 
 static void ffn_range(void *ctx, int64_t begin, int64_t end) {
     const FfnJob *job = ctx;
-    matmul_range((void *)&job->gate, begin, end);
-    matmul_range((void *)&job->up, begin, end);
+    matmul_rows(&job->gate, begin, end);
+    matmul_rows(&job->up, begin, end);
     for (int t = 0; t < job->gate.n; t++)
         gate(job->c, job->gate.out + t * job->gate.out_stride + begin, job->up.out + t * job->up.out_stride + begin,
              (int)(end - begin));
