@@ -230,7 +230,7 @@ static void set_input(NuRunState *s, const float *x, int len, int stride, int n)
     s->in_ready = 0;
 }
 
-/* Rows r0..r1 of a product of n inputs (see matmul), one range of the pool's split. */
+/* Rows r0..r1 of a product of n inputs (see product), one range of the pool's split. */
 typedef struct {
     const NuTensor *w;
     const void *x;
@@ -240,30 +240,55 @@ typedef struct {
     size_t out_stride;
 } MatmulJob;
 
-static void matmul_range(void *ctx, int64_t begin, int64_t end) {
-    const MatmulJob *job = ctx;
+static void matmul_rows(const MatmulJob *job, int64_t begin, int64_t end) {
     nu_matmul_rows(job->w, job->x, job->x_stride, job->n, job->out, job->out_stride, begin, end);
+}
+
+static void matmul_range(void *ctx, int64_t begin, int64_t end) {
+    matmul_rows(ctx, begin, end);
+}
+
+/* Input rows begin..end-1 converted to the activation type *vt. */
+typedef struct {
+    NuRunState *s;
+    NuType vt;
+} ConvertJob;
+
+static void convert_range(void *ctx, int64_t begin, int64_t end) {
+    const ConvertJob *job = ctx;
+    NuRunState *s = job->s;
+    for (int64_t t = begin; t < end; t++)
+        nu_type_from_float_input(job->vt, s->in_x + (size_t)t * s->in_stride,
+                                 (uint8_t *)s->act[job->vt] + t * s->act_stride[job->vt], s->in_len);
 }
 
 /* Rows go to the pool's threads in multiples of 4, the SIMD kernels' row group; a row's bits
  * do not depend on its thread, group or tile, so every thread count gives the same logits. */
 #define MATMUL_GRAIN 4
 
-/* Row t of the product goes to out + t * out_stride. */
-static void matmul(NuRunState *s, const NuTensor *w, float *out, int out_stride) {
+/* The product of w and the current input, row t to out + t * out_stride, ready to run; the
+ * input is converted here (each row on any thread) if no earlier product needed its form. */
+static MatmulJob product(NuRunState *s, const NuTensor *w, float *out, int out_stride) {
     NuType vt = nu_type_traits(w->type)->vec_dot_type; /* nu_weights_check: a type in the table */
-    const void *x = s->in_x;
-    size_t x_stride = (size_t)s->in_stride * sizeof(float);
+    MatmulJob job = {w, s->in_x, (size_t)s->in_stride * sizeof(float), s->in_rows, out, (size_t)out_stride};
     if (vt != NU_TYPE_F32) {
-        if (!(s->in_ready >> vt & 1))
-            for (int t = 0; t < s->in_rows; t++)
-                nu_type_from_float_input(vt, s->in_x + (size_t)t * s->in_stride,
-                                         (uint8_t *)s->act[vt] + t * s->act_stride[vt], s->in_len);
+        if (!(s->in_ready >> vt & 1)) {
+            ConvertJob convert = {s, vt};
+            nu_pool_run(s->pool, s->in_rows, 1, convert_range, &convert);
+        }
         s->in_ready |= (uint64_t)1 << vt;
-        x = s->act[vt];
-        x_stride = s->act_stride[vt];
+        job.x = s->act[vt];
+        job.x_stride = s->act_stride[vt];
     }
-    MatmulJob job = {w, x, x_stride, s->in_rows, out, (size_t)out_stride};
+    return job;
+}
+
+static NuPoolJob rows_of(MatmulJob *job) {
+    return (NuPoolJob){matmul_range, job, job->w->rows, MATMUL_GRAIN};
+}
+
+static void matmul(NuRunState *s, const NuTensor *w, float *out, int out_stride) {
+    MatmulJob job = product(s, w, out, out_stride);
     nu_pool_run(s->pool, w->rows, MATMUL_GRAIN, matmul_range, &job);
 }
 
@@ -309,17 +334,19 @@ static void rope(const NuConfig *c, const NuRunState *s, int i, int table, float
     }
 }
 
-/* Multi-head attention of the query q (position pos) over layer l's cache from position
- * `first` (0, or the start of the sliding window) to pos, writing the heads' outputs to out.
- * Query head h reads kv head h / (n_heads / n_kv_heads) (grouped-query attention). Within a
- * chunk, the cache rows of the later positions are written already but never read here: the
- * attention is causal. */
-static void attention(const NuConfig *c, NuRunState *s, int l, int first, int pos, const float *q, float *out) {
+/* Heads h0..h1-1 of the multi-head attention of the query q (position pos) over layer l's
+ * cache from position `first` (0, or the start of the sliding window) to pos, writing the
+ * heads' outputs to out. Query head h reads kv head h / (n_heads / n_kv_heads) (grouped-query
+ * attention) and scores into its own row of s->att, so heads may run on different threads.
+ * Within a chunk, the cache rows of the later positions are written already but never read
+ * here: the attention is causal. */
+static void attention(const NuConfig *c, NuRunState *s, int l, int first, int pos, const float *q, float *out,
+                      int h0, int h1) {
     const int head_dim = c->head_dim, kv_dim = head_dim * c->n_kv_heads;
     const int group = c->n_heads / c->n_kv_heads, n = pos + 1 - first;
     const float *keys = s->key_cache + ((size_t)l * c->seq_len + first) * kv_dim;
     const float *values = s->value_cache + ((size_t)l * c->seq_len + first) * kv_dim;
-    for (int h = 0; h < c->n_heads; h++) {
+    for (int h = h0; h < h1; h++) {
         const float *qh = q + h * head_dim;
         const int kv_off = (h / group) * head_dim;
         float *att = s->att + (size_t)h * c->seq_len;
@@ -327,6 +354,25 @@ static void attention(const NuConfig *c, NuRunState *s, int l, int first, int po
             att[t] = nu_dot(qh, keys + (size_t)t * kv_dim + kv_off, head_dim) / c->att_divisor;
         nu_softmax(att, n);
         nu_weighted_sum(out + h * head_dim, att, values + kv_off, kv_dim, n, head_dim);
+    }
+}
+
+/* The attention of the chunk's n positions from pos0 in layer l, split over heads. */
+typedef struct {
+    const NuConfig *c;
+    NuRunState *s;
+    int l, local, pos0, n;
+} AttentionJob;
+
+static void attention_range(void *ctx, int64_t h0, int64_t h1) {
+    const AttentionJob *job = ctx;
+    const NuConfig *c = job->c;
+    const int q_dim = c->head_dim * c->n_heads, wide = c->dim > q_dim ? c->dim : q_dim;
+    for (int i = 0; i < job->n; i++) {
+        const int pos = job->pos0 + i;
+        const int first = job->local && pos >= c->swa_window ? pos + 1 - c->swa_window : 0;
+        attention(c, job->s, job->l, first, pos, job->s->q + (size_t)i * q_dim, job->s->xb + (size_t)i * wide,
+                  (int)h0, (int)h1);
     }
 }
 
@@ -378,6 +424,22 @@ static void gate(const NuConfig *c, float *g, const float *up, int n) {
     }
 }
 
+/* Rows begin..end-1 of the feed-forward's gate and up products, then the activation of those
+ * elements of every input row: one job, so the activation runs on all threads too. */
+typedef struct {
+    const NuConfig *c;
+    MatmulJob gate, up;
+} FfnJob;
+
+static void ffn_range(void *ctx, int64_t begin, int64_t end) {
+    const FfnJob *job = ctx;
+    matmul_rows(&job->gate, begin, end);
+    matmul_rows(&job->up, begin, end);
+    for (int t = 0; t < job->gate.n; t++)
+        gate(job->c, job->gate.out + t * job->gate.out_stride + begin, job->up.out + t * job->up.out_stride + begin,
+             (int)(end - begin));
+}
+
 /* Positions pos0 .. pos0 + n - 1 (n <= NU_BATCH), checked by the caller; the logits of the
  * last one when want_logits. */
 static void forward_chunk(const NuConfig *c, const NuWeights *w, NuRunState *s, const int *tokens, int n,
@@ -405,9 +467,10 @@ static void forward_chunk(const NuConfig *c, const NuWeights *w, NuRunState *s, 
         for (int i = 0; i < n; i++)
             nu_rmsnorm(s->xb + (size_t)i * wide, s->x + (size_t)i * dim, L->attn_norm.data, dim, c->norm_eps);
         set_input(s, s->xb, dim, wide, n);
-        matmul(s, &L->wq, s->q, q_dim);
-        matmul(s, &L->wk, k, kv_dim);
-        matmul(s, &L->wv, v, kv_dim);
+        MatmulJob pq = product(s, &L->wq, s->q, q_dim), pk = product(s, &L->wk, k, kv_dim),
+                  pv = product(s, &L->wv, v, kv_dim);
+        NuPoolJob qkv[3] = {rows_of(&pq), rows_of(&pk), rows_of(&pv)};
+        nu_pool_run_jobs(s->pool, qkv, 3);
         for (int i = 0; i < n; i++) {
             float *qi = s->q + (size_t)i * q_dim, *ki = k + (size_t)i * kv_dim, *vi = v + (size_t)i * kv_dim;
             add_bias(qi, &L->bq);
@@ -420,11 +483,8 @@ static void forward_chunk(const NuConfig *c, const NuWeights *w, NuRunState *s, 
             rope(c, s, i, local, qi, c->n_heads);
             rope(c, s, i, local, ki, c->n_kv_heads);
         }
-        for (int i = 0; i < n; i++) {
-            const int pos = pos0 + i;
-            attention(c, s, l, local && pos >= c->swa_window ? pos + 1 - c->swa_window : 0, pos,
-                      s->q + (size_t)i * q_dim, s->xb + (size_t)i * wide);
-        }
+        AttentionJob att = {c, s, l, local, pos0, n};
+        nu_pool_run(s->pool, c->n_heads, 1, attention_range, &att);
         set_input(s, s->xb, q_dim, wide, n);
         matmul(s, &L->wo, s->xb2, dim);
         for (int i = 0; i < n; i++) {
@@ -438,10 +498,8 @@ static void forward_chunk(const NuConfig *c, const NuWeights *w, NuRunState *s, 
         for (int i = 0; i < n; i++)
             nu_rmsnorm(s->xb + (size_t)i * wide, s->x + (size_t)i * dim, L->ffn_norm.data, dim, c->norm_eps);
         set_input(s, s->xb, dim, wide, n);
-        matmul(s, &L->ffn_gate, s->hb, hidden);
-        matmul(s, &L->ffn_up, s->hb2, hidden);
-        for (int i = 0; i < n; i++)
-            gate(c, s->hb + (size_t)i * hidden, s->hb2 + (size_t)i * hidden, hidden);
+        FfnJob ffn = {c, product(s, &L->ffn_gate, s->hb, hidden), product(s, &L->ffn_up, s->hb2, hidden)};
+        nu_pool_run(s->pool, hidden, MATMUL_GRAIN, ffn_range, &ffn);
         set_input(s, s->hb, hidden, hidden, n);
         matmul(s, &L->ffn_down, s->xb, wide);
         for (int i = 0; i < n; i++) {

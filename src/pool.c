@@ -42,16 +42,36 @@ static void wake(_Atomic uint32_t *addr) {
 /* Polls of a counter before parking: a forward pass is a chain of short products, and a wake
  * from a park costs tens of microseconds. */
 #define SPIN 20000
+/* Chunks a job is cut into per thread: threads claim them one at a time, so a thread the OS
+ * delays leaves its unclaimed chunks to the others instead of holding up the whole job. */
+#define CHUNKS_PER_THREAD 4
+#define MAX_JOBS 4
+
+/* One posted set of jobs. Two alternate (by generation) so that a helper still reading the
+ * previous post never sees this one half written. */
+typedef struct {
+    NuPoolJob jobs[MAX_JOBS];
+    int64_t chunk[MAX_JOBS];     /* items per chunk of each job, a multiple of its grain */
+    uint32_t first[MAX_JOBS + 1]; /* index of each job's first chunk; first[n_jobs]: all */
+    _Atomic uint32_t n_chunks;   /* read before a claim is validated, hence atomic */
+    int n_jobs;
+} Post;
+
+/* The counters the caller writes during a job and those helpers poll between jobs sit a
+ * cache line apart, so that polling does not slow the claims. */
+#define LINE 64
 
 struct NuPool {
     int n;                        /* threads, the caller included */
-    _Atomic uint32_t generation;  /* bumped per job and at shutdown; helpers wait on it */
-    _Atomic uint32_t pending;     /* helpers still on the current job; the caller waits on it */
+    _Atomic uint32_t generation;  /* bumped per post and at shutdown; helpers wait on it */
+    _Atomic uint32_t sleepers;    /* threads parked or about to park: only then is a wake needed */
     _Atomic uint32_t joined;      /* helpers inside nu_pool_worker */
     _Atomic int stop;
-    NuPoolFn fn;                  /* the current job, written before generation is bumped */
-    void *ctx;
-    int64_t n_items, grain;
+    char pad0[LINE];
+    _Atomic uint64_t claim;       /* generation << 32 | next chunk to claim */
+    _Atomic uint32_t done;        /* chunks finished in the current post; the caller waits on it */
+    char pad1[LINE];
+    Post posts[2];                /* posts[generation & 1] is the current one */
 #if defined(NU_POOL_HOSTED)
     uint8_t *stacks; /* (n - 1) * HELPER_STACK bytes */
 #elif NU_POOL_HELPERS
@@ -61,45 +81,75 @@ struct NuPool {
 
 #if NU_POOL_HELPERS
 /* Waits until *addr differs from seen; returns the new value. */
-static uint32_t wait_change(_Atomic uint32_t *addr, uint32_t seen) {
+static uint32_t wait_change(NuPool *p, _Atomic uint32_t *addr, uint32_t seen) {
     uint32_t v;
     for (int i = 0; i < SPIN; i++)
         if ((v = atomic_load(addr)) != seen)
             return v;
+    atomic_fetch_add(&p->sleepers, 1); /* seq_cst: a poster then sees it, or we see its change */
     while ((v = atomic_load(addr)) == seen)
         park(addr, seen);
+    atomic_fetch_sub(&p->sleepers, 1);
     return v;
 }
 
-/* Thread t's range: the units of `grain` items dealt in contiguous, near-equal shares. */
-static void run_share(NuPool *p, int t) {
-    int64_t units = (p->n_items + p->grain - 1) / p->grain;
-    int64_t begin = units * t / p->n * p->grain, end = units * (t + 1) / p->n * p->grain;
-    if (end > p->n_items)
-        end = p->n_items;
-    if (begin < end)
-        p->fn(p->ctx, begin, end);
+static void wake_sleepers(NuPool *p, _Atomic uint32_t *addr) {
+    if (atomic_load(&p->sleepers))
+        wake(addr);
+}
+
+/* Claims the next chunk of the current post: its post, or NULL when none is left. A helper
+ * may still hold a claim value of an older post; the compare-exchange then fails, since the
+ * generation in p->claim moved on, so a post's chunks go only to threads that saw it. */
+static Post *claim(NuPool *p, uint32_t *chunk) {
+    uint64_t c = atomic_load(&p->claim);
+    for (;;) {
+        Post *post = &p->posts[(c >> 32) & 1];
+        uint32_t next = (uint32_t)c;
+        if (next >= atomic_load(&post->n_chunks))
+            return NULL;
+        if (atomic_compare_exchange_weak(&p->claim, &c, c + 1)) {
+            *chunk = next;
+            return post;
+        }
+    }
+}
+
+/* Runs chunks of the current post until none is left to claim. */
+static void work(NuPool *p) {
+    uint32_t chunk;
+    Post *post;
+    while ((post = claim(p, &chunk)) != NULL) {
+        int j = 0;
+        while (chunk >= post->first[j + 1])
+            j++;
+        const NuPoolJob *job = &post->jobs[j];
+        uint32_t total = post->first[post->n_jobs]; /* read now: once done, the post may change */
+        int64_t begin = (int64_t)(chunk - post->first[j]) * post->chunk[j];
+        int64_t end = begin + post->chunk[j] < job->n_items ? begin + post->chunk[j] : job->n_items;
+        job->fn(job->ctx, begin, end);
+        if (atomic_fetch_add(&p->done, 1) + 1 == total)
+            wake_sleepers(p, &p->done);
+    }
 }
 #endif
 
 NU_EXPORT void nu_pool_worker(NuPool *p, int index) {
+    (void)index; /* helpers are alike: they claim chunks */
 #if NU_POOL_HELPERS
     uint32_t seen = 0; /* helpers join before the first job (the host waits for them) */
     atomic_fetch_add(&p->joined, 1);
     wake(&p->joined);
     for (;;) {
-        seen = wait_change(&p->generation, seen);
+        seen = wait_change(p, &p->generation, seen);
         if (atomic_load(&p->stop))
             break;
-        run_share(p, index);
-        if (atomic_fetch_sub(&p->pending, 1) == 1)
-            wake(&p->pending);
+        work(p);
     }
     atomic_fetch_sub(&p->joined, 1);
     wake(&p->joined);
 #else
     (void)p;
-    (void)index;
 #endif
 }
 
@@ -188,27 +238,56 @@ int nu_pool_threads(const NuPool *p) {
     return p ? p->n : 1;
 }
 
-void nu_pool_run(NuPool *p, int64_t n_items, int64_t grain, NuPoolFn fn, void *ctx) {
-    if (grain < 1)
-        grain = 1;
-    if (!p || p->n == 1 || n_items <= grain) {
-        if (n_items > 0)
-            fn(ctx, 0, n_items);
-        return;
-    }
 #if NU_POOL_HELPERS
-    p->fn = fn;
-    p->ctx = ctx;
-    p->n_items = n_items;
-    p->grain = grain;
-    atomic_store(&p->pending, (uint32_t)(p->n - 1));
-    atomic_fetch_add(&p->generation, 1); /* seq_cst: the job fields are visible before this */
-    wake(&p->generation);
-    run_share(p, 0);
-    uint32_t left;
-    while ((left = atomic_load(&p->pending)) != 0)
-        wait_change(&p->pending, left);
+/* Cuts the jobs into chunks of whole grains, about CHUNKS_PER_THREAD per thread for each job,
+ * into posts[g & 1] for generation g. */
+static uint32_t plan(NuPool *p, Post *post, const NuPoolJob *jobs, int n_jobs) {
+    uint32_t total = 0;
+    for (int j = 0; j < n_jobs; j++) {
+        int64_t grain = jobs[j].grain < 1 ? 1 : jobs[j].grain;
+        int64_t n = jobs[j].n_items > 0 ? jobs[j].n_items : 0;
+        int64_t units = (n + grain - 1) / grain, cuts = (int64_t)p->n * CHUNKS_PER_THREAD;
+        post->jobs[j] = jobs[j];
+        post->chunk[j] = (units > cuts ? (units + cuts - 1) / cuts : 1) * grain;
+        post->first[j] = total;
+        total += (uint32_t)((n + post->chunk[j] - 1) / post->chunk[j]);
+    }
+    post->first[n_jobs] = total;
+    post->n_jobs = n_jobs;
+    atomic_store(&post->n_chunks, total);
+    return total;
+}
 #endif
+
+void nu_pool_run_jobs(NuPool *p, const NuPoolJob *jobs, int n_jobs) {
+    for (; n_jobs > MAX_JOBS; jobs += MAX_JOBS, n_jobs -= MAX_JOBS)
+        nu_pool_run_jobs(p, jobs, MAX_JOBS);
+#if NU_POOL_HELPERS
+    if (p && p->n > 1) {
+        uint32_t g = atomic_load(&p->generation) + 1;
+        Post *post = &p->posts[g & 1]; /* last used two posts ago: no helper reads it */
+        uint32_t total = plan(p, post, jobs, n_jobs);
+        if (total > 1) {
+            atomic_store(&p->done, 0);
+            atomic_store(&p->claim, (uint64_t)g << 32); /* seq_cst: the post is visible before this */
+            atomic_store(&p->generation, g);
+            wake_sleepers(p, &p->generation);
+            work(p);
+            uint32_t done;
+            while ((done = atomic_load(&p->done)) != total)
+                wait_change(p, &p->done, done);
+            return;
+        }
+    }
+#endif
+    for (int j = 0; j < n_jobs; j++)
+        if (jobs[j].n_items > 0)
+            jobs[j].fn(jobs[j].ctx, 0, jobs[j].n_items);
+}
+
+void nu_pool_run(NuPool *p, int64_t n_items, int64_t grain, NuPoolFn fn, void *ctx) {
+    NuPoolJob job = {fn, ctx, n_items, grain};
+    nu_pool_run_jobs(p, &job, 1);
 }
 
 NU_EXPORT uintptr_t nu_pool_stack_top(const NuPool *p, int index) {

@@ -1,7 +1,8 @@
 /* The thread pool (pool.h): every item of a job runs exactly once, in ranges that start on
  * the grain, for 1..4 threads; and the forward pass gives bit-identical logits with the
- * matrix products split over 1, 2, 3 and 4 threads, for models of several weight types and
- * architectures (run of 24 positions each). */
+ * work (products, attention heads, activation) split over 1, 2, 3 and 4 threads, for models of
+ * several weight types and architectures (24 positions each, fed one at a time and as one
+ * batch). */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,31 @@ static void cover(void *ctx, int64_t begin, int64_t end) {
         atomic_fetch_add(&job->visits[i], 1);
 }
 
+/* Several jobs in one nu_pool_run_jobs, more than one post holds (4), of sizes and grains
+ * mixed, empty ones among them. */
+static void test_cover_jobs(NuPool *pool) {
+    static const int64_t sizes[] = {768, 0, 5, 2048, 1, 97};
+    static const int64_t grains[] = {4, 4, 1, 4, 7, 3};
+    enum { JOBS = sizeof sizes / sizeof *sizes };
+    CoverJob cover_jobs[JOBS];
+    NuPoolJob jobs[JOBS];
+    for (int j = 0; j < JOBS; j++) {
+        cover_jobs[j] = (CoverJob){calloc((size_t)sizes[j] + 1, sizeof(_Atomic int)), grains[j], 0};
+        jobs[j] = (NuPoolJob){cover, &cover_jobs[j], sizes[j], grains[j]};
+    }
+    for (int rep = 0; rep < 3; rep++)
+        for (int n = 1; n <= JOBS; n++)
+            nu_pool_run_jobs(pool, jobs, n);
+    for (int j = 0; j < JOBS; j++) {
+        int ok = 1;
+        for (int64_t i = 0; i < sizes[j]; i++)
+            ok &= atomic_load(&cover_jobs[j].visits[i]) == 3 * (JOBS - j);
+        CHECK(ok);
+        CHECK(atomic_load(&cover_jobs[j].misaligned) == 0);
+        free(cover_jobs[j].visits);
+    }
+}
+
 static void test_cover(void) {
     static const int64_t sizes[] = {0, 1, 3, 4, 5, 17, 64, 1001};
     static const int64_t grains[] = {1, 4, 7};
@@ -52,6 +78,7 @@ static void test_cover(void) {
                 CHECK(atomic_load(&job.misaligned) == 0);
                 free(visits);
             }
+        test_cover_jobs(pool);
         nu_pool_free(pool);
     }
     NuPool *pool = NULL;
@@ -66,8 +93,13 @@ static void test_cover(void) {
 
 #define POSITIONS 24
 
-/* Logits of POSITIONS positions (token i * 7919 % vocab at position i) with `threads` threads;
- * a malloc'd array of POSITIONS * vocab floats, NULL on failure. */
+static int token_at(const NuConfig *c, int pos) {
+    return (int)((int64_t)pos * 7919 % c->vocab_size);
+}
+
+/* Logits of POSITIONS positions (token_at(pos) at position pos) with `threads` threads, fed one
+ * at a time, then those of the last position with all fed in one batch; a malloc'd array of
+ * (POSITIONS + 1) * vocab floats, NULL on failure. */
 static float *run(const NuConfig *c, const NuWeights *w, int threads) {
     NuRunState *s;
     NuPool *pool;
@@ -79,9 +111,14 @@ static float *run(const NuConfig *c, const NuWeights *w, int threads) {
         return NULL;
     }
     s->pool = pool;
-    float *all = malloc((size_t)POSITIONS * c->vocab_size * sizeof *all);
-    for (int pos = 0; all && pos < POSITIONS; pos++) {
-        if (nu_forward(c, w, s, (int)((int64_t)pos * 7919 % c->vocab_size), pos, &err) != NU_OK) {
+    float *all = malloc((size_t)(POSITIONS + 1) * c->vocab_size * sizeof *all);
+    int tokens[POSITIONS];
+    for (int pos = 0; pos < POSITIONS; pos++)
+        tokens[pos] = token_at(c, pos);
+    for (int pos = 0; all && pos <= POSITIONS; pos++) {
+        NuCode rc = pos < POSITIONS ? nu_forward(c, w, s, tokens[pos], pos, &err)
+                                    : nu_forward_batch(c, w, s, tokens, POSITIONS, 0, &err);
+        if (rc != NU_OK) {
             fprintf(stderr, "forward: %s\n", err.message);
             free(all);
             all = NULL;
@@ -111,9 +148,12 @@ static void test_model(const char *path) {
             c.seq_len = POSITIONS; /* a small KV cache is enough */
         float *one = run(&c, &w, 1);
         CHECK(one != NULL);
+        /* batched or not, the same logits (model.c's contract), so the batch ran its parallel parts */
+        CHECK(one && memcmp(one + (size_t)(POSITIONS - 1) * c.vocab_size, one + (size_t)POSITIONS * c.vocab_size,
+                            (size_t)c.vocab_size * sizeof *one) == 0);
         for (int threads = 2; one && threads <= 4; threads++) {
             float *many = run(&c, &w, threads);
-            int same = many && memcmp(one, many, (size_t)POSITIONS * c.vocab_size * sizeof *one) == 0;
+            int same = many && memcmp(one, many, (size_t)(POSITIONS + 1) * c.vocab_size * sizeof *one) == 0;
             if (!same)
                 fprintf(stderr, "%s: logits with %d threads differ from 1 thread\n", path, threads);
             CHECK(same);
