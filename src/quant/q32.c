@@ -557,9 +557,8 @@ static void q8_0_matmul2(const void *wt, size_t row_bytes, int64_t rows, int64_t
                                              (const NuBlockQ8_0 *)(const void *)rp[3] + b};
             v128 i0, i1;
             q8_0_isum2(w, x0[b].qs, x1[b].qs, &i0, &i1);
-            v128 d = halves4(w[0]->d, w[1]->d, w[2]->d, w[3]->d);
-            acc0[b % 4] = f32x4_add(acc0[b % 4], scaled(i0, d, nu_f16_to_f32(x0[b].d)));
-            acc1[b % 4] = f32x4_add(acc1[b % 4], scaled(i1, d, nu_f16_to_f32(x1[b].d)));
+            acc0[b % 4] = f32x4_add(acc0[b % 4], scaled4(i0, w[0]->d, w[1]->d, w[2]->d, w[3]->d, x0[b].d));
+            acc1[b % 4] = f32x4_add(acc1[b % 4], scaled4(i1, w[0]->d, w[1]->d, w[2]->d, w[3]->d, x1[b].d));
         }
         acc4_store(acc0[0], acc0[1], acc0[2], acc0[3], out0 + r, n);
         acc4_store(acc1[0], acc1[1], acc1[2], acc1[3], out1 + r, n);
