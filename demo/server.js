@@ -4,10 +4,12 @@
 // and sends COOP/COEP (so SharedArrayBuffer is available) and a Content-Security-Policy that
 // allows no inline script. Files carry ETag and Last-Modified, answer conditional requests
 // with 304 and byte ranges with 206, as a model host does (the page's model cache validates
-// with them).
+// with them). Page files and wasm go gzip-compressed to clients that accept it; models never
+// do, so their lengths, ranges and the page's download progress stay byte-exact.
 import { createServer } from 'node:http';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { extname, join, resolve, sep } from 'node:path';
@@ -33,6 +35,18 @@ const MIME = {
   '.wasm': 'application/wasm',
   '.gguf': 'application/octet-stream',
 };
+
+// Types sent gzip-compressed when the request accepts it (whole-file GETs and HEADs only).
+const COMPRESSIBLE = new Set(['.html', '.js', '.css', '.svg', '.wasm']);
+const gzipCache = new Map(); // file -> { etag, body }: compressed once per version of the file
+
+async function gzipped(file, etag) {
+  const hit = gzipCache.get(file);
+  if (hit?.etag === etag) return hit.body;
+  const body = gzipSync(await readFile(file), { level: 9 });
+  gzipCache.set(file, { etag, body });
+  return body;
+}
 
 export const SECURITY_HEADERS = {
   'Cross-Origin-Opener-Policy': 'same-origin',
@@ -145,17 +159,28 @@ async function handle(req, res, faults) {
   }
   if (!info.isFile()) return send(res, 404, 'not found');
   const fault = faults?.get(rawPath) ?? {};
-  const etag = etagOf(info, fault.etag);
+  const compressible = COMPRESSIBLE.has(extname(file));
+  // A compressed copy is another representation, so it gets its own validator.
+  const gzip = compressible && req.headers.range === undefined && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '') &&
+    !fault.bytesPerSecond && fault.cutAfter === undefined;
+  const fileTag = etagOf(info, fault.etag);
+  const etag = gzip ? fileTag.slice(0, -1) + '-gz"' : fileTag;
   const headers = {
     ...SECURITY_HEADERS,
     'Content-Type': MIME[extname(file)],
     'Accept-Ranges': 'bytes',
     ETag: etag,
     'Last-Modified': info.mtime.toUTCString(),
+    ...(compressible && { Vary: 'Accept-Encoding' }),
   };
   if (notModified(req, etag, info)) {
     res.writeHead(304, headers);
     return res.end();
+  }
+  if (gzip) {
+    const body = await gzipped(file, fileTag);
+    res.writeHead(200, { ...headers, 'Content-Encoding': 'gzip', 'Content-Length': body.length });
+    return res.end(req.method === 'HEAD' ? undefined : body);
   }
   // If-Range: a range only of the copy the client holds; otherwise the whole (changed) file.
   const ifRange = req.headers['if-range'];

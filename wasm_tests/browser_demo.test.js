@@ -41,7 +41,7 @@ before(async () => {
     dialog.dismiss();
   });
   page.on('pageerror', (error) => pageErrors.push(error.message));
-  // Bytes on the wire: headers plus the body (the server sends Content-Length, no compression).
+  // Bytes on the wire: headers plus the body as sent (Content-Length; page files and wasm gzipped).
   const recording = [];
   page.on('requestfinished', (request) => recording.push((async () => {
     const [sizes, response] = await Promise.all([request.sizes(), request.response()]);
@@ -92,8 +92,8 @@ test('first load: what the page transfers', (t) => {
   // Fetched and compiled once, by the page: the worker gets the compiled module.
   assert.deepEqual(firstLoad.filter((r) => r.path.endsWith('.wasm')).map((r) => r.path), ['/web/dist/nucleus-simd.wasm']);
   assert.ok(!firstLoad.some((r) => r.path === '/web/trace.js'), 'the worker loads trace.js only for a sweep');
-  assert.ok(page < 110_000, `the page's own files: ${page} bytes`);
-  assert.ok(total < 850_000, `first load: ${total} bytes`);
+  assert.ok(page < 60_000, `the page's own files: ${page} bytes`);
+  assert.ok(total < 650_000, `first load: ${total} bytes`);
 });
 
 test('the default model loads in the worker', async () => {

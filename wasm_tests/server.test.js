@@ -143,3 +143,31 @@ test('test faults: a salted ETag, and a response cut mid-body', async () => {
   }
   assert.equal((await get('/web/model.js', 'HEAD')).headers.etag, before);
 });
+
+test('page files and wasm go gzip-compressed when accepted; models, ranges and plain requests never', async () => {
+  const { gunzipSync } = await import('node:zlib');
+  const wasmFile = readFileSync(join(repoRoot, 'web/dist/nucleus-simd.wasm'));
+  const gz = await get('/web/dist/nucleus-simd.wasm', 'GET', { 'Accept-Encoding': 'gzip, deflate, br' });
+  assert.equal(gz.status, 200);
+  assert.equal(gz.headers['content-encoding'], 'gzip');
+  assert.equal(gz.headers.vary, 'Accept-Encoding');
+  assert.equal(Number(gz.headers['content-length']), gz.bytes.length);
+  assert.ok(gz.bytes.length < wasmFile.length / 2, `${gz.bytes.length} of ${wasmFile.length} bytes`);
+  assert.deepEqual(gunzipSync(gz.bytes), wasmFile);
+  // Its own validator: a 304 for the compressed copy, never mistaken for the plain one.
+  const plain = await get('/web/dist/nucleus-simd.wasm', 'HEAD');
+  assert.equal(plain.headers['content-encoding'], undefined);
+  assert.notEqual(plain.headers.etag, gz.headers.etag);
+  const again = await get('/web/dist/nucleus-simd.wasm', 'GET', { 'Accept-Encoding': 'gzip', 'If-None-Match': gz.headers.etag });
+  assert.equal(again.status, 304);
+  const head = await get('/web/index.js', 'HEAD', { 'Accept-Encoding': 'gzip' });
+  assert.equal(head.headers['content-encoding'], 'gzip');
+  assert.equal(head.body, '');
+  const range = await get('/web/index.js', 'GET', { 'Accept-Encoding': 'gzip', Range: 'bytes=0-9' });
+  assert.equal(range.status, 206);
+  assert.equal(range.headers['content-encoding'], undefined);
+  assert.deepEqual(range.bytes, INDEX.subarray(0, 10));
+  const model = await get('/models/stories260K-q8_0.gguf', 'HEAD', { 'Accept-Encoding': 'gzip' });
+  assert.equal(model.headers['content-encoding'], undefined);
+  assert.equal(model.headers.vary, undefined);
+});
