@@ -131,6 +131,8 @@ async function sliderRepaint(page, url, moves = 30) {
       });
     });
   });
+  // The page is taller than the viewport: mouse coordinates only reach what is on screen.
+  await page.locator('[data-testid=top-p]').scrollIntoViewIfNeeded();
   const box = await page.locator('[data-testid=top-p]').boundingBox();
   const y = box.y + box.height / 2;
   const xAt = (p) => box.x + 8 + p * (box.width - 16); // the thumb's centre for value p
@@ -144,6 +146,7 @@ async function sliderRepaint(page, url, moves = 30) {
   await page.mouse.up();
   const all = await page.evaluate(() => window.benchMoves);
   const timed = all.slice(3); // the first moves warm up
+  if (timed.length === 0) throw new Error('demo page: no slider move reached the page (is the slider on screen?)');
   const pick = (k) => median(timed.map((m) => m[k]));
   return {
     vocab, moves: timed.length, nucleusSize: Number(await page.textContent('[data-testid=nucleus-size]')),
