@@ -146,7 +146,7 @@ async function sliderRepaint(page, url, moves = 30) {
   await page.mouse.up();
   const all = await page.evaluate(() => window.benchMoves);
   const timed = all.slice(3); // the first moves warm up
-  if (timed.length === 0) throw new Error('demo page: no slider move reached the page (is the slider on screen?)');
+  if (timed.length === 0) return null; // no move reached the page: printed as not measured
   const pick = (k) => median(timed.map((m) => m[k]));
   return {
     vocab, moves: timed.length, nucleusSize: Number(await page.textContent('[data-testid=nucleus-size]')),
@@ -197,8 +197,12 @@ export function printBrowser(r) {
     console.log(`${model.padEnd(18)} ${o.greedy.tokS.toFixed(1).padStart(12)} ${o.topP.tokS.toFixed(1).padStart(12)} ${o.greedy.ttftMs.toFixed(1).padStart(8)} ${o.loadMs.toFixed(0).padStart(8)}`);
   }
   const s = r.slider;
-  console.log(`   demo page, p slider -> nucleus view repainted (vocab ${s.vocab}, nucleus ${s.nucleusSize} at the end), median of ${s.moves} mouse moves:`);
-  console.log(`   work ${s.workMs.toFixed(1)} ms (handlers ${s.handlerMs.toFixed(1)} + style/layout ${s.layoutMs.toFixed(1)} + frame paint ${s.paintMs.toFixed(1)}); input -> painted frame ${s.latencyMs.toFixed(1)} ms (includes the wait for the next frame)`);
+  if (!s) {
+    console.log('   demo page, p slider: no dragged move reached the page, not measured in this run');
+  } else {
+    console.log(`   demo page, p slider -> nucleus view repainted (vocab ${s.vocab}, nucleus ${s.nucleusSize} at the end), median of ${s.moves} mouse moves:`);
+    console.log(`   work ${s.workMs.toFixed(1)} ms (handlers ${s.handlerMs.toFixed(1)} + style/layout ${s.layoutMs.toFixed(1)} + frame paint ${s.paintMs.toFixed(1)}); input -> painted frame ${s.latencyMs.toFixed(1)} ms (includes the wait for the next frame)`);
+  }
 
   console.log('\n5. Peer in the same run: wllama (llama.cpp wasm, n_threads 1), same GGUF files, same browser; its own timings (predicted_per_second)');
   if (r.wllamaError) console.log(`   ${r.wllamaError}`);

@@ -30,7 +30,7 @@ async function run(text, maxTokens) {
   return { ttftMs: promptMs ?? first - start, tokS: (count - 1) / ((last - first) / 1000) };
 }
 
-await run('Once upon a time', 8); // warm-up: V8 tiers the hot wasm functions up
+await run(prompt, Number(tokensArg)); // warm-up at full size: V8 tiers up the prompt and decode kernels alike
 const runs = [];
 for (let r = 0; r < Number(runsArg); r++) runs.push(await run(prompt, Number(tokensArg)));
 console.log(JSON.stringify({
