@@ -1094,55 +1094,44 @@ static inline v128 k16_imin4(const NuBlockK16 *const w[4], const NuBlockQ8_K *xb
     return hsum4_i32x4(k16_imin(w[0], xb), k16_imin(w[1], xb), k16_imin(w[2], xb), k16_imin(w[3], xb));
 }
 
-/* Inputs t and t + 1 over all rows: block b's term of each (row, input) into its lane class
- * b % 4, reduced as acc4_store does, so each output is the one-input kernel's. */
-static inline __attribute__((always_inline)) void k16_matmul2(const void *wt, size_t row_bytes, int64_t rows,
-                                                              int64_t nb, const NuBlockQ8_K *x0,
-                                                              const NuBlockQ8_K *x1, float *out0, float *out1,
-                                                              int sym) {
-    for (int64_t r = 0; r < rows; r += 4) {
-        int n = rows - r < 4 ? (int)(rows - r) : 4;
-        const uint8_t *base = (const uint8_t *)wt + (size_t)r * row_bytes;
-        const uint8_t *const rp[4] = {base, base + (size_t)(n > 1) * row_bytes,
-                                      base + (size_t)(n > 2 ? 2 : n - 1) * row_bytes,
-                                      base + (size_t)(n - 1) * row_bytes};
-        v128 acc0[4], acc1[4];
-        for (int k = 0; k < 4; k++)
-            acc0[k] = acc1[k] = f32x4_splat(0.0f);
-        for (int64_t b = 0; b < nb; b++) {
-            const NuBlockK16 *const w[4] = {(const NuBlockK16 *)(const void *)rp[0] + b,
-                                            (const NuBlockK16 *)(const void *)rp[1] + b,
-                                            (const NuBlockK16 *)(const void *)rp[2] + b,
-                                            (const NuBlockK16 *)(const void *)rp[3] + b};
-            const float d[4] = {w[0]->d, w[1]->d, w[2]->d, w[3]->d};
-            v128 i0, i1;
-            k16_isum2(w, x0[b].qs, x1[b].qs, &i0, &i1);
-            v128 vd = v128_load(d), t0, t1;
-            if (sym) {
-                t0 = term_values_sym(vd, x0[b].d, i0);
-                t1 = term_values_sym(vd, x1[b].d, i1);
-            } else {
-                const float dmin[4] = {w[0]->dmin, w[1]->dmin, w[2]->dmin, w[3]->dmin};
-                v128 vm = v128_load(dmin);
-                t0 = term_values(vd, vm, x0[b].d, i0, k16_imin4(w, x0 + b));
-                t1 = term_values(vd, vm, x1[b].d, i1, k16_imin4(w, x1 + b));
-            }
-            acc0[b % 4] = f32x4_add(acc0[b % 4], t0);
-            acc1[b % 4] = f32x4_add(acc1[b % 4], t1);
-        }
-        acc4_store(acc0[0], acc0[1], acc0[2], acc0[3], out0 + r, n);
-        acc4_store(acc1[0], acc1[1], acc1[2], acc1[3], out1 + r, n);
+/* Block b of four NuBlockK16 rows against two inputs: the one-input term's float step. */
+static inline __attribute__((always_inline)) void k16_term4x2(const uint8_t *const r[4], int64_t b, const void *x0,
+                                                              const void *x1, v128 *t0, v128 *t1, int sym) {
+    const NuBlockK16 *const w[4] = {(const NuBlockK16 *)(const void *)r[0] + b, (const NuBlockK16 *)(const void *)r[1] + b,
+                                    (const NuBlockK16 *)(const void *)r[2] + b, (const NuBlockK16 *)(const void *)r[3] + b};
+    const NuBlockQ8_K *a0 = (const NuBlockQ8_K *)x0 + b, *a1 = (const NuBlockQ8_K *)x1 + b;
+    const float d[4] = {w[0]->d, w[1]->d, w[2]->d, w[3]->d};
+    v128 i0, i1;
+    k16_isum2(w, a0->qs, a1->qs, &i0, &i1);
+    v128 vd = v128_load(d);
+    if (sym) {
+        *t0 = term_values_sym(vd, a0->d, i0);
+        *t1 = term_values_sym(vd, a1->d, i1);
+    } else {
+        const float dmin[4] = {w[0]->dmin, w[1]->dmin, w[2]->dmin, w[3]->dmin};
+        v128 vm = v128_load(dmin);
+        *t0 = term_values(vd, vm, a0->d, i0, k16_imin4(w, a0));
+        *t1 = term_values(vd, vm, a1->d, i1, k16_imin4(w, a1));
     }
 }
 
-#define K16_MATMUL(T, SYM)                                                                       \
+static void term4x2_k16(const uint8_t *const r[4], int64_t b, const void *x0, const void *x1, v128 *t0, v128 *t1) {
+    k16_term4x2(r, b, x0, x1, t0, t1, 0);
+}
+
+static void term4x2_k16_sym(const uint8_t *const r[4], int64_t b, const void *x0, const void *x1, v128 *t0,
+                            v128 *t1) {
+    k16_term4x2(r, b, x0, x1, t0, t1, 1);
+}
+
+#define K16_MATMUL(T)                                                                            \
     void nu_##T##_matmul(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, \
                          size_t x_stride, int n, float *out, size_t out_stride) {                \
         int t = 0;                                                                               \
         for (; t + 2 <= n; t += 2) {                                                             \
             const uint8_t *xt = (const uint8_t *)x + (size_t)t * x_stride;                       \
-            k16_matmul2(w, row_bytes, rows, cols / NU_QK_K, (const void *)xt, (const void *)(xt + x_stride), \
-                        out + (size_t)t * out_stride, out + (size_t)(t + 1) * out_stride, SYM);  \
+            rows4_matmul2(w, row_bytes, rows, cols / NU_QK_K, xt, xt + x_stride, out + (size_t)t * out_stride, \
+                          out + (size_t)(t + 1) * out_stride, term4x2_##T);                      \
         }                                                                                        \
         if (t < n)                                                                               \
             nu_##T##_matvec(w, row_bytes, rows, cols, (const uint8_t *)x + (size_t)t * x_stride, \
@@ -1151,7 +1140,7 @@ static inline __attribute__((always_inline)) void k16_matmul2(const void *wt, si
 
 #else
 
-#define K16_MATMUL(T, SYM)                                                                       \
+#define K16_MATMUL(T)                                                                            \
     void nu_##T##_matmul(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, \
                          size_t x_stride, int n, float *out, size_t out_stride) {                \
         for (int t = 0; t < n; t++)                                                              \
@@ -1161,5 +1150,5 @@ static inline __attribute__((always_inline)) void k16_matmul2(const void *wt, si
 
 #endif
 
-K16_MATMUL(k16, 0)
-K16_MATMUL(k16_sym, 1)
+K16_MATMUL(k16)
+K16_MATMUL(k16_sym)

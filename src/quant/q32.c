@@ -539,30 +539,14 @@ static inline void q8_0_isum2(const NuBlockQ8_0 *const w[4], const int8_t *x0, c
     *isum1 = hsum4_i32x4(s1[0], s1[1], s1[2], s1[3]);
 }
 
-static void q8_0_matmul2(const void *wt, size_t row_bytes, int64_t rows, int64_t nb, const NuBlockQ8_0 *x0,
-                         const NuBlockQ8_0 *x1, float *out0, float *out1) {
-    for (int64_t r = 0; r < rows; r += 4) {
-        int n = rows - r < 4 ? (int)(rows - r) : 4;
-        const uint8_t *base = (const uint8_t *)wt + (size_t)r * row_bytes;
-        const uint8_t *const rp[4] = {base, base + (size_t)(n > 1) * row_bytes,
-                                      base + (size_t)(n > 2 ? 2 : n - 1) * row_bytes,
-                                      base + (size_t)(n - 1) * row_bytes};
-        v128 acc0[4], acc1[4];
-        for (int k = 0; k < 4; k++)
-            acc0[k] = acc1[k] = f32x4_splat(0.0f);
-        for (int64_t b = 0; b < nb; b++) {
-            const NuBlockQ8_0 *const w[4] = {(const NuBlockQ8_0 *)(const void *)rp[0] + b,
-                                             (const NuBlockQ8_0 *)(const void *)rp[1] + b,
-                                             (const NuBlockQ8_0 *)(const void *)rp[2] + b,
-                                             (const NuBlockQ8_0 *)(const void *)rp[3] + b};
-            v128 i0, i1;
-            q8_0_isum2(w, x0[b].qs, x1[b].qs, &i0, &i1);
-            acc0[b % 4] = f32x4_add(acc0[b % 4], scaled4(i0, w[0]->d, w[1]->d, w[2]->d, w[3]->d, x0[b].d));
-            acc1[b % 4] = f32x4_add(acc1[b % 4], scaled4(i1, w[0]->d, w[1]->d, w[2]->d, w[3]->d, x1[b].d));
-        }
-        acc4_store(acc0[0], acc0[1], acc0[2], acc0[3], out0 + r, n);
-        acc4_store(acc1[0], acc1[1], acc1[2], acc1[3], out1 + r, n);
-    }
+static void term4x2_q8_0(const uint8_t *const r[4], int64_t b, const void *x0, const void *x1, v128 *t0, v128 *t1) {
+    const NuBlockQ8_0 *const w[4] = {(const NuBlockQ8_0 *)(const void *)r[0] + b, (const NuBlockQ8_0 *)(const void *)r[1] + b,
+                                     (const NuBlockQ8_0 *)(const void *)r[2] + b, (const NuBlockQ8_0 *)(const void *)r[3] + b};
+    const NuBlockQ8_0 *a0 = (const NuBlockQ8_0 *)x0 + b, *a1 = (const NuBlockQ8_0 *)x1 + b;
+    v128 i0, i1;
+    q8_0_isum2(w, a0->qs, a1->qs, &i0, &i1);
+    *t0 = scaled4(i0, w[0]->d, w[1]->d, w[2]->d, w[3]->d, a0->d);
+    *t1 = scaled4(i1, w[0]->d, w[1]->d, w[2]->d, w[3]->d, a1->d);
 }
 
 void nu_q8_0_matmul(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, size_t x_stride,
@@ -570,8 +554,8 @@ void nu_q8_0_matmul(const void *w, size_t row_bytes, int64_t rows, int64_t cols,
     int t = 0;
     for (; t + 2 <= n; t += 2) {
         const uint8_t *xt = (const uint8_t *)x + (size_t)t * x_stride;
-        q8_0_matmul2(w, row_bytes, rows, cols / NU_QK, (const void *)xt, (const void *)(xt + x_stride),
-                     out + (size_t)t * out_stride, out + (size_t)(t + 1) * out_stride);
+        rows4_matmul2(w, row_bytes, rows, cols / NU_QK, xt, xt + x_stride, out + (size_t)t * out_stride,
+                      out + (size_t)(t + 1) * out_stride, term4x2_q8_0);
     }
     if (t < n)
         nu_q8_0_matvec(w, row_bytes, rows, cols, (const uint8_t *)x + (size_t)t * x_stride, out + (size_t)t * out_stride);

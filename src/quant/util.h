@@ -171,6 +171,37 @@ static inline __attribute__((always_inline)) void rows4_matvec(const void *w, si
     }
 }
 
+/* Block b's terms for the four rows against two inputs (lane k: row k), each exactly what
+ * the one-input term gives. */
+typedef void (*BlockTerm4x2)(const uint8_t *const rows[4], int64_t b, const void *x0, const void *x1, v128 *t0,
+                             v128 *t1);
+
+/* rows4_matvec for two inputs at once (the batched product: each weight block read once for
+ * both): block b's terms into lane class b % 4 of each input's accumulators, reduced as
+ * acc4_store does, so every output has the one-input kernel's bits. */
+static inline __attribute__((always_inline)) void rows4_matmul2(const void *w, size_t row_bytes, int64_t rows,
+                                                                int64_t nb, const void *x0, const void *x1,
+                                                                float *out0, float *out1, BlockTerm4x2 term) {
+    for (int64_t r = 0; r < rows; r += 4) {
+        int n = rows - r < 4 ? (int)(rows - r) : 4;
+        const uint8_t *base = (const uint8_t *)w + (size_t)r * row_bytes;
+        const uint8_t *const rp[4] = {base, base + (size_t)(n > 1) * row_bytes,
+                                      base + (size_t)(n > 2 ? 2 : n - 1) * row_bytes,
+                                      base + (size_t)(n - 1) * row_bytes};
+        v128 acc0[4], acc1[4];
+        for (int k = 0; k < 4; k++)
+            acc0[k] = acc1[k] = f32x4_splat(0.0f);
+        for (int64_t b = 0; b < nb; b++) {
+            v128 t0, t1;
+            term(rp, b, x0, x1, &t0, &t1);
+            acc0[b % 4] = f32x4_add(acc0[b % 4], t0);
+            acc1[b % 4] = f32x4_add(acc1[b % 4], t1);
+        }
+        acc4_store(acc0[0], acc0[1], acc0[2], acc0[3], out0 + r, n);
+        acc4_store(acc1[0], acc1[1], acc1[2], acc1[3], out1 + r, n);
+    }
+}
+
 #endif
 
 #endif
