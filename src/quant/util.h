@@ -128,6 +128,14 @@ static inline v128 wide_dot32(v128 lo, v128 hi, const Wide32 *x) {
     return i32x4_add(a, b);
 }
 
+/* The starts of rows r .. r + 3; past the last of the n < 4 rows left, the last repeats (real
+ * work, not stored). */
+static inline void group_rows(const void *w, size_t row_bytes, int64_t r, int n, const uint8_t *rp[4]) {
+    const uint8_t *base = (const uint8_t *)w + (size_t)r * row_bytes;
+    for (int k = 0; k < 4; k++)
+        rp[k] = base + (size_t)(k < n ? k : n - 1) * row_bytes;
+}
+
 /* The four rows' terms for block b (lane k: row k), each exactly what the scalar term gives. */
 typedef v128 (*BlockTerm4)(const uint8_t *const rows[4], int64_t b, const void *x);
 
@@ -144,7 +152,7 @@ static inline void acc4_store(v128 a0, v128 a1, v128 a2, v128 a3, float *out, in
 }
 
 /* Four rows at a time, the rows in the lanes. For the last n < 4 rows the missing lanes
- * repeat the last row (real work, not stored). Block b's term adds into a0, then the
+ * repeat the last row (group_rows). Block b's term adds into a0, then the
  * accumulators rotate, so a0 always holds the blocks of the next block's class b % 4. After
  * the loop {a0, a2} is {acc[0], acc[2]} or {acc[1], acc[3]} whatever nb is, so
  * (a0 + a2) + (a1 + a3) is (acc[0] + acc[2]) + (acc[1] + acc[3]) up to the order of the
@@ -155,10 +163,8 @@ static inline __attribute__((always_inline)) void rows4_matvec(const void *w, si
                                                                BlockTerm4 term) {
     for (int64_t r = 0; r < rows; r += 4) {
         int n = rows - r < 4 ? (int)(rows - r) : 4;
-        const uint8_t *base = (const uint8_t *)w + (size_t)r * row_bytes;
-        const uint8_t *const rp[4] = {base, base + (size_t)(n > 1) * row_bytes,
-                                      base + (size_t)(n > 2 ? 2 : n - 1) * row_bytes,
-                                      base + (size_t)(n - 1) * row_bytes};
+        const uint8_t *rp[4];
+        group_rows(w, row_bytes, r, n, rp);
         v128 a0 = f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
         for (int64_t b = 0; b < nb; b++) {
             v128 next = f32x4_add(a0, term(rp, b, x));
@@ -184,10 +190,8 @@ static inline __attribute__((always_inline)) void rows4_matmul2(const void *w, s
                                                                 float *out0, float *out1, BlockTerm4x2 term) {
     for (int64_t r = 0; r < rows; r += 4) {
         int n = rows - r < 4 ? (int)(rows - r) : 4;
-        const uint8_t *base = (const uint8_t *)w + (size_t)r * row_bytes;
-        const uint8_t *const rp[4] = {base, base + (size_t)(n > 1) * row_bytes,
-                                      base + (size_t)(n > 2 ? 2 : n - 1) * row_bytes,
-                                      base + (size_t)(n - 1) * row_bytes};
+        const uint8_t *rp[4];
+        group_rows(w, row_bytes, r, n, rp);
         v128 acc0[4], acc1[4];
         for (int k = 0; k < 4; k++)
             acc0[k] = acc1[k] = f32x4_splat(0.0f);
