@@ -440,6 +440,18 @@ static void ffn_range(void *ctx, int64_t begin, int64_t end) {
              (int)(end - begin));
 }
 
+/* The residual step of a block: each of the n rows of out (stride floats apart) into its row of
+ * x, RMS-normed first by post_norm where the architecture has those norms (gemma3). */
+static void add_block_output(const NuConfig *c, NuRunState *s, float *out, int stride, const NuTensor *post_norm,
+                             int n) {
+    for (int i = 0; i < n; i++) {
+        float *o = out + (size_t)i * stride;
+        if (c->post_norms)
+            nu_rmsnorm(o, o, post_norm->data, c->dim, c->norm_eps);
+        add(s->x + (size_t)i * c->dim, o, c->dim);
+    }
+}
+
 /* Positions pos0 .. pos0 + n - 1 (n <= NU_BATCH), checked by the caller; the logits of the
  * last one when want_logits. */
 static void forward_chunk(const NuConfig *c, const NuWeights *w, NuRunState *s, const int *tokens, int n,
@@ -487,12 +499,7 @@ static void forward_chunk(const NuConfig *c, const NuWeights *w, NuRunState *s, 
         nu_pool_run(s->pool, c->n_heads, 1, attention_range, &att);
         set_input(s, s->xb, q_dim, wide, n);
         matmul(s, &L->wo, s->xb2, dim);
-        for (int i = 0; i < n; i++) {
-            float *o = s->xb2 + (size_t)i * dim;
-            if (c->post_norms)
-                nu_rmsnorm(o, o, L->post_attn_norm.data, dim, c->norm_eps);
-            add(s->x + (size_t)i * dim, o, dim);
-        }
+        add_block_output(c, s, s->xb2, dim, &L->post_attn_norm, n);
 
         /* feed-forward: down(act(gate(x)) * up(x)) */
         for (int i = 0; i < n; i++)
@@ -502,12 +509,7 @@ static void forward_chunk(const NuConfig *c, const NuWeights *w, NuRunState *s, 
         nu_pool_run(s->pool, hidden, MATMUL_GRAIN, ffn_range, &ffn);
         set_input(s, s->hb, hidden, hidden, n);
         matmul(s, &L->ffn_down, s->xb, wide);
-        for (int i = 0; i < n; i++) {
-            float *o = s->xb + (size_t)i * wide;
-            if (c->post_norms)
-                nu_rmsnorm(o, o, L->post_ffn_norm.data, dim, c->norm_eps);
-            add(s->x + (size_t)i * dim, o, dim);
-        }
+        add_block_output(c, s, s->xb, wide, &L->post_ffn_norm, n);
     }
     if (!want_logits)
         return;
