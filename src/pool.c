@@ -43,9 +43,14 @@ static void wake(_Atomic uint32_t *addr) {
  * from a park costs tens of microseconds. */
 #define SPIN 20000
 /* Chunks a job is cut into per thread: threads claim them one at a time, so a thread the OS
- * delays leaves its unclaimed chunks to the others instead of holding up the whole job. */
-#define CHUNKS_PER_THREAD 4
+ * delays leaves its unclaimed chunks to the others instead of holding up the whole job, and
+ * small chunks leave little idle time at a job's end (stories110M Q4_0 decode, 2 threads:
+ * the caller's wait for the last chunk fell from 9% of its work at 4 chunks to 3% at 32). */
+#define CHUNKS_PER_THREAD 32
 #define MAX_JOBS 4
+/* The counters the caller writes during a job and those helpers poll between jobs sit a
+ * cache line apart, so that polling does not slow the claims. */
+#define LINE 64
 
 /* One posted set of jobs. Two alternate (by generation) so that a helper still reading the
  * previous post never sees this one half written. */
@@ -53,13 +58,19 @@ typedef struct {
     NuPoolJob jobs[MAX_JOBS];
     int64_t chunk[MAX_JOBS];     /* items per chunk of each job, a multiple of its grain */
     uint32_t first[MAX_JOBS + 1]; /* index of each job's first chunk; first[n_jobs]: all */
-    _Atomic uint32_t n_chunks;   /* read before a claim is validated, hence atomic */
+    /* end of thread i's span of chunks (it starts where span i - 1 ends); read before a claim
+     * is validated, hence atomic */
+    _Atomic uint32_t span_end[NU_POOL_MAX_THREADS];
     int n_jobs;
 } Post;
 
-/* The counters the caller writes during a job and those helpers poll between jobs sit a
- * cache line apart, so that polling does not slow the claims. */
-#define LINE 64
+/* The next chunk of one thread's span, tagged with the generation (generation << 32 | chunk),
+ * alone on its cache line so that the owner's claims do not contend with the others'. */
+typedef struct {
+    _Atomic uint64_t next;
+    char pad[LINE - sizeof(uint64_t)];
+} Span;
+
 
 struct NuPool {
     int n;                        /* threads, the caller included */
@@ -68,9 +79,9 @@ struct NuPool {
     _Atomic uint32_t joined;      /* helpers inside nu_pool_worker */
     _Atomic int stop;
     char pad0[LINE];
-    _Atomic uint64_t claim;       /* generation << 32 | next chunk to claim */
     _Atomic uint32_t done;        /* chunks finished in the current post; the caller waits on it */
     char pad1[LINE];
+    Span spans[NU_POOL_MAX_THREADS]; /* thread i claims from spans[i] first */
     Post posts[2];                /* posts[generation & 1] is the current one */
 #if defined(NU_POOL_HOSTED)
     uint8_t *stacks; /* (n - 1) * HELPER_STACK bytes */
@@ -98,44 +109,50 @@ static void wake_sleepers(NuPool *p, _Atomic uint32_t *addr) {
         wake(addr);
 }
 
-/* Claims the next chunk of the current post: its post, or NULL when none is left. A helper
- * may still hold a claim value of an older post; the compare-exchange then fails, since the
- * generation in p->claim moved on, so a post's chunks go only to threads that saw it. */
-static Post *claim(NuPool *p, uint32_t *chunk) {
-    uint64_t c = atomic_load(&p->claim);
+/* Claims the next chunk of span i of the current post: its post, or NULL when none is left.
+ * A helper may still hold a value of an older post; the compare-exchange then fails, since
+ * the generation in the span moved on, so a post's chunks go only to threads that saw it. */
+static Post *claim(NuPool *p, int i, uint32_t *chunk) {
+    uint64_t c = atomic_load(&p->spans[i].next);
     for (;;) {
         Post *post = &p->posts[(c >> 32) & 1];
         uint32_t next = (uint32_t)c;
-        if (next >= atomic_load(&post->n_chunks))
+        if (next >= atomic_load(&post->span_end[i]))
             return NULL;
-        if (atomic_compare_exchange_weak(&p->claim, &c, c + 1)) {
+        if (atomic_compare_exchange_weak(&p->spans[i].next, &c, c + 1)) {
             *chunk = next;
             return post;
         }
     }
 }
 
-/* Runs chunks of the current post until none is left to claim. */
-static void work(NuPool *p) {
-    uint32_t chunk;
-    Post *post;
-    while ((post = claim(p, &chunk)) != NULL) {
-        int j = 0;
-        while (chunk >= post->first[j + 1])
-            j++;
-        const NuPoolJob *job = &post->jobs[j];
-        uint32_t total = post->first[post->n_jobs]; /* read now: once done, the post may change */
-        int64_t begin = (int64_t)(chunk - post->first[j]) * post->chunk[j];
-        int64_t end = begin + post->chunk[j] < job->n_items ? begin + post->chunk[j] : job->n_items;
-        job->fn(job->ctx, begin, end);
-        if (atomic_fetch_add(&p->done, 1) + 1 == total)
-            wake_sleepers(p, &p->done);
+/* Runs chunks of the current post until none is left: thread `self` goes through its own
+ * span in order, then helps with the others' (front first). Each thread thus reads one
+ * contiguous run of weights, which streams from memory better than chunks dealt out in turn
+ * (measured: a 2048 x 768 Q4_0 product out of cache took 1.3-1.5x as long dealt out in
+ * turn), and a thread the OS delays still leaves its unclaimed chunks to the others. */
+static void work(NuPool *p, int self) {
+    for (int k = 0; k < p->n; k++) {
+        int i = (self + k) % p->n;
+        uint32_t chunk;
+        Post *post;
+        while ((post = claim(p, i, &chunk)) != NULL) {
+            int j = 0;
+            while (chunk >= post->first[j + 1])
+                j++;
+            const NuPoolJob *job = &post->jobs[j];
+            uint32_t total = post->first[post->n_jobs]; /* read now: once done, the post may change */
+            int64_t begin = (int64_t)(chunk - post->first[j]) * post->chunk[j];
+            int64_t end = begin + post->chunk[j] < job->n_items ? begin + post->chunk[j] : job->n_items;
+            job->fn(job->ctx, begin, end);
+            if (atomic_fetch_add(&p->done, 1) + 1 == total)
+                wake_sleepers(p, &p->done);
+        }
     }
 }
 #endif
 
 NU_EXPORT void nu_pool_worker(NuPool *p, int index) {
-    (void)index; /* helpers are alike: they claim chunks */
 #if NU_POOL_HELPERS
     uint32_t seen = 0; /* helpers join before the first job (the host waits for them) */
     atomic_fetch_add(&p->joined, 1);
@@ -144,12 +161,13 @@ NU_EXPORT void nu_pool_worker(NuPool *p, int index) {
         seen = wait_change(p, &p->generation, seen);
         if (atomic_load(&p->stop))
             break;
-        work(p);
+        work(p, index >= 1 && index < p->n ? index : 1); /* a host's bad index only costs locality */
     }
     atomic_fetch_sub(&p->joined, 1);
     wake(&p->joined);
 #else
     (void)p;
+    (void)index;
 #endif
 }
 
@@ -254,7 +272,8 @@ static uint32_t plan(NuPool *p, Post *post, const NuPoolJob *jobs, int n_jobs) {
     }
     post->first[n_jobs] = total;
     post->n_jobs = n_jobs;
-    atomic_store(&post->n_chunks, total);
+    for (int i = 0; i < p->n; i++)
+        atomic_store(&post->span_end[i], (uint32_t)((uint64_t)total * (uint32_t)(i + 1) / (uint32_t)p->n));
     return total;
 }
 #endif
@@ -269,10 +288,11 @@ void nu_pool_run_jobs(NuPool *p, const NuPoolJob *jobs, int n_jobs) {
         uint32_t total = plan(p, post, jobs, n_jobs);
         if (total > 1) {
             atomic_store(&p->done, 0);
-            atomic_store(&p->claim, (uint64_t)g << 32); /* seq_cst: the post is visible before this */
+            for (int i = 0; i < p->n; i++) /* seq_cst: the post is visible before these */
+                atomic_store(&p->spans[i].next, (uint64_t)g << 32 | (i ? atomic_load(&post->span_end[i - 1]) : 0));
             atomic_store(&p->generation, g);
             wake_sleepers(p, &p->generation);
-            work(p);
+            work(p, 0);
             uint32_t done;
             while ((done = atomic_load(&p->done)) != total)
                 wait_change(p, &p->done, done);
