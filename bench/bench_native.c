@@ -133,8 +133,14 @@ static int decode_run(NuApiModel *m, float temperature, const int32_t *prompt, i
     return token;
 }
 
-/* modes 2: greedy and top-p 0.9; 1: greedy only. */
-static int decode_main(const char *path, int tokens, int repeats, const char *text, int modes, int threads) {
+/* modes 2: greedy and top-p 0.9; 1: greedy only. threads: a count, or several ("1,2"), whose
+ * runs then interleave (1, 2, 1, 2, ...) so that a slow spell of a shared machine falls on
+ * every count alike; one JSON line per count. */
+static int decode_main(const char *path, int tokens, int repeats, const char *text, int modes, const char *threads) {
+    int counts[8], n_counts = 0;
+    for (const char *c = threads; *c && n_counts < 8; c += strcspn(c, ","), c += *c == ',')
+        counts[n_counts++] = atoi(c);
+    if (n_counts == 0) return fprintf(stderr, "no thread count in \"%s\"\n", threads), 1;
     size_t size;
     double t0 = now_us();
     uint8_t *data = read_file(path, &size);
@@ -142,27 +148,32 @@ static int decode_main(const char *path, int tokens, int repeats, const char *te
     NuApiModel *m = nu_model_open(data, size, NULL, 0, 0);
     double load_ms = (now_us() - t0) / 1000;
     if (!m) return fprintf(stderr, "%s: %s\n", path, nu_creation_error()), 1;
-    if (nu_model_set_threads(m, threads) < 0) return fprintf(stderr, "%s: %s\n", path, nu_model_error(m)), 1;
     int n = nu_model_tokenize(m, text, (int)strlen(text), 1);
     if (n <= 0 || n > 1024) return fprintf(stderr, "%s: cannot tokenize the prompt\n", path), 1;
     int32_t prompt[1024];
     memcpy(prompt, nu_model_ids(m), (size_t)n * sizeof *prompt);
-    double ttft, speed, warm[2];
-    if (decode_run(m, 0, prompt, n < 5 ? n : 5, 8, &warm[0], &warm[1]) < 0) /* warm-up */ return fprintf(stderr, "%s\n", nu_model_error(m)), 1;
-    printf("{\"model\":\"%s\",\"loadMs\":%.2f,\"threads\":%d,\"promptTokens\":%d,\"tokens\":%d,\"repeats\":%d", path,
-           load_ms, threads, n, tokens, repeats);
     const float temps[2] = { 0, 1 };
     const char *names[2] = { "greedy", "topP" };
-    for (int k = 0; k < modes; k++) {
-        double ttfts[16], speeds[16];
-        for (int r = 0; r < repeats && r < 16; r++) {
-            if (decode_run(m, temps[k], prompt, n, tokens, &ttft, &speed) < 0) return fprintf(stderr, "%s\n", nu_model_error(m)), 1;
-            ttfts[r] = ttft, speeds[r] = speed;
-        }
-        int runs = repeats < 16 ? repeats : 16;
-        printf(",\"%s\":{\"tokS\":%.3f,\"ttftMs\":%.3f}", names[k], median_of(speeds, runs), median_of(ttfts, runs));
+    int runs = repeats < 16 ? repeats : 16;
+    double ttfts[8][2][16], speeds[8][2][16], warm[2];
+    for (int i = 0; i < n_counts; i++) {
+        if (nu_model_set_threads(m, counts[i]) < 0) return fprintf(stderr, "%s: %s\n", path, nu_model_error(m)), 1;
+        if (decode_run(m, 0, prompt, n < 5 ? n : 5, 8, &warm[0], &warm[1]) < 0) /* warm-up */ return fprintf(stderr, "%s\n", nu_model_error(m)), 1;
     }
-    printf("}\n");
+    for (int k = 0; k < modes; k++)
+        for (int r = 0; r < runs; r++)
+            for (int i = 0; i < n_counts; i++) {
+                if (nu_model_set_threads(m, counts[i]) < 0 ||
+                    decode_run(m, temps[k], prompt, n, tokens, &ttfts[i][k][r], &speeds[i][k][r]) < 0)
+                    return fprintf(stderr, "%s\n", nu_model_error(m)), 1;
+            }
+    for (int i = 0; i < n_counts; i++) {
+        printf("{\"model\":\"%s\",\"loadMs\":%.2f,\"threads\":%d,\"promptTokens\":%d,\"tokens\":%d,\"repeats\":%d", path,
+               load_ms, counts[i], n, tokens, repeats);
+        for (int k = 0; k < modes; k++)
+            printf(",\"%s\":{\"tokS\":%.3f,\"ttftMs\":%.3f}", names[k], median_of(speeds[i][k], runs), median_of(ttfts[i][k], runs));
+        printf("}\n");
+    }
     nu_model_close(m);
     return 0;
 }
@@ -191,8 +202,8 @@ int main(int argc, char **argv) {
     if (argc == 2 && strcmp(argv[1], "kernels") == 0) return kernels_main();
     if (argc >= 5 && argc <= 7 && strcmp(argv[1], "decode") == 0)
         return decode_main(argv[2], atoi(argv[3]), atoi(argv[4]), argc >= 6 ? argv[5] : "Once upon a time",
-                           argc >= 6 ? 1 : 2, argc == 7 ? atoi(argv[6]) : 1);
+                           argc >= 6 ? 1 : 2, argc == 7 ? argv[6] : "1");
     if (argc == 3 && strcmp(argv[1], "bandwidth") == 0) return bandwidth_main(atoi(argv[2]));
-    fprintf(stderr, "usage: %s [sampler | kernels | decode MODEL TOKENS REPEATS [PROMPT [THREADS]] | bandwidth MIB]\n", argv[0]);
+    fprintf(stderr, "usage: %s [sampler | kernels | decode MODEL TOKENS REPEATS [PROMPT [THREADS[,THREADS...]]] | bandwidth MIB]\n", argv[0]);
     return 2;
 }

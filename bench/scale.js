@@ -1,7 +1,9 @@
 // Section 8: the stories110M shape (random weights, llama SPM vocab) in Q8_0, Q4_0 and Q4_K_M, at
 // 1 and 2 threads: a 256-token prompt (time to first token) then greedy decode, medians of RUNS
 // runs. Ours in headless Chromium (the page's worker, WorkerModel.load(url, { threads })), in
-// Node (loadModel(path, { threads }), bench/scale_node.js) and native (the reference);
+// Node (loadModel(path, { threads }), bench/scale_node.js) and native (the reference), each
+// with the runs of its thread counts interleaved: on a shared machine a slow spell then falls
+// on both sides of the 2-thread / 1-thread ratio, not on one;
 // wllama (llama.cpp in wasm) in the same browser with n_threads 1 and 2 on a cross-origin-
 // isolated page (its multi-thread build needs SharedArrayBuffer). Next to decode, the physical
 // limit: weight bytes read per token x tok/s against the machine's copy bandwidth.
@@ -19,8 +21,8 @@ import { weightBytesPerToken } from './weights.js';
 
 export const SCALE_MODELS = ['stories110M-q8_0', 'stories110M-q4_0', 'stories110M-q4_k_m'];
 const PROMPT_TOKENS = 256;
-const TOKENS = 32; // decoded after the prompt; the first comes with the prompt (TTFT)
-const RUNS = 3;
+const TOKENS = 64; // decoded after the prompt; the first comes with the prompt (TTFT)
+const RUNS = 5; // ours: the thread counts' runs interleave (see oursInBrowser)
 const THREADS = [1, 2];
 const BANDWIDTH_MIB = 256; // per buffer: 8x the 32 MiB L3 of the machine the README names
 const PASSAGE = ('Once upon a time, there was a little girl named Lily. She loved to play outside in the park with ' +
@@ -38,33 +40,48 @@ export function promptOf(tokenize, n) {
   }
 }
 
-function nodeRun(model, threads, prompt) {
-  const out = execFileSync(process.execPath, ['bench/scale_node.js', `models/${model}.gguf`, String(threads), String(TOKENS), String(RUNS)],
+/** Ours in Node at every thread count, interleaved in one process: { [threads asked]: result }. */
+function nodeRuns(model, prompt) {
+  const out = execFileSync(process.execPath, ['bench/scale_node.js', `models/${model}.gguf`, THREADS.join(','), String(TOKENS), String(RUNS)],
     { cwd: root, input: prompt, encoding: 'utf8', maxBuffer: 1 << 20 });
-  return JSON.parse(out.trim());
+  const lines = out.trim().split('\n').map((l) => JSON.parse(l));
+  return Object.fromEntries(THREADS.map((t, i) => [t, lines[i]]));
 }
 
-function nativeRun(model, threads, prompt) {
-  const out = execFileSync(root + 'build/bench_native', ['decode', `models/${model}.gguf`, String(TOKENS), String(RUNS), prompt, String(threads)],
+/** Native (the reference) at every thread count, interleaved in one process. */
+function nativeRuns(model, prompt) {
+  const out = execFileSync(root + 'build/bench_native', ['decode', `models/${model}.gguf`, String(TOKENS), String(RUNS), prompt, THREADS.join(',')],
     { cwd: root, encoding: 'utf8', maxBuffer: 1 << 20 });
-  const r = JSON.parse(out.trim());
-  return { threads: r.threads, promptTokens: r.promptTokens, ttftMs: r.greedy.ttftMs, tokS: r.greedy.tokS };
+  const lines = out.trim().split('\n').map((l) => JSON.parse(l));
+  return Object.fromEntries(THREADS.map((t, i) => {
+    const r = lines[i];
+    return [t, { threads: r.threads, promptTokens: r.promptTokens, ttftMs: r.greedy.ttftMs, tokS: r.greedy.tokS }];
+  }));
 }
 
 function bandwidth() {
   return JSON.parse(execFileSync(root + 'build/bench_native', ['bandwidth', String(BANDWIDTH_MIB)], { encoding: 'utf8' }).trim());
 }
 
-/** Ours in the page's worker: TTFT is the time to the first step (or its promptMs when reported). */
-async function oursInBrowser(page, model, threads, prompt) {
-  return page.evaluate(async ({ model, threads, prompt, tokens, runs }) => {
+/**
+ * Ours in page workers (WorkerModel.load(url, { threads })), one per thread count, their runs
+ * interleaved: { [threads asked]: result }. TTFT is the time to the first step (or its
+ * promptMs when reported).
+ */
+async function oursInBrowser(page, model, prompt) {
+  return page.evaluate(async ({ model, counts, prompt, tokens, runs }) => {
     const { WorkerModel } = await import('/web/worker-client.js');
-    const worker = new WorkerModel(new URL('/web/worker.js', location.href));
+    const workers = [];
     try {
-      const info = await worker.load(new URL(`/models/${model}.gguf`, location.href).href, { threads });
-      if ((info.threads ?? 1) !== threads) return { threads: info.threads ?? 1 }; // fewer in this build
+      const loaded = [];
+      for (const threads of counts) {
+        const worker = new WorkerModel(new URL('/web/worker.js', location.href));
+        workers.push(worker);
+        const info = await worker.load(new URL(`/models/${model}.gguf`, location.href).href, { threads });
+        if ((info.threads ?? 1) === threads) loaded.push({ worker, info, threads, all: [] }); // else fewer in this build
+      }
       const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
-      async function run(text, maxTokens) {
+      async function run({ worker, info }, text, maxTokens) {
         await worker.logits([info.eosId]); // no prefix shared with the prompt: a full prefill
         const start = performance.now();
         let first = 0, last = 0, count = 0, promptMs;
@@ -75,14 +92,15 @@ async function oursInBrowser(page, model, threads, prompt) {
         }
         return { ttftMs: promptMs ?? first - start, tokS: (count - 1) / ((last - first) / 1000) };
       }
-      await run(prompt, tokens); // warm-up at full size: V8 tiers up the prompt and decode kernels alike
-      const all = [];
-      for (let r = 0; r < runs; r++) all.push(await run(prompt, tokens));
-      return { threads: info.threads ?? 1, ttftMs: median(all.map((x) => x.ttftMs)), tokS: median(all.map((x) => x.tokS)) };
+      for (const m of loaded) await run(m, prompt, tokens); // warm-up at full size: V8 tiers up the prompt and decode kernels alike
+      for (let r = 0; r < runs; r++) for (const m of loaded) m.all.push(await run(m, prompt, tokens));
+      const out = Object.fromEntries(counts.map((t) => [t, { threads: 1 }]));
+      for (const m of loaded) out[m.threads] = { threads: m.threads, ttftMs: median(m.all.map((x) => x.ttftMs)), tokS: median(m.all.map((x) => x.tokS)) };
+      return out;
     } finally {
-      worker.terminate();
+      for (const w of workers) w.terminate();
     }
-  }, { model, threads, prompt, tokens: TOKENS, runs: RUNS });
+  }, { model, counts: THREADS, prompt, tokens: TOKENS, runs: RUNS });
 }
 
 /** wllama with n_threads: its own timings (prompt_ms, predicted_per_second). */
@@ -119,20 +137,19 @@ async function browserRuns(prompts, log) {
   const out = { ours: {}, wllama: {}, errors: [] };
   try {
     for (const model of SCALE_MODELS) {
-      out.ours[model] = {};
       out.wllama[model] = {};
-      for (const threads of THREADS) {
-        for (const [who, fn] of [['ours', oursInBrowser], ['wllama', wllamaInBrowser]]) {
-          log(`   browser, ${who}: ${model}, ${threads} thread(s)...`);
-          const page = await context.newPage(); // a fresh page per instance
-          try {
-            await page.goto(url + 'bench/blank.html');
-            out[who][model][threads] = await fn(page, model, threads, prompts[model]);
-          } catch (error) {
-            out.errors.push(`${who} ${model} ${threads} thread(s): ${error.message.split('\n')[0]}`);
-          } finally {
-            await page.close();
-          }
+      const jobs = [['ours', null, oursInBrowser], ...THREADS.map((t) => ['wllama', t, wllamaInBrowser])];
+      for (const [who, threads, fn] of jobs) {
+        log(`   browser, ${who}: ${model}, ${threads ?? THREADS.join(' and ')} thread(s)...`);
+        const page = await context.newPage(); // a fresh page per instance
+        try {
+          await page.goto(url + 'bench/blank.html');
+          if (who === 'ours') out.ours[model] = await fn(page, model, prompts[model]);
+          else out.wllama[model][threads] = await fn(page, model, threads, prompts[model]);
+        } catch (error) {
+          out.errors.push(`${who} ${model} ${threads ?? THREADS.join('+')} thread(s): ${error.message.split('\n')[0]}`);
+        } finally {
+          await page.close();
         }
       }
     }
@@ -153,12 +170,10 @@ export async function runScale(log = () => {}) {
     const promptTokens = tok.encode(prompts[model]).length;
     tok.dispose();
     const row = { promptTokens, weightBytes: weightBytesPerToken(root + `models/${model}.gguf`), native: {}, node: {} };
-    for (const threads of THREADS) {
-      log(`   native: ${model}, ${threads} thread(s)...`);
-      row.native[threads] = nativeRun(model, threads, prompts[model]);
-      log(`   node: ${model}, ${threads} thread(s)...`);
-      row.node[threads] = nodeRun(model, threads, prompts[model]);
-    }
+    log(`   native: ${model}, ${THREADS.join(' and ')} threads...`);
+    row.native = nativeRuns(model, prompts[model]);
+    log(`   node: ${model}, ${THREADS.join(' and ')} threads...`);
+    row.node = nodeRuns(model, prompts[model]);
     result.models[model] = row;
   }
   result.browser = await browserRuns(prompts, log);
