@@ -187,16 +187,17 @@ build/tests build/san web/dist:
 
 # --- dependencies: install only what is missing, so a second run costs nothing -----------
 .PHONY: deps-emcc deps-npm deps-chromium deps-jinja2
-APT_INSTALL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
+# One apt at a time: under make -j the installs would otherwise race for dpkg's lock and fail.
+apt_install = flock /tmp/nucleus-apt.lock sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1)' >/dev/null
 deps: deps-emcc deps-npm deps-chromium deps-jinja2
 deps-emcc:
-	@command -v $(EMCC) >/dev/null || { echo "installing emscripten (apt)"; $(APT_INSTALL) emscripten >/dev/null; }
+	@command -v $(EMCC) >/dev/null || { echo "installing emscripten (apt)"; $(call apt_install,emscripten); }
 # The browser tests drive Debian's Chromium through playwright-core (never a downloaded browser).
 deps-chromium:
-	@command -v chromium >/dev/null || { echo "installing chromium (apt)"; $(APT_INSTALL) chromium >/dev/null; }
+	@command -v chromium >/dev/null || { echo "installing chromium (apt)"; $(call apt_install,chromium); }
 # The chat tests render their expected strings with Python's Jinja2, as Hugging Face does.
 deps-jinja2:
-	@python3 -c 'import jinja2' 2>/dev/null || { echo "installing python3-jinja2 (apt)"; $(APT_INSTALL) python3-jinja2 >/dev/null; }
+	@python3 -c 'import jinja2' 2>/dev/null || { echo "installing python3-jinja2 (apt)"; $(call apt_install,python3-jinja2); }
 # node-llama-cpp (llama.cpp, the parity tests' oracle) comes as its prebuilt linux-x64 CPU
 # addon only: the other platforms' binaries are optional dependencies (omitted), and its
 # postinstall, which could download or build llama.cpp, is skipped.
@@ -237,7 +238,7 @@ FUZZ_HDR     := src/fuzz/targets.h src/fuzz/vocab.h
 .SECONDARY: $(FUZZ_OBJ)
 deps-fuzz:
 	@command -v $(FUZZ_CC) >/dev/null && dpkg -s libclang-rt-14-dev >/dev/null 2>&1 || \
-	  { echo "installing clang-14 and libclang-rt-14-dev (apt)"; $(APT_INSTALL) clang-14 libclang-rt-14-dev >/dev/null; }
+	  { echo "installing clang-14 and libclang-rt-14-dev (apt)"; $(call apt_install,clang-14 libclang-rt-14-dev); }
 build/fuzz/obj/%.o: src/%.c $(LIB_HDR) | deps-fuzz
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
