@@ -39,10 +39,10 @@ static void wake(_Atomic uint32_t *addr) {
 /* Bytes of each hosted helper's stack: the kernels keep their buffers there (up to 64 KB of
  * unpacked weights in nu_matmul_rows, 32 KB of F16 input), since helpers may not allocate. */
 #define HELPER_STACK (256 * 1024)
-/* Polls of a counter before parking (a few hundred microseconds): a forward pass is a chain
- * of short products, and a wake from a park costs tens of microseconds, more in a virtual
- * machine. At 20000 polls a 2-thread stories110M Q4_0 decode parked 19 times per token
- * natively, and Chromium's 256-token prompt took 740 ms where 200000 polls took 650. */
+/* Polls of a counter before parking: a forward pass is a chain of short products, and a wake
+ * from a park costs tens of microseconds, more in a virtual machine. At 20000 polls a 2-thread
+ * stories110M Q4_0 decode parked 19 times per token natively, and Chromium's 256-token prompt
+ * took 740 ms where 200000 polls took 650. */
 #define SPIN 200000
 /* Chunks a job is cut into per thread: threads claim them one at a time, so a thread the OS
  * delays leaves its unclaimed chunks to the others instead of holding up the whole job, and
