@@ -905,31 +905,77 @@ static v128 term4_q3_K(const uint8_t *const r[4], int64_t b, const void *x) {
     return term_values_sym(HALVES(d), xb->d, i32x4_sub(isum, i32x4_shl(bias, 2)));
 }
 
-/* Q4_K chunk c = 2p + s: nibble s of qs[32p .. 32p + 31]; scales and mins from k4_unpack. */
-#define Q4_NIBBLES(k, half)                                                                      \
+/* Q5_K chunk c = 2p + s: nibble s of qs[32p .. 32p + 31], with qh bit c moved to bit 4;
+ * scales and mins from k4_unpack. */
+#define Q5_NIBBLES(k, half)                                                                      \
     (c % 2 ? u8x16_shr4(v128_load(w[k]->qs + 32 * (c / 2) + 16 * (half)))                        \
            : v128_and(v128_load(w[k]->qs + 32 * (c / 2) + 16 * (half)), low))
-#define Q4_CHUNK(k) dot32u_scaled(Q4_NIBBLES(k, 0), Q4_NIBBLES(k, 1), &xw, sm[k][c])
-/* Q5_K: Q4_K's nibbles with qh bit c moved to bit 4. */
 #define Q5_CHUNK(k)                                                                              \
-    dot32u_scaled(v128_or(Q4_NIBBLES(k, 0), move_bit(v128_load(w[k]->qh), c, 4)),                 \
-                 v128_or(Q4_NIBBLES(k, 1), move_bit(v128_load(w[k]->qh + 16), c, 4)), &xw, sm[k][c])
+    dot32u_scaled(v128_or(Q5_NIBBLES(k, 0), move_bit(v128_load(w[k]->qh), c, 4)),                 \
+                 v128_or(Q5_NIBBLES(k, 1), move_bit(v128_load(w[k]->qh + 16), c, 4)), &xw, sm[k][c])
 
-#define TERM4_K4(T, Block, CHUNK)                                                                \
-    static v128 term4_##T(const uint8_t *const r[4], int64_t b, const void *x) {                 \
-        const v128 low = i8x16_splat(15);                                                        \
-        BLOCKS(Block)                                                                            \
-        uint8_t sm[4][16];                                                                       \
-        for (int k = 0; k < 4; k++)                                                              \
-            k4_unpack(w[k]->scales, sm[k]);                                                      \
-        CHUNKS_OF(CHUNK, evenodd32)                                                              \
-        v128 bs = bsums32(xb);                                                                   \
-        v128 imin = hsum4_i32x4(mins_dot8(sm[0] + 8, bs), mins_dot8(sm[1] + 8, bs), mins_dot8(sm[2] + 8, bs), \
-                                mins_dot8(sm[3] + 8, bs));                                       \
-        return term_values(HALVES(d), HALVES(dmin), xb->d, isum, imin);                          \
+static v128 term4_q5_K(const uint8_t *const r[4], int64_t b, const void *x) {
+    const v128 low = i8x16_splat(15);
+    BLOCKS(NuBlockQ5_K)
+    uint8_t sm[4][16];
+    for (int k = 0; k < 4; k++)
+        k4_unpack(w[k]->scales, sm[k]);
+    CHUNKS_OF(Q5_CHUNK, evenodd32)
+    v128 bs = bsums32(xb);
+    v128 imin = hsum4_i32x4(mins_dot8(sm[0] + 8, bs), mins_dot8(sm[1] + 8, bs), mins_dot8(sm[2] + 8, bs),
+                            mins_dot8(sm[3] + 8, bs));
+    return term_values(HALVES(d), HALVES(dmin), xb->d, isum, imin);
+}
+
+/* Q4_K reads the 32 bytes of qs[32p ..] once for both chunks they hold (2p in the low
+ * nibbles, 2p + 1 in the high), as i16 lanes: lane i of a 16-byte half holds elements
+ * e = 2i and e + 1 of each, in bits 0-3 (2p's e), 4-7 (2p + 1's e), 8-11 (2p's e + 1) and
+ * 12-15 (2p + 1's e + 1). Masked in place, or shifted to bits 4-7 or 0-3, they are the levels
+ * times 1, 16, 16 and 1; the activations come times 16, 1, 1 and 16 (K4Half), so every
+ * product is 16 * level * x with no widening, and the super-block's sum, a multiple of 16
+ * below 16 * 8 * 63 * 32 * 15 * 128 < 2^31, is shifted back exactly. */
+typedef struct {
+    v128 x[4]; /* 2p's even elements * 16, 2p's odd, 2p + 1's even, 2p + 1's odd * 16 */
+} K4Half;
+
+/* a: 16 activations of chunk 2p, b: the same 16 of chunk 2p + 1 */
+static inline K4Half k4_half(const int8_t *a, const int8_t *b) {
+    v128 va = v128_load(a), vb = v128_load(b);
+    return (K4Half){{i16x8_shr(i16x8_shl(va, 8), 4), i16x8_shr(va, 8), i16x8_shr(i16x8_shl(vb, 8), 8),
+                     i16x8_shr(v128_and(vb, i16x8_splat((int16_t)0xff00)), 4)}};
+}
+
+/* 16 * (chunk 2p's levels . x) in *lo and 16 * (chunk 2p + 1's . x) in *hi, i32x4 partials,
+ * for one 16-byte half q */
+static inline void k4_dot_half(v128 q, const K4Half *x, v128 *lo, v128 *hi) {
+    const v128 m0 = i16x8_splat(0x000f), m1 = i16x8_splat(0x00f0);
+    *lo = i32x4_add(i32x4_dot_i16x8(v128_and(q, m0), x->x[0]), i32x4_dot_i16x8(v128_and(u16x8_shr(q, 4), m1), x->x[1]));
+    *hi = i32x4_add(i32x4_dot_i16x8(v128_and(q, m1), x->x[2]), i32x4_dot_i16x8(u16x8_shr(q, 12), x->x[3]));
+}
+
+static v128 term4_q4_K(const uint8_t *const r[4], int64_t b, const void *x) {
+    BLOCKS(NuBlockQ4_K)
+    uint8_t sm[4][16];
+    for (int k = 0; k < 4; k++)
+        k4_unpack(w[k]->scales, sm[k]);
+    v128 s[4] = {i32x4_splat(0), i32x4_splat(0), i32x4_splat(0), i32x4_splat(0)};
+    _Pragma("GCC unroll 4") for (int p = 0; p < 4; p++) {
+        const int8_t *xq = xb->qs + 64 * p;
+        K4Half x0 = k4_half(xq, xq + 32), x1 = k4_half(xq + 16, xq + 48);
+        _Pragma("GCC unroll 1") for (int k = 0; k < 4; k++) {
+            v128 lo0, hi0, lo1, hi1;
+            k4_dot_half(v128_load(w[k]->qs + 32 * p), &x0, &lo0, &hi0);
+            k4_dot_half(v128_load(w[k]->qs + 32 * p + 16), &x1, &lo1, &hi1);
+            s[k] = i32x4_add(s[k], i32x4_add(i32x4_mul(i32x4_add(lo0, lo1), i32x4_splat(sm[k][2 * p])),
+                                             i32x4_mul(i32x4_add(hi0, hi1), i32x4_splat(sm[k][2 * p + 1]))));
+        }
     }
-TERM4_K4(q4_K, NuBlockQ4_K, Q4_CHUNK)
-TERM4_K4(q5_K, NuBlockQ5_K, Q5_CHUNK)
+    v128 isum = i32x4_shr(hsum4_i32x4(s[0], s[1], s[2], s[3]), 4);
+    v128 bs = bsums32(xb);
+    v128 imin = hsum4_i32x4(mins_dot8(sm[0] + 8, bs), mins_dot8(sm[1] + 8, bs), mins_dot8(sm[2] + 8, bs),
+                            mins_dot8(sm[3] + 8, bs));
+    return term_values(HALVES(d), HALVES(dmin), xb->d, isum, imin);
+}
 
 /* Q6_K chunk c = 4h + s: nibble s / 2 of ql[64h + 32 (s % 2) ..], bits 2s of qh[32h ..]
  * moved to bits 4-5 (16-bit shifts; the mask drops what crossed bytes): the level + 32,

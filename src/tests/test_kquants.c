@@ -249,6 +249,50 @@ static void test_matvec(const Type *t, int64_t rows, int64_t cols) {
     free(xq);
 }
 
+/* Every byte of the blocks (levels, scales, high bits) at one pattern per row, d and dmin 1,
+ * against activations of +-127: the ends of every integer range the kernels take apart, in
+ * documented_row's exact order. */
+static void test_extreme_levels(const Type *t) {
+    static const uint8_t fill[] = {0xff, 0x00, 0x80, 0x7f, 0x0f, 0xf0};
+    enum { ROWS = 6, COLS = 512 };
+    size_t row_bytes = (size_t)(COLS / t->block) * t->bytes;
+    uint8_t *q = malloc(ROWS * row_bytes);
+    for (int r = 0; r < ROWS; r++)
+        for (int b = 0; b < COLS / t->block; b++) {
+            uint8_t *blk = q + (size_t)r * row_bytes + (size_t)b * t->bytes;
+            memset(blk, fill[r], t->bytes);
+            put_half(blk, t->d_off, 0x3c00);
+            if (t->dmin_off >= 0)
+                put_half(blk, (size_t)t->dmin_off, 0x3c00);
+        }
+    NuBlockQ8_0 x32[COLS / 32];
+    NuBlockQ8_K x256[COLS / 256];
+    for (int b = 0; b < COLS / 32; b++) {
+        x32[b].d = 0x3c00;
+        for (int j = 0; j < 32; j++)
+            x32[b].qs[j] = (int8_t)((j + b) % 3 ? 127 : -127);
+    }
+    for (int b = 0; b < COLS / 256; b++) {
+        x256[b].d = 1.0f;
+        for (int g = 0; g < 16; g++) {
+            int sum = 0;
+            for (int l = 0; l < 16; l++)
+                sum += x256[b].qs[16 * g + l] = (int8_t)((l + g + b) % 3 ? 127 : -127);
+            x256[b].bsums[g] = (int16_t)sum;
+        }
+    }
+    const void *xq = t->block == 32 ? (const void *)x32 : (const void *)x256;
+    float out[ROWS];
+    t->matvec(q, row_bytes, ROWS, COLS, xq, out);
+    for (int r = 0; r < ROWS; r++) {
+        float expect = documented_row(t, q + (size_t)r * row_bytes, COLS, xq);
+        if (memcmp(&expect, &out[r], sizeof expect) != 0)
+            fprintf(stderr, "%s extreme row %d (fill 0x%02x): %g, expected %g\n", t->name, r, fill[r], out[r], expect);
+        CHECK(memcmp(&expect, &out[r], sizeof expect) == 0);
+    }
+    free(q);
+}
+
 /* Infinite and NaN scales in a block and in the activations: the products are numbers or
  * infinities or NaN, the call returns. */
 static void test_bad_scales(const Type *t) {
@@ -311,6 +355,7 @@ int main(void) {
         test_matvec(t, 7, 512);
         test_matvec(t, 4, 1536);
         test_matvec(t, 9, 256 + (t->block == 32 ? 32 : 0));
+        test_extreme_levels(t);
         test_bad_scales(t);
     }
     return check_summary("kquants");
