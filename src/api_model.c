@@ -153,6 +153,8 @@ static NuCode open_gguf(NuApiModel *m, int vocab_only, NuError *err) {
     if (rc == NU_OK && m->config.vocab_size != nu_tokenizer_vocab_size(m->tokenizer))
         rc = nu_fail(err, NU_ERR_FORMAT, "the tokenizer has %d tokens but the model's vocabulary is %d",
                      nu_tokenizer_vocab_size(m->tokenizer), m->config.vocab_size);
+    if (rc == NU_OK) /* the handle owns the bytes: the products stream them better interleaved */
+        nu_weights_interleave(&m->weights, m->config.n_layers);
     return rc;
 }
 

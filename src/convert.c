@@ -685,12 +685,12 @@ static NuCode synth_weights(const NuSynthModel *m, float *rope_freqs, NuWeights 
     if (!w->layers) return nu_fail(err, NU_ERR_NOMEM, "no memory for %d layers", c->n_layers);
     const int64_t dim = c->dim, hidden = c->hidden_dim, head = c->head_dim;
     const int64_t q_dim = head * c->n_heads, kv_dim = head * c->n_kv_heads;
-    NuTensor t = {NU_TYPE_F32, 0, 0, NULL};
+    NuTensor t = {NU_TYPE_F32, 0, 0, NULL, 0};
     t.rows = c->vocab_size, t.cols = dim, w->token_embd = w->output = t;
     t.rows = 1, t.cols = dim, w->output_norm = t;
     if (rope_freqs) {
         llama3_rope_factors(c, rope_freqs);
-        w->rope_freqs = (NuTensor){NU_TYPE_F32, 1, c->rope_dim / 2, rope_freqs};
+        w->rope_freqs = (NuTensor){NU_TYPE_F32, 1, c->rope_dim / 2, rope_freqs, 0};
     }
     for (int l = 0; l < c->n_layers; l++) {
         NuLayer *y = &w->layers[l];

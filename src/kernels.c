@@ -1,6 +1,8 @@
 #include "kernels.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sampler.h" /* nu_expf: the same bits in every build */
@@ -98,7 +100,28 @@ void nu_matvec(const NuTensor *w, const void *x, float *out) {
         memset(out, 0, (size_t)(w->rows > 0 ? w->rows : 0) * sizeof *out);
         return;
     }
-    tt->matvec(w->data, row_bytes, w->rows, w->cols, x, out);
+    (w->interleaved ? tt->matvec_il : tt->matvec)(w->data, row_bytes, w->rows, w->cols, x, out);
+}
+
+int nu_interleave_rows(NuTensor *t) {
+    const NuTypeTraits *tt = nu_type_traits(t->type);
+    size_t row_bytes = nu_row_bytes(t->type, t->cols);
+    if (t->interleaved || !tt || !tt->matvec_il || t->rows < 4 || row_bytes == 0)
+        return 0;
+    uint8_t *group = malloc(4 * row_bytes);
+    if (!group)
+        return 0;
+    size_t bb = tt->block_bytes, nb = row_bytes / bb;
+    for (int64_t r = 0; r + 4 <= t->rows; r += 4) {
+        uint8_t *base = (uint8_t *)(uintptr_t)t->data + (size_t)r * row_bytes;
+        memcpy(group, base, 4 * row_bytes);
+        for (size_t b = 0; b < nb; b++)
+            for (size_t k = 0; k < 4; k++)
+                memcpy(base + (4 * b + k) * bb, group + k * row_bytes + b * bb, bb);
+    }
+    free(group);
+    t->interleaved = 1;
+    return 1;
 }
 
 /* Bytes of weights a tile of nu_matmul aims at: small enough to stay in the first-level cache
@@ -126,9 +149,13 @@ static int matmul_rows_wide(const NuTensor *w, const NuTypeTraits *tt, size_t ro
     for (int64_t r = r0; r < r1; r += tile) {
         int64_t rows = r1 - r < tile ? r1 - r : tile;
         const uint8_t *wr = (const uint8_t *)w->data + (size_t)r * row_bytes;
-        for (int64_t k = 0; k < rows; k++)
+        int64_t k = 0;
+        /* an interleaved group is a run of blocks: unpacked as one, it stays interleaved */
+        for (; w->interleaved && r + k + 4 <= w->rows && k + 4 <= rows; k += 4)
+            tt->to_wide(wr + (size_t)k * row_bytes, wide + (size_t)k * k_row_bytes, 4 * w->cols);
+        for (; k < rows; k++)
             tt->to_wide(wr + (size_t)k * row_bytes, wide + (size_t)k * k_row_bytes, w->cols);
-        tt->matmul(wide, k_row_bytes, rows, w->cols, x, x_stride, n, out + r, out_stride);
+        tt->matmul(wide, k_row_bytes, rows, w->cols, x, x_stride, n, out + r, out_stride, w->interleaved);
     }
     return 1;
 }
@@ -144,17 +171,20 @@ void nu_matmul_rows(const NuTensor *w, const void *x, size_t x_stride, int n, fl
     }
     if (n > 1 && tt->to_wide && matmul_rows_wide(w, tt, row_bytes, x, x_stride, n, out, out_stride, r0, r1))
         return;
+    /* a wide type's matmul takes unpacked rows only */
+    int own_matmul = n > 1 && tt->matmul && !tt->to_wide;
     int64_t tile = n == 1 ? r1 - r0 : (int64_t)(TILE_BYTES / row_bytes) / 4 * 4;
     if (tile < 4)
         tile = 4;
     for (int64_t r = r0; r < r1; r += tile) {
         int64_t rows = r1 - r < tile ? r1 - r : tile;
         const uint8_t *wr = (const uint8_t *)w->data + (size_t)r * row_bytes;
-        if (n > 1 && tt->matmul && !tt->to_wide) /* a wide type's matmul takes unpacked rows only */
-            tt->matmul(wr, row_bytes, rows, w->cols, x, x_stride, n, out + r, out_stride);
+        if (own_matmul)
+            tt->matmul(wr, row_bytes, rows, w->cols, x, x_stride, n, out + r, out_stride, w->interleaved);
         else
             for (int t = 0; t < n; t++)
-                tt->matvec(wr, row_bytes, rows, w->cols, (const uint8_t *)x + t * x_stride, out + t * out_stride + r);
+                (w->interleaved ? tt->matvec_il : tt->matvec)(wr, row_bytes, rows, w->cols,
+                                                             (const uint8_t *)x + t * x_stride, out + t * out_stride + r);
     }
 }
 
@@ -168,7 +198,17 @@ void nu_embedding_row(const NuTensor *t, int64_t row, float *out) {
         memset(out, 0, (size_t)(t->cols > 0 ? t->cols : 0) * sizeof *out);
         return;
     }
-    nu_dequantize_row(t->type, (const uint8_t *)t->data + (size_t)row * row_bytes, out, t->cols);
+    const uint8_t *src = (const uint8_t *)t->data + (size_t)row * row_bytes;
+    if (!t->interleaved || (row | 3) >= t->rows) {
+        nu_dequantize_row(t->type, src, out, t->cols);
+        return;
+    }
+    /* block b of the row sits at block 4b + row % 4 of its group */
+    const NuTypeTraits *tt = nu_type_traits(t->type);
+    const uint8_t *group = src - (size_t)(row & 3) * row_bytes;
+    for (int64_t b = 0; b < t->cols / tt->block_size; b++)
+        nu_dequantize_row(t->type, group + (size_t)(4 * b + (row & 3)) * tt->block_bytes, out + b * tt->block_size,
+                          tt->block_size);
 }
 
 void nu_axpy(float *y, float a, const float *x, int64_t n) {

@@ -47,6 +47,14 @@ void nu_matmul_rows(const NuTensor *w, const void *x, size_t x_stride, int n, fl
  * not in the table or a row out of range. */
 void nu_embedding_row(const NuTensor *t, int64_t row, float *out);
 
+/* Rearranges t's rows in place into groups of four interleaved block by block (NuTensor's
+ * interleaved), so that the products read one run of memory instead of four rows at once
+ * (streaming from memory, a 2048 x 768 Q8_0 product took 2.6-3.1x as long row by row on this
+ * machine). Every product and row lookup gives the same bits after it. Returns 1 when done,
+ * 0 when t stays as it is: a type without an interleaved kernel (the float types), fewer than
+ * four rows, or no memory. t->data must be writable and no other tensor may share it. */
+int nu_interleave_rows(NuTensor *t);
+
 /* sum a[i] * b[i], added in the same lane order as the F32 matvec. */
 float nu_dot(const float *a, const float *b, int64_t n);
 

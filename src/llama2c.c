@@ -58,7 +58,7 @@ static NuCode read_header(const uint8_t *data, size_t size, NuConfig *cfg, int *
 }
 
 static NuTensor f32_tensor(const float *data, int64_t rows, int64_t cols) {
-    NuTensor t = {NU_TYPE_F32, rows, cols, data};
+    NuTensor t = {NU_TYPE_F32, rows, cols, data, 0};
     return t;
 }
 

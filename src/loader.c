@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels.h" /* nu_interleave_rows */
 #include "llama2c.h"
 #include "quant.h"
 
@@ -91,6 +92,21 @@ void nu_weights_free(NuWeights *w) {
     if (!w) return;
     free(w->layers);
     memset(w, 0, sizeof *w);
+}
+
+void nu_weights_interleave(NuWeights *w, int n_layers) {
+    if (w->output.data == w->token_embd.data) {
+        nu_interleave_rows(&w->token_embd);
+        w->output.interleaved = w->token_embd.interleaved;
+    } else {
+        nu_interleave_rows(&w->output);
+    }
+    for (int l = 0; l < n_layers; l++) {
+        NuLayer *y = &w->layers[l];
+        NuTensor *const matrices[] = {&y->wq, &y->wk, &y->wv, &y->wo, &y->ffn_gate, &y->ffn_up, &y->ffn_down};
+        for (size_t i = 0; i < sizeof matrices / sizeof matrices[0]; i++)
+            nu_interleave_rows(matrices[i]);
+    }
 }
 
 /* ---- hyperparameters ----------------------------------------------------------------- */

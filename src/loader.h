@@ -28,6 +28,11 @@ NuCode nu_load_weights(const uint8_t *data, size_t size, GgufFile **gguf, NuConf
 /* Frees what a loader allocated in w and clears it. Safe on a zeroed NuWeights. */
 void nu_weights_free(NuWeights *w);
 
+/* Interleaves the rows of every matrix the products read (nu_interleave_rows): the layers'
+ * and the classifier, the token embedding only when it is the classifier. For an owner of
+ * the file's bytes (api_model.c), which no other loaded model shares: the bytes change. */
+void nu_weights_interleave(NuWeights *w, int n_layers);
+
 /* Sanity limits both loaders apply: every size positive, kv heads divide heads, an even
  * rope_dim no larger than the head, finite positive thetas and scales, non-negative eps,
  * window and period, and a run state (KV cache 2 * layers * seq_len * kv_dim floats plus

@@ -262,8 +262,9 @@ static void convert_range(void *ctx, int64_t begin, int64_t end) {
                                  (uint8_t *)s->act[job->vt] + t * s->act_stride[job->vt], s->in_len);
 }
 
-/* Rows go to the pool's threads in multiples of 4, the SIMD kernels' row group; a row's bits
- * do not depend on its thread, group or tile, so every thread count gives the same logits. */
+/* Rows go to the pool's threads in multiples of 4, the SIMD kernels' row group and the unit
+ * of an interleaved matrix (NuTensor.interleaved), which must not be split; a row's bits do
+ * not depend on its thread, group or tile, so every thread count gives the same logits. */
 #define MATMUL_GRAIN 4
 
 /* The product of w and the current input, row t to out + t * out_stride, ready to run; the

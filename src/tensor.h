@@ -38,6 +38,11 @@ typedef struct {
     int64_t rows;
     int64_t cols;
     const void *data;
+    /* 1: the rows come in groups of four interleaved block by block (block b of rows 4g ..
+     * 4g + 3, then block b + 1 ...; the last rows % 4 rows as they are), the order the 4-row
+     * kernels read them in, so a product streams one run of memory instead of four
+     * (nu_interleave_rows in kernels.h) */
+    int interleaved;
 } NuTensor;
 
 /* The architectures the forward pass runs (general.architecture in a GGUF file). */

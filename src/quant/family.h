@@ -12,6 +12,10 @@
     void nu_##T##_from_float(const float *src, void *dst, int64_t n);
 #define NU_FAMILY_MATVEC(T)                                                                    \
     void nu_##T##_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out);
+/* T_matvec_il: the block types' matvec on rows interleaved in groups of four (types.h) */
+#define NU_FAMILY_MATVEC_IL(T)                                                                 \
+    NU_FAMILY_MATVEC(T)                                                                        \
+    void nu_##T##_matvec_il(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out);
 
 /* float.c: the float types; each is its own activation type. */
 NU_FAMILY_CONVERT(f32) NU_FAMILY_MATVEC(f32)
@@ -22,23 +26,23 @@ NU_FAMILY_CONVERT(bf16) NU_FAMILY_MATVEC(bf16)
  * T_from_float_input the conversion of a matmul's input (types.h: from_float_input). */
 void nu_q8_0_from_float_input(const float *src, void *dst, int64_t n);
 void nu_q8_1_from_float_input(const float *src, void *dst, int64_t n);
-NU_FAMILY_CONVERT(q8_0) NU_FAMILY_MATVEC(q8_0)
+NU_FAMILY_CONVERT(q8_0) NU_FAMILY_MATVEC_IL(q8_0)
 NU_FAMILY_CONVERT(q8_1)
-NU_FAMILY_CONVERT(q4_0) NU_FAMILY_MATVEC(q4_0)
-NU_FAMILY_CONVERT(q4_1) NU_FAMILY_MATVEC(q4_1)
-NU_FAMILY_CONVERT(q5_0) NU_FAMILY_MATVEC(q5_0)
-NU_FAMILY_CONVERT(q5_1) NU_FAMILY_MATVEC(q5_1)
+NU_FAMILY_CONVERT(q4_0) NU_FAMILY_MATVEC_IL(q4_0)
+NU_FAMILY_CONVERT(q4_1) NU_FAMILY_MATVEC_IL(q4_1)
+NU_FAMILY_CONVERT(q5_0) NU_FAMILY_MATVEC_IL(q5_0)
+NU_FAMILY_CONVERT(q5_1) NU_FAMILY_MATVEC_IL(q5_1)
 
 /* kquants.c: the 256-element K-quants against Q8_K (also the activation type); iq4.c: the
  * non-linear 4-bit types, IQ4_NL against Q8_0 and IQ4_XS against Q8_K. */
-NU_FAMILY_CONVERT(q2_K) NU_FAMILY_MATVEC(q2_K)
-NU_FAMILY_CONVERT(q3_K) NU_FAMILY_MATVEC(q3_K)
-NU_FAMILY_CONVERT(q4_K) NU_FAMILY_MATVEC(q4_K)
-NU_FAMILY_CONVERT(q5_K) NU_FAMILY_MATVEC(q5_K)
-NU_FAMILY_CONVERT(q6_K) NU_FAMILY_MATVEC(q6_K)
+NU_FAMILY_CONVERT(q2_K) NU_FAMILY_MATVEC_IL(q2_K)
+NU_FAMILY_CONVERT(q3_K) NU_FAMILY_MATVEC_IL(q3_K)
+NU_FAMILY_CONVERT(q4_K) NU_FAMILY_MATVEC_IL(q4_K)
+NU_FAMILY_CONVERT(q5_K) NU_FAMILY_MATVEC_IL(q5_K)
+NU_FAMILY_CONVERT(q6_K) NU_FAMILY_MATVEC_IL(q6_K)
 NU_FAMILY_CONVERT(q8_K)
-NU_FAMILY_CONVERT(iq4_nl) NU_FAMILY_MATVEC(iq4_nl)
-NU_FAMILY_CONVERT(iq4_xs) NU_FAMILY_MATVEC(iq4_xs)
+NU_FAMILY_CONVERT(iq4_nl) NU_FAMILY_MATVEC_IL(iq4_nl)
+NU_FAMILY_CONVERT(iq4_xs) NU_FAMILY_MATVEC_IL(iq4_xs)
 
 /* The batched product's unpacking (types.h, to_wide): n elements into Q8_0 blocks of the
  * levels (the 32-element types against Q8_0), or into NuBlockK16 (kquants.h) for the K-quants
@@ -59,7 +63,7 @@ NU_FAMILY_MATVEC(k16_sym)
  * out + t * out_stride, each output with the bits T_matvec gives it. */
 #define NU_FAMILY_MATMUL(T)                                                                    \
     void nu_##T##_matmul(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, \
-                         size_t x_stride, int n, float *out, size_t out_stride);
+                         size_t x_stride, int n, float *out, size_t out_stride, int il);
 NU_FAMILY_MATMUL(q8_0)
 NU_FAMILY_MATMUL(k16)
 NU_FAMILY_MATMUL(k16_sym)

@@ -205,13 +205,7 @@ static float term_iq4_xs(const uint8_t *row, int64_t b, const void *x) {
     return (nu_f16_to_f32(wb->d) * xb->d) * (float)isum;
 }
 
-void nu_iq4_nl_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
-    rows1_matvec(w, row_bytes, rows, cols / 32, x, out, term_iq4_nl);
-}
-
-void nu_iq4_xs_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
-    rows1_matvec(w, row_bytes, rows, cols / NU_QK_K, x, out, term_iq4_xs);
-}
+#define DRIVE(T, w, row_bytes, rows, nb, x, out, il) rows1_matvec(w, row_bytes, rows, nb, x, out, term_##T, il)
 
 #else
 
@@ -249,12 +243,22 @@ static v128 term4_iq4_xs(const uint8_t *const r[4], int64_t b, const void *x) {
     return f32x4_mul(d, f32x4_convert_i32x4(isum));
 }
 
+#define DRIVE(T, w, row_bytes, rows, nb, x, out, il) rows4_matvec(w, row_bytes, rows, nb, x, out, term4_##T, il)
+
+#endif
+
 void nu_iq4_nl_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
-    rows4_matvec(w, row_bytes, rows, cols / 32, x, out, term4_iq4_nl);
+    DRIVE(iq4_nl, w, row_bytes, rows, cols / 32, x, out, 0);
+}
+
+void nu_iq4_nl_matvec_il(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
+    DRIVE(iq4_nl, w, row_bytes, rows, cols / 32, x, out, 1);
 }
 
 void nu_iq4_xs_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
-    rows4_matvec(w, row_bytes, rows, cols / NU_QK_K, x, out, term4_iq4_xs);
+    DRIVE(iq4_xs, w, row_bytes, rows, cols / NU_QK_K, x, out, 0);
 }
 
-#endif
+void nu_iq4_xs_matvec_il(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
+    DRIVE(iq4_xs, w, row_bytes, rows, cols / NU_QK_K, x, out, 1);
+}

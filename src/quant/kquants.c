@@ -756,10 +756,8 @@ static float term_k16_sym(const uint8_t *row, int64_t b, const void *x) {
     return term_value_sym(wb->d, xb->d, isum);
 }
 
-#define MATVEC(T)                                                                                \
-    void nu_##T##_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) { \
-        rows1_matvec(w, row_bytes, rows, cols / NU_QK_K, x, out, term_##T);                      \
-    }
+/* the driver of a matvec: rows one at a time */
+#define DRIVE(T, w, row_bytes, rows, cols, x, out, il) rows1_matvec(w, row_bytes, rows, (cols) / NU_QK_K, x, out, term_##T, il)
 
 #else
 
@@ -1039,18 +1037,27 @@ static v128 term4_k16_sym(const uint8_t *const r[4], int64_t b, const void *x) {
     return term_values_sym(v128_load(d), xb->d, k16_isum(w, xb));
 }
 
-#define MATVEC(T)                                                                                \
-    void nu_##T##_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) { \
-        rows4_matvec(w, row_bytes, rows, cols / NU_QK_K, x, out, term4_##T);                     \
-    }
+/* the driver of a matvec: four rows at a time */
+#define DRIVE(T, w, row_bytes, rows, cols, x, out, il) rows4_matvec(w, row_bytes, rows, (cols) / NU_QK_K, x, out, term4_##T, il)
 
 #endif
 
-MATVEC(q2_K)
-MATVEC(q3_K)
-MATVEC(q4_K)
-MATVEC(q5_K)
-MATVEC(q6_K)
+#define MATVEC(T)                                                                                \
+    void nu_##T##_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) { \
+        DRIVE(T, w, row_bytes, rows, cols, x, out, 0);                                           \
+    }
+/* ... and its form on rows interleaved in groups of four (types.h, matvec_il) */
+#define MATVEC_IL(T)                                                                             \
+    MATVEC(T)                                                                                    \
+    void nu_##T##_matvec_il(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) { \
+        DRIVE(T, w, row_bytes, rows, cols, x, out, 1);                                           \
+    }
+
+MATVEC_IL(q2_K)
+MATVEC_IL(q3_K)
+MATVEC_IL(q4_K)
+MATVEC_IL(q5_K)
+MATVEC_IL(q6_K)
 MATVEC(k16)
 MATVEC(k16_sym)
 
@@ -1172,26 +1179,26 @@ static void term4x2_k16_sym(const uint8_t *const r[4], int64_t b, const void *x0
 
 #define K16_MATMUL(T)                                                                            \
     void nu_##T##_matmul(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, \
-                         size_t x_stride, int n, float *out, size_t out_stride) {                \
+                         size_t x_stride, int n, float *out, size_t out_stride, int il) {        \
         int t = 0;                                                                               \
         for (; t + 2 <= n; t += 2) {                                                             \
             const uint8_t *xt = (const uint8_t *)x + (size_t)t * x_stride;                       \
             rows4_matmul2(w, row_bytes, rows, cols / NU_QK_K, xt, xt + x_stride, out + (size_t)t * out_stride, \
-                          out + (size_t)(t + 1) * out_stride, term4x2_##T);                      \
+                          out + (size_t)(t + 1) * out_stride, term4x2_##T, il);                  \
         }                                                                                        \
         if (t < n)                                                                               \
-            nu_##T##_matvec(w, row_bytes, rows, cols, (const uint8_t *)x + (size_t)t * x_stride, \
-                            out + (size_t)t * out_stride);                                       \
+            DRIVE(T, w, row_bytes, rows, cols, (const uint8_t *)x + (size_t)t * x_stride,        \
+                  out + (size_t)t * out_stride, il);                                             \
     }
 
 #else
 
 #define K16_MATMUL(T)                                                                            \
     void nu_##T##_matmul(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, \
-                         size_t x_stride, int n, float *out, size_t out_stride) {                \
+                         size_t x_stride, int n, float *out, size_t out_stride, int il) {        \
         for (int t = 0; t < n; t++)                                                              \
-            nu_##T##_matvec(w, row_bytes, rows, cols, (const uint8_t *)x + (size_t)t * x_stride, \
-                            out + (size_t)t * out_stride);                                       \
+            DRIVE(T, w, row_bytes, rows, cols, (const uint8_t *)x + (size_t)t * x_stride,        \
+                  out + (size_t)t * out_stride, il);                                             \
     }
 
 #endif

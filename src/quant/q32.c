@@ -364,10 +364,8 @@ static float term_q5_1(const uint8_t *row, int64_t b, const void *x) {
     return (nu_f16_to_f32(w->d) * nu_f16_to_f32(a->d)) * (float)isum + nu_f16_to_f32(w->m) * nu_f16_to_f32(a->s);
 }
 
-#define MATVEC(T)                                                                                         \
-    void nu_##T##_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) { \
-        rows1_matvec(w, row_bytes, rows, cols / NU_QK, x, out, term_##T);                                  \
-    }
+/* the driver of a matvec: rows one at a time */
+#define DRIVE(T, w, row_bytes, rows, cols, x, out, il) rows1_matvec(w, row_bytes, rows, (cols) / NU_QK, x, out, term_##T, il)
 
 #else
 
@@ -505,18 +503,27 @@ static v128 term4_q4_1(const uint8_t *const r[4], int64_t b, const void *x) {
     return scaled4_m(isum, w0, w1, w2, w3, a);
 }
 
-#define MATVEC(T)                                                                                         \
-    void nu_##T##_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) { \
-        rows4_matvec(w, row_bytes, rows, cols / NU_QK, x, out, term4_##T);                                 \
-    }
+/* the driver of a matvec: four rows at a time */
+#define DRIVE(T, w, row_bytes, rows, cols, x, out, il) rows4_matvec(w, row_bytes, rows, (cols) / NU_QK, x, out, term4_##T, il)
 
 #endif
 
-MATVEC(q8_0)
-MATVEC(q4_0)
-MATVEC(q4_1)
-MATVEC(q5_0)
-MATVEC(q5_1)
+#define MATVEC(T)                                                                                \
+    void nu_##T##_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) { \
+        DRIVE(T, w, row_bytes, rows, cols, x, out, 0);                                           \
+    }
+/* ... and its form on rows interleaved in groups of four (types.h, matvec_il) */
+#define MATVEC_IL(T)                                                                             \
+    MATVEC(T)                                                                                    \
+    void nu_##T##_matvec_il(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) { \
+        DRIVE(T, w, row_bytes, rows, cols, x, out, 1);                                           \
+    }
+
+MATVEC_IL(q8_0)
+MATVEC_IL(q4_0)
+MATVEC_IL(q4_1)
+MATVEC_IL(q5_0)
+MATVEC_IL(q5_1)
 
 /* The batched product of Q8_0 rows (Q8_0 files, and Q4_0, Q5_0, IQ4_NL unpacked to Q8_0:
  * types.h, matmul). The SIMD code takes the inputs two at a time, each 8 weights widened once
@@ -550,23 +557,23 @@ static void term4x2_q8_0(const uint8_t *const r[4], int64_t b, const void *x0, c
 }
 
 void nu_q8_0_matmul(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, size_t x_stride,
-                    int n, float *out, size_t out_stride) {
+                    int n, float *out, size_t out_stride, int il) {
     int t = 0;
     for (; t + 2 <= n; t += 2) {
         const uint8_t *xt = (const uint8_t *)x + (size_t)t * x_stride;
         rows4_matmul2(w, row_bytes, rows, cols / NU_QK, xt, xt + x_stride, out + (size_t)t * out_stride,
-                      out + (size_t)(t + 1) * out_stride, term4x2_q8_0);
+                      out + (size_t)(t + 1) * out_stride, term4x2_q8_0, il);
     }
     if (t < n)
-        nu_q8_0_matvec(w, row_bytes, rows, cols, (const uint8_t *)x + (size_t)t * x_stride, out + (size_t)t * out_stride);
+        DRIVE(q8_0, w, row_bytes, rows, cols, (const uint8_t *)x + (size_t)t * x_stride, out + (size_t)t * out_stride, il);
 }
 
 #else
 
 void nu_q8_0_matmul(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, size_t x_stride,
-                    int n, float *out, size_t out_stride) {
+                    int n, float *out, size_t out_stride, int il) {
     for (int t = 0; t < n; t++)
-        nu_q8_0_matvec(w, row_bytes, rows, cols, (const uint8_t *)x + (size_t)t * x_stride, out + (size_t)t * out_stride);
+        DRIVE(q8_0, w, row_bytes, rows, cols, (const uint8_t *)x + (size_t)t * x_stride, out + (size_t)t * out_stride, il);
 }
 
 #endif

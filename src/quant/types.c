@@ -9,36 +9,36 @@
 #include "quant/family.h"
 #include "quant/kquants.h"
 
-#define ROW(T, NAME, BLOCK, BYTES, DOT, MATVEC)                                                      \
+#define ROW(T, NAME, BLOCK, BYTES, DOT, MATVEC, MATVEC_IL)                                           \
     [NU_TYPE_##T] = {#NAME, BLOCK, BYTES, NU_TYPE_##DOT, nu_##NAME##_to_float, nu_##NAME##_from_float, MATVEC, \
-                     NULL, NULL, 0, NULL}
+                     MATVEC_IL, NULL, NULL, 0, NULL}
 /* An activation type whose matmul-input conversion is not its file quantizer. */
-#define ROW_INPUT(T, NAME, BLOCK, BYTES, DOT, MATVEC, MATMUL)                                        \
+#define ROW_INPUT(T, NAME, BLOCK, BYTES, DOT, MATVEC, MATVEC_IL, MATMUL)                             \
     [NU_TYPE_##T] = {#NAME, BLOCK, BYTES, NU_TYPE_##DOT, nu_##NAME##_to_float, nu_##NAME##_from_float, MATVEC, \
-                     nu_##NAME##_from_float_input, NULL, 0, MATMUL}
+                     MATVEC_IL, nu_##NAME##_from_float_input, NULL, 0, MATMUL}
 
 /* A type the batched product unpacks (types.h, to_wide): to Q8_0 blocks (the terms are the
  * same, (d_w * d_x) * isum) or to NuBlockK16. */
 #define ROW_WIDE(T, NAME, BLOCK, BYTES, DOT, WIDE_BYTES, MATMUL)                                 \
     [NU_TYPE_##T] = {#NAME, BLOCK, BYTES, NU_TYPE_##DOT, nu_##NAME##_to_float, nu_##NAME##_from_float,      \
-                     nu_##NAME##_matvec, NULL, nu_##NAME##_to_wide, WIDE_BYTES, MATMUL}
+                     nu_##NAME##_matvec, nu_##NAME##_matvec_il, NULL, nu_##NAME##_to_wide, WIDE_BYTES, MATMUL}
 
 static const NuTypeTraits table[NU_TYPE_COUNT] = {
-    ROW(F32, f32, 1, 4, F32, nu_f32_matvec),
-    ROW(F16, f16, 1, 2, F16, nu_f16_matvec),
-    ROW(BF16, bf16, 1, 2, BF16, nu_bf16_matvec),
+    ROW(F32, f32, 1, 4, F32, nu_f32_matvec, NULL),
+    ROW(F16, f16, 1, 2, F16, nu_f16_matvec, NULL),
+    ROW(BF16, bf16, 1, 2, BF16, nu_bf16_matvec, NULL),
     ROW_WIDE(Q4_0, q4_0, NU_QK, sizeof(NuBlockQ4_0), Q8_0, sizeof(NuBlockQ8_0), nu_q8_0_matmul),
-    ROW(Q4_1, q4_1, NU_QK, sizeof(NuBlockQ4_1), Q8_1, nu_q4_1_matvec),
+    ROW(Q4_1, q4_1, NU_QK, sizeof(NuBlockQ4_1), Q8_1, nu_q4_1_matvec, nu_q4_1_matvec_il),
     ROW_WIDE(Q5_0, q5_0, NU_QK, sizeof(NuBlockQ5_0), Q8_0, sizeof(NuBlockQ8_0), nu_q8_0_matmul),
-    ROW(Q5_1, q5_1, NU_QK, sizeof(NuBlockQ5_1), Q8_1, nu_q5_1_matvec),
-    ROW_INPUT(Q8_0, q8_0, NU_QK, sizeof(NuBlockQ8_0), Q8_0, nu_q8_0_matvec, nu_q8_0_matmul),
-    ROW_INPUT(Q8_1, q8_1, NU_QK, sizeof(NuBlockQ8_1), Q8_1, NULL, NULL), /* activations only */
+    ROW(Q5_1, q5_1, NU_QK, sizeof(NuBlockQ5_1), Q8_1, nu_q5_1_matvec, nu_q5_1_matvec_il),
+    ROW_INPUT(Q8_0, q8_0, NU_QK, sizeof(NuBlockQ8_0), Q8_0, nu_q8_0_matvec, nu_q8_0_matvec_il, nu_q8_0_matmul),
+    ROW_INPUT(Q8_1, q8_1, NU_QK, sizeof(NuBlockQ8_1), Q8_1, NULL, NULL, NULL), /* activations only */
     ROW_WIDE(Q2_K, q2_K, NU_QK_K, sizeof(NuBlockQ2_K), Q8_K, sizeof(NuBlockK16), nu_k16_matmul),
     ROW_WIDE(Q3_K, q3_K, NU_QK_K, sizeof(NuBlockQ3_K), Q8_K, sizeof(NuBlockK16), nu_k16_sym_matmul),
     ROW_WIDE(Q4_K, q4_K, NU_QK_K, sizeof(NuBlockQ4_K), Q8_K, sizeof(NuBlockK16), nu_k16_matmul),
     ROW_WIDE(Q5_K, q5_K, NU_QK_K, sizeof(NuBlockQ5_K), Q8_K, sizeof(NuBlockK16), nu_k16_matmul),
     ROW_WIDE(Q6_K, q6_K, NU_QK_K, sizeof(NuBlockQ6_K), Q8_K, sizeof(NuBlockK16), nu_k16_sym_matmul),
-    ROW(Q8_K, q8_K, NU_QK_K, sizeof(NuBlockQ8_K), Q8_K, NULL), /* activations only */
+    ROW(Q8_K, q8_K, NU_QK_K, sizeof(NuBlockQ8_K), Q8_K, NULL, NULL), /* activations only */
     ROW_WIDE(IQ4_NL, iq4_nl, NU_QK, sizeof(NuBlockIQ4_NL), Q8_0, sizeof(NuBlockQ8_0), nu_q8_0_matmul),
     ROW_WIDE(IQ4_XS, iq4_xs, NU_QK_K, sizeof(NuBlockIQ4_XS), Q8_K, sizeof(NuBlockK16), nu_k16_sym_matmul),
 };

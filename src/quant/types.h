@@ -27,6 +27,9 @@ typedef struct {
     /* out[r] = row r of w . x for r < rows: w's rows are row_bytes apart, x is the input
      * already in vec_dot_type (cols elements). NULL for the activation-only types. */
     void (*matvec)(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out);
+    /* matvec on rows interleaved in groups of four (NuTensor.interleaved), the same bits; w's
+     * first row starts a group. NULL for the types that are never interleaved. */
+    void (*matvec_il)(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out);
     /* For a type that is some type's vec_dot_type: how a matmul's input is converted to it
      * when that differs from from_float (the file quantizer) -- ggml-cpu's x86 quantizers,
      * which for Q8_0 and Q8_1 scale by 127 / amax and round halves to even. NULL: from_float. */
@@ -36,11 +39,12 @@ typedef struct {
      * bits for every (row, input) as matvec, reading each weight once for several inputs; NULL:
      * matvec per input. Its rows are in the type's own layout, or, when to_wide is set, in a
      * wide form that to_wide unpacks a tile of rows to (n elements into wide_block_bytes per
-     * block), so the levels are unpacked once per tile rather than once per input. */
+     * block), so the levels are unpacked once per tile rather than once per input. il: the
+     * rows are interleaved in groups of four (NuTensor.interleaved). */
     void (*to_wide)(const void *src, void *dst, int64_t n);
     size_t wide_block_bytes;
     void (*matmul)(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, size_t x_stride,
-                   int n, float *out, size_t out_stride);
+                   int n, float *out, size_t out_stride, int il);
 } NuTypeTraits;
 
 /* The row for type t, or NULL when the runtime does not know t. */

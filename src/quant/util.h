@@ -47,14 +47,28 @@ static inline float reduce16(const float *a) {
 /* The scalar form of every block kernel: row r's term for block b, given the row. */
 typedef float (*BlockTerm1)(const uint8_t *row, int64_t b, const void *x);
 
+/* Rows interleaved in groups of four (NuTensor.interleaved, `il`): block b of row 4g + k sits
+ * at block 4b + k of the group. A term reads block b at row + b blocks, so the drivers hand it
+ * row k's start advanced by 3b blocks: k + 3b + b = 4b + k. Only whole groups are
+ * interleaved; callers split a matrix at multiples of four rows. */
+static inline int in_group(int il, int64_t r, int64_t rows) {
+    return il && (r | 3) < rows;
+}
+
 /* out[r] = the block terms of row r added in lanes b % 4, one row at a time: the order the
  * SIMD code reproduces four rows at a time. */
 static inline void rows1_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t nb, const void *x,
-                                float *out, BlockTerm1 term) {
+                                float *out, BlockTerm1 term, int il) {
+    size_t bb = row_bytes / (size_t)nb;
     for (int64_t r = 0; r < rows; r++) {
         const uint8_t *row = (const uint8_t *)w + (size_t)r * row_bytes;
+        size_t step = 0;
+        if (in_group(il, r, rows)) {
+            row = (const uint8_t *)w + (size_t)(r & ~(int64_t)3) * row_bytes + (size_t)(r & 3) * bb;
+            step = 3 * bb;
+        }
         float acc[4] = {0};
-        for (int64_t b = 0; b < nb; b++)
+        for (int64_t b = 0; b < nb; b++, row += step)
             acc[b % 4] += term(row, b, x);
         out[r] = reduce4(acc);
     }
@@ -136,6 +150,15 @@ static inline void group_rows(const void *w, size_t row_bytes, int64_t r, int n,
         rp[k] = base + (size_t)(k < n ? k : n - 1) * row_bytes;
 }
 
+/* The starts of an interleaved group's rows (see in_group) and the step per block. */
+static inline size_t group_rows_il(const void *w, size_t row_bytes, int64_t r, int64_t nb, const uint8_t *rp[4]) {
+    size_t bb = row_bytes / (size_t)nb;
+    const uint8_t *base = (const uint8_t *)w + (size_t)r * row_bytes;
+    for (int k = 0; k < 4; k++)
+        rp[k] = base + (size_t)k * bb;
+    return 3 * bb;
+}
+
 /* The four rows' terms for block b (lane k: row k), each exactly what the scalar term gives. */
 typedef v128 (*BlockTerm4)(const uint8_t *const rows[4], int64_t b, const void *x);
 
@@ -160,11 +183,15 @@ static inline void acc4_store(v128 a0, v128 a1, v128 a2, v128 a3, float *out, in
  * meet, and wasm promises no NaN's bits anyway). Always inlined so `term` is a direct call. */
 static inline __attribute__((always_inline)) void rows4_matvec(const void *w, size_t row_bytes, int64_t rows,
                                                                int64_t nb, const void *x, float *out,
-                                                               BlockTerm4 term) {
+                                                               BlockTerm4 term, int il) {
     for (int64_t r = 0; r < rows; r += 4) {
         int n = rows - r < 4 ? (int)(rows - r) : 4;
         const uint8_t *rp[4];
-        group_rows(w, row_bytes, r, n, rp);
+        size_t step = 0;
+        if (in_group(il, r, rows))
+            step = group_rows_il(w, row_bytes, r, nb, rp);
+        else
+            group_rows(w, row_bytes, r, n, rp);
         v128 a0 = f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
         for (int64_t b = 0; b < nb; b++) {
             v128 next = f32x4_add(a0, term(rp, b, x));
@@ -172,6 +199,8 @@ static inline __attribute__((always_inline)) void rows4_matvec(const void *w, si
             a1 = a2;
             a2 = a3;
             a3 = next;
+            for (int k = 0; k < 4; k++)
+                rp[k] += step;
         }
         acc4_store(a0, a1, a2, a3, out + r, n);
     }
@@ -187,11 +216,15 @@ typedef void (*BlockTerm4x2)(const uint8_t *const rows[4], int64_t b, const void
  * acc4_store does, so every output has the one-input kernel's bits. */
 static inline __attribute__((always_inline)) void rows4_matmul2(const void *w, size_t row_bytes, int64_t rows,
                                                                 int64_t nb, const void *x0, const void *x1,
-                                                                float *out0, float *out1, BlockTerm4x2 term) {
+                                                                float *out0, float *out1, BlockTerm4x2 term, int il) {
     for (int64_t r = 0; r < rows; r += 4) {
         int n = rows - r < 4 ? (int)(rows - r) : 4;
         const uint8_t *rp[4];
-        group_rows(w, row_bytes, r, n, rp);
+        size_t step = 0;
+        if (in_group(il, r, rows))
+            step = group_rows_il(w, row_bytes, r, nb, rp);
+        else
+            group_rows(w, row_bytes, r, n, rp);
         v128 acc0[4], acc1[4];
         for (int k = 0; k < 4; k++)
             acc0[k] = acc1[k] = f32x4_splat(0.0f);
@@ -200,6 +233,8 @@ static inline __attribute__((always_inline)) void rows4_matmul2(const void *w, s
             term(rp, b, x0, x1, &t0, &t1);
             acc0[b % 4] = f32x4_add(acc0[b % 4], t0);
             acc1[b % 4] = f32x4_add(acc1[b % 4], t1);
+            for (int k = 0; k < 4; k++)
+                rp[k] += step;
         }
         acc4_store(acc0[0], acc0[1], acc0[2], acc0[3], out0 + r, n);
         acc4_store(acc1[0], acc1[1], acc1[2], acc1[3], out1 + r, n);

@@ -238,7 +238,7 @@ static NuTensor quantize_tensor(QuantModel *q, const NuTensor *src, NuType type)
     q->storage[q->n_storage++] = data;
     for (int64_t r = 0; r < src->rows; r++)
         nu_quantize_row(type, (const float *)src->data + r * src->cols, data + (size_t)r * rb, src->cols);
-    return (NuTensor){type, src->rows, src->cols, data};
+    return (NuTensor){type, src->rows, src->cols, data, 0};
 }
 
 /* Every matrix (embeddings, attention, feed-forward, classifier) in `type`; norms stay F32. */

@@ -42,7 +42,7 @@ static Matrix make_matrix(NuType type, int64_t rows, int64_t cols) {
         nu_dequantize_row(type, d, m.deq + r * cols, cols);
     }
     free(src);
-    m.t = (NuTensor){type, rows, cols, m.data};
+    m.t = (NuTensor){type, rows, cols, m.data, 0};
     return m;
 }
 
@@ -257,6 +257,75 @@ static void test_matmul(void) {
                 check_matmul(types[t], shapes[s][0], shapes[s][1], n + (s % 2));
 }
 
+/* Rows interleaved in groups of four (nu_interleave_rows) give every product and every row
+ * lookup the bits of the plain layout: nu_matvec, nu_matmul (its tiles and unpacking), a range
+ * of rows from a multiple of four (a thread's share), the rows after the last whole group. */
+static void check_interleaved(NuType type, int64_t rows, int64_t cols) {
+    Matrix m = make_matrix(type, rows, cols);
+    size_t bytes = nu_row_bytes(type, cols) * (size_t)rows;
+    void *copy = malloc(bytes);
+    memcpy(copy, m.data, bytes);
+    NuTensor plain = m.t;
+    plain.data = copy;
+    CHECK(nu_interleave_rows(&m.t) == 1 && m.t.interleaved == 1);
+    if (cols > nu_type_traits(type)->block_size) /* one block a row interleaves to itself */
+        CHECK(memcmp(copy, m.data, bytes) != 0);
+    enum { N = 3 };
+    const size_t stride = (size_t)cols * sizeof(float);
+    float *x = malloc(N * stride), *a = malloc(N * (size_t)rows * sizeof *a), *b = malloc(N * (size_t)rows * sizeof *b);
+    uint8_t *buf = malloc(N * stride);
+    for (int64_t i = 0; i < N * cols; i++)
+        x[i] = rand_unit();
+    for (int t = 0; t < N; t++)
+        nu_convert_input(type, x + t * cols, cols, buf + t * stride);
+    int same = 1;
+    nu_matvec(&plain, buf, a);
+    nu_matvec(&m.t, buf, b);
+    same &= memcmp(a, b, (size_t)rows * sizeof *a) == 0;
+    nu_matmul(&plain, buf, stride, N, a, (size_t)rows);
+    nu_matmul(&m.t, buf, stride, N, b, (size_t)rows);
+    same &= memcmp(a, b, N * (size_t)rows * sizeof *a) == 0;
+    for (int n = 1; n <= N; n += N - 1) {
+        nu_matmul_rows(&plain, buf, stride, n, a, (size_t)rows, 4, rows);
+        nu_matmul_rows(&m.t, buf, stride, n, b, (size_t)rows, 4, rows);
+        for (int t = 0; t < n; t++)
+            same &= memcmp(a + t * rows + 4, b + t * rows + 4, (size_t)(rows - 4) * sizeof *a) == 0;
+    }
+    float *ra = malloc((size_t)cols * sizeof *ra), *rb = malloc((size_t)cols * sizeof *rb);
+    for (int64_t r = 0; r < rows; r++) {
+        nu_embedding_row(&plain, r, ra);
+        nu_embedding_row(&m.t, r, rb);
+        same &= memcmp(ra, rb, (size_t)cols * sizeof *ra) == 0;
+    }
+    if (!same)
+        fprintf(stderr, "interleaved %s %lldx%lld differs\n", nu_type_traits(type)->name, (long long)rows, (long long)cols);
+    CHECK(same);
+    free(ra);
+    free(rb);
+    free(x);
+    free(a);
+    free(b);
+    free(buf);
+    free(copy);
+    free_matrix(&m);
+}
+
+static void test_interleaved(void) {
+    static const int64_t shapes[][2] = {{9, 256}, {64, 768}, {13, 2048}, {6, 8192}, {130, 256}};
+    static const NuType types[] = {NU_TYPE_Q8_0, NU_TYPE_Q4_0, NU_TYPE_Q4_1, NU_TYPE_Q5_0,  NU_TYPE_Q5_1,
+                                   NU_TYPE_Q2_K, NU_TYPE_Q3_K, NU_TYPE_Q4_K, NU_TYPE_Q5_K,  NU_TYPE_Q6_K,
+                                   NU_TYPE_IQ4_NL, NU_TYPE_IQ4_XS};
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+            check_interleaved(types[t], shapes[s][0], shapes[s][1]);
+    /* the float types and fewer than four rows stay as they are */
+    Matrix f = make_matrix(NU_TYPE_F16, 8, 64), few = make_matrix(NU_TYPE_Q8_0, 3, 256);
+    CHECK(nu_interleave_rows(&f.t) == 0 && nu_interleave_rows(&few.t) == 0);
+    CHECK(!f.t.interleaved && !few.t.interleaved);
+    free_matrix(&f);
+    free_matrix(&few);
+}
+
 /* The integer sums at the ends of their ranges (every level 0, 15 or a mix, activations
  * -128 and 127, which the SIMD kernels' shifted and unwidened forms must hold exactly), in
  * the documented order bit for bit. */
@@ -326,7 +395,7 @@ static void test_f16_specials(void) {
         x[i] = (float)(i + 1);
     float out, expect[16];
     uint16_t xh[16]; /* 1..16 are exact halves */
-    NuTensor t = {NU_TYPE_F16, 1, 16, w};
+    NuTensor t = {NU_TYPE_F16, 1, 16, w, 0};
     nu_matvec(&t, nu_convert_input(NU_TYPE_F16, x, 16, xh), &out);
     nu_dequantize_row(NU_TYPE_F16, w, expect, 16);
     CHECK(out == order_f32(expect, x, 16));
@@ -343,7 +412,7 @@ static void test_f16_specials(void) {
         all[i] = (uint16_t)i;
     for (int i = 0; i < 16; i++)
         ones[i] = 1.0f;
-    NuTensor every = {NU_TYPE_F16, ROWS, 16, all};
+    NuTensor every = {NU_TYPE_F16, ROWS, 16, all, 0};
     uint16_t ones_h[16];
     nu_matvec(&every, nu_convert_input(NU_TYPE_F16, ones, 16, ones_h), sums);
     int bad = 0;
@@ -448,6 +517,7 @@ static void test_attention_helpers(void) {
 int main(void) {
     test_matvec();
     test_matmul();
+    test_interleaved();
     test_extreme_levels();
     test_nonfinite_scales();
     test_attention_helpers();

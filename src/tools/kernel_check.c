@@ -64,7 +64,7 @@ int main(int argc, char **argv) {
             continue;
         for (int64_t r = 0; r < rows; r++)
             nu_quantize_row(type, src + r * cols, (uint8_t *)data + (size_t)r * rb, cols);
-        NuTensor w = {type, rows, cols, data};
+        NuTensor w = {type, rows, cols, data, 0};
         nu_matvec(&w, nu_convert_input(type, x, cols, xq), out); /* warm up */
         double secs = 0;
         for (int batch = 0; batch < 15; batch++) {
