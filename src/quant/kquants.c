@@ -1042,17 +1042,6 @@ static v128 term4_k16_sym(const uint8_t *const r[4], int64_t b, const void *x) {
 
 #endif
 
-#define MATVEC(T)                                                                                \
-    void nu_##T##_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) { \
-        DRIVE(T, w, row_bytes, rows, cols, x, out, 0);                                           \
-    }
-/* ... and its form on rows interleaved in groups of four (types.h, matvec_il) */
-#define MATVEC_IL(T)                                                                             \
-    MATVEC(T)                                                                                    \
-    void nu_##T##_matvec_il(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) { \
-        DRIVE(T, w, row_bytes, rows, cols, x, out, 1);                                           \
-    }
-
 MATVEC_IL(q2_K)
 MATVEC_IL(q3_K)
 MATVEC_IL(q4_K)

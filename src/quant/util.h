@@ -44,6 +44,19 @@ static inline float reduce16(const float *a) {
     return reduce4(s);
 }
 
+/* A family's nu_T_matvec, and with MATVEC_IL its form on rows interleaved in groups of four
+ * too (types.h, matvec_il), through the family's DRIVE(T, w, row_bytes, rows, cols, x, out, il):
+ * rows1_matvec or rows4_matvec with its terms. */
+#define MATVEC(T)                                                                                \
+    void nu_##T##_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) { \
+        DRIVE(T, w, row_bytes, rows, cols, x, out, 0);                                           \
+    }
+#define MATVEC_IL(T)                                                                             \
+    MATVEC(T)                                                                                    \
+    void nu_##T##_matvec_il(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) { \
+        DRIVE(T, w, row_bytes, rows, cols, x, out, 1);                                           \
+    }
+
 /* The scalar form of every block kernel: row r's term for block b, given the row. */
 typedef float (*BlockTerm1)(const uint8_t *row, int64_t b, const void *x);
 
