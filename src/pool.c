@@ -73,7 +73,6 @@ typedef struct {
     char pad[LINE - sizeof(uint64_t)];
 } Span;
 
-
 struct NuPool {
     int n;                        /* threads, the caller included */
     _Atomic uint32_t generation;  /* bumped per post and at shutdown; helpers wait on it */

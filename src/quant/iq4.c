@@ -180,6 +180,10 @@ void nu_iq4_xs_to_float(const void *src, float *dst, int64_t n) {
  * in place of the -8, an IQ4_XS super-block's is the K-quants' (kquants.c); util.h's drivers
  * add them in lane b % 4. ------------------------------------------------------------------ */
 
+/* elements per block, for DRIVE */
+#define BLOCK_iq4_nl 32
+#define BLOCK_iq4_xs NU_QK_K
+
 #ifndef NU_SIMD
 
 /* the levels of 16 packed bytes (elements 0-15 low nibbles, 16-31 high) . x[0..31] */
@@ -205,7 +209,8 @@ static float term_iq4_xs(const uint8_t *row, int64_t b, const void *x) {
     return (nu_f16_to_f32(wb->d) * xb->d) * (float)isum;
 }
 
-#define DRIVE(T, w, row_bytes, rows, nb, x, out, il) rows1_matvec(w, row_bytes, rows, nb, x, out, term_##T, il)
+#define DRIVE(T, w, row_bytes, rows, cols, x, out, il)                                           \
+    rows1_matvec(w, row_bytes, rows, (cols) / BLOCK_##T, x, out, term_##T, il)
 
 #else
 
@@ -243,22 +248,10 @@ static v128 term4_iq4_xs(const uint8_t *const r[4], int64_t b, const void *x) {
     return f32x4_mul(d, f32x4_convert_i32x4(isum));
 }
 
-#define DRIVE(T, w, row_bytes, rows, nb, x, out, il) rows4_matvec(w, row_bytes, rows, nb, x, out, term4_##T, il)
+#define DRIVE(T, w, row_bytes, rows, cols, x, out, il)                                           \
+    rows4_matvec(w, row_bytes, rows, (cols) / BLOCK_##T, x, out, term4_##T, il)
 
 #endif
 
-void nu_iq4_nl_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
-    DRIVE(iq4_nl, w, row_bytes, rows, cols / 32, x, out, 0);
-}
-
-void nu_iq4_nl_matvec_il(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
-    DRIVE(iq4_nl, w, row_bytes, rows, cols / 32, x, out, 1);
-}
-
-void nu_iq4_xs_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
-    DRIVE(iq4_xs, w, row_bytes, rows, cols / NU_QK_K, x, out, 0);
-}
-
-void nu_iq4_xs_matvec_il(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, float *out) {
-    DRIVE(iq4_xs, w, row_bytes, rows, cols / NU_QK_K, x, out, 1);
-}
+MATVEC_IL(iq4_nl)
+MATVEC_IL(iq4_xs)

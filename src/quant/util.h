@@ -155,21 +155,22 @@ static inline v128 wide_dot32(v128 lo, v128 hi, const Wide32 *x) {
     return i32x4_add(a, b);
 }
 
-/* The starts of rows r .. r + 3; past the last of the n < 4 rows left, the last repeats (real
- * work, not stored). */
-static inline void group_rows(const void *w, size_t row_bytes, int64_t r, int n, const uint8_t *rp[4]) {
+/* The starts of rows r .. r + 3 of a matrix of `rows` rows of nb blocks, and the bytes each
+ * start moves by per block: 0 for plain rows, where past the last of the n < 4 rows left the
+ * last repeats (real work, not stored); three blocks for an interleaved group (in_group). */
+static inline size_t group_rows(const void *w, size_t row_bytes, int64_t rows, int64_t nb, int64_t r, int il,
+                                const uint8_t *rp[4]) {
     const uint8_t *base = (const uint8_t *)w + (size_t)r * row_bytes;
+    if (in_group(il, r, rows)) {
+        size_t bb = row_bytes / (size_t)nb;
+        for (int k = 0; k < 4; k++)
+            rp[k] = base + (size_t)k * bb;
+        return 3 * bb;
+    }
+    int n = rows - r < 4 ? (int)(rows - r) : 4;
     for (int k = 0; k < 4; k++)
         rp[k] = base + (size_t)(k < n ? k : n - 1) * row_bytes;
-}
-
-/* The starts of an interleaved group's rows (see in_group) and the step per block. */
-static inline size_t group_rows_il(const void *w, size_t row_bytes, int64_t r, int64_t nb, const uint8_t *rp[4]) {
-    size_t bb = row_bytes / (size_t)nb;
-    const uint8_t *base = (const uint8_t *)w + (size_t)r * row_bytes;
-    for (int k = 0; k < 4; k++)
-        rp[k] = base + (size_t)k * bb;
-    return 3 * bb;
+    return 0;
 }
 
 /* The four rows' terms for block b (lane k: row k), each exactly what the scalar term gives. */
@@ -200,11 +201,7 @@ static inline __attribute__((always_inline)) void rows4_matvec(const void *w, si
     for (int64_t r = 0; r < rows; r += 4) {
         int n = rows - r < 4 ? (int)(rows - r) : 4;
         const uint8_t *rp[4];
-        size_t step = 0;
-        if (in_group(il, r, rows))
-            step = group_rows_il(w, row_bytes, r, nb, rp);
-        else
-            group_rows(w, row_bytes, r, n, rp);
+        size_t step = group_rows(w, row_bytes, rows, nb, r, il, rp);
         v128 a0 = f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
         for (int64_t b = 0; b < nb; b++) {
             v128 next = f32x4_add(a0, term(rp, b, x));
@@ -233,11 +230,7 @@ static inline __attribute__((always_inline)) void rows4_matmul2(const void *w, s
     for (int64_t r = 0; r < rows; r += 4) {
         int n = rows - r < 4 ? (int)(rows - r) : 4;
         const uint8_t *rp[4];
-        size_t step = 0;
-        if (in_group(il, r, rows))
-            step = group_rows_il(w, row_bytes, r, nb, rp);
-        else
-            group_rows(w, row_bytes, r, n, rp);
+        size_t step = group_rows(w, row_bytes, rows, nb, r, il, rp);
         v128 acc0[4], acc1[4];
         for (int k = 0; k < 4; k++)
             acc0[k] = acc1[k] = f32x4_splat(0.0f);
