@@ -14,8 +14,17 @@
 #if defined(__wasm_atomics__)
 #define NU_POOL_HELPERS 1
 #define NU_POOL_HOSTED 1 /* helpers are started by the host, not here */
-static void park(_Atomic uint32_t *addr, uint32_t seen) {
+/* The wait runs in a function of its own, called through a pointer that no optimizer can see
+ * through (binaryen inlines small functions whatever LLVM was told): Node 20's baseline wasm
+ * compiler (V8 11.3's Liftoff) lost locals held across an inlined memory.atomic.wait32. They
+ * read 0 afterwards: a helper left the pool by decrementing address 0 instead of `joined`, so
+ * disposing the model hung, and a helper ran as thread 0, which halved 2-thread decode. */
+static void wait32(_Atomic uint32_t *addr, uint32_t seen) {
     __builtin_wasm_memory_atomic_wait32((int *)addr, (int)seen, -1);
+}
+static void (*volatile wait32_fn)(_Atomic uint32_t *, uint32_t) = wait32;
+static void park(_Atomic uint32_t *addr, uint32_t seen) {
+    wait32_fn(addr, seen);
 }
 static void wake(_Atomic uint32_t *addr) {
     __builtin_wasm_memory_atomic_notify((int *)addr, (unsigned)-1);
@@ -159,28 +168,17 @@ static void work(NuPool *p, int self) {
 }
 #endif
 
+NU_EXPORT void nu_pool_worker(NuPool *p, int index) {
 #if NU_POOL_HELPERS
-/* A helper's life in the pool: runs each post's chunks until nu_pool_free. A function of its
- * own, given the checked index, so that the compiler does not make one copy of the loop per
- * kind of index: with those copies, Node 20's baseline wasm compiler (V8's Liftoff) lost a
- * local kept across the loop, the helper's leave decremented address 0 instead of `joined`,
- * and nu_pool_free waited forever (wasm_tests/threads.test.js hung in dispose). */
-__attribute__((noinline)) static void serve(NuPool *p, int self) {
     uint32_t seen = 0; /* helpers join before the first job (the host waits for them) */
+    atomic_fetch_add(&p->joined, 1);
+    wake(&p->joined);
     for (;;) {
         seen = wait_change(p, &p->generation, seen);
         if (atomic_load(&p->stop))
-            return;
-        work(p, self);
+            break;
+        work(p, index >= 1 && index < p->n ? index : 1); /* a host's bad index only costs locality */
     }
-}
-#endif
-
-NU_EXPORT void nu_pool_worker(NuPool *p, int index) {
-#if NU_POOL_HELPERS
-    atomic_fetch_add(&p->joined, 1);
-    wake(&p->joined);
-    serve(p, index >= 1 && index < p->n ? index : 1); /* a host's bad index only costs locality */
     atomic_fetch_sub(&p->joined, 1);
     wake(&p->joined);
 #else
