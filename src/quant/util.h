@@ -63,23 +63,26 @@ typedef float (*BlockTerm1)(const uint8_t *row, int64_t b, const void *x);
 /* Rows interleaved in groups of four (NuTensor.interleaved, `il`): block b of row 4g + k sits
  * at block 4b + k of the group. A term reads block b at row + b blocks, so the drivers hand it
  * row k's start advanced by 3b blocks: k + 3b + b = 4b + k. Only whole groups are
- * interleaved; callers split a matrix at multiples of four rows. */
-static inline int in_group(int il, int64_t r, int64_t rows) {
-    return il && (r | 3) < rows;
+ * interleaved (the last rows % 4 rows are plain); callers split a matrix at multiples of four
+ * rows. Returns row r's start and sets *step to the bytes it moves by per block. */
+static inline const uint8_t *row_start(const void *w, size_t row_bytes, int64_t rows, int64_t nb, int64_t r, int il,
+                                       size_t *step) {
+    if (il && (r | 3) < rows) {
+        size_t bb = row_bytes / (size_t)nb;
+        *step = 3 * bb;
+        return (const uint8_t *)w + (size_t)(r & ~(int64_t)3) * row_bytes + (size_t)(r & 3) * bb;
+    }
+    *step = 0;
+    return (const uint8_t *)w + (size_t)r * row_bytes;
 }
 
 /* out[r] = the block terms of row r added in lanes b % 4, one row at a time: the order the
  * SIMD code reproduces four rows at a time. */
 static inline void rows1_matvec(const void *w, size_t row_bytes, int64_t rows, int64_t nb, const void *x,
                                 float *out, BlockTerm1 term, int il) {
-    size_t bb = row_bytes / (size_t)nb;
     for (int64_t r = 0; r < rows; r++) {
-        const uint8_t *row = (const uint8_t *)w + (size_t)r * row_bytes;
-        size_t step = 0;
-        if (in_group(il, r, rows)) {
-            row = (const uint8_t *)w + (size_t)(r & ~(int64_t)3) * row_bytes + (size_t)(r & 3) * bb;
-            step = 3 * bb;
-        }
+        size_t step;
+        const uint8_t *row = row_start(w, row_bytes, rows, nb, r, il, &step);
         float acc[4] = {0};
         for (int64_t b = 0; b < nb; b++, row += step)
             acc[b % 4] += term(row, b, x);
@@ -155,22 +158,16 @@ static inline v128 wide_dot32(v128 lo, v128 hi, const Wide32 *x) {
     return i32x4_add(a, b);
 }
 
-/* The starts of rows r .. r + 3 of a matrix of `rows` rows of nb blocks, and the bytes each
- * start moves by per block: 0 for plain rows, where past the last of the n < 4 rows left the
- * last repeats (real work, not stored); three blocks for an interleaved group (in_group). */
+/* The starts of rows r .. r + 3 of a matrix of `rows` rows of nb blocks (r a multiple of 4),
+ * and the bytes each start moves by per block (row_start: the same for the four); past the
+ * last of the n < 4 rows left, the last repeats (real work, not stored). */
 static inline size_t group_rows(const void *w, size_t row_bytes, int64_t rows, int64_t nb, int64_t r, int il,
                                 const uint8_t *rp[4]) {
-    const uint8_t *base = (const uint8_t *)w + (size_t)r * row_bytes;
-    if (in_group(il, r, rows)) {
-        size_t bb = row_bytes / (size_t)nb;
-        for (int k = 0; k < 4; k++)
-            rp[k] = base + (size_t)k * bb;
-        return 3 * bb;
-    }
     int n = rows - r < 4 ? (int)(rows - r) : 4;
+    size_t step = 0;
     for (int k = 0; k < 4; k++)
-        rp[k] = base + (size_t)(k < n ? k : n - 1) * row_bytes;
-    return 0;
+        rp[k] = row_start(w, row_bytes, rows, nb, r + (k < n ? k : n - 1), il, &step);
+    return step;
 }
 
 /* The four rows' terms for block b (lane k: row k), each exactly what the scalar term gives. */
