@@ -136,17 +136,18 @@ async function sliderRepaint(page, url, moves = 30) {
   // too early put the drag on the card around it, and no move reached the slider): measure
   // until the slider is what the mouse would press.
   const slider = page.locator('[data-testid=top-p]');
+  const thumbX = (b, p) => b.x + 8 + p * (b.width - 16); // the thumb's centre for value p
   let box = null;
   for (let tries = 0; tries < 50 && !box; tries++) {
     await slider.scrollIntoViewIfNeeded();
     await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
     const b = await slider.boundingBox();
-    const hit = b && await page.evaluate(([x, y]) => document.elementFromPoint(x, y)?.dataset.testid, [b.x + 8 + 0.9 * (b.width - 16), b.y + b.height / 2]);
+    const hit = b && await page.evaluate(([x, y]) => document.elementFromPoint(x, y)?.dataset.testid, [thumbX(b, 0.9), b.y + b.height / 2]);
     if (hit === 'top-p') box = b;
   }
   if (!box) return null; // printed as not measured
   const y = box.y + box.height / 2;
-  const xAt = (p) => box.x + 8 + p * (box.width - 16); // the thumb's centre for value p
+  const xAt = (p) => thumbX(box, p);
   await page.mouse.move(xAt(0.9), y);
   await page.mouse.down();
   for (let i = 1; i <= moves + 3; i++) {

@@ -44,14 +44,22 @@ export function promptOf(tokenize, n) {
   }
 }
 
+/**
+ * A program that runs every thread count in one process and prints a JSON line per count, run
+ * LOADS times (a fresh process each): acrossLoads of pick(line) per count.
+ */
+function processLoads(file, args, options, pick = (line) => line) {
+  return acrossLoads(Array.from({ length: LOADS }, () => {
+    const out = execFileSync(file, args, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 20, ...options });
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l));
+    return Object.fromEntries(THREADS.map((t, i) => [t, pick(lines[i])]));
+  }));
+}
+
 /** Ours in Node at every thread count, interleaved in one process per load: { [threads asked]: result }. */
 function nodeRuns(model, prompt) {
-  return acrossLoads(Array.from({ length: LOADS }, () => {
-    const out = execFileSync(process.execPath, ['bench/scale_node.js', `models/${model}.gguf`, THREADS.join(','), String(TOKENS), String(RUNS)],
-      { cwd: root, input: prompt, encoding: 'utf8', maxBuffer: 1 << 20 });
-    const lines = out.trim().split('\n').map((l) => JSON.parse(l));
-    return Object.fromEntries(THREADS.map((t, i) => [t, lines[i]]));
-  }));
+  return processLoads(process.execPath, ['bench/scale_node.js', `models/${model}.gguf`, THREADS.join(','), String(TOKENS), String(RUNS)],
+    { input: prompt });
 }
 
 /**
@@ -68,15 +76,8 @@ function acrossLoads(loads) {
 
 /** Native (the reference) at every thread count, interleaved in one process per load. */
 function nativeRuns(model, prompt) {
-  return acrossLoads(Array.from({ length: LOADS }, () => {
-    const out = execFileSync(root + 'build/bench_native', ['decode', `models/${model}.gguf`, String(TOKENS), String(RUNS), prompt, THREADS.join(',')],
-      { cwd: root, encoding: 'utf8', maxBuffer: 1 << 20 });
-    const lines = out.trim().split('\n').map((l) => JSON.parse(l));
-    return Object.fromEntries(THREADS.map((t, i) => {
-      const r = lines[i];
-      return [t, { threads: r.threads, promptTokens: r.promptTokens, ttftMs: r.greedy.ttftMs, tokS: r.greedy.tokS }];
-    }));
-  }));
+  return processLoads(root + 'build/bench_native', ['decode', `models/${model}.gguf`, String(TOKENS), String(RUNS), prompt, THREADS.join(',')],
+    {}, (r) => ({ threads: r.threads, promptTokens: r.promptTokens, ttftMs: r.greedy.ttftMs, tokS: r.greedy.tokS }));
 }
 
 function bandwidth() {
