@@ -28,7 +28,8 @@ TOOL_SRC  := $(wildcard src/tools/*.c)
 TESTS     := $(patsubst src/tests/%.c,build/tests/%,$(TEST_SRC))
 SAN_TESTS := $(patsubst src/tests/%.c,build/san/%,$(TEST_SRC))
 TOOLS     := $(patsubst src/tools/%.c,build/%,$(TOOL_SRC))
-WASM      := web/dist/nucleus-simd.wasm web/dist/nucleus.wasm web/dist/nucleus-mt.wasm
+WASM      := web/dist/nucleus-simd.wasm web/dist/nucleus.wasm web/dist/nucleus-mt.wasm \
+             web/dist/nucleus-relaxed.wasm web/dist/nucleus-mt-relaxed.wasm
 
 .PHONY: all native wasm test test-c test-wasm deps demo bench models clean
 
@@ -60,6 +61,17 @@ web/dist/nucleus-simd.wasm: $(LIB_SRC) $(LIB_HDR) | web/dist deps-emcc
 	$(EMCC) $(EMFLAGS) -msimd128 $(LIB_SRC) -o $@
 web/dist/nucleus.wasm: $(LIB_SRC) $(LIB_HDR) | web/dist deps-emcc
 	$(EMCC) $(EMFLAGS) $(LIB_SRC) -o $@
+# The relaxed-SIMD twins (src/simd.h, NU_RELAXED): the kernels of the sub-8-bit types multiply
+# bytes with i16x8.relaxed_dot_i8x16_i7x16_s. clang 14 cannot write it, so the build writes
+# q15mulr_sat (which nothing else uses) and binaryen's text round trip renames it; the check
+# fails the build if the module still holds one or never held any.
+RELAX = wasm-dis --all-features $(1) -o $(1).wat && \
+        grep -q 'i16x8\.q15mulr_sat_s' $(1).wat && \
+        sed -i 's/i16x8\.q15mulr_sat_s/i16x8.dot_i8x16_i7x16_s/g' $(1).wat && \
+        wasm-as --all-features $(1).wat -o $(2) && rm -f $(1) $(1).wat
+web/dist/nucleus-relaxed.wasm: $(LIB_SRC) $(LIB_HDR) | web/dist deps-emcc
+	$(EMCC) $(EMFLAGS) -msimd128 -DNU_RELAXED $(LIB_SRC) -o $(@:.wasm=.pre.wasm)
+	$(call RELAX,$(@:.wasm=.pre.wasm),$@)
 # The threaded build (src/pool.h): SIMD128 + atomics on a shared memory that web/wasm.js
 # creates and hands to every instance; wasm-ld's start function fills the data segments
 # once, and stackRestore lets each helper instance move to its own stack. Models only: the
@@ -69,6 +81,9 @@ MT_FLAGS := -msimd128 -matomics -mbulk-memory -sIMPORTED_MEMORY=1 -Wl,--shared-m
 MT_SRC   := $(filter-out src/convert.c src/convert_mix.c src/api_convert.c src/gguf_write.c,$(LIB_SRC))
 web/dist/nucleus-mt.wasm: $(LIB_SRC) $(LIB_HDR) | web/dist deps-emcc
 	$(EMCC) $(EMFLAGS) $(MT_FLAGS) $(MT_SRC) -o $@
+web/dist/nucleus-mt-relaxed.wasm: $(LIB_SRC) $(LIB_HDR) | web/dist deps-emcc
+	$(EMCC) $(EMFLAGS) $(MT_FLAGS) -DNU_RELAXED $(MT_SRC) -o $(@:.wasm=.pre.wasm)
+	$(call RELAX,$(@:.wasm=.pre.wasm),$@)
 
 # The Jinja library web/chat.js renders chat templates with, copied from npm (its license
 # in front) so pages and workers load it by relative URL, without a bundler or import map.
@@ -86,6 +101,10 @@ BENCH_LIB_SRC := $(filter-out bench/bench_native.c,$(BENCH_SRC))
 build/bench-simd.wasm: $(LIB_SRC) $(LIB_HDR) $(BENCH_SRC) $(BENCH_HDR) | deps-emcc
 	@mkdir -p build
 	$(EMCC) $(EMFLAGS) -msimd128 $(LIB_SRC) $(BENCH_LIB_SRC) -o $@
+build/bench-relaxed.wasm: $(LIB_SRC) $(LIB_HDR) $(BENCH_SRC) $(BENCH_HDR) | deps-emcc
+	@mkdir -p build
+	$(EMCC) $(EMFLAGS) -msimd128 -DNU_RELAXED $(LIB_SRC) $(BENCH_LIB_SRC) -o $(@:.wasm=.pre.wasm)
+	$(call RELAX,$(@:.wasm=.pre.wasm),$@)
 build/bench.wasm: $(LIB_SRC) $(LIB_HDR) $(BENCH_SRC) $(BENCH_HDR) | deps-emcc
 	@mkdir -p build
 	$(EMCC) $(EMFLAGS) $(LIB_SRC) $(BENCH_LIB_SRC) -o $@
@@ -99,7 +118,7 @@ demo: deps all models-small
 # Prints the tables and writes build/bench.json: about 4.5 minutes on 2 cores from a fresh
 # clone (npm ci, the builds and make models included), 3.5 when those are done; the real-size
 # model adds about 4 minutes once (make models-large) and 1-2 per run (section 7).
-bench: deps all models models-large build/bench-simd.wasm build/bench.wasm build/bench_native
+bench: deps all models models-large build/bench-simd.wasm build/bench-relaxed.wasm build/bench.wasm build/bench_native
 	node bench/run.js
 
 # --- models (git-ignored; models/README.md says how they are made) ----------------------

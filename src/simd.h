@@ -108,6 +108,15 @@ static inline v128 u16x8_shr(v128 a, int n) { return wasm_u16x8_shr(a, n); }
 /* arithmetic (sign-filling) */
 static inline v128 i16x8_shr(v128 a, int n) { return wasm_i16x8_shr(a, n); }
 static inline v128 i16x8_add(v128 a, v128 b) { return wasm_i16x8_add(a, b); }
+static inline v128 i16x8_sub(v128 a, v128 b) { return wasm_i16x8_sub(a, b); }
+
+#ifdef NU_RELAXED
+/* Relaxed SIMD's i16x8.relaxed_dot_i8x16_i7x16_s: lane k is a[2k] * b[2k] + a[2k+1] * b[2k+1]
+ * with a signed and every b in [0, 127], where the engines all agree (pmaddubsw on x86 never
+ * saturates there). clang 14 has no builtin for it: the build writes q15mulr_sat, which no
+ * kernel uses, and tools/relax.sh renames that instruction in the module's text. */
+static inline v128 i16x8_dot_i8x16_i7x16(v128 a, v128 b) { return wasm_i16x8_q15mulr_sat(a, b); }
+#endif
 
 #elif defined(__SSE4_1__)
 #define NU_SIMD 1
@@ -207,6 +216,10 @@ static inline v128 i16x8_shl(v128 a, int n) { return _mm_sll_epi16(a, _mm_cvtsi3
 static inline v128 u16x8_shr(v128 a, int n) { return _mm_srl_epi16(a, _mm_cvtsi32_si128(n)); }
 static inline v128 i16x8_shr(v128 a, int n) { return _mm_sra_epi16(a, _mm_cvtsi32_si128(n)); }
 static inline v128 i16x8_add(v128 a, v128 b) { return _mm_add_epi16(a, b); }
+static inline v128 i16x8_sub(v128 a, v128 b) { return _mm_sub_epi16(a, b); }
+/* pmaddubsw takes the unsigned bytes first; for b in [0, 127] its sums never saturate */
+#define NU_RELAXED 1
+static inline v128 i16x8_dot_i8x16_i7x16(v128 a, v128 b) { return _mm_maddubs_epi16(b, a); }
 
 #undef PS
 #undef SI

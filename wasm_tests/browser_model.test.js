@@ -51,7 +51,7 @@ test("a worker given the page's compiled runtime fetches no wasm of its own; sam
     const tokens = [];
     for await (const step of worker.generate('Once upon a time', { ...settings, maxTokens: 20 })) tokens.push(step.token);
     worker.terminate();
-    return { tokens, simd: info.simd };
+    return { tokens, simd: info.simd, relaxedSimd: info.relaxedSimd };
   }, { settings: SETTINGS, useRuntime });
   const fetched = [];
   const onRequest = (request) => { if (request.url().endsWith('.wasm')) fetched.push(request.url()); };
@@ -61,9 +61,10 @@ test("a worker given the page's compiled runtime fetches no wasm of its own; sam
     assert.deepEqual(fetched, []);
     const own = await generate(false); // the control: a worker on its own fetches the file
     assert.equal(fetched.length, 1);
-    assert.match(fetched[0], /nucleus-simd\.wasm$/);
+    assert.match(fetched[0], /nucleus-relaxed\.wasm$/);
     assert.deepEqual(shared, own);
     assert.equal(shared.simd, true);
+    assert.equal(shared.relaxedSimd, true);
   } finally {
     page.off('request', onRequest);
   }

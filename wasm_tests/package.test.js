@@ -32,7 +32,7 @@ test('the tarball holds the API, the wasm, the element, the example; no sources,
   const files = tarball.files.map((f) => f.path);
   for (const f of ['package.json', 'README.md', 'web/index.js', 'web/index.d.ts', 'web/worker.js', 'web/worker-client.js',
     'web/worker-client.d.ts', 'web/nucleus-view.js', 'web/nucleus-view.d.ts', 'web/cli.js', 'web/dist/nucleus-simd.wasm',
-    'web/dist/nucleus.wasm', 'web/dist/jinja.js', 'web/examples/story-server.js']) assert.ok(files.includes(f), f);
+    'web/dist/nucleus.wasm', 'web/dist/nucleus-relaxed.wasm', 'web/dist/nucleus-mt.wasm', 'web/dist/nucleus-mt-relaxed.wasm', 'web/dist/jinja.js', 'web/examples/story-server.js']) assert.ok(files.includes(f), f);
   assert.deepEqual(files.filter((f) => /^(src|demo|wasm_tests|bench|models)\//.test(f)), []);
   const manifest = JSON.parse(readFileSync(join(dir, 'node_modules/nucleus-sampler/package.json'), 'utf8'));
   assert.deepEqual(manifest.dependencies ?? {}, {});

@@ -99,13 +99,15 @@ export const DEFAULTS: Readonly<Required<Omit<SamplerParams, 'logitBias'>>>;
 
 export function createSampler(options?: SamplerOptions): Promise<Sampler>;
 export function simdSupported(): boolean;
+/** Whether the engine runs relaxed SIMD's byte dot product, which the nucleus-relaxed builds use. */
+export function relaxedSimdSupported(): boolean;
 /** Bytes allocated in the wasm module's heap and the size of its linear memory. */
 export function memoryUsage(options?: { simd?: boolean; wasmUrl?: string | URL }): Promise<{ heapUsed: number; memoryBytes: number }>;
 /**
  * The runtime's compiled wasm (the SIMD build unless { simd: false }). A page passes it to
  * `new WorkerModel(url, { runtime })` so its worker neither fetches nor compiles the module again.
  */
-export function compileRuntime(options?: { simd?: boolean; wasmUrl?: string | URL }): Promise<{ module: WebAssembly.Module; simd: boolean }>;
+export function compileRuntime(options?: { simd?: boolean; relaxed?: boolean; wasmUrl?: string | URL }): Promise<{ module: WebAssembly.Module; simd: boolean; relaxed: boolean }>;
 
 // ---- models -------------------------------------------------------------------------------
 
@@ -118,6 +120,8 @@ export interface LoadOptions {
   /** llama2.c checkpoints: their tokenizer.bin. */
   tokenizer?: ModelSource;
   simd?: boolean;
+  /** Force the relaxed-SIMD build in (true) or out (false); default: used when supported. Same bits either way. */
+  relaxed?: boolean;
   wasmUrl?: string | URL;
   /**
    * Threads the matrix products are split over (1..64); default half the logical cores, at
@@ -168,6 +172,8 @@ export interface ModelInfo {
   chatTemplate: string | null;
   /** Whether the SIMD128 build runs it. */
   simd: boolean;
+  /** Whether that build is the relaxed-SIMD one (faster sub-8-bit kernels, the same bits). */
+  relaxedSimd: boolean;
   /** Threads its matrix products are split over. */
   threads: number;
   /** Why it runs on one thread when more were asked for (no shared memory, ...); null otherwise. */

@@ -265,6 +265,7 @@ export class Model extends Vocabulary {
       addEos: this.addEos,
       chatTemplate: this.chatTemplate,
       simd: wasm.simd,
+      relaxedSimd: wasm.relaxed,
       threads,
       threadsReason,
     });
@@ -459,9 +460,9 @@ async function startThreads(wasm, handle, plan) {
 }
 
 async function open(source, options, vocabOnly) {
-  const { onProgress, tokenizer, simd, wasmUrl } = options;
+  const { onProgress, tokenizer, simd, relaxed, wasmUrl } = options;
   const plan = vocabOnly ? { threads: 1, reason: null } : await planThreads(options);
-  const wasm = await loadWasm(plan.threads > 1 ? { threads: true } : { simd, url: wasmUrl });
+  const wasm = await loadWasm(plan.threads > 1 ? { threads: true, relaxed } : { simd, relaxed, url: wasmUrl });
   const e = wasm.exports;
   const file = await readSource(wasm, source, onProgress);
   let tok = { ptr: 0, size: 0 };

@@ -7,7 +7,7 @@
 //      tokenText { ids }, pieces { ids }, logits { tokens }, info, dispose,
 //      applyChatTemplate { messages, options }, tokenizeChat { messages, options },
 //      chat { messages, options, batch } (steps as generate),
-//      runtime { module, simd } (the page's compiled wasm, used instead of fetching it).
+//      runtime { module, simd, relaxed } (the page's compiled wasm, used instead of fetching it).
 import { loadModel } from './index.js';
 import { loadWasm } from './wasm.js';
 
@@ -112,8 +112,8 @@ const OPS = {
     running.get(target)?.abort();
     return null;
   },
-  async runtime({ module, simd }) {
-    await loadWasm({ module, simd });
+  async runtime({ module, simd, relaxed }) {
+    await loadWasm({ module, simd, relaxed });
     return null;
   },
   info: () => requireModel().info,

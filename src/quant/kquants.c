@@ -767,6 +767,34 @@ static float term_k16_sym(const uint8_t *row, int64_t b, const void *x) {
  * Integer arithmetic throughout, so the sums are exact and the float step is the scalar one,
  * four rows in lanes. */
 
+#ifdef NU_RELAXED
+/* Relaxed SIMD (simd.h): levels in [0, 63] are the i7 operands of byte dot products against
+ * the activations as they are. A group of 16 gives i16 pair sums (below 2 * 63 * 127), and
+ * one i16 dot product with the group's scale splatted both widens and scales them. */
+typedef struct {
+    v128 lo, hi; /* a chunk's 32 activations: elements 0-15, 16-31 */
+} Bytes32;
+
+static inline Bytes32 bytes32(const int8_t *qs) { return (Bytes32){v128_load(qs), v128_load(qs + 16)}; }
+
+/* i32x4 partials of s_lo * (lo . x[0..15]) + s_hi * (hi . x[16..31]) (a scale per 16) */
+static inline v128 rdot32_scaled2(v128 lo, v128 hi, const Bytes32 *x, int s_lo, int s_hi) {
+    return i32x4_add(i32x4_dot_i16x8(i16x8_dot_i8x16_i7x16(x->lo, lo), i16x8_splat((int16_t)s_lo)),
+                     i32x4_dot_i16x8(i16x8_dot_i8x16_i7x16(x->hi, hi), i16x8_splat((int16_t)s_hi)));
+}
+
+/* s * (lo . x[0..15] + hi . x[16..31]) (a scale per 32; levels below 32, so the pair sums of
+ * both halves still fit i16) */
+static inline v128 rdot32_scaled(v128 lo, v128 hi, const Bytes32 *x, int s) {
+    return i32x4_dot_i16x8(i16x8_add(i16x8_dot_i8x16_i7x16(x->lo, lo), i16x8_dot_i8x16_i7x16(x->hi, hi)),
+                           i16x8_splat((int16_t)s));
+}
+/* the chunk forms the kernels below are written in */
+#define CHUNK_ACT bytes32
+#define SCALED2 rdot32_scaled2
+#define SCALED_U2 rdot32_scaled2
+#define SCALED_U rdot32_scaled
+#else
 /* q . x for 16 levels in i8 lanes against 16 widened activations, as i32x4 partials */
 static inline v128 dot16(v128 q, const v128 *x) {
     return i32x4_add(i32x4_dot_i16x8(i16x8_extend_low_i8x16(q), x[0]),
@@ -802,6 +830,13 @@ static inline v128 dot32u_scaled(v128 lo, v128 hi, const Wide32 *x, int s) {
     return i32x4_mul(i32x4_add(dot16_u8(lo, x->x), dot16_u8(hi, x->x + 2)), i32x4_splat(s));
 }
 
+/* the chunk forms the kernels below are written in */
+#define CHUNK_ACT evenodd32
+#define SCALED2 dot32_scaled2
+#define SCALED_U2 dot32u_scaled2
+#define SCALED_U dot32u_scaled
+#endif
+
 /* Bit `from` of each byte moved to bit `to`, the others cleared, with 16-bit shifts: exact
  * while the neighbour byte's bits cannot land on the kept one (a right shift of at most
  * 7 - to, a left shift of at most to), which the callers keep to. */
@@ -833,16 +868,21 @@ static inline v128 term_values_sym(v128 dw, float dx, v128 isum) {
     return f32x4_mul(f32x4_mul(dw, f32x4_splat(dx)), f32x4_convert_i32x4(isum));
 }
 
+
 /* The chunk loop: CHUNK(k) is row k's scaled partial for chunk c, xw its activations. The
  * chunks are unrolled (c is then a constant in the shifts and selects); the rows stay a loop,
  * since V8 spilled registers in the fully unrolled body (wasm Q4_K 836 -> 142 us at 2048x768;
  * clang unrolled the smaller Q6_K body on its own: Q6_K 167 -> 424 us, hence the pragma). */
+#ifdef NU_RELAXED
+#define CHUNKS(CHUNK) CHUNKS_OF(CHUNK, bytes32)
+#else
 #define CHUNKS(CHUNK) CHUNKS_OF(CHUNK, widen32)
-/* ... with the chunk's activations prepared by WIDEN (widen32 or evenodd32) */
+#endif
+/* ... with the chunk's activations prepared by WIDEN (widen32, evenodd32 or bytes32) */
 #define CHUNKS_OF(CHUNK, WIDEN)                                                                  \
     v128 s[4] = {i32x4_splat(0), i32x4_splat(0), i32x4_splat(0), i32x4_splat(0)};              \
     _Pragma("GCC unroll 8") for (int c = 0; c < 8; c++) {                                        \
-        Wide32 xw = WIDEN(xb->qs + 32 * c);                                                      \
+        __typeof__(WIDEN(xb->qs)) xw = WIDEN(xb->qs + 32 * c);                                   \
         _Pragma("GCC unroll 1") for (int k = 0; k < 4; k++)                                      \
             s[k] = i32x4_add(s[k], CHUNK(k));                                                    \
     }                                                                                            \
@@ -856,7 +896,7 @@ static inline v128 term_values_sym(v128 dw, float dx, v128 isum) {
 
 /* Q2_K chunk c = 4h + s: bits 2s of qs[32h .. 32h + 31], groups 2c and 2c + 1. */
 #define Q2_CHUNK(k)                                                                              \
-    dot32_scaled2(v128_and(u16x8_shr(v128_load(w[k]->qs + 32 * (c / 4)), 2 * (c % 4)), three),  \
+    SCALED2(v128_and(u16x8_shr(v128_load(w[k]->qs + 32 * (c / 4)), 2 * (c % 4)), three),  \
                   v128_and(u16x8_shr(v128_load(w[k]->qs + 32 * (c / 4) + 16), 2 * (c % 4)), three), &xw, \
                   w[k]->scales[2 * c] & 15, w[k]->scales[2 * c + 1] & 15)
 
@@ -886,7 +926,7 @@ static v128 term4_q2_K(const uint8_t *const r[4], int64_t b, const void *x) {
 #define Q3_LEVELS(k, half)                                                                       \
     v128_or(v128_and(u16x8_shr(v128_load(w[k]->qs + 32 * (c / 4) + 16 * (half)), 2 * (c % 4)), three), \
             move_bit(v128_load(w[k]->hmask + 16 * (half)), c, 2))
-#define Q3_CHUNK(k) dot32u_scaled2(Q3_LEVELS(k, 0), Q3_LEVELS(k, 1), &xw, sc[k][2 * c] - 32, sc[k][2 * c + 1] - 32)
+#define Q3_CHUNK(k) SCALED_U2(Q3_LEVELS(k, 0), Q3_LEVELS(k, 1), &xw, sc[k][2 * c] - 32, sc[k][2 * c + 1] - 32)
 
 static v128 term4_q3_K(const uint8_t *const r[4], int64_t b, const void *x) {
     const v128 three = i8x16_splat(3), bias32 = i8x16_splat(32);
@@ -894,7 +934,7 @@ static v128 term4_q3_K(const uint8_t *const r[4], int64_t b, const void *x) {
     uint8_t sc[4][16];
     for (int k = 0; k < 4; k++)
         q3_scales(w[k]->scales, sc[k]);
-    CHUNKS_OF(Q3_CHUNK, evenodd32)
+    CHUNKS_OF(Q3_CHUNK, CHUNK_ACT)
     v128 bs0 = v128_load(xb->bsums), bs1 = v128_load(xb->bsums + 8);
     v128 bias = hsum4_i32x4(bsums_dot16(i8x16_sub(v128_load(sc[0]), bias32), bs0, bs1),
                             bsums_dot16(i8x16_sub(v128_load(sc[1]), bias32), bs0, bs1),
@@ -909,7 +949,7 @@ static v128 term4_q3_K(const uint8_t *const r[4], int64_t b, const void *x) {
     (c % 2 ? u8x16_shr4(v128_load(w[k]->qs + 32 * (c / 2) + 16 * (half)))                        \
            : v128_and(v128_load(w[k]->qs + 32 * (c / 2) + 16 * (half)), low))
 #define Q5_CHUNK(k)                                                                              \
-    dot32u_scaled(v128_or(Q5_NIBBLES(k, 0), move_bit(v128_load(w[k]->qh), c, 4)),                 \
+    SCALED_U(v128_or(Q5_NIBBLES(k, 0), move_bit(v128_load(w[k]->qh), c, 4)),                 \
                  v128_or(Q5_NIBBLES(k, 1), move_bit(v128_load(w[k]->qh + 16), c, 4)), &xw, sm[k][c])
 
 static v128 term4_q5_K(const uint8_t *const r[4], int64_t b, const void *x) {
@@ -918,13 +958,37 @@ static v128 term4_q5_K(const uint8_t *const r[4], int64_t b, const void *x) {
     uint8_t sm[4][16];
     for (int k = 0; k < 4; k++)
         k4_unpack(w[k]->scales, sm[k]);
-    CHUNKS_OF(Q5_CHUNK, evenodd32)
+    CHUNKS_OF(Q5_CHUNK, CHUNK_ACT)
     v128 bs = bsums32(xb);
     v128 imin = hsum4_i32x4(mins_dot8(sm[0] + 8, bs), mins_dot8(sm[1] + 8, bs), mins_dot8(sm[2] + 8, bs),
                             mins_dot8(sm[3] + 8, bs));
     return term_values(HALVES(d), HALVES(dmin), xb->d, isum, imin);
 }
 
+#ifdef NU_RELAXED
+/* Q4_K: the 32 bytes of qs[32p ..] hold chunk 2p in the low nibbles and 2p + 1 in the high */
+static v128 term4_q4_K(const uint8_t *const r[4], int64_t b, const void *x) {
+    const v128 low = i8x16_splat(15);
+    BLOCKS(NuBlockQ4_K)
+    uint8_t sm[4][16];
+    for (int k = 0; k < 4; k++)
+        k4_unpack(w[k]->scales, sm[k]);
+    v128 s[4] = {i32x4_splat(0), i32x4_splat(0), i32x4_splat(0), i32x4_splat(0)};
+    _Pragma("GCC unroll 4") for (int p = 0; p < 4; p++) {
+        Bytes32 x0 = bytes32(xb->qs + 64 * p), x1 = bytes32(xb->qs + 64 * p + 32);
+        _Pragma("GCC unroll 1") for (int k = 0; k < 4; k++) {
+            v128 q0 = v128_load(w[k]->qs + 32 * p), q1 = v128_load(w[k]->qs + 32 * p + 16);
+            s[k] = i32x4_add(s[k], i32x4_add(rdot32_scaled(v128_and(q0, low), v128_and(q1, low), &x0, sm[k][2 * p]),
+                                             rdot32_scaled(u8x16_shr4(q0), u8x16_shr4(q1), &x1, sm[k][2 * p + 1])));
+        }
+    }
+    v128 isum = hsum4_i32x4(s[0], s[1], s[2], s[3]);
+    v128 bs = bsums32(xb);
+    v128 imin = hsum4_i32x4(mins_dot8(sm[0] + 8, bs), mins_dot8(sm[1] + 8, bs), mins_dot8(sm[2] + 8, bs),
+                            mins_dot8(sm[3] + 8, bs));
+    return term_values(HALVES(d), HALVES(dmin), xb->d, isum, imin);
+}
+#else
 /* Q4_K reads the 32 bytes of qs[32p ..] once for both chunks they hold (2p in the low
  * nibbles, 2p + 1 in the high), as i16 lanes: lane i of a 16-byte half holds elements
  * e = 2i and e + 1 of each, in bits 0-3 (2p's e), 4-7 (2p + 1's e), 8-11 (2p's e + 1) and
@@ -974,6 +1038,7 @@ static v128 term4_q4_K(const uint8_t *const r[4], int64_t b, const void *x) {
                             mins_dot8(sm[3] + 8, bs));
     return term_values(HALVES(d), HALVES(dmin), xb->d, isum, imin);
 }
+#endif
 
 /* Q6_K chunk c = 4h + s: nibble s / 2 of ql[64h + 32 (s % 2) ..], bits 2s of qh[32h ..]
  * moved to bits 4-5 (16-bit shifts; the mask drops what crossed bytes): the level + 32,
@@ -985,15 +1050,19 @@ static v128 term4_q4_K(const uint8_t *const r[4], int64_t b, const void *x) {
             v128_and(c % 4 < 2 ? i16x8_shl(Q6_QH(k, half), 4 - 2 * (c % 4))                       \
                                : u16x8_shr(Q6_QH(k, half), 2 * (c % 4) - 4),                      \
                      top))
+#ifdef NU_RELAXED
+#define Q6_CHUNK(k) rdot32_scaled2(Q6_LEVELS(k, 0), Q6_LEVELS(k, 1), &xw, w[k]->scales[2 * c], w[k]->scales[2 * c + 1])
+#else
 /* (written out: through dot32u_scaled2, clang unrolled the row loop despite the pragma) */
 #define Q6_CHUNK(k)                                                                              \
     i32x4_add(i32x4_mul(dot16_u8(Q6_LEVELS(k, 0), xw.x), i32x4_splat(w[k]->scales[2 * c])),       \
               i32x4_mul(dot16_u8(Q6_LEVELS(k, 1), xw.x + 2), i32x4_splat(w[k]->scales[2 * c + 1])))
+#endif
 
 static v128 term4_q6_K(const uint8_t *const r[4], int64_t b, const void *x) {
     const v128 low = i8x16_splat(15), top = i8x16_splat(0x30);
     BLOCKS(NuBlockQ6_K)
-    CHUNKS_OF(Q6_CHUNK, evenodd32)
+    CHUNKS_OF(Q6_CHUNK, CHUNK_ACT)
     v128 bs0 = v128_load(xb->bsums), bs1 = v128_load(xb->bsums + 8);
     v128 bias = hsum4_i32x4(bsums_dot16(v128_load(w[0]->scales), bs0, bs1), bsums_dot16(v128_load(w[1]->scales), bs0, bs1),
                             bsums_dot16(v128_load(w[2]->scales), bs0, bs1), bsums_dot16(v128_load(w[3]->scales), bs0, bs1));

@@ -386,6 +386,90 @@ static inline v128 dot_q8_0(const NuBlockQ8_0 *w, const Wide32 *x) {
     return wide_dot32(v128_load(w->qs), v128_load(w->qs + 16), x);
 }
 
+/* (d_w * d_x) * isum for the four rows: their halves d_w and the activations' d_x become
+ * floats in one 8-half conversion (lanes 4-7 of it are d_x), not halves4 plus a scalar one. */
+static inline v128 scaled4(v128 isum, uint16_t d0, uint16_t d1, uint16_t d2, uint16_t d3, uint16_t dx) {
+    uint32_t x2 = dx * 0x10001u;
+    v128 dw, vx;
+    f16x8_to_f32(u32x4_make(d0 | (uint32_t)d1 << 16, d2 | (uint32_t)d3 << 16, x2, x2), &dw, &vx);
+    return f32x4_mul(f32x4_mul(dw, vx), f32x4_convert_i32x4(isum));
+}
+
+/* (d_w * d_x) * isum + m_w * s_x for four Q4_1/Q5_1 blocks, which open with the halves d and
+ * m: one 8-half conversion of the blocks' first 4 bytes, d in the even lanes, m in the odd. */
+static inline v128 scaled4_m(v128 isum, const void *b0, const void *b1, const void *b2, const void *b3,
+                             const NuBlockQ8_1 *a) {
+    uint32_t u[4];
+    memcpy(&u[0], b0, 4), memcpy(&u[1], b1, 4), memcpy(&u[2], b2, 4), memcpy(&u[3], b3, 4);
+    v128 lo, hi;
+    f16x8_to_f32(u32x4_make(u[0], u[1], u[2], u[3]), &lo, &hi);
+    v128 d = i32x4_evens(lo, hi), m = i32x4_odds(lo, hi);
+    v128 offset = f32x4_mul(m, f32x4_splat(nu_f16_to_f32(a->s)));
+    return f32x4_add(f32x4_mul(f32x4_mul(d, f32x4_splat(nu_f16_to_f32(a->d))), f32x4_convert_i32x4(isum)), offset);
+}
+
+/* Block b of the four rows of type W against activation blocks A: the activations prepared
+ * once (ACT), each row's integer sum (dot_T), then the float term (SCALE). */
+#define TERM4(T, W, A, X, ACT, SCALE)                                                                      \
+    static v128 term4_##T(const uint8_t *const r[4], int64_t b, const void *x) {                          \
+        const A *a = (const A *)x + b;                                                                    \
+        const W *w0 = (const W *)(const void *)r[0] + b, *w1 = (const W *)(const void *)r[1] + b;         \
+        const W *w2 = (const W *)(const void *)r[2] + b, *w3 = (const W *)(const void *)r[3] + b;         \
+        X xa = ACT;                                                                                       \
+        v128 isum = hsum4_i32x4(dot_##T(w0, &xa), dot_##T(w1, &xa), dot_##T(w2, &xa), dot_##T(w3, &xa));   \
+        return SCALE;                                                                                     \
+    }
+#define SCALED4 scaled4(isum, w0->d, w1->d, w2->d, w3->d, a->d)
+#define SCALED4_M scaled4_m(isum, w0, w1, w2, w3, a)
+
+TERM4(q8_0, NuBlockQ8_0, NuBlockQ8_0, Wide32, widen32(a->qs), SCALED4)
+
+#ifdef NU_RELAXED
+
+/* Relaxed SIMD (simd.h): the levels, all in [0, 31], are the i7 operands of byte dot products
+ * against the activations as they are, 16 multiply-adds an instruction with no widening. A
+ * block's i16 pair sums stay below 2 * 2 * 31 * 127 in magnitude, and the offset of Q4_0 and
+ * Q5_0 (level - 8, - 16) comes off them as `bias`, 8 or 16 times the activations' pair sums,
+ * found once for the four rows. */
+typedef struct {
+    v128 lo, hi, bias; /* elements 0-15, 16-31; the offset's pair sums */
+} Bytes32;
+
+static inline Bytes32 bytes32(const int8_t *qs, int offset_shift) {
+    v128 lo = v128_load(qs), hi = v128_load(qs + 16), one = i8x16_splat(1);
+    v128 pairs = i16x8_add(i16x8_dot_i8x16_i7x16(lo, one), i16x8_dot_i8x16_i7x16(hi, one));
+    return (Bytes32){lo, hi, offset_shift ? i16x8_shl(pairs, offset_shift) : i16x8_splat(0)};
+}
+
+/* i32x4 partials of the 32 levels (lo: elements 0-15, hi: 16-31) . x, less the offset */
+static inline v128 levels_dot32(v128 lo, v128 hi, const Bytes32 *x) {
+    v128 p = i16x8_add(i16x8_dot_i8x16_i7x16(x->lo, lo), i16x8_dot_i8x16_i7x16(x->hi, hi));
+    return i32x4_dot_i16x8(i16x8_sub(p, x->bias), i16x8_splat(1));
+}
+
+static inline v128 dot_nibbles(const uint8_t *qs, const Bytes32 *x) {
+    v128 q = v128_load(qs);
+    return levels_dot32(low_nibbles(q), u8x16_shr4(q), x);
+}
+
+static inline v128 dot_fives(const uint8_t *qs, const uint8_t *qh_bytes, const Bytes32 *x) {
+    v128 q = v128_load(qs);
+    uint32_t qh = load_qh(qh_bytes);
+    return levels_dot32(v128_or(low_nibbles(q), q5_bit4(qh, 0)), v128_or(u8x16_shr4(q), q5_bit4(qh, 16)), x);
+}
+
+static inline v128 dot_q4_0(const NuBlockQ4_0 *w, const Bytes32 *x) { return dot_nibbles(w->qs, x); }
+static inline v128 dot_q4_1(const NuBlockQ4_1 *w, const Bytes32 *x) { return dot_nibbles(w->qs, x); }
+static inline v128 dot_q5_0(const NuBlockQ5_0 *w, const Bytes32 *x) { return dot_fives(w->qs, w->qh, x); }
+static inline v128 dot_q5_1(const NuBlockQ5_1 *w, const Bytes32 *x) { return dot_fives(w->qs, w->qh, x); }
+
+TERM4(q4_0, NuBlockQ4_0, NuBlockQ8_0, Bytes32, bytes32(a->qs, 3), SCALED4)
+TERM4(q5_0, NuBlockQ5_0, NuBlockQ8_0, Bytes32, bytes32(a->qs, 4), SCALED4)
+TERM4(q4_1, NuBlockQ4_1, NuBlockQ8_1, Bytes32, bytes32(a->qs, 0), SCALED4_M)
+TERM4(q5_1, NuBlockQ5_1, NuBlockQ8_1, Bytes32, bytes32(a->qs, 0), SCALED4_M)
+
+#else
+
 /* Q4_0 and Q4_1 read their 16 bytes of nibbles as i16 lanes, no widening: lane i holds
  * element 2i (bits 0-3), 16 + 2i (bits 4-7), 2i + 1 (bits 8-11) and 17 + 2i (bits 12-15).
  * Masked in place, each is its level times 1, 16, 256 and 1; the activations come shifted
@@ -393,29 +477,31 @@ static inline v128 dot_q8_0(const NuBlockQ8_0 *w, const Wide32 *x) {
  * i32 sum, a multiple of 256, is shifted back exactly. */
 typedef struct {
     v128 x[4]; /* elements 0,2..14 << 8; 16,18..30 << 4; 1,3..15; 17,19..31 << 8 */
+    v128 bias; /* i32x4 partials of 256 * the offset * sum(x): Q4_0's level - 8 */
 } Nib32;
 
-static inline Nib32 nib32(const int8_t *qs) {
+static inline Nib32 nib32(const int8_t *qs, int offset) {
     v128 a = v128_load(qs), b = v128_load(qs + 16);
-    return (Nib32){{i16x8_shl(a, 8), i16x8_shr(i16x8_shl(b, 8), 4), i16x8_shr(a, 8),
-                    v128_and(b, i16x8_splat((int16_t)0xff00))}};
+    Nib32 n = {{i16x8_shl(a, 8), i16x8_shr(i16x8_shl(b, 8), 4), i16x8_shr(a, 8), v128_and(b, i16x8_splat((int16_t)0xff00))},
+               i32x4_splat(0)};
+    if (offset) {
+        v128 s = i16x8_add(i16x8_add(i16x8_shr(n.x[0], 8), i16x8_shr(n.x[1], 4)), i16x8_add(n.x[2], i16x8_shr(n.x[3], 8)));
+        n.bias = i32x4_dot_i16x8(s, i16x8_splat((int16_t)(256 * offset)));
+    }
+    return n;
 }
 
-/* 256 * (the 32 levels . x) as i32x4 partial sums */
+/* 256 * (the 32 levels . x) as i32x4 partials, less the bias (shifted back after the sum) */
 static inline v128 nib_dot(v128 q, const Nib32 *x) {
     v128 a = i32x4_add(i32x4_dot_i16x8(v128_and(q, i16x8_splat(0x000f)), x->x[0]),
                        i32x4_dot_i16x8(v128_and(q, i16x8_splat(0x00f0)), x->x[1]));
     v128 b = i32x4_add(i32x4_dot_i16x8(v128_and(q, i16x8_splat(0x0f00)), x->x[2]),
                        i32x4_dot_i16x8(u16x8_shr(q, 12), x->x[3]));
-    return i32x4_add(a, b);
+    return i32x4_sub(i32x4_add(a, b), x->bias);
 }
 
-/* i32x4 partials of 256 * 8 * sum(x): Q4_0's level - 8 taken out of the row loop */
-static inline v128 nib_bias8(const Nib32 *x) {
-    v128 s = i16x8_add(i16x8_add(i16x8_shr(x->x[0], 8), i16x8_shr(x->x[1], 4)),
-                       i16x8_add(x->x[2], i16x8_shr(x->x[3], 8)));
-    return i32x4_dot_i16x8(s, i16x8_splat(2048));
-}
+static inline v128 dot_q4_0(const NuBlockQ4_0 *w, const Nib32 *x) { return nib_dot(v128_load(w->qs), x); }
+static inline v128 dot_q4_1(const NuBlockQ4_1 *w, const Nib32 *x) { return nib_dot(v128_load(w->qs), x); }
 
 static inline v128 dot_q5_0(const NuBlockQ5_0 *w, const Wide32 *x) {
     v128 q = v128_load(w->qs), sixteen = i8x16_splat(16);
@@ -431,77 +517,14 @@ static inline v128 dot_q5_1(const NuBlockQ5_1 *w, const Wide32 *x) {
     return wide_dot32(v128_or(low_nibbles(q), q5_bit4(qh, 0)), v128_or(u8x16_shr4(q), q5_bit4(qh, 16)), x);
 }
 
-/* (d_w * d_x) * isum for the four rows: their halves d_w and the activations' d_x become
- * floats in one 8-half conversion (lanes 4-7 of it are d_x), not halves4 plus a scalar one. */
-static inline v128 scaled4(v128 isum, uint16_t d0, uint16_t d1, uint16_t d2, uint16_t d3, uint16_t dx) {
-    uint32_t x2 = dx * 0x10001u;
-    v128 dw, vx;
-    f16x8_to_f32(u32x4_make(d0 | (uint32_t)d1 << 16, d2 | (uint32_t)d3 << 16, x2, x2), &dw, &vx);
-    return f32x4_mul(f32x4_mul(dw, vx), f32x4_convert_i32x4(isum));
-}
+#define NIB_SCALED4 scaled4(i32x4_shr(isum, 8), w0->d, w1->d, w2->d, w3->d, a->d)
+#define NIB_SCALED4_M scaled4_m(i32x4_shr(isum, 8), w0, w1, w2, w3, a)
+TERM4(q4_0, NuBlockQ4_0, NuBlockQ8_0, Nib32, nib32(a->qs, 8), NIB_SCALED4)
+TERM4(q5_0, NuBlockQ5_0, NuBlockQ8_0, Wide32, widen32(a->qs), SCALED4)
+TERM4(q4_1, NuBlockQ4_1, NuBlockQ8_1, Nib32, nib32(a->qs, 0), NIB_SCALED4_M)
+TERM4(q5_1, NuBlockQ5_1, NuBlockQ8_1, Wide32, widen32(a->qs), SCALED4_M)
 
-/* Block b of the four rows of a Q8_0-paired type W: integer sums, then (d_w * d_x) * isum. */
-#define TERM4_Q8_0(T, W)                                                                                   \
-    static v128 term4_##T(const uint8_t *const r[4], int64_t b, const void *x) {                          \
-        const NuBlockQ8_0 *a = (const NuBlockQ8_0 *)x + b;                                                \
-        const W *w0 = (const W *)(const void *)r[0] + b, *w1 = (const W *)(const void *)r[1] + b;         \
-        const W *w2 = (const W *)(const void *)r[2] + b, *w3 = (const W *)(const void *)r[3] + b;         \
-        Wide32 xw = widen32(a->qs);                                                                       \
-        v128 isum = hsum4_i32x4(dot_##T(w0, &xw), dot_##T(w1, &xw), dot_##T(w2, &xw), dot_##T(w3, &xw)); \
-        return scaled4(isum, w0->d, w1->d, w2->d, w3->d, a->d);                                           \
-    }
-
-/* (d_w * d_x) * isum + m_w * s_x for four Q4_1/Q5_1 blocks, which open with the halves d and
- * m: one 8-half conversion of the blocks' first 4 bytes, d in the even lanes, m in the odd. */
-static inline v128 scaled4_m(v128 isum, const void *b0, const void *b1, const void *b2, const void *b3,
-                             const NuBlockQ8_1 *a) {
-    uint32_t u[4];
-    memcpy(&u[0], b0, 4), memcpy(&u[1], b1, 4), memcpy(&u[2], b2, 4), memcpy(&u[3], b3, 4);
-    v128 lo, hi;
-    f16x8_to_f32(u32x4_make(u[0], u[1], u[2], u[3]), &lo, &hi);
-    v128 d = i32x4_evens(lo, hi), m = i32x4_odds(lo, hi);
-    v128 offset = f32x4_mul(m, f32x4_splat(nu_f16_to_f32(a->s)));
-    return f32x4_add(f32x4_mul(f32x4_mul(d, f32x4_splat(nu_f16_to_f32(a->d))), f32x4_convert_i32x4(isum)), offset);
-}
-
-/* Block b of the four rows of a Q8_1-paired type W: (d_w * d_x) * isum + m_w * s_x. */
-#define TERM4_Q8_1(T, W)                                                                                   \
-    static v128 term4_##T(const uint8_t *const r[4], int64_t b, const void *x) {                          \
-        const NuBlockQ8_1 *a = (const NuBlockQ8_1 *)x + b;                                                \
-        const W *w0 = (const W *)(const void *)r[0] + b, *w1 = (const W *)(const void *)r[1] + b;         \
-        const W *w2 = (const W *)(const void *)r[2] + b, *w3 = (const W *)(const void *)r[3] + b;         \
-        Wide32 xw = widen32(a->qs);                                                                       \
-        v128 isum = hsum4_i32x4(dot_##T(w0, &xw), dot_##T(w1, &xw), dot_##T(w2, &xw), dot_##T(w3, &xw)); \
-        return scaled4_m(isum, w0, w1, w2, w3, a);                                                        \
-    }
-
-TERM4_Q8_0(q8_0, NuBlockQ8_0)
-TERM4_Q8_0(q5_0, NuBlockQ5_0)
-TERM4_Q8_1(q5_1, NuBlockQ5_1)
-
-/* The four rows' 4-bit integer sums (nib_dot), less `bias` each, shifted back. */
-#define NIB_ISUM(W, bias)                                                                                  \
-    const W *w0 = (const W *)(const void *)r[0] + b, *w1 = (const W *)(const void *)r[1] + b;             \
-    const W *w2 = (const W *)(const void *)r[2] + b, *w3 = (const W *)(const void *)r[3] + b;             \
-    Nib32 xn = nib32(a->qs);                                                                              \
-    v128 bv = bias;                                                                                       \
-    v128 isum = i32x4_shr(hsum4_i32x4(i32x4_sub(nib_dot(v128_load(w0->qs), &xn), bv),                     \
-                                      i32x4_sub(nib_dot(v128_load(w1->qs), &xn), bv),                     \
-                                      i32x4_sub(nib_dot(v128_load(w2->qs), &xn), bv),                     \
-                                      i32x4_sub(nib_dot(v128_load(w3->qs), &xn), bv)),                    \
-                          8);
-
-static v128 term4_q4_0(const uint8_t *const r[4], int64_t b, const void *x) {
-    const NuBlockQ8_0 *a = (const NuBlockQ8_0 *)x + b;
-    NIB_ISUM(NuBlockQ4_0, nib_bias8(&xn))
-    return scaled4(isum, w0->d, w1->d, w2->d, w3->d, a->d);
-}
-
-static v128 term4_q4_1(const uint8_t *const r[4], int64_t b, const void *x) {
-    const NuBlockQ8_1 *a = (const NuBlockQ8_1 *)x + b;
-    NIB_ISUM(NuBlockQ4_1, i32x4_splat(0))
-    return scaled4_m(isum, w0, w1, w2, w3, a);
-}
+#endif
 
 /* the driver of a matvec: four rows at a time */
 #define DRIVE(T, w, row_bytes, rows, cols, x, out, il) rows4_matvec(w, row_bytes, rows, (cols) / NU_QK, x, out, term4_##T, il)
