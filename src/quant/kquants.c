@@ -777,18 +777,39 @@ typedef struct {
 
 static inline Bytes32 bytes32(const int8_t *qs) { return (Bytes32){v128_load(qs), v128_load(qs + 16)}; }
 
+/* A row's group scales as i16 lanes (group g in lane g % 8 of v[g / 8]), from 16 signed
+ * bytes, once per super-block; a chunk broadcasts its lanes with one swizzle each. */
+typedef struct {
+    v128 v[2];
+} Scales16;
+
+static inline Scales16 scales16(v128 bytes) {
+    return (Scales16){{i16x8_extend_low_i8x16(bytes), i16x8_extend_high_i8x16(bytes)}};
+}
+
+/* group g's scale in every i16 lane */
+static inline v128 group_scale(const Scales16 *s, int g) {
+    return i8x16_swizzle(s->v[g / 8], i16x8_splat((int16_t)(0x0100 + 0x0202 * (g % 8))));
+}
+
 /* i32x4 partials of s_lo * (lo . x[0..15]) + s_hi * (hi . x[16..31]) (a scale per 16) */
-static inline v128 rdot32_scaled2(v128 lo, v128 hi, const Bytes32 *x, int s_lo, int s_hi) {
-    return i32x4_add(i32x4_dot_i16x8(i16x8_dot_i8x16_i7x16(x->lo, lo), i16x8_splat((int16_t)s_lo)),
-                     i32x4_dot_i16x8(i16x8_dot_i8x16_i7x16(x->hi, hi), i16x8_splat((int16_t)s_hi)));
+static inline v128 rdot32_scaled2(v128 lo, v128 hi, const Bytes32 *x, v128 s_lo, v128 s_hi) {
+    return i32x4_add(i32x4_dot_i16x8(i16x8_dot_i8x16_i7x16(x->lo, lo), s_lo),
+                     i32x4_dot_i16x8(i16x8_dot_i8x16_i7x16(x->hi, hi), s_hi));
 }
 
 /* s * (lo . x[0..15] + hi . x[16..31]) (a scale per 32; levels below 32, so the pair sums of
  * both halves still fit i16) */
-static inline v128 rdot32_scaled(v128 lo, v128 hi, const Bytes32 *x, int s) {
-    return i32x4_dot_i16x8(i16x8_add(i16x8_dot_i8x16_i7x16(x->lo, lo), i16x8_dot_i8x16_i7x16(x->hi, hi)),
-                           i16x8_splat((int16_t)s));
+static inline v128 rdot32_scaled(v128 lo, v128 hi, const Bytes32 *x, v128 s) {
+    return i32x4_dot_i16x8(i16x8_add(i16x8_dot_i8x16_i7x16(x->lo, lo), i16x8_dot_i8x16_i7x16(x->hi, hi)), s);
 }
+
+/* the group scales of the four rows, made by each kernel below, as its chunks read them */
+#define SCALE(k, g) group_scale(&s16[k], g)
+#define SCALES16(bytes_of_k)                                                                     \
+    Scales16 s16[4];                                                                             \
+    for (int k = 0; k < 4; k++)                                                                  \
+        s16[k] = scales16(bytes_of_k);
 /* the chunk forms the kernels below are written in */
 #define CHUNK_ACT bytes32
 #define SCALED2 rdot32_scaled2
@@ -898,7 +919,14 @@ static inline v128 term_values_sym(v128 dw, float dx, v128 isum) {
 #define Q2_CHUNK(k)                                                                              \
     SCALED2(v128_and(u16x8_shr(v128_load(w[k]->qs + 32 * (c / 4)), 2 * (c % 4)), three),  \
                   v128_and(u16x8_shr(v128_load(w[k]->qs + 32 * (c / 4) + 16), 2 * (c % 4)), three), &xw, \
-                  w[k]->scales[2 * c] & 15, w[k]->scales[2 * c + 1] & 15)
+                  Q2_SCALE(k, 2 * c), Q2_SCALE(k, 2 * c + 1))
+#ifdef NU_RELAXED
+#define Q2_SCALES SCALES16(v128_and(v128_load(w[k]->scales), i8x16_splat(15)))
+#define Q2_SCALE SCALE
+#else
+#define Q2_SCALES
+#define Q2_SCALE(k, g) (w[k]->scales[g] & 15)
+#endif
 
 /* i32x4 partials of sum over g of m[g] * bsums[g]: 16 signed bytes m against the activations'
  * group sums bs0 (groups 0-7) and bs1 (8-15) */
@@ -913,6 +941,7 @@ static inline v128 q2_mins(const NuBlockQ2_K *b, v128 bs0, v128 bs1) {
 static v128 term4_q2_K(const uint8_t *const r[4], int64_t b, const void *x) {
     const v128 three = i8x16_splat(3);
     BLOCKS(NuBlockQ2_K)
+    Q2_SCALES
     CHUNKS(Q2_CHUNK)
     v128 bs0 = v128_load(xb->bsums), bs1 = v128_load(xb->bsums + 8);
     v128 imin = hsum4_i32x4(q2_mins(w[0], bs0, bs1), q2_mins(w[1], bs0, bs1), q2_mins(w[2], bs0, bs1),
@@ -926,7 +955,14 @@ static v128 term4_q2_K(const uint8_t *const r[4], int64_t b, const void *x) {
 #define Q3_LEVELS(k, half)                                                                       \
     v128_or(v128_and(u16x8_shr(v128_load(w[k]->qs + 32 * (c / 4) + 16 * (half)), 2 * (c % 4)), three), \
             move_bit(v128_load(w[k]->hmask + 16 * (half)), c, 2))
-#define Q3_CHUNK(k) SCALED_U2(Q3_LEVELS(k, 0), Q3_LEVELS(k, 1), &xw, sc[k][2 * c] - 32, sc[k][2 * c + 1] - 32)
+#define Q3_CHUNK(k) SCALED_U2(Q3_LEVELS(k, 0), Q3_LEVELS(k, 1), &xw, Q3_SCALE(k, 2 * c), Q3_SCALE(k, 2 * c + 1))
+#ifdef NU_RELAXED
+#define Q3_SCALES SCALES16(i8x16_sub(v128_load(sc[k]), i8x16_splat(32)))
+#define Q3_SCALE SCALE
+#else
+#define Q3_SCALES
+#define Q3_SCALE(k, g) (sc[k][g] - 32)
+#endif
 
 static v128 term4_q3_K(const uint8_t *const r[4], int64_t b, const void *x) {
     const v128 three = i8x16_splat(3), bias32 = i8x16_splat(32);
@@ -934,6 +970,7 @@ static v128 term4_q3_K(const uint8_t *const r[4], int64_t b, const void *x) {
     uint8_t sc[4][16];
     for (int k = 0; k < 4; k++)
         q3_scales(w[k]->scales, sc[k]);
+    Q3_SCALES
     CHUNKS_OF(Q3_CHUNK, CHUNK_ACT)
     v128 bs0 = v128_load(xb->bsums), bs1 = v128_load(xb->bsums + 8);
     v128 bias = hsum4_i32x4(bsums_dot16(i8x16_sub(v128_load(sc[0]), bias32), bs0, bs1),
@@ -950,7 +987,14 @@ static v128 term4_q3_K(const uint8_t *const r[4], int64_t b, const void *x) {
            : v128_and(v128_load(w[k]->qs + 32 * (c / 2) + 16 * (half)), low))
 #define Q5_CHUNK(k)                                                                              \
     SCALED_U(v128_or(Q5_NIBBLES(k, 0), move_bit(v128_load(w[k]->qh), c, 4)),                 \
-                 v128_or(Q5_NIBBLES(k, 1), move_bit(v128_load(w[k]->qh + 16), c, 4)), &xw, sm[k][c])
+                 v128_or(Q5_NIBBLES(k, 1), move_bit(v128_load(w[k]->qh + 16), c, 4)), &xw, Q5_SCALE(k, c))
+#ifdef NU_RELAXED
+#define Q5_SCALES SCALES16(v128_load(sm[k]))
+#define Q5_SCALE SCALE
+#else
+#define Q5_SCALES
+#define Q5_SCALE(k, g) sm[k][g]
+#endif
 
 static v128 term4_q5_K(const uint8_t *const r[4], int64_t b, const void *x) {
     const v128 low = i8x16_splat(15);
@@ -958,6 +1002,7 @@ static v128 term4_q5_K(const uint8_t *const r[4], int64_t b, const void *x) {
     uint8_t sm[4][16];
     for (int k = 0; k < 4; k++)
         k4_unpack(w[k]->scales, sm[k]);
+    Q5_SCALES
     CHUNKS_OF(Q5_CHUNK, CHUNK_ACT)
     v128 bs = bsums32(xb);
     v128 imin = hsum4_i32x4(mins_dot8(sm[0] + 8, bs), mins_dot8(sm[1] + 8, bs), mins_dot8(sm[2] + 8, bs),
@@ -978,8 +1023,8 @@ static v128 term4_q4_K(const uint8_t *const r[4], int64_t b, const void *x) {
         Bytes32 x0 = bytes32(xb->qs + 64 * p), x1 = bytes32(xb->qs + 64 * p + 32);
         _Pragma("GCC unroll 1") for (int k = 0; k < 4; k++) {
             v128 q0 = v128_load(w[k]->qs + 32 * p), q1 = v128_load(w[k]->qs + 32 * p + 16);
-            s[k] = i32x4_add(s[k], i32x4_add(rdot32_scaled(v128_and(q0, low), v128_and(q1, low), &x0, sm[k][2 * p]),
-                                             rdot32_scaled(u8x16_shr4(q0), u8x16_shr4(q1), &x1, sm[k][2 * p + 1])));
+            s[k] = i32x4_add(s[k], i32x4_add(rdot32_scaled(v128_and(q0, low), v128_and(q1, low), &x0, i16x8_splat(sm[k][2 * p])),
+                                             rdot32_scaled(u8x16_shr4(q0), u8x16_shr4(q1), &x1, i16x8_splat(sm[k][2 * p + 1]))));
         }
     }
     v128 isum = hsum4_i32x4(s[0], s[1], s[2], s[3]);
@@ -1051,7 +1096,7 @@ static v128 term4_q4_K(const uint8_t *const r[4], int64_t b, const void *x) {
                                : u16x8_shr(Q6_QH(k, half), 2 * (c % 4) - 4),                      \
                      top))
 #ifdef NU_RELAXED
-#define Q6_CHUNK(k) rdot32_scaled2(Q6_LEVELS(k, 0), Q6_LEVELS(k, 1), &xw, w[k]->scales[2 * c], w[k]->scales[2 * c + 1])
+#define Q6_CHUNK(k) rdot32_scaled2(Q6_LEVELS(k, 0), Q6_LEVELS(k, 1), &xw, SCALE(k, 2 * c), SCALE(k, 2 * c + 1))
 #else
 /* (written out: through dot32u_scaled2, clang unrolled the row loop despite the pragma) */
 #define Q6_CHUNK(k)                                                                              \
@@ -1062,6 +1107,9 @@ static v128 term4_q4_K(const uint8_t *const r[4], int64_t b, const void *x) {
 static v128 term4_q6_K(const uint8_t *const r[4], int64_t b, const void *x) {
     const v128 low = i8x16_splat(15), top = i8x16_splat(0x30);
     BLOCKS(NuBlockQ6_K)
+#ifdef NU_RELAXED
+    SCALES16(v128_load(w[k]->scales))
+#endif
     CHUNKS_OF(Q6_CHUNK, CHUNK_ACT)
     v128 bs0 = v128_load(xb->bsums), bs1 = v128_load(xb->bsums + 8);
     v128 bias = hsum4_i32x4(bsums_dot16(v128_load(w[0]->scales), bs0, bs1), bsums_dot16(v128_load(w[1]->scales), bs0, bs1),
