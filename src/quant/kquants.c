@@ -879,6 +879,19 @@ static inline v128 mins_dot8(const uint8_t *mins8, v128 bsum8) {
     return i32x4_dot_i16x8(i16x8_extend_low_i8x16(u32x4_make(m[0], m[1], 0, 0)), bsum8);
 }
 
+/* Q4_K/Q5_K: the four rows' scales and mins (k4_unpack: sm[k][0..7], sm[k][8..15]), and the
+ * mins' sum against the activations' sums per 32 */
+#define K4_SCALES                                                                                \
+    uint8_t sm[4][16];                                                                           \
+    for (int k = 0; k < 4; k++)                                                                  \
+        k4_unpack(w[k]->scales, sm[k]);
+
+static inline v128 k4_mins(const uint8_t sm[4][16], const NuBlockQ8_K *xb) {
+    v128 bs = bsums32(xb);
+    return hsum4_i32x4(mins_dot8(sm[0] + 8, bs), mins_dot8(sm[1] + 8, bs), mins_dot8(sm[2] + 8, bs),
+                       mins_dot8(sm[3] + 8, bs));
+}
+
 static inline v128 term_values(v128 dw, v128 dmin, float dx, v128 isum, v128 imin) {
     v128 vx = f32x4_splat(dx);
     return f32x4_sub(f32x4_mul(f32x4_mul(dw, vx), f32x4_convert_i32x4(isum)),
@@ -999,15 +1012,10 @@ static v128 term4_q3_K(const uint8_t *const r[4], int64_t b, const void *x) {
 static v128 term4_q5_K(const uint8_t *const r[4], int64_t b, const void *x) {
     const v128 low = i8x16_splat(15);
     BLOCKS(NuBlockQ5_K)
-    uint8_t sm[4][16];
-    for (int k = 0; k < 4; k++)
-        k4_unpack(w[k]->scales, sm[k]);
+    K4_SCALES
     Q5_SCALES
     CHUNKS_OF(Q5_CHUNK, CHUNK_ACT)
-    v128 bs = bsums32(xb);
-    v128 imin = hsum4_i32x4(mins_dot8(sm[0] + 8, bs), mins_dot8(sm[1] + 8, bs), mins_dot8(sm[2] + 8, bs),
-                            mins_dot8(sm[3] + 8, bs));
-    return term_values(HALVES(d), HALVES(dmin), xb->d, isum, imin);
+    return term_values(HALVES(d), HALVES(dmin), xb->d, isum, k4_mins(sm, xb));
 }
 
 #ifdef NU_RELAXED
@@ -1015,9 +1023,7 @@ static v128 term4_q5_K(const uint8_t *const r[4], int64_t b, const void *x) {
 static v128 term4_q4_K(const uint8_t *const r[4], int64_t b, const void *x) {
     const v128 low = i8x16_splat(15);
     BLOCKS(NuBlockQ4_K)
-    uint8_t sm[4][16];
-    for (int k = 0; k < 4; k++)
-        k4_unpack(w[k]->scales, sm[k]);
+    K4_SCALES
     v128 s[4] = {i32x4_splat(0), i32x4_splat(0), i32x4_splat(0), i32x4_splat(0)};
     _Pragma("GCC unroll 4") for (int p = 0; p < 4; p++) {
         Bytes32 x0 = bytes32(xb->qs + 64 * p), x1 = bytes32(xb->qs + 64 * p + 32);
@@ -1028,10 +1034,7 @@ static v128 term4_q4_K(const uint8_t *const r[4], int64_t b, const void *x) {
         }
     }
     v128 isum = hsum4_i32x4(s[0], s[1], s[2], s[3]);
-    v128 bs = bsums32(xb);
-    v128 imin = hsum4_i32x4(mins_dot8(sm[0] + 8, bs), mins_dot8(sm[1] + 8, bs), mins_dot8(sm[2] + 8, bs),
-                            mins_dot8(sm[3] + 8, bs));
-    return term_values(HALVES(d), HALVES(dmin), xb->d, isum, imin);
+    return term_values(HALVES(d), HALVES(dmin), xb->d, isum, k4_mins(sm, xb));
 }
 #else
 /* Q4_K reads the 32 bytes of qs[32p ..] once for both chunks they hold (2p in the low
@@ -1062,9 +1065,7 @@ static inline void k4_dot_half(v128 q, const K4Half *x, v128 *lo, v128 *hi) {
 
 static v128 term4_q4_K(const uint8_t *const r[4], int64_t b, const void *x) {
     BLOCKS(NuBlockQ4_K)
-    uint8_t sm[4][16];
-    for (int k = 0; k < 4; k++)
-        k4_unpack(w[k]->scales, sm[k]);
+    K4_SCALES
     v128 s[4] = {i32x4_splat(0), i32x4_splat(0), i32x4_splat(0), i32x4_splat(0)};
     _Pragma("GCC unroll 4") for (int p = 0; p < 4; p++) {
         const int8_t *xq = xb->qs + 64 * p;
@@ -1078,10 +1079,7 @@ static v128 term4_q4_K(const uint8_t *const r[4], int64_t b, const void *x) {
         }
     }
     v128 isum = i32x4_shr(hsum4_i32x4(s[0], s[1], s[2], s[3]), 4);
-    v128 bs = bsums32(xb);
-    v128 imin = hsum4_i32x4(mins_dot8(sm[0] + 8, bs), mins_dot8(sm[1] + 8, bs), mins_dot8(sm[2] + 8, bs),
-                            mins_dot8(sm[3] + 8, bs));
-    return term_values(HALVES(d), HALVES(dmin), xb->d, isum, imin);
+    return term_values(HALVES(d), HALVES(dmin), xb->d, isum, k4_mins(sm, xb));
 }
 #endif
 
