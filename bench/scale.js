@@ -122,7 +122,9 @@ async function oursInBrowserOnce(page, model, prompt) {
       for (const m of loaded) await run(m, prompt, tokens); // warm-up at full size: V8 tiers up the prompt and decode kernels alike
       for (let r = 0; r < runs; r++) for (const m of loaded) m.all.push(await run(m, prompt, tokens));
       const out = Object.fromEntries(counts.map((t) => [t, { threads: 1 }]));
-      for (const m of loaded) out[m.threads] = { threads: m.threads, ttftMs: median(m.all.map((x) => x.ttftMs)), tokS: median(m.all.map((x) => x.tokS)) };
+      for (const m of loaded) {
+        out[m.threads] = { threads: m.threads, relaxedSimd: m.info.relaxedSimd, ttftMs: median(m.all.map((x) => x.ttftMs)), tokS: median(m.all.map((x) => x.tokS)) };
+      }
       return out;
     } finally {
       for (const w of workers) w.terminate();
@@ -243,7 +245,8 @@ export function printScale(r) {
       }
     }
     const wl = b.wllama[model]?.[2];
-    console.log(`${''.padEnd(19)} weights ${(m.weightBytes / 2 ** 20).toFixed(1)} MiB/token; prompt ${m.promptTokens} tokens (wllama's count ${b.wllama[model]?.[1]?.promptTokens ?? '-'}); wllama 2 threads: multithread ${wl?.multithread ?? '-'}, crossOriginIsolated ${wl?.crossOriginIsolated ?? '-'}`);
+    const build = b.ours[model]?.[1]?.relaxedSimd ? 'relaxed SIMD' : 'SIMD128';
+    console.log(`${''.padEnd(19)} ours in Chromium: the ${build} build; weights ${(m.weightBytes / 2 ** 20).toFixed(1)} MiB/token; prompt ${m.promptTokens} tokens (wllama's count ${b.wllama[model]?.[1]?.promptTokens ?? '-'}); wllama 2 threads: multithread ${wl?.multithread ?? '-'}, crossOriginIsolated ${wl?.crossOriginIsolated ?? '-'}`);
   }
   for (const e of r.browser.errors) console.log(`   error: ${e}`);
 }

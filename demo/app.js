@@ -468,7 +468,7 @@ function describe(info, name) {
   const params = info.parameters >= 1e6 ? `${f(info.parameters / 1e6, 1)}M` : `${Math.round(info.parameters / 1e3)}K`;
   const types = info.tensorTypes ? `, tensors ${info.tensorTypes}` : '';
   const threads = `${info.threads} thread${info.threads === 1 ? '' : 's'}${info.threadsReason ? `: ${info.threadsReason}` : ''}`;
-  return `Ready: ${name} (${info.architecture}, ${info.quantization}${types}, ${params} parameters, ${info.layers} layers, vocabulary ${info.vocabSize}, context ${info.contextLength}${info.simd ? ', SIMD128' : ''}, ${threads}).`;
+  return `Ready: ${name} (${info.architecture}, ${info.quantization}${types}, ${params} parameters, ${info.layers} layers, vocabulary ${info.vocabSize}, context ${info.contextLength}${info.simd ? `, SIMD128${info.relaxedSimd ? ' + relaxed SIMD' : ''}` : ''}, ${threads}).`;
 }
 
 /** The threads choices: 1 to the logical cores (at most 16), half of them selected. */

@@ -35,7 +35,7 @@ export class WorkerModel {
    * workerUrl defaults to web/worker.js beside this module. runtime: the page's compiled wasm
    * from compileRuntime(), so the worker neither fetches nor compiles its own.
    */
-  constructor(workerUrl?: string | URL, options?: { runtime?: { module: WebAssembly.Module; simd: boolean } });
+  constructor(workerUrl?: string | URL, options?: { runtime?: { module: WebAssembly.Module; simd: boolean; relaxed?: boolean } });
   /** Loads a model in the worker (a URL, bytes or a Blob/File); resolves to its info. */
   load(source: ModelSource, options?: Omit<LoadOptions, 'tokenizer'>): Promise<ModelInfo>;
   tokenize(text: string, options?: { bos?: boolean }): Promise<number[]>;
