@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadModel, relaxedSimdSupported } from '../web/index.js';
+import { createSampler, loadModel, relaxedSimdSupported } from '../web/index.js';
 import { convertModel } from '../web/convert.js';
 import { repoRoot, sharedDir } from './helpers.js';
 import { KQ_MODELS } from './kq_models.js';
@@ -69,6 +69,15 @@ if (!relaxedSimdSupported()) {
     const plain = await loadModel(join(STORIES, 'stories260K.gguf'), { threads: 1, relaxed: false });
     assert.equal(plain.info.relaxedSimd, false);
     plain.dispose();
+    // the sampler has no relaxed kernel, but takes the option like the models
+    const logits = Float32Array.from({ length: 4096 }, (_, i) => Math.sin(i * 12.9898) * 8);
+    const reports = [];
+    for (const relaxed of [true, false]) {
+      const sampler = await createSampler({ relaxed, seed: 5, topP: 0.9 });
+      reports.push(JSON.stringify(sampler.sample(logits)));
+      sampler.dispose();
+    }
+    assert.equal(reports[0], reports[1]);
   });
 
   test('every K-quant, IQ4 and fallback model: relaxed builds give the scalar bits', async () => {

@@ -54,6 +54,8 @@ export interface SamplerOptions extends SamplerParams {
   seed?: number | bigint;
   /** Force the SIMD128 (true) or scalar (false) build; default: SIMD when supported. */
   simd?: boolean;
+  /** Force the relaxed-SIMD twin of the SIMD build in (true) or out (false); default: used when supported. */
+  relaxed?: boolean;
   /** Where to load the wasm file from, relative to web/wasm.js. */
   wasmUrl?: string | URL;
 }
@@ -102,7 +104,7 @@ export function simdSupported(): boolean;
 /** Whether the engine runs relaxed SIMD's byte dot product, which the nucleus-relaxed builds use. */
 export function relaxedSimdSupported(): boolean;
 /** Bytes allocated in the wasm module's heap and the size of its linear memory. */
-export function memoryUsage(options?: { simd?: boolean; wasmUrl?: string | URL }): Promise<{ heapUsed: number; memoryBytes: number }>;
+export function memoryUsage(options?: { simd?: boolean; relaxed?: boolean; wasmUrl?: string | URL }): Promise<{ heapUsed: number; memoryBytes: number }>;
 /**
  * The runtime's compiled wasm (the SIMD build unless { simd: false }). A page passes it to
  * `new WorkerModel(url, { runtime })` so its worker neither fetches nor compiles the module again.

@@ -6,6 +6,6 @@ import { loadWasm } from './wasm.js';
 
 /** { heapUsed, memoryBytes } of the wasm module (the SIMD build unless { simd: false }). */
 export async function memoryUsage(options = {}) {
-  return (await loadWasm({ simd: options.simd, url: options.wasmUrl })).memoryUsage();
+  return (await loadWasm({ simd: options.simd, relaxed: options.relaxed, url: options.wasmUrl })).memoryUsage();
 }
 export { loadModel, loadTokenizer, Model, Tokenizer } from './model.js';

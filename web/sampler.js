@@ -16,7 +16,7 @@ export const DEFAULTS = Object.freeze({
 });
 
 const INTEGER_OPTIONS = new Set(['topK', 'minKeep', 'topN', 'penaltyLastN']);
-const OTHER_OPTIONS = new Set(['seed', 'logitBias', 'simd', 'wasmUrl']);
+const OTHER_OPTIONS = new Set(['seed', 'logitBias', 'simd', 'relaxed', 'wasmUrl']);
 const UINT64_MAX = (1n << 64n) - 1n;
 
 /** Seed as [lo, hi] uint32 halves; accepts a non-negative safe integer or a BigInt < 2^64. */
@@ -224,6 +224,6 @@ export class Sampler {
 /** Creates a sampler; loads the wasm module on first use. */
 export async function createSampler(options = {}) {
   checkOptions(options);
-  const wasm = await loadWasm({ simd: options.simd, url: options.wasmUrl });
+  const wasm = await loadWasm({ simd: options.simd, relaxed: options.relaxed, url: options.wasmUrl });
   return new Sampler(wasm, options);
 }
