@@ -69,9 +69,11 @@ RELAX = wasm-dis --all-features $(1) -o $(1).wat && \
         grep -q 'i16x8\.q15mulr_sat_s' $(1).wat && \
         sed -i 's/i16x8\.q15mulr_sat_s/i16x8.dot_i8x16_i7x16_s/g' $(1).wat && \
         wasm-as --all-features $(1).wat -o $(2) && rm -f $(1) $(1).wat
-web/dist/nucleus-relaxed.wasm: $(LIB_SRC) $(LIB_HDR) | web/dist deps-emcc
-	$(EMCC) $(EMFLAGS) -msimd128 -DNU_RELAXED $(LIB_SRC) -o $(@:.wasm=.pre.wasm)
-	$(call RELAX,$(@:.wasm=.pre.wasm),$@)
+# a relaxed build's module before the rename, in build/ (never shipped from web/dist/)
+PRE = build/$(notdir $(@:.wasm=.pre.wasm))
+web/dist/nucleus-relaxed.wasm: $(LIB_SRC) $(LIB_HDR) | web/dist build deps-emcc
+	$(EMCC) $(EMFLAGS) -msimd128 -DNU_RELAXED $(LIB_SRC) -o $(PRE)
+	$(call RELAX,$(PRE),$@)
 # The threaded build (src/pool.h): SIMD128 + atomics on a shared memory that web/wasm.js
 # creates and hands to every instance; wasm-ld's start function fills the data segments
 # once, and stackRestore lets each helper instance move to its own stack. Models only: the
@@ -81,9 +83,9 @@ MT_FLAGS := -msimd128 -matomics -mbulk-memory -sIMPORTED_MEMORY=1 -Wl,--shared-m
 MT_SRC   := $(filter-out src/convert.c src/convert_mix.c src/api_convert.c src/gguf_write.c,$(LIB_SRC))
 web/dist/nucleus-mt.wasm: $(LIB_SRC) $(LIB_HDR) | web/dist deps-emcc
 	$(EMCC) $(EMFLAGS) $(MT_FLAGS) $(MT_SRC) -o $@
-web/dist/nucleus-mt-relaxed.wasm: $(LIB_SRC) $(LIB_HDR) | web/dist deps-emcc
-	$(EMCC) $(EMFLAGS) $(MT_FLAGS) -DNU_RELAXED $(MT_SRC) -o $(@:.wasm=.pre.wasm)
-	$(call RELAX,$(@:.wasm=.pre.wasm),$@)
+web/dist/nucleus-mt-relaxed.wasm: $(LIB_SRC) $(LIB_HDR) | web/dist build deps-emcc
+	$(EMCC) $(EMFLAGS) $(MT_FLAGS) -DNU_RELAXED $(MT_SRC) -o $(PRE)
+	$(call RELAX,$(PRE),$@)
 
 # The Jinja library web/chat.js renders chat templates with, copied from npm (its license
 # in front) so pages and workers load it by relative URL, without a bundler or import map.
@@ -103,8 +105,8 @@ build/bench-simd.wasm: $(LIB_SRC) $(LIB_HDR) $(BENCH_SRC) $(BENCH_HDR) | deps-em
 	$(EMCC) $(EMFLAGS) -msimd128 $(LIB_SRC) $(BENCH_LIB_SRC) -o $@
 build/bench-relaxed.wasm: $(LIB_SRC) $(LIB_HDR) $(BENCH_SRC) $(BENCH_HDR) | deps-emcc
 	@mkdir -p build
-	$(EMCC) $(EMFLAGS) -msimd128 -DNU_RELAXED $(LIB_SRC) $(BENCH_LIB_SRC) -o $(@:.wasm=.pre.wasm)
-	$(call RELAX,$(@:.wasm=.pre.wasm),$@)
+	$(EMCC) $(EMFLAGS) -msimd128 -DNU_RELAXED $(LIB_SRC) $(BENCH_LIB_SRC) -o $(PRE)
+	$(call RELAX,$(PRE),$@)
 build/bench.wasm: $(LIB_SRC) $(LIB_HDR) $(BENCH_SRC) $(BENCH_HDR) | deps-emcc
 	@mkdir -p build
 	$(EMCC) $(EMFLAGS) $(LIB_SRC) $(BENCH_LIB_SRC) -o $@
@@ -201,7 +203,7 @@ models/kq%.gguf: $(SHARED_MODELS)/vocab/ggml-vocab-llama-spm.gguf $(CONVERTER)
 	    --vocab $< --seed 1 --output $@.tmp
 	mv $@.tmp $@
 
-build/tests build/san web/dist:
+build build/tests build/san web/dist:
 	mkdir -p $@
 
 # --- dependencies: install only what is missing, so a second run costs nothing -----------
