@@ -109,6 +109,11 @@ static inline v128 u16x8_shr(v128 a, int n) { return wasm_u16x8_shr(a, n); }
 static inline v128 i16x8_shr(v128 a, int n) { return wasm_i16x8_shr(a, n); }
 static inline v128 i16x8_add(v128 a, v128 b) { return wasm_i16x8_add(a, b); }
 static inline v128 i16x8_sub(v128 a, v128 b) { return wasm_i16x8_sub(a, b); }
+static inline v128 v128_xor(v128 a, v128 b) { return wasm_v128_xor(a, b); }
+/* |a| per signed byte (-128 stays -128) */
+static inline v128 i8x16_abs(v128 a) { return wasm_i8x16_abs(a); }
+/* all ones in the bytes where a < b, signed */
+static inline v128 i8x16_lt(v128 a, v128 b) { return wasm_i8x16_lt(a, b); }
 
 #ifdef NU_RELAXED
 /* Relaxed SIMD's i16x8.relaxed_dot_i8x16_i7x16_s: lane k is a[2k] * b[2k] + a[2k+1] * b[2k+1]
@@ -217,6 +222,9 @@ static inline v128 u16x8_shr(v128 a, int n) { return _mm_srl_epi16(a, _mm_cvtsi3
 static inline v128 i16x8_shr(v128 a, int n) { return _mm_sra_epi16(a, _mm_cvtsi32_si128(n)); }
 static inline v128 i16x8_add(v128 a, v128 b) { return _mm_add_epi16(a, b); }
 static inline v128 i16x8_sub(v128 a, v128 b) { return _mm_sub_epi16(a, b); }
+static inline v128 v128_xor(v128 a, v128 b) { return _mm_xor_si128(a, b); }
+static inline v128 i8x16_abs(v128 a) { return _mm_abs_epi8(a); }
+static inline v128 i8x16_lt(v128 a, v128 b) { return _mm_cmplt_epi8(a, b); }
 /* pmaddubsw takes the unsigned bytes first; for b in [0, 127] its sums never saturate */
 #define NU_RELAXED 1
 static inline v128 i16x8_dot_i8x16_i7x16(v128 a, v128 b) { return _mm_maddubs_epi16(b, a); }

@@ -214,19 +214,61 @@ static float term_iq4_xs(const uint8_t *row, int64_t b, const void *x) {
 
 #else
 
-/* the 32 levels of 16 packed bytes . widened activations (lookup by byte swizzle) */
-static inline v128 nl_dot(const uint8_t *qs, const Wide32 *x) {
+/* the 32 levels of 16 packed bytes (lookup by byte swizzle): elements 0-15 and 16-31 */
+static inline void nl_levels(const uint8_t *qs, v128 *lo, v128 *hi) {
     const v128 table = v128_load(nu_iq4_values);
     v128 q = v128_load(qs);
-    return wide_dot32(i8x16_swizzle(table, v128_and(q, i8x16_splat(15))), i8x16_swizzle(table, u8x16_shr4(q)), x);
+    *lo = i8x16_swizzle(table, v128_and(q, i8x16_splat(15)));
+    *hi = i8x16_swizzle(table, u8x16_shr4(q));
 }
+
+#ifdef NU_RELAXED
+/* Relaxed SIMD (simd.h): the levels are signed (-127 .. 113), so the activations are the
+ * [0, 127] operand: |x|, with x's sign moved onto the level as (level ^ s) - s (s all ones
+ * where x < 0; the levels' negations still fit a byte), both found once for the four rows.
+ * A half's pair sums reach 2 * 127 * 127, so the halves widen apart, each times `scale`. */
+typedef struct {
+    v128 mag[2], sign[2]; /* elements 0-15, 16-31 */
+} SignedX;
+typedef SignedX NlAct;
+
+static inline NlAct nl_act(const int8_t *qs) {
+    v128 lo = v128_load(qs), hi = v128_load(qs + 16), zero = i8x16_splat(0);
+    return (NlAct){{i8x16_abs(lo), i8x16_abs(hi)}, {i8x16_lt(lo, zero), i8x16_lt(hi, zero)}};
+}
+
+static inline v128 nl_dot_scaled(const uint8_t *qs, const NlAct *x, v128 scale) {
+    v128 lo, hi;
+    nl_levels(qs, &lo, &hi);
+    lo = i8x16_sub(v128_xor(lo, x->sign[0]), x->sign[0]);
+    hi = i8x16_sub(v128_xor(hi, x->sign[1]), x->sign[1]);
+    return i32x4_add(i32x4_dot_i16x8(i16x8_dot_i8x16_i7x16(lo, x->mag[0]), scale),
+                     i32x4_dot_i16x8(i16x8_dot_i8x16_i7x16(hi, x->mag[1]), scale));
+}
+
+static inline v128 nl_dot(const uint8_t *qs, const NlAct *x) { return nl_dot_scaled(qs, x, i16x8_splat(1)); }
+static inline v128 xs_dot(const uint8_t *qs, const NlAct *x, int ls) { return nl_dot_scaled(qs, x, i16x8_splat((int16_t)ls)); }
+#else
+typedef Wide32 NlAct;
+
+static inline NlAct nl_act(const int8_t *qs) { return widen32(qs); }
+
+/* the 32 levels . widened activations */
+static inline v128 nl_dot(const uint8_t *qs, const NlAct *x) {
+    v128 lo, hi;
+    nl_levels(qs, &lo, &hi);
+    return wide_dot32(lo, hi, x);
+}
+
+static inline v128 xs_dot(const uint8_t *qs, const NlAct *x, int ls) { return i32x4_mul(nl_dot(qs, x), i32x4_splat(ls)); }
+#endif
 
 static v128 term4_iq4_nl(const uint8_t *const r[4], int64_t b, const void *x) {
     const NuBlockIQ4_NL *w0 = (const NuBlockIQ4_NL *)r[0] + b, *w1 = (const NuBlockIQ4_NL *)r[1] + b;
     const NuBlockIQ4_NL *w2 = (const NuBlockIQ4_NL *)r[2] + b, *w3 = (const NuBlockIQ4_NL *)r[3] + b;
     const NuBlockQ8_0 *xb = (const NuBlockQ8_0 *)x + b;
-    Wide32 xw = widen32(xb->qs);
-    v128 isum = hsum4_i32x4(nl_dot(w0->qs, &xw), nl_dot(w1->qs, &xw), nl_dot(w2->qs, &xw), nl_dot(w3->qs, &xw));
+    NlAct xa = nl_act(xb->qs);
+    v128 isum = hsum4_i32x4(nl_dot(w0->qs, &xa), nl_dot(w1->qs, &xa), nl_dot(w2->qs, &xa), nl_dot(w3->qs, &xa));
     v128 scale = f32x4_mul(halves4(w0->d, w1->d, w2->d, w3->d), f32x4_splat(nu_f16_to_f32(xb->d)));
     return f32x4_mul(scale, f32x4_convert_i32x4(isum));
 }
@@ -239,9 +281,9 @@ static v128 term4_iq4_xs(const uint8_t *const r[4], int64_t b, const void *x) {
     const NuBlockQ8_K *xb = (const NuBlockQ8_K *)x + b;
     v128 s[4] = {i32x4_splat(0), i32x4_splat(0), i32x4_splat(0), i32x4_splat(0)};
     _Pragma("GCC unroll 8") for (int j = 0; j < 8; j++) {
-        Wide32 xw = widen32(xb->qs + 32 * j);
-        for (int k = 0; k < 4; k++)
-            s[k] = i32x4_add(s[k], i32x4_mul(nl_dot(w[k]->qs + 16 * j, &xw), i32x4_splat(xs_scale(w[k], j))));
+        NlAct xa = nl_act(xb->qs + 32 * j);
+        _Pragma("GCC unroll 1") for (int k = 0; k < 4; k++)
+            s[k] = i32x4_add(s[k], xs_dot(w[k]->qs + 16 * j, &xa, xs_scale(w[k], j)));
     }
     v128 isum = hsum4_i32x4(s[0], s[1], s[2], s[3]);
     v128 d = f32x4_mul(halves4(w[0]->d, w[1]->d, w[2]->d, w[3]->d), f32x4_splat(xb->d));
