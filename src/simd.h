@@ -119,7 +119,7 @@ static inline v128 i8x16_lt(v128 a, v128 b) { return wasm_i8x16_lt(a, b); }
 /* Relaxed SIMD's i16x8.relaxed_dot_i8x16_i7x16_s: lane k is a[2k] * b[2k] + a[2k+1] * b[2k+1]
  * with a signed and every b in [0, 127], where the engines all agree (pmaddubsw on x86 never
  * saturates there). clang 14 has no builtin for it: the build writes q15mulr_sat, which no
- * kernel uses, and tools/relax.sh renames that instruction in the module's text. */
+ * kernel uses, and the Makefile (RELAX) renames that instruction in the module's text. */
 static inline v128 i16x8_dot_i8x16_i7x16(v128 a, v128 b) { return wasm_i16x8_q15mulr_sat(a, b); }
 #endif
 

@@ -229,8 +229,7 @@ static inline void nl_levels(const uint8_t *qs, v128 *lo, v128 *hi) {
  * A half's pair sums reach 2 * 127 * 127, so the halves widen apart, each times `scale`. */
 typedef struct {
     v128 mag[2], sign[2]; /* elements 0-15, 16-31 */
-} SignedX;
-typedef SignedX NlAct;
+} NlAct;
 
 static inline NlAct nl_act(const int8_t *qs) {
     v128 lo = v128_load(qs), hi = v128_load(qs + 16), zero = i8x16_splat(0);

@@ -810,8 +810,9 @@ static inline v128 rdot32_scaled(v128 lo, v128 hi, const Bytes32 *x, v128 s) {
     Scales16 s16[4];                                                                             \
     for (int k = 0; k < 4; k++)                                                                  \
         s16[k] = scales16(bytes_of_k);
-/* the chunk forms the kernels below are written in */
+/* the chunk forms the kernels below are written in (CHUNK_ACT_I8: for i8 levels) */
 #define CHUNK_ACT bytes32
+#define CHUNK_ACT_I8 bytes32
 #define SCALED2 rdot32_scaled2
 #define SCALED_U2 rdot32_scaled2
 #define SCALED_U rdot32_scaled
@@ -851,8 +852,9 @@ static inline v128 dot32u_scaled(v128 lo, v128 hi, const Wide32 *x, int s) {
     return i32x4_mul(i32x4_add(dot16_u8(lo, x->x), dot16_u8(hi, x->x + 2)), i32x4_splat(s));
 }
 
-/* the chunk forms the kernels below are written in */
+/* the chunk forms the kernels below are written in (CHUNK_ACT_I8: for i8 levels) */
 #define CHUNK_ACT evenodd32
+#define CHUNK_ACT_I8 widen32
 #define SCALED2 dot32_scaled2
 #define SCALED_U2 dot32u_scaled2
 #define SCALED_U dot32u_scaled
@@ -907,11 +909,7 @@ static inline v128 term_values_sym(v128 dw, float dx, v128 isum) {
  * chunks are unrolled (c is then a constant in the shifts and selects); the rows stay a loop,
  * since V8 spilled registers in the fully unrolled body (wasm Q4_K 836 -> 142 us at 2048x768;
  * clang unrolled the smaller Q6_K body on its own: Q6_K 167 -> 424 us, hence the pragma). */
-#ifdef NU_RELAXED
-#define CHUNKS(CHUNK) CHUNKS_OF(CHUNK, bytes32)
-#else
-#define CHUNKS(CHUNK) CHUNKS_OF(CHUNK, widen32)
-#endif
+#define CHUNKS(CHUNK) CHUNKS_OF(CHUNK, CHUNK_ACT_I8)
 /* ... with the chunk's activations prepared by WIDEN (widen32, evenodd32 or bytes32) */
 #define CHUNKS_OF(CHUNK, WIDEN)                                                                  \
     v128 s[4] = {i32x4_splat(0), i32x4_splat(0), i32x4_splat(0), i32x4_splat(0)};              \
@@ -930,9 +928,9 @@ static inline v128 term_values_sym(v128 dw, float dx, v128 isum) {
 
 /* Q2_K chunk c = 4h + s: bits 2s of qs[32h .. 32h + 31], groups 2c and 2c + 1. */
 #define Q2_CHUNK(k)                                                                              \
-    SCALED2(v128_and(u16x8_shr(v128_load(w[k]->qs + 32 * (c / 4)), 2 * (c % 4)), three),  \
-                  v128_and(u16x8_shr(v128_load(w[k]->qs + 32 * (c / 4) + 16), 2 * (c % 4)), three), &xw, \
-                  Q2_SCALE(k, 2 * c), Q2_SCALE(k, 2 * c + 1))
+    SCALED2(v128_and(u16x8_shr(v128_load(w[k]->qs + 32 * (c / 4)), 2 * (c % 4)), three),        \
+            v128_and(u16x8_shr(v128_load(w[k]->qs + 32 * (c / 4) + 16), 2 * (c % 4)), three), &xw, \
+            Q2_SCALE(k, 2 * c), Q2_SCALE(k, 2 * c + 1))
 #ifdef NU_RELAXED
 #define Q2_SCALES SCALES16(v128_and(v128_load(w[k]->scales), i8x16_splat(15)))
 #define Q2_SCALE SCALE
@@ -999,8 +997,8 @@ static v128 term4_q3_K(const uint8_t *const r[4], int64_t b, const void *x) {
     (c % 2 ? u8x16_shr4(v128_load(w[k]->qs + 32 * (c / 2) + 16 * (half)))                        \
            : v128_and(v128_load(w[k]->qs + 32 * (c / 2) + 16 * (half)), low))
 #define Q5_CHUNK(k)                                                                              \
-    SCALED_U(v128_or(Q5_NIBBLES(k, 0), move_bit(v128_load(w[k]->qh), c, 4)),                 \
-                 v128_or(Q5_NIBBLES(k, 1), move_bit(v128_load(w[k]->qh + 16), c, 4)), &xw, Q5_SCALE(k, c))
+    SCALED_U(v128_or(Q5_NIBBLES(k, 0), move_bit(v128_load(w[k]->qh), c, 4)),                      \
+             v128_or(Q5_NIBBLES(k, 1), move_bit(v128_load(w[k]->qh + 16), c, 4)), &xw, Q5_SCALE(k, c))
 #ifdef NU_RELAXED
 #define Q5_SCALES SCALES16(v128_load(sm[k]))
 #define Q5_SCALE SCALE
@@ -1094,8 +1092,10 @@ static v128 term4_q4_K(const uint8_t *const r[4], int64_t b, const void *x) {
                                : u16x8_shr(Q6_QH(k, half), 2 * (c % 4) - 4),                      \
                      top))
 #ifdef NU_RELAXED
+#define Q6_SCALES SCALES16(v128_load(w[k]->scales))
 #define Q6_CHUNK(k) rdot32_scaled2(Q6_LEVELS(k, 0), Q6_LEVELS(k, 1), &xw, SCALE(k, 2 * c), SCALE(k, 2 * c + 1))
 #else
+#define Q6_SCALES
 /* (written out: through dot32u_scaled2, clang unrolled the row loop despite the pragma) */
 #define Q6_CHUNK(k)                                                                              \
     i32x4_add(i32x4_mul(dot16_u8(Q6_LEVELS(k, 0), xw.x), i32x4_splat(w[k]->scales[2 * c])),       \
@@ -1105,9 +1105,7 @@ static v128 term4_q4_K(const uint8_t *const r[4], int64_t b, const void *x) {
 static v128 term4_q6_K(const uint8_t *const r[4], int64_t b, const void *x) {
     const v128 low = i8x16_splat(15), top = i8x16_splat(0x30);
     BLOCKS(NuBlockQ6_K)
-#ifdef NU_RELAXED
-    SCALES16(v128_load(w[k]->scales))
-#endif
+    Q6_SCALES
     CHUNKS_OF(Q6_CHUNK, CHUNK_ACT)
     v128 bs0 = v128_load(xb->bsums), bs1 = v128_load(xb->bsums + 8);
     v128 bias = hsum4_i32x4(bsums_dot16(v128_load(w[0]->scales), bs0, bs1), bsums_dot16(v128_load(w[1]->scales), bs0, bs1),
