@@ -67,7 +67,7 @@ NuCode nu_runstate_new(const NuConfig *c, NuRunState **out, NuError *err) {
              mul_u64(rows, kv_dim * sizeof(float), &cache) && cache < ((uint64_t)1 << 62) &&
              mul_u64((uint64_t)c->n_heads, (uint64_t)c->seq_len * sizeof(float), &att);
     uint64_t total = 2 * cache + att +
-                     (batch * (2 * dim + wide + q_dim + 2 * hidden + (uint64_t)c->rope_dim) +
+                     (batch * (2 * dim + wide + q_dim + 2 * kv_dim + 2 * hidden + (uint64_t)c->rope_dim) +
                       (uint64_t)c->vocab_size + 4) * sizeof(float) +
                      act_total + sizeof(NuRunState);
     if (!ok)
@@ -88,6 +88,8 @@ NuCode nu_runstate_new(const NuConfig *c, NuRunState **out, NuError *err) {
     s->xb = alloc_floats(batch * wide, &s->bytes);
     s->xb2 = alloc_floats(batch * dim, &s->bytes);
     s->q = alloc_floats(batch * q_dim, &s->bytes);
+    s->k = alloc_floats(batch * kv_dim, &s->bytes);
+    s->v = alloc_floats(batch * kv_dim, &s->bytes);
     s->hb = alloc_floats(batch * hidden, &s->bytes);
     s->hb2 = alloc_floats(batch * hidden, &s->bytes);
     s->att = alloc_floats(att / sizeof(float), &s->bytes);
@@ -105,7 +107,7 @@ NuCode nu_runstate_new(const NuConfig *c, NuRunState **out, NuError *err) {
         s->bytes += batch * act_bytes[t];
         act_ok &= s->act[t] != NULL;
     }
-    if (!s->x || !s->xb || !s->xb2 || !s->q || !s->hb || !s->hb2 || !s->att || !s->logits || !s->key_cache ||
+    if (!s->x || !s->xb || !s->xb2 || !s->q || !s->k || !s->v || !s->hb || !s->hb2 || !s->att || !s->logits || !s->key_cache ||
         !s->value_cache || !s->rope_cos || !s->rope_sin || !act_ok) {
         size_t bytes = s->bytes;
         nu_runstate_free(s);
@@ -122,6 +124,8 @@ void nu_runstate_free(NuRunState *s) {
     free(s->xb);
     free(s->xb2);
     free(s->q);
+    free(s->k);
+    free(s->v);
     free(s->hb);
     free(s->hb2);
     free(s->att);
@@ -335,6 +339,11 @@ static void rope(const NuConfig *c, const NuRunState *s, int i, int table, float
     }
 }
 
+/* Where layer l's kv head h keeps position pos in a cache (model.h: head-major). */
+static float *cache_row(const NuConfig *c, float *cache, int l, int h, int pos) {
+    return cache + (((size_t)l * c->n_kv_heads + h) * c->seq_len + pos) * c->head_dim;
+}
+
 /* Heads h0..h1-1 of the multi-head attention of the query q (position pos) over layer l's
  * cache from position `first` (0, or the start of the sliding window) to pos, writing the
  * heads' outputs to out. Query head h reads kv head h / (n_heads / n_kv_heads) (grouped-query
@@ -343,18 +352,16 @@ static void rope(const NuConfig *c, const NuRunState *s, int i, int table, float
  * here: the attention is causal. */
 static void attention(const NuConfig *c, NuRunState *s, int l, int first, int pos, const float *q, float *out,
                       int h0, int h1) {
-    const int head_dim = c->head_dim, kv_dim = head_dim * c->n_kv_heads;
-    const int group = c->n_heads / c->n_kv_heads, n = pos + 1 - first;
-    const float *keys = s->key_cache + ((size_t)l * c->seq_len + first) * kv_dim;
-    const float *values = s->value_cache + ((size_t)l * c->seq_len + first) * kv_dim;
+    const int head_dim = c->head_dim, group = c->n_heads / c->n_kv_heads, n = pos + 1 - first;
     for (int h = h0; h < h1; h++) {
         const float *qh = q + h * head_dim;
-        const int kv_off = (h / group) * head_dim;
+        const float *keys = cache_row(c, s->key_cache, l, h / group, first);
+        const float *values = cache_row(c, s->value_cache, l, h / group, first);
         float *att = s->att + (size_t)h * c->seq_len;
         for (int t = 0; t < n; t++)
-            att[t] = nu_dot(qh, keys + (size_t)t * kv_dim + kv_off, head_dim) / c->att_divisor;
+            att[t] = nu_dot(qh, keys + (size_t)t * head_dim, head_dim) / c->att_divisor;
         nu_softmax(att, n);
-        nu_weighted_sum(out + h * head_dim, att, values + kv_off, kv_dim, n, head_dim);
+        nu_weighted_sum(out + h * head_dim, att, values, head_dim, n, head_dim);
     }
 }
 
@@ -473,10 +480,8 @@ static void forward_chunk(const NuConfig *c, const NuWeights *w, NuRunState *s, 
         const NuLayer *L = &w->layers[l];
         const int local = slides(c, l);
 
-        /* attention: q, k, v from the normalized input; k and v go straight into the cache,
-         * whose rows for the chunk's positions are consecutive */
-        float *k = s->key_cache + ((size_t)l * c->seq_len + pos0) * kv_dim;
-        float *v = s->value_cache + ((size_t)l * c->seq_len + pos0) * kv_dim;
+        /* attention: q, k, v from the normalized input; k and v then go to the caches */
+        float *k = s->k, *v = s->v;
         for (int i = 0; i < n; i++)
             nu_rmsnorm(s->xb + (size_t)i * wide, s->x + (size_t)i * dim, L->attn_norm.data, dim, c->norm_eps);
         set_input(s, s->xb, dim, wide, n);
@@ -495,6 +500,10 @@ static void forward_chunk(const NuConfig *c, const NuWeights *w, NuRunState *s, 
             }
             rope(c, s, i, local, qi, c->n_heads);
             rope(c, s, i, local, ki, c->n_kv_heads);
+            for (int h = 0; h < c->n_kv_heads; h++) {
+                memcpy(cache_row(c, s->key_cache, l, h, pos0 + i), ki + h * head_dim, head_dim * sizeof(float));
+                memcpy(cache_row(c, s->value_cache, l, h, pos0 + i), vi + h * head_dim, head_dim * sizeof(float));
+            }
         }
         AttentionJob att = {c, s, l, local, pos0, n};
         nu_pool_run(s->pool, c->n_heads, 1, attention_range, &att);

@@ -45,7 +45,12 @@ typedef struct NuRunState {
     float *q;          /* query [q_dim = n_heads * head_dim] */
     float *att;        /* attention scores [n_heads * seq_len], one position at a time */
     float *logits;     /* output [vocab_size], of the last position fed */
-    float *key_cache;  /* [n_layers][seq_len][kv_dim] */
+    float *k, *v;      /* the chunk's new keys and values [kv_dim], before they go to the caches */
+    /* [n_layers][n_kv_heads][seq_len][head_dim]: a head's positions are consecutive, so its
+     * attention streams one run of memory rather than a head_dim slice of every kv_dim row
+     * (at 290 positions of stories110M, that strided walk was most of a decode step's
+     * attention time and did not get faster on two threads) */
+    float *key_cache;
     float *value_cache;
     float *rope_cos, *rope_sin; /* each position's rotation [rope_dim]: global layers' [rope_dim / 2],
                                  * then the sliding-window layers' [rope_dim / 2] */
