@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sampler.h" /* nu_expf: the same bits in every build */
+#include "expf.h" /* the same bits in every build */
+#include "sampler.h" /* nu_expf */
 
 #include "quant/util.h"
 
@@ -48,11 +49,52 @@ float nu_dot(const float *a, const float *b, int64_t n) {
     return reduce16(acc);
 }
 
+void nu_scores(float *out, const float *q, const float *keys, int64_t n_keys, int64_t n, float divisor) {
+    int64_t t = 0;
+#ifdef NU_SIMD
+    /* two keys at a time share the query's loads; each key's lanes add as nu_dot's do */
+    if (n % 16 == 0 && n > 0) {
+        for (; t + 2 <= n_keys; t += 2) {
+            const float *a = keys + t * n, *b = a + n;
+            v128 a0 = f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+            for (int64_t i = 0; i < n; i += 16) {
+                v128 q0 = v128_load(q + i), q1 = v128_load(q + i + 4), q2 = v128_load(q + i + 8), q3 = v128_load(q + i + 12);
+                a0 = f32x4_add(a0, f32x4_mul(q0, v128_load(a + i)));
+                b0 = f32x4_add(b0, f32x4_mul(q0, v128_load(b + i)));
+                a1 = f32x4_add(a1, f32x4_mul(q1, v128_load(a + i + 4)));
+                b1 = f32x4_add(b1, f32x4_mul(q1, v128_load(b + i + 4)));
+                a2 = f32x4_add(a2, f32x4_mul(q2, v128_load(a + i + 8)));
+                b2 = f32x4_add(b2, f32x4_mul(q2, v128_load(b + i + 8)));
+                a3 = f32x4_add(a3, f32x4_mul(q3, v128_load(a + i + 12)));
+                b3 = f32x4_add(b3, f32x4_mul(q3, v128_load(b + i + 12)));
+            }
+            out[t] = reduce16_simd(a0, a1, a2, a3) / divisor;
+            out[t + 1] = reduce16_simd(b0, b1, b2, b3) / divisor;
+        }
+    }
+#endif
+    for (; t < n_keys; t++)
+        out[t] = nu_dot(q, keys + t * n, n) / divisor;
+}
+
 void nu_weighted_sum(float *out, const float *weights, const float *rows, int64_t stride, int64_t n_rows,
                      int64_t n) {
     int64_t i = 0;
 #ifdef NU_SIMD
-    /* 16 outputs stay in registers across all the rows */
+    /* 32 outputs stay in registers across all the rows, then 16 */
+    for (; i + 32 <= n; i += 32) {
+        v128 s[8];
+        for (int k = 0; k < 8; k++)
+            s[k] = f32x4_splat(0.0f);
+        for (int64_t t = 0; t < n_rows; t++) {
+            const float *v = rows + t * stride + i;
+            v128 w = f32x4_splat(weights[t]);
+            _Pragma("GCC unroll 8") for (int k = 0; k < 8; k++)
+                s[k] = f32x4_add(s[k], f32x4_mul(w, v128_load(v + 4 * k)));
+        }
+        for (int k = 0; k < 8; k++)
+            v128_store(out + i + 4 * k, s[k]);
+    }
     for (; i + 16 <= n; i += 16) {
         v128 s0 = f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
         for (int64_t t = 0; t < n_rows; t++) {
@@ -229,16 +271,54 @@ void nu_rmsnorm(float *out, const float *x, const float *weight, int64_t n, floa
         out[i] = weight[i] * (scale * x[i]);
 }
 
+/* x - max is at most 0 (NaN when x or max is), so e^(x - max) is exp_clamped of it raised to
+ * EXP_MIN (NaN too): nu_expf's bits, four at a time in the SIMD builds. The sum stays in order. */
 void nu_softmax(float *x, int64_t n) {
     float max = x[0];
     for (int64_t i = 1; i < n; i++)
         if (x[i] > max)
             max = x[i];
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n; i++) {
-        x[i] = nu_expf(x[i] - max);
-        sum += x[i];
+    int64_t i = 0;
+#ifdef NU_SIMD
+    const v128 vmax = f32x4_splat(max), vmin = f32x4_splat(EXP_MIN);
+    for (; i + 4 <= n; i += 4) /* pmax(vmin, v) is v < vmin or NaN ? vmin : v */
+        v128_store(x + i, exp_clamped4(f32x4_pmax(vmin, f32x4_sub(v128_load(x + i), vmax))));
+#endif
+    for (; i < n; i++) {
+        float v = x[i] - max;
+        x[i] = exp_clamped(v > EXP_MIN ? v : EXP_MIN);
     }
-    for (int64_t i = 0; i < n; i++)
+    float sum = 0.0f;
+    for (i = 0; i < n; i++)
+        sum += x[i];
+    i = 0;
+#ifdef NU_SIMD
+    const v128 vsum = f32x4_splat(sum);
+    for (; i + 4 <= n; i += 4)
+        v128_store(x + i, f32x4_div(v128_load(x + i), vsum));
+#endif
+    for (; i < n; i++)
         x[i] /= sum;
+}
+
+void nu_silu_mul(float *g, const float *up, int64_t n) {
+    int64_t i = 0;
+#ifdef NU_SIMD
+    /* nu_expf(-x) is exp_clamped(-|x|) (raised to EXP_MIN; NaN to it too) when x >= 0, its
+     * reciprocal when x < 0, and infinity below -88 */
+    const v128 vmin = f32x4_splat(EXP_MIN), zero = f32x4_splat(0.0f), one = f32x4_splat(1.0f);
+    const v128 low = f32x4_splat(-88.0f), inf = f32x4_splat(INFINITY), sign = i32x4_splat((int32_t)0x80000000);
+    for (; i + 4 <= n; i += 4) {
+        v128 x = v128_load(g + i);
+        v128 a = exp_clamped4(f32x4_pmax(vmin, v128_or(x, sign))); /* x | sign: -|x| */
+        v128 e = v128_bitselect(f32x4_div(one, a), a, f32x4_lt(x, zero));
+        e = v128_bitselect(inf, e, f32x4_lt(x, low));
+        v128 act = f32x4_mul(x, f32x4_div(one, f32x4_add(one, e)));
+        v128_store(g + i, f32x4_mul(act, v128_load(up + i)));
+    }
+#endif
+    for (; i < n; i++) {
+        float x = g[i];
+        g[i] = x * (1.0f / (1.0f + nu_expf(-x))) * up[i];
+    }
 }

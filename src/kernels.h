@@ -58,6 +58,10 @@ int nu_interleave_rows(NuTensor *t);
 /* sum a[i] * b[i], added in the same lane order as the F32 matvec. */
 float nu_dot(const float *a, const float *b, int64_t n);
 
+/* out[t] = nu_dot(q, keys + t * n, n) / divisor for t < n_keys, with the same bits (attention's
+ * scores over a head's consecutive cached keys). */
+void nu_scores(float *out, const float *q, const float *keys, int64_t n_keys, int64_t n, float divisor);
+
 /* out[i] = sum over t < n_rows of weights[t] * rows[t * stride + i], added in order of t from
  * 0.0f: bit for bit what zeroing out and nu_axpy-ing each row in turn gives (attention's
  * weighted values). out must not overlap rows. */
@@ -72,5 +76,8 @@ void nu_rmsnorm(float *out, const float *x, const float *weight, int64_t n, floa
 
 /* In-place softmax over x[0..n), max-subtracted. */
 void nu_softmax(float *x, int64_t n);
+
+/* g[i] = silu(g[i]) * up[i], silu(x) = x * (1 / (1 + nu_expf(-x))), with nu_expf's bits. */
+void nu_silu_mul(float *g, const float *up, int64_t n);
 
 #endif

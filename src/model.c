@@ -358,8 +358,7 @@ static void attention(const NuConfig *c, NuRunState *s, int l, int first, int po
         const float *keys = cache_row(c, s->key_cache, l, h / group, first);
         const float *values = cache_row(c, s->value_cache, l, h / group, first);
         float *att = s->att + (size_t)h * c->seq_len;
-        for (int t = 0; t < n; t++)
-            att[t] = nu_dot(qh, keys + (size_t)t * head_dim, head_dim) / c->att_divisor;
+        nu_scores(att, qh, keys, n, head_dim, c->att_divisor);
         nu_softmax(att, n);
         nu_weighted_sum(out + h * head_dim, att, values, head_dim, n, head_dim);
     }
@@ -425,11 +424,12 @@ static float gelu(float x) {
 
 /* The feed-forward gate's activation times up, in place in g: SiLU, or GELU. */
 static void gate(const NuConfig *c, float *g, const float *up, int n) {
-    for (int i = 0; i < n; i++) {
-        float x = g[i];
-        float act = c->gelu ? gelu(x) : x * (1.0f / (1.0f + nu_expf(-x)));
-        g[i] = act * up[i];
+    if (!c->gelu) {
+        nu_silu_mul(g, up, n);
+        return;
     }
+    for (int i = 0; i < n; i++)
+        g[i] = gelu(g[i]) * up[i];
 }
 
 /* Rows begin..end-1 of the feed-forward's gate and up products, then the activation of those

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "expf.h"
 #include "simd.h"
 
 #define BLOCK 32          /* tokens per block of the maximum pass (see gather_above) */
@@ -62,36 +63,6 @@ static double next_coin(uint64_t *state) {
 }
 
 /* ---- exp and log with the same bits everywhere --------------------------------------- */
-
-#define EXP_MIN (-104.0f) /* expf below this is 0 even as a subnormal */
-#define ROUND_MAGIC 12582912.0f /* 1.5 * 2^23: adding it rounds to an integer, ties to even */
-#define LOG2E 1.44269504f
-#define LN2_HI 0.693145752f /* few mantissa bits, so k * LN2_HI is exact */
-#define LN2_LO 1.42860677e-06f
-/* e^r on [-ln2/2, ln2/2]: degree 6, interpolated at the Chebyshev nodes (relative error
- * 2e-8, a third of a float ulp); coefficients 0..2 are exactly 1, 1, 1/2. */
-#define EXP_C3 0x1.555404p-3f
-#define EXP_C4 0x1.5554acp-5f
-#define EXP_C5 0x1.126fa6p-7f
-#define EXP_C6 0x1.6d7532p-10f
-
-/* e^x for x in [EXP_MIN, 0], the only range the softmax needs (x = (l - max) / T, clamped
- * below). e^x = 2^k * e^r with r = x - k ln2 in [-ln2/2, ln2/2] and the degree-6
- * polynomial above. 2^k is applied as 2^(k+64) * 2^-64 so results that are subnormal round
- * once, correctly; e^EXP_MIN rounds to 0. */
-static float exp_clamped(float x) {
-    float k = (x * LOG2E + ROUND_MAGIC) - ROUND_MAGIC;
-    float r = (x - k * LN2_HI) - k * LN2_LO;
-    float p = EXP_C6;
-    p = p * r + EXP_C5;
-    p = p * r + EXP_C4;
-    p = p * r + EXP_C3;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    union { uint32_t u; float f; } scale = { (uint32_t)((int32_t)k + 64 + 127) << 23 };
-    return (p * scale.f) * 0x1p-64f;
-}
 
 float nu_expf(float x) {
     if (x > 88.0f) return INFINITY;
@@ -443,15 +414,7 @@ static inline __attribute__((always_inline)) SoftmaxSums exp_pass(const float *l
     const int64_t whole = n & ~(int64_t)3;
     int64_t i = 0;
 #ifdef NU_SIMD
-    const v128 vmax = f32x4_splat(max), vt = f32x4_splat(t);
-    const v128 vmin = f32x4_splat(EXP_MIN), magic = f32x4_splat(ROUND_MAGIC);
-    const v128 log2e = f32x4_splat(LOG2E), ln2hi = f32x4_splat(LN2_HI);
-    const v128 ln2lo = f32x4_splat(LN2_LO), bias = i32x4_splat(64 + 127);
-    const v128 one = f32x4_splat(1.0f);
-    const v128 c6 = f32x4_splat(EXP_C6), c5 = f32x4_splat(EXP_C5);
-    const v128 c4 = f32x4_splat(EXP_C4), c3 = f32x4_splat(EXP_C3);
-    const v128 c2 = f32x4_splat(0.5f);
-    const v128 tiny = f32x4_splat(0x1p-64f);
+    const v128 vmax = f32x4_splat(max), vt = f32x4_splat(t), vmin = f32x4_splat(EXP_MIN);
     v128 s01 = i32x4_splat(0), s23 = i32x4_splat(0);
     v128 x01 = i32x4_splat(0), x23 = i32x4_splat(0);
     while (i < whole) {
@@ -470,19 +433,7 @@ static inline __attribute__((always_inline)) SoftmaxSums exp_pass(const float *l
             if (divide) x = f32x4_div(x, vt);
             x = f32x4_pmax(vmin, x); /* x < vmin ? vmin : x, also for -Inf */
             v128_store(xs + (i - start), x);
-            v128 kmagic = f32x4_add(f32x4_mul(x, log2e), magic);
-            v128 k = f32x4_sub(kmagic, magic);
-            v128 r = f32x4_sub(f32x4_sub(x, f32x4_mul(k, ln2hi)), f32x4_mul(k, ln2lo));
-            v128 p = c6;
-            p = f32x4_add(f32x4_mul(p, r), c5);
-            p = f32x4_add(f32x4_mul(p, r), c4);
-            p = f32x4_add(f32x4_mul(p, r), c3);
-            p = f32x4_add(f32x4_mul(p, r), c2);
-            p = f32x4_add(f32x4_mul(p, r), one);
-            p = f32x4_add(f32x4_mul(p, r), one);
-            /* k + magic holds k in its low mantissa bits: an integer k without a conversion */
-            v128 scale = i32x4_shl(i32x4_add(i32x4_sub(kmagic, magic), bias), 23);
-            v128_store(e + i, f32x4_mul(f32x4_mul(p, scale), tiny));
+            v128_store(e + i, exp_clamped4(x));
         }
         for (int64_t j = start; j < end; j += 4) {
             v128 ev = v128_load(e + j), x = v128_load(xs + (j - start));

@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "kernels.h"
+#include "sampler.h" /* nu_expf */
 #include "quant.h"
 
 static uint64_t rng_state = 42;
@@ -492,7 +493,7 @@ static void test_attention_helpers(void) {
         rows[i] = rand_unit();
     for (int t = 0; t < ROWS; t++)
         w[t] = rand_unit();
-    static const int widths[] = {48, 64, 8, 20, 37, 3};
+    static const int widths[] = {48, 64, 32, 40, 8, 20, 37, 3};
     for (size_t k = 0; k < sizeof widths / sizeof widths[0]; k++) {
         int n = widths[k];
         for (int n_rows = 0; n_rows <= ROWS; n_rows += 3) {
@@ -507,6 +508,16 @@ static void test_attention_helpers(void) {
                     expect[i] += w[t] * rows[5 + t * STRIDE + i];
             nu_weighted_sum(out, w, rows + 5, STRIDE, n_rows, n);
             bad += memcmp(expect, out, (size_t)n * sizeof *out) != 0;
+            /* nu_scores over keys n apart: nu_dot / divisor, two keys at a time or one */
+            float scores[ROWS];
+            for (int d = 0; d < 2; d++) {
+                float divisor = d ? 7.3f : 8.0f;
+                nu_scores(scores, x, rows + 5, n_rows, n, divisor);
+                for (int t = 0; t < n_rows; t++) {
+                    float e = nu_dot(x, rows + 5 + t * n, n) / divisor;
+                    bad += memcmp(&e, &scores[t], sizeof e) != 0;
+                }
+            }
             if (bad)
                 fprintf(stderr, "attention helpers: width %d, %d rows: %d mismatches\n", n, n_rows, bad);
             CHECK(bad == 0);
@@ -514,7 +525,51 @@ static void test_attention_helpers(void) {
     }
 }
 
+/* nu_softmax and nu_silu_mul against their scalar definitions through nu_expf, bit for bit
+ * (NaN only as NaN: engines may pick its bits), over random values and the edges of nu_expf's
+ * branches. */
+static void test_activations(void) {
+    enum { N = 299 };
+    static const float edges[] = {0.0f, -0.0f, 1e-30f, -1e-30f, 1.0f, -1.0f, 10.0f, -10.0f, -87.9f, -88.0f,
+                                  -88.1f, -100.0f, -104.0f, -110.0f, 88.0f, 100.0f, 1e30f, -1e30f,
+                                  INFINITY, -INFINITY, NAN};
+    const int n_edges = (int)(sizeof edges / sizeof edges[0]);
+    float g[N], up[N], expect[N], s[N];
+    for (int i = 0; i < N; i++) {
+        g[i] = i < n_edges ? edges[i] : 20.0f * rand_unit();
+        up[i] = rand_unit();
+        expect[i] = g[i] * (1.0f / (1.0f + nu_expf(-g[i]))) * up[i];
+    }
+    nu_silu_mul(g, up, N);
+    int bad = 0;
+    for (int i = 0; i < N; i++)
+        bad += isnan(expect[i]) ? !isnan(g[i]) : memcmp(&expect[i], &g[i], sizeof *g) != 0;
+    if (bad)
+        fprintf(stderr, "nu_silu_mul: %d mismatches\n", bad);
+    CHECK(bad == 0);
+
+    static const int lengths[] = {1, 3, 4, 37, N};
+    for (size_t k = 0; k < sizeof lengths / sizeof lengths[0]; k++) {
+        int n = lengths[k];
+        for (int i = 0; i < n; i++)
+            s[i] = expect[i] = (i == 7 ? -INFINITY : 15.0f * rand_unit());
+        float max = expect[0], sum = 0.0f;
+        for (int i = 1; i < n; i++)
+            max = expect[i] > max ? expect[i] : max;
+        for (int i = 0; i < n; i++)
+            sum += (expect[i] = nu_expf(expect[i] - max));
+        for (int i = 0; i < n; i++)
+            expect[i] /= sum;
+        nu_softmax(s, n);
+        bad = memcmp(expect, s, (size_t)n * sizeof *s) != 0;
+        if (bad)
+            fprintf(stderr, "nu_softmax: %d values differ\n", n);
+        CHECK(bad == 0);
+    }
+}
+
 int main(void) {
+    test_activations();
     test_matvec();
     test_matmul();
     test_interleaved();
