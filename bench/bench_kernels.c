@@ -5,6 +5,7 @@
 #include "bench_kernels.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "../src/api.h"
 #include "../src/kernels.h"
@@ -91,6 +92,92 @@ NU_EXPORT double bench_matvec_loop(BenchMatvec *b, int iters) {
     for (int i = 0; i < iters; i++) {
         nu_matvec(&b->w, b->xq, b->out);
         sum += b->out[i % b->w.rows];
+    }
+    return sum;
+}
+
+/* --- decode's regime: weights streamed from memory ------------------------------------------ */
+
+/* One layer of the stories110M shape (q, k, v, o 768 x 768; gate, up 2048 x 768; down
+ * 768 x 2048, rows x cols) copied until the copies outgrow the last-level cache, with rows
+ * interleaved as the loader does: a pass multiplies every copy once, so every weight comes
+ * from memory, as in decode, where each token reads the whole model. */
+#define LAYER_MATRICES 7
+static const int layer_shape[LAYER_MATRICES][2] = {
+    {768, 768}, {768, 768}, {768, 768}, {768, 768}, {2048, 768}, {2048, 768}, {768, 2048}};
+
+struct BenchStack {
+    NuTensor w[LAYER_MATRICES]; /* copy 0; copy c is layer_bytes * c further */
+    uint8_t *data;
+    size_t layer_bytes;
+    int copies;
+    const void *x768, *x2048; /* the inputs in the type's activation form */
+    void *buf768, *buf2048;
+    float *x, *out;
+};
+
+NU_EXPORT void bench_stack_free(BenchStack *b) {
+    if (!b) return;
+    free(b->data);
+    free(b->buf768);
+    free(b->buf2048);
+    free(b->x);
+    free(b->out);
+    free(b);
+}
+
+NU_EXPORT BenchStack *bench_stack_new(int type, int min_mib, uint32_t seed) {
+    if (!bench_type_benchable(type) || 768 % nu_type_block_size((NuType)type)) return NULL;
+    BenchStack *b = calloc(1, sizeof *b);
+    if (!b) return NULL;
+    size_t offsets[LAYER_MATRICES];
+    for (int m = 0; m < LAYER_MATRICES; m++) {
+        offsets[m] = b->layer_bytes;
+        b->layer_bytes += nu_row_bytes((NuType)type, layer_shape[m][1]) * (size_t)layer_shape[m][0];
+    }
+    b->copies = (int)(((size_t)min_mib << 20) / b->layer_bytes) + 1;
+    b->data = malloc(b->layer_bytes * (size_t)b->copies);
+    b->x = malloc(2048 * sizeof *b->x);
+    b->buf768 = malloc(768 * sizeof(float)); /* every activation form is smaller */
+    b->buf2048 = malloc(2048 * sizeof(float));
+    b->out = malloc(2048 * sizeof *b->out);
+    float *tmp = malloc(2048 * sizeof *tmp);
+    if (!b->data || !b->x || !b->buf768 || !b->buf2048 || !b->out || !tmp) {
+        free(tmp);
+        bench_stack_free(b);
+        return NULL;
+    }
+    uint64_t state = 0x9E3779B97F4A7C15ull * (seed + 1);
+    for (int c = 0; c < 2048; c++) b->x[c] = next_uniform(&state);
+    b->x768 = nu_convert_input((NuType)type, b->x, 768, b->buf768);
+    b->x2048 = nu_convert_input((NuType)type, b->x, 2048, b->buf2048);
+    for (int m = 0; m < LAYER_MATRICES; m++) {
+        int rows = layer_shape[m][0], cols = layer_shape[m][1];
+        size_t row_bytes = nu_row_bytes((NuType)type, cols);
+        for (int r = 0; r < rows; r++) fill_row((NuType)type, b->data + offsets[m] + (size_t)r * row_bytes, tmp, cols, &state);
+        b->w[m] = (NuTensor){ .type = (NuType)type, .rows = rows, .cols = cols, .data = b->data + offsets[m] };
+        nu_interleave_rows(&b->w[m]);
+    }
+    free(tmp);
+    for (int c = 1; c < b->copies; c++) memcpy(b->data + b->layer_bytes * (size_t)c, b->data, b->layer_bytes);
+    return b;
+}
+
+NU_EXPORT double bench_stack_weight_bytes(const BenchStack *b) {
+    return (double)b->layer_bytes * (double)b->copies;
+}
+
+NU_EXPORT double bench_stack_loop(BenchStack *b, int iters) {
+    double sum = 0;
+    for (int i = 0; i < iters; i++) {
+        for (int c = 0; c < b->copies; c++) {
+            for (int m = 0; m < LAYER_MATRICES; m++) {
+                NuTensor w = b->w[m];
+                w.data = (const uint8_t *)w.data + b->layer_bytes * (size_t)c;
+                nu_matvec(&w, w.cols == 2048 ? b->x2048 : b->x768, b->out);
+            }
+            sum += b->out[c % 768];
+        }
     }
     return sum;
 }

@@ -20,4 +20,14 @@ double bench_matvec_weight_bytes(const BenchMatvec *b);
 /* iters calls of nu_matvec; returns a sum of outputs so no call is optimised away. */
 double bench_matvec_loop(BenchMatvec *b, int iters);
 
+/* Decode's regime: copies of a stories110M-shaped layer (seven matrices, rows interleaved as
+ * the loader does) until they hold more than min_mib MiB, so a pass over all of them reads its
+ * weights from memory, not cache. NULL when 768 is not whole blocks of type, or no memory. */
+typedef struct BenchStack BenchStack;
+BenchStack *bench_stack_new(int type, int min_mib, uint32_t seed);
+void bench_stack_free(BenchStack *b);
+double bench_stack_weight_bytes(const BenchStack *b);
+/* iters passes over every copy's seven products; returns a sum of outputs. */
+double bench_stack_loop(BenchStack *b, int iters);
+
 #endif
