@@ -92,7 +92,7 @@ function nativeRuns(model, prompt) {
  * CEILING_ROUNDS such rounds (figures printed: medians per core). A VM's cores need not be
  * equal, and two threads get no more than both cores give together.
  */
-export async function coreCeiling(model, prompt) {
+async function coreCeiling(model, prompt) {
   if (availableParallelism() < 2) return null;
   const run = (cpu) => execFileAsync('taskset', ['-c', String(cpu), root + 'build/bench_native', 'decode', `models/${model}.gguf`,
     String(TOKENS), String(RUNS), prompt, '1'], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 20 })

@@ -271,8 +271,9 @@ void nu_rmsnorm(float *out, const float *x, const float *weight, int64_t n, floa
         out[i] = weight[i] * (scale * x[i]);
 }
 
-/* x - max is at most 0 (NaN when x or max is), so e^(x - max) is exp_clamped of it raised to
- * EXP_MIN (NaN too): nu_expf's bits, four at a time in the SIMD builds. The sum stays in order. */
+/* x - max is at most 0 (or NaN), where nu_expf is exp_clamped of it raised to EXP_MIN (NaN
+ * raised too): the SIMD builds take four at a time that way, with nu_expf's bits. The sum stays
+ * in order. */
 void nu_softmax(float *x, int64_t n) {
     float max = x[0];
     for (int64_t i = 1; i < n; i++)
@@ -284,10 +285,8 @@ void nu_softmax(float *x, int64_t n) {
     for (; i + 4 <= n; i += 4) /* pmax(vmin, v) is v < vmin or NaN ? vmin : v */
         v128_store(x + i, exp_clamped4(f32x4_pmax(vmin, f32x4_sub(v128_load(x + i), vmax))));
 #endif
-    for (; i < n; i++) {
-        float v = x[i] - max;
-        x[i] = exp_clamped(v > EXP_MIN ? v : EXP_MIN);
-    }
+    for (; i < n; i++)
+        x[i] = nu_expf(x[i] - max);
     float sum = 0.0f;
     for (i = 0; i < n; i++)
         sum += x[i];
