@@ -55,6 +55,8 @@ static inline v128 i8x16_swizzle(v128 a, v128 index) { return wasm_i8x16_swizzle
 
 static inline v128 i32x4_splat(int32_t x) { return wasm_i32x4_splat(x); }
 static inline v128 u32x4_make(uint32_t a, uint32_t b, uint32_t c, uint32_t d) { return wasm_u32x4_make(a, b, c, d); }
+/* the u64 at lo in the low half, at hi in the high half */
+static inline v128 u64x2_load2(const void *lo, const void *hi) { return wasm_v128_load64_lane(hi, wasm_v128_load64_zero(lo), 1); }
 static inline v128 i32x4_add(v128 a, v128 b) { return wasm_i32x4_add(a, b); }
 static inline v128 i32x4_eq(v128 a, v128 b) { return wasm_i32x4_eq(a, b); }
 static inline v128 i32x4_shl(v128 a, int n) { return wasm_i32x4_shl(a, n); }
@@ -176,6 +178,9 @@ static inline v128 i8x16_swizzle(v128 a, v128 index) {
 static inline v128 i32x4_splat(int32_t x) { return _mm_set1_epi32(x); }
 static inline v128 u32x4_make(uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
     return _mm_setr_epi32((int32_t)a, (int32_t)b, (int32_t)c, (int32_t)d);
+}
+static inline v128 u64x2_load2(const void *lo, const void *hi) {
+    return _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)lo), _mm_loadl_epi64((const __m128i *)hi));
 }
 static inline v128 i32x4_add(v128 a, v128 b) { return _mm_add_epi32(a, b); }
 static inline v128 i32x4_eq(v128 a, v128 b) { return _mm_cmpeq_epi32(a, b); }
