@@ -418,7 +418,7 @@ static inline v128 scaled4_m(v128 isum, const void *b0, const void *b1, const vo
 /* Block b of the four rows of type W against activation blocks A: the activations prepared
  * once (ACT), each row's integer sum (dot_T), then the float term (SCALE). */
 #define TERM4(T, W, A, X, ACT, SCALE)                                                                      \
-    static v128 term4_##T(const uint8_t *const r[4], int64_t b, const void *x) {                          \
+    static inline __attribute__((always_inline)) v128 term4_##T(const uint8_t *const r[4], int64_t b, const void *x) { \
         const A *a = (const A *)x + b;                                                                    \
         const W *w0 = (const W *)(const void *)r[0] + b, *w1 = (const W *)(const void *)r[1] + b;         \
         const W *w2 = (const W *)(const void *)r[2] + b, *w3 = (const W *)(const void *)r[3] + b;         \
