@@ -45,7 +45,7 @@ static void wake(_Atomic uint32_t *addr) {
 #define NU_POOL_HELPERS 0
 #endif
 
-/* Bytes of each hosted helper's stack: the kernels keep their buffers there (up to 64 KB of
+/* Bytes of each hosted helper's stack: the kernels keep their buffers there (up to 96 KB of
  * unpacked weights in nu_matmul_rows, 32 KB of F16 input), since helpers may not allocate. */
 #define HELPER_STACK (256 * 1024)
 /* Polls of a counter before parking: a forward pass is a chain of short products, and a wake
