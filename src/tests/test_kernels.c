@@ -221,7 +221,7 @@ static void test_matvec(void) {
 /* The batched product (nu_matmul: tiles unpacked once, inputs two at a time) gives every
  * (row, input) the bits of nu_matvec on that input, for every type, odd input counts, row
  * counts that leave 1-3 rows after groups of 4 and part of a tile, and rows too wide for four
- * unpacked ones to fit the tile buffer (8192 columns: the matvec path). */
+ * unpacked ones to fit the tile buffer (12288 columns of a K-quant: the matvec path). */
 static void check_matmul(NuType type, int64_t rows, int64_t cols, int n) {
     Matrix m = make_matrix(type, rows, cols);
     const size_t stride = (size_t)cols * sizeof(float), out_stride = (size_t)rows + 3;
@@ -248,7 +248,7 @@ static void check_matmul(NuType type, int64_t rows, int64_t cols, int n) {
 }
 
 static void test_matmul(void) {
-    static const int64_t shapes[][2] = {{7, 256}, {37, 512}, {64, 768}, {13, 2048}, {130, 256}, {6, 8192}};
+    static const int64_t shapes[][2] = {{7, 256}, {37, 512}, {64, 768}, {13, 2048}, {130, 256}, {6, 8192}, {5, 12288}};
     static const NuType types[] = {NU_TYPE_F32,  NU_TYPE_F16,  NU_TYPE_BF16, NU_TYPE_Q8_0,   NU_TYPE_Q4_0,
                                    NU_TYPE_Q4_1, NU_TYPE_Q5_0, NU_TYPE_Q5_1, NU_TYPE_Q2_K,   NU_TYPE_Q3_K,
                                    NU_TYPE_Q4_K, NU_TYPE_Q5_K, NU_TYPE_Q6_K, NU_TYPE_IQ4_NL, NU_TYPE_IQ4_XS};
