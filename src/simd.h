@@ -71,6 +71,8 @@ static inline v128 i32x4_dot_i16x8(v128 a, v128 b) { return wasm_i32x4_dot_i16x8
 static inline v128 u32x4_extend_low_u16x8(v128 a) { return wasm_u32x4_extend_low_u16x8(a); }
 static inline v128 u32x4_extend_high_u16x8(v128 a) { return wasm_u32x4_extend_high_u16x8(a); }
 /* i32 lanes in the orders named: (a0 a1 a2 a3) (b0 b1 b2 b3) -> ... */
+/* lane k (a constant) of a in every lane: a macro, since the shuffle takes constants */
+#define i32x4_broadcast(a, k) wasm_i32x4_shuffle((a), (a), (k), (k), (k), (k))
 static inline v128 i32x4_swap_halves(v128 a) { return wasm_i32x4_shuffle(a, a, 2, 3, 0, 1); } /* a2 a3 a0 a1 */
 static inline v128 i32x4_swap_pairs(v128 a) { return wasm_i32x4_shuffle(a, a, 1, 0, 3, 2); }  /* a1 a0 a3 a2 */
 static inline v128 i32x4_zip_low(v128 a, v128 b) { return wasm_i32x4_shuffle(a, b, 0, 4, 1, 5); }   /* a0 b0 a1 b1 */
@@ -197,6 +199,7 @@ static inline v128 i32x4_trunc_sat_f32x4(v128 a) {
 static inline v128 i32x4_dot_i16x8(v128 a, v128 b) { return _mm_madd_epi16(a, b); }
 static inline v128 u32x4_extend_low_u16x8(v128 a) { return _mm_cvtepu16_epi32(a); }
 static inline v128 u32x4_extend_high_u16x8(v128 a) { return _mm_cvtepu16_epi32(_mm_srli_si128(a, 8)); }
+#define i32x4_broadcast(a, k) _mm_shuffle_epi32((a), (k) * 0x55)
 static inline v128 i32x4_swap_halves(v128 a) { return _mm_shuffle_epi32(a, _MM_SHUFFLE(1, 0, 3, 2)); }
 static inline v128 i32x4_swap_pairs(v128 a) { return _mm_shuffle_epi32(a, _MM_SHUFFLE(2, 3, 0, 1)); }
 static inline v128 i32x4_zip_low(v128 a, v128 b) { return _mm_unpacklo_epi32(a, b); }

@@ -35,19 +35,6 @@ static int best_index(float x) {
 /* The scale of one group of 32 (ggml's quantize_row_iq4_nl_impl without an importance matrix:
  * weights x^2, the least-squares scale of the first guess max / -127, then 2 * NTRY + 1
  * trial scales); L gets the levels of the first guess. */
-/* IQ4_NL as Q8_0 blocks of its levels (the batched product: types.h, to_wide). */
-void nu_iq4_nl_to_wide(const void *src, void *dst, int64_t n) {
-    const NuBlockIQ4_NL *blk = src;
-    NuBlockQ8_0 *out = dst;
-    for (int64_t b = 0; b < n / NU_QK; b++) {
-        out[b].d = blk[b].d;
-        for (int j = 0; j < NU_QK / 2; j++) {
-            out[b].qs[j] = nu_iq4_values[blk[b].qs[j] & 15];
-            out[b].qs[j + NU_QK / 2] = nu_iq4_values[blk[b].qs[j] >> 4];
-        }
-    }
-}
-
 static float group_scale(const float *x, uint8_t *L) {
     float max = signed_absmax(x, 32);
     if (fabsf(max) < GROUP_MAX_EPS)
@@ -293,6 +280,26 @@ static v128 term4_iq4_xs(const uint8_t *const r[4], int64_t b, const void *x) {
     rows4_matvec(w, row_bytes, rows, (cols) / BLOCK_##T, x, out, term4_##T, il)
 
 #endif
+
+/* IQ4_NL as Q8_0 blocks of its levels (the batched product: types.h, to_wide). */
+void nu_iq4_nl_to_wide(const void *src, void *dst, int64_t n) {
+    const NuBlockIQ4_NL *blk = src;
+    NuBlockQ8_0 *out = dst;
+    for (int64_t b = 0; b < n / NU_QK; b++) {
+        out[b].d = blk[b].d;
+#ifdef NU_SIMD
+        v128 lo, hi;
+        nl_levels(blk[b].qs, &lo, &hi);
+        v128_store(out[b].qs, lo);
+        v128_store(out[b].qs + 16, hi);
+#else
+        for (int j = 0; j < NU_QK / 2; j++) {
+            out[b].qs[j] = nu_iq4_values[blk[b].qs[j] & 15];
+            out[b].qs[j + NU_QK / 2] = nu_iq4_values[blk[b].qs[j] >> 4];
+        }
+#endif
+    }
+}
 
 MATVEC_IL(iq4_nl)
 MATVEC_IL(iq4_xs)

@@ -258,31 +258,6 @@ void nu_q4_0_to_float(const void *src, float *dst, int64_t n) {
     }
 }
 
-/* --- unpacked to Q8_0 (the batched product: types.h, to_wide) ------------------------------ */
-
-void nu_q4_0_to_wide(const void *src, void *dst, int64_t n) {
-    const NuBlockQ4_0 *blk = src;
-    NuBlockQ8_0 *out = dst;
-    for (int64_t b = 0; b < n / NU_QK; b++) {
-        out[b].d = blk[b].d;
-        for (int j = 0; j < NU_QK / 2; j++) {
-            out[b].qs[j] = (int8_t)((blk[b].qs[j] & 15) - 8);
-            out[b].qs[j + NU_QK / 2] = (int8_t)((blk[b].qs[j] >> 4) - 8);
-        }
-    }
-}
-
-void nu_q5_0_to_wide(const void *src, void *dst, int64_t n) {
-    const NuBlockQ5_0 *blk = src;
-    NuBlockQ8_0 *out = dst;
-    for (int64_t b = 0; b < n / NU_QK; b++) {
-        uint32_t qh = load_qh(blk[b].qh);
-        out[b].d = blk[b].d;
-        for (int j = 0; j < NU_QK; j++)
-            out[b].qs[j] = (int8_t)(q5_level(blk[b].qs, qh, j) - 16);
-    }
-}
-
 void nu_q4_1_to_float(const void *src, float *dst, int64_t n) {
     const NuBlockQ4_1 *blk = src;
     for (int64_t b = 0; b < n / NU_QK; b++) {
@@ -538,6 +513,44 @@ TERM4(q5_1, NuBlockQ5_1, NuBlockQ8_1, Wide32, widen32(a->qs), SCALED4_M)
 
 #endif
 
+/* --- unpacked to Q8_0 (the batched product: types.h, to_wide): the levels less their offset,
+ * 32 signed bytes a block; the SIMD builds unpack 16 at a time as the matvec terms do ------- */
+
+void nu_q4_0_to_wide(const void *src, void *dst, int64_t n) {
+    const NuBlockQ4_0 *blk = src;
+    NuBlockQ8_0 *out = dst;
+    for (int64_t b = 0; b < n / NU_QK; b++) {
+        out[b].d = blk[b].d;
+#ifdef NU_SIMD
+        v128 q = v128_load(blk[b].qs), eight = i8x16_splat(8);
+        v128_store(out[b].qs, i8x16_sub(low_nibbles(q), eight));
+        v128_store(out[b].qs + 16, i8x16_sub(u8x16_shr4(q), eight));
+#else
+        for (int j = 0; j < NU_QK / 2; j++) {
+            out[b].qs[j] = (int8_t)((blk[b].qs[j] & 15) - 8);
+            out[b].qs[j + NU_QK / 2] = (int8_t)((blk[b].qs[j] >> 4) - 8);
+        }
+#endif
+    }
+}
+
+void nu_q5_0_to_wide(const void *src, void *dst, int64_t n) {
+    const NuBlockQ5_0 *blk = src;
+    NuBlockQ8_0 *out = dst;
+    for (int64_t b = 0; b < n / NU_QK; b++) {
+        uint32_t qh = load_qh(blk[b].qh);
+        out[b].d = blk[b].d;
+#ifdef NU_SIMD
+        v128 q = v128_load(blk[b].qs), sixteen = i8x16_splat(16);
+        v128_store(out[b].qs, i8x16_sub(v128_or(low_nibbles(q), q5_bit4(qh, 0)), sixteen));
+        v128_store(out[b].qs + 16, i8x16_sub(v128_or(u8x16_shr4(q), q5_bit4(qh, 16)), sixteen));
+#else
+        for (int j = 0; j < NU_QK; j++)
+            out[b].qs[j] = (int8_t)(q5_level(blk[b].qs, qh, j) - 16);
+#endif
+    }
+}
+
 MATVEC_IL(q8_0)
 MATVEC_IL(q4_0)
 MATVEC_IL(q4_1)
@@ -569,10 +582,15 @@ static void term4x2_q8_0(const uint8_t *const r[4], int64_t b, const void *x0, c
     const NuBlockQ8_0 *const w[4] = {(const NuBlockQ8_0 *)(const void *)r[0] + b, (const NuBlockQ8_0 *)(const void *)r[1] + b,
                                      (const NuBlockQ8_0 *)(const void *)r[2] + b, (const NuBlockQ8_0 *)(const void *)r[3] + b};
     const NuBlockQ8_0 *a0 = (const NuBlockQ8_0 *)x0 + b, *a1 = (const NuBlockQ8_0 *)x1 + b;
-    v128 i0, i1;
+    v128 i0, i1, dw, dx;
     q8_0_isum2(w, a0->qs, a1->qs, &i0, &i1);
-    *t0 = scaled4(i0, w[0]->d, w[1]->d, w[2]->d, w[3]->d, a0->d);
-    *t1 = scaled4(i1, w[0]->d, w[1]->d, w[2]->d, w[3]->d, a1->d);
+    /* the four rows' d_w and both inputs' d_x in one 8-half conversion, lanes 4-7 being
+     * d_x0, d_x0, d_x1, d_x1: scaled4's floats, for half its conversions */
+    f16x8_to_f32(u32x4_make(w[0]->d | (uint32_t)w[1]->d << 16, w[2]->d | (uint32_t)w[3]->d << 16, a0->d * 0x10001u,
+                            a1->d * 0x10001u),
+                 &dw, &dx);
+    *t0 = f32x4_mul(f32x4_mul(dw, i32x4_broadcast(dx, 0)), f32x4_convert_i32x4(i0));
+    *t1 = f32x4_mul(f32x4_mul(dw, i32x4_broadcast(dx, 2)), f32x4_convert_i32x4(i1));
 }
 
 void nu_q8_0_matmul(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, size_t x_stride,
