@@ -17,6 +17,10 @@ struct BenchMatvec {
     void *xbuf;     /* room for x in any activation form */
     const void *xq; /* x in the form w's type reads */
     float *out;
+    /* the batched product's n inputs (bench_matmul_inputs), each cols floats' room apart */
+    int n;
+    uint8_t *xs;
+    float *outs;
 };
 
 /* Uniform on [-1, 1) from a xorshift64 stream. */
@@ -46,6 +50,8 @@ NU_EXPORT const char *bench_type_name(int t) { return nu_type_name((NuType)t); }
 
 NU_EXPORT void bench_matvec_free(BenchMatvec *b) {
     if (!b) return;
+    free(b->xs);
+    free(b->outs);
     free(b->data);
     free(b->x);
     free(b->xbuf);
@@ -92,6 +98,41 @@ NU_EXPORT double bench_matvec_loop(BenchMatvec *b, int iters) {
     for (int i = 0; i < iters; i++) {
         nu_matvec(&b->w, b->xq, b->out);
         sum += b->out[i % b->w.rows];
+    }
+    return sum;
+}
+
+/* n distinct seeded inputs for bench_matmul_loop, each in the type's activation form (a prompt
+ * chunk's tokens); replaces any earlier ones. 0 on success, -1 without memory. */
+NU_EXPORT int bench_matmul_inputs(BenchMatvec *b, int n, uint32_t seed) {
+    size_t stride = (size_t)b->w.cols * sizeof(float);
+    free(b->xs);
+    free(b->outs);
+    b->xs = malloc(stride * (size_t)n);
+    b->outs = malloc((size_t)n * (size_t)b->w.rows * sizeof *b->outs);
+    float *x = malloc(stride);
+    if (!b->xs || !b->outs || !x) {
+        free(x);
+        return -1;
+    }
+    uint64_t state = 0x9E3779B97F4A7C15ull * (seed + 1);
+    for (int t = 0; t < n; t++) {
+        for (int c = 0; c < b->w.cols; c++) x[c] = next_uniform(&state);
+        const void *q = nu_convert_input(b->w.type, x, b->w.cols, b->xs + (size_t)t * stride);
+        if (q != b->xs + (size_t)t * stride) /* F32 is read where it is */
+            memcpy(b->xs + (size_t)t * stride, q, stride);
+    }
+    free(x);
+    b->n = n;
+    return 0;
+}
+
+/* iters calls of nu_matmul over the n inputs (each weight tile unpacked once for all). */
+NU_EXPORT double bench_matmul_loop(BenchMatvec *b, int iters) {
+    double sum = 0;
+    for (int i = 0; i < iters; i++) {
+        nu_matmul(&b->w, b->xs, (size_t)b->w.cols * sizeof(float), b->n, b->outs, (size_t)b->w.rows);
+        sum += b->outs[i % b->w.rows];
     }
     return sum;
 }

@@ -19,6 +19,10 @@ void bench_matvec_free(BenchMatvec *b);
 double bench_matvec_weight_bytes(const BenchMatvec *b);
 /* iters calls of nu_matvec; returns a sum of outputs so no call is optimised away. */
 double bench_matvec_loop(BenchMatvec *b, int iters);
+/* The batched product (a prompt chunk): n distinct seeded inputs for the matrix (0, or -1
+ * without memory), then iters calls of nu_matmul over all of them. */
+int bench_matmul_inputs(BenchMatvec *b, int n, uint32_t seed);
+double bench_matmul_loop(BenchMatvec *b, int iters);
 
 /* Decode's regime: copies of a stories110M-shaped layer (seven matrices, rows interleaved as
  * the loader does) until they hold more than min_mib MiB, so a pass over all of them reads its

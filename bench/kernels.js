@@ -66,6 +66,29 @@ export async function wasmKernels(files) {
   return out;
 }
 
+// The batched product as a prompt runs it: one chunk (NU_BATCH, src/model.h) of distinct inputs
+// against a Llama 3.2 1B-sized projection, each weight tile unpacked once for the chunk.
+export const BATCHED = { rows: 2048, cols: 2048, inputs: 64 };
+
+/** Per type, nu_matmul over BATCHED in each module, the fastest round: { [file]: [{ name, us }] }. */
+export async function wasmBatched(files) {
+  const modules = await Promise.all(files.map((f) => loadBenchWasm(f)));
+  const cells = [];
+  for (const type of benchTypes(modules[0])) {
+    if (BATCHED.cols % type.block) continue;
+    const mats = modules.map((e, k) => {
+      const m = e.bench_matvec_new(type.id, BATCHED.rows, BATCHED.cols, 7);
+      if (!m || e.bench_matmul_inputs(m, BATCHED.inputs, 7) !== 0) throw new Error(`${files[k]}: cannot make the ${type.name} batched product`);
+      return m;
+    });
+    cells.push({ type, mats });
+  }
+  const us = fastestRounds(cells.flatMap((cell) => modules.map((e, k) => (i) => e.bench_matmul_loop(cell.mats[k], i))));
+  const out = Object.fromEntries(files.map((f, k) => [f, cells.map((cell, i) => ({ name: cell.type.name, us: us[i * files.length + k] }))]));
+  for (const cell of cells) cell.mats.forEach((m, k) => modules[k].bench_matvec_free(m));
+  return out;
+}
+
 // Decode's regime: copies of a stories110M-shaped layer past the last-level cache (32 MiB on the
 // machine the README names), each pass reading every weight from memory (bench_stack_new).
 const STREAM_MIB = 96;
@@ -113,10 +136,12 @@ function pinned(file, args, options = {}) {
 function wasmRuns() {
   const script = `import('${fileURLToPath(import.meta.url)}').then(async (m) => console.log(JSON.stringify({` +
     " rows: await m.wasmKernels(['build/bench-simd.wasm', 'build/bench-relaxed.wasm', 'build/bench.wasm'])," +
+    " batched: await m.wasmBatched(['build/bench-simd.wasm', 'build/bench-relaxed.wasm'])," +
     " streamed: await m.wasmStreamed(['build/bench-simd.wasm', 'build/bench-relaxed.wasm']) })))";
-  const { rows, streamed } = JSON.parse(pinned(process.execPath, ['--experimental-wasm-relaxed-simd', '--input-type=module', '-e', script]));
+  const { rows, batched, streamed } = JSON.parse(pinned(process.execPath, ['--experimental-wasm-relaxed-simd', '--input-type=module', '-e', script]));
   return {
     simd: rows['build/bench-simd.wasm'], relaxed: rows['build/bench-relaxed.wasm'], scalar: rows['build/bench.wasm'],
+    batchedSimd: batched['build/bench-simd.wasm'], batchedRelaxed: batched['build/bench-relaxed.wasm'],
     streamedSimd: streamed['build/bench-simd.wasm'], streamedRelaxed: streamed['build/bench-relaxed.wasm'],
   };
 }
@@ -136,7 +161,7 @@ export function clockMHz() {
 }
 
 export async function runKernels() {
-  const { simd, relaxed, scalar, streamedSimd, streamedRelaxed } = wasmRuns();
+  const { simd, relaxed, scalar, batchedSimd, batchedRelaxed, streamedSimd, streamedRelaxed } = wasmRuns();
   const native = nativeKernels();
   const mhz = clockMHz();
   // Time per weight byte against Q8_0's on the same shape (SIMD): the kernels' speed target
@@ -166,12 +191,18 @@ export async function runKernels() {
       perByteVsQ8_0: s.us / s.bytes / q8Streamed, perByteVsQ8_0Relaxed: r.us / r.bytes / q8StreamedRelaxed,
     };
   });
+  // batched: GFLOP/s of the whole product in each build
+  const flopsBatched = 2 * BATCHED.rows * BATCHED.cols * BATCHED.inputs;
+  const batched = batchedSimd.map((s, i) => {
+    const r = batchedRelaxed[i];
+    return { type: s.name, simd: { us: s.us, gflops: flopsBatched / s.us / 1e3 }, relaxed: { us: r.us, gflops: flopsBatched / r.us / 1e3 }, relaxedOverSimd: s.us / r.us };
+  });
   // A SIMD128 core at best issues one 4-lane f32 multiply and one add per cycle (no FMA in wasm).
   const peak = mhz ? { mhz, gflops: (4 * 2 * mhz) / 1000, formula: '4 f32 lanes x 2 ops (mul + add) x clock' } : null;
-  return { rows, streamed, streamMiB: STREAM_MIB, pinnedCore: PIN ? Number(PIN[1]) : null, peak };
+  return { rows, batched, batchedShape: BATCHED, streamed, streamMiB: STREAM_MIB, pinnedCore: PIN ? Number(PIN[1]) : null, peak };
 }
 
-export function printKernels({ rows, streamed, streamMiB, pinnedCore, peak }) {
+export function printKernels({ rows, batched, batchedShape, streamed, streamMiB, pinnedCore, peak }) {
   console.log(`\n2. Kernels: nu_matvec, us per call (the fastest of ${ROUNDS} interleaved rounds of every module, type and shape, each the median of 5 batches; GFLOP/s, GB/s of weights read); in x out shapes; ${pinnedCore == null ? 'not pinned (no taskset)' : `all on core ${pinnedCore} (taskset)`}`);
   if (peak) console.log(`   SIMD128 peak for context: ${peak.formula} = 4 x 2 x ${(peak.mhz / 1000).toFixed(2)} GHz = ${peak.gflops.toFixed(1)} GFLOP/s per core`);
   console.log('   relaxed: the relaxed-SIMD build (Chrome 114+, Node 22+; here Node with --experimental-wasm-relaxed-simd)');
@@ -193,6 +224,12 @@ export function printKernels({ rows, streamed, streamMiB, pinnedCore, peak }) {
     const types = [...new Set(rows.filter((r) => r.type !== 'Q8_0').map((r) => r.type))];
     const worst = types.map((t) => `${t} ${Math.max(...rows.filter((r) => r.type === t).map((r) => r[key])).toFixed(2)}`);
     console.log(`   per byte vs Q8_0, worst shape (${build}): ${worst.join(', ')}`);
+  }
+  const b = batchedShape;
+  console.log(`   batched (a prompt's regime): nu_matmul of a ${b.cols}x${b.rows} matrix against ${b.inputs} distinct inputs (one prompt chunk), each weight tile unpacked once for all`);
+  console.log('type   | SIMD us  GFLOP/s | relaxed us  GFLOP/s  speed-up');
+  for (const r of batched) {
+    console.log(`${r.type.padEnd(6)} | ${r.simd.us.toFixed(0).padStart(7)} ${r.simd.gflops.toFixed(1).padStart(8)} | ${r.relaxed.us.toFixed(0).padStart(10)} ${r.relaxed.gflops.toFixed(1).padStart(8)} ${r.relaxedOverSimd.toFixed(2).padStart(8)}x`);
   }
   console.log(`   streamed (decode's regime): one pass over copies of a stories110M layer (7 matrices, rows interleaved) past ${streamMiB} MiB, so every weight comes from memory`);
   console.log('type     MiB | SIMD us   GB/s  per byte vs Q8_0 | relaxed us   GB/s  per byte vs Q8_0');
