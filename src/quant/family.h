@@ -66,6 +66,11 @@ NU_FAMILY_MATVEC(k16_sym)
     void nu_##T##_matmul(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, \
                          size_t x_stride, int n, float *out, size_t out_stride, int il);
 NU_FAMILY_MATMUL(q8_0)
+/* the relaxed builds' (types.c): straight from the packed rows */
+NU_FAMILY_MATMUL(q4_0)
+NU_FAMILY_MATMUL(q5_0)
+NU_FAMILY_MATMUL(q4_1)
+NU_FAMILY_MATMUL(q5_1)
 NU_FAMILY_MATMUL(k16)
 NU_FAMILY_MATMUL(k16_sym)
 /* NuBlockK8 rows (relaxed builds): with dmin and a scale per 16 (Q2_K) or per 32 (_pair: Q4_K,

@@ -377,6 +377,16 @@ static inline v128 scaled4(v128 isum, uint16_t d0, uint16_t d1, uint16_t d2, uin
     return f32x4_mul(f32x4_mul(dw, vx), f32x4_convert_i32x4(isum));
 }
 
+/* scaled4 for two inputs (isum0 against d_x0, isum1 against d_x1) with one conversion: the four
+ * rows' d_w and lanes 4-7 d_x0, d_x0, d_x1, d_x1. */
+static inline void scaled4x2(v128 isum0, v128 isum1, uint16_t d0, uint16_t d1, uint16_t d2, uint16_t d3,
+                             uint16_t dx0, uint16_t dx1, v128 *t0, v128 *t1) {
+    v128 dw, dx;
+    f16x8_to_f32(u32x4_make(d0 | (uint32_t)d1 << 16, d2 | (uint32_t)d3 << 16, dx0 * 0x10001u, dx1 * 0x10001u), &dw, &dx);
+    *t0 = f32x4_mul(f32x4_mul(dw, i32x4_broadcast(dx, 0)), f32x4_convert_i32x4(isum0));
+    *t1 = f32x4_mul(f32x4_mul(dw, i32x4_broadcast(dx, 2)), f32x4_convert_i32x4(isum1));
+}
+
 /* (d_w * d_x) * isum + m_w * s_x for four Q4_1/Q5_1 blocks, which open with the halves d and
  * m: one 8-half conversion of the blocks' first 4 bytes, d in the even lanes, m in the odd. */
 static inline v128 scaled4_m(v128 isum, const void *b0, const void *b1, const void *b2, const void *b3,
@@ -429,26 +439,63 @@ static inline v128 levels_dot32(v128 lo, v128 hi, const Bytes32 *x) {
     return i32x4_dot_i16x8(i16x8_sub(p, x->bias), i16x8_splat(1));
 }
 
-static inline v128 dot_nibbles(const uint8_t *qs, const Bytes32 *x) {
+/* A block's 32 levels: elements 0-15 in lo, 16-31 in hi */
+typedef struct {
+    v128 lo, hi;
+} Levels32;
+
+static inline Levels32 nibble_levels(const uint8_t *qs) {
     v128 q = v128_load(qs);
-    return levels_dot32(low_nibbles(q), u8x16_shr4(q), x);
+    return (Levels32){low_nibbles(q), u8x16_shr4(q)};
 }
 
-static inline v128 dot_fives(const uint8_t *qs, const uint8_t *qh_bytes, const Bytes32 *x) {
+static inline Levels32 five_levels(const uint8_t *qs, const uint8_t *qh_bytes) {
     v128 q = v128_load(qs);
     uint32_t qh = load_qh(qh_bytes);
-    return levels_dot32(v128_or(low_nibbles(q), q5_bit4(qh, 0)), v128_or(u8x16_shr4(q), q5_bit4(qh, 16)), x);
+    return (Levels32){v128_or(low_nibbles(q), q5_bit4(qh, 0)), v128_or(u8x16_shr4(q), q5_bit4(qh, 16))};
 }
 
-static inline v128 dot_q4_0(const NuBlockQ4_0 *w, const Bytes32 *x) { return dot_nibbles(w->qs, x); }
-static inline v128 dot_q4_1(const NuBlockQ4_1 *w, const Bytes32 *x) { return dot_nibbles(w->qs, x); }
-static inline v128 dot_q5_0(const NuBlockQ5_0 *w, const Bytes32 *x) { return dot_fives(w->qs, w->qh, x); }
-static inline v128 dot_q5_1(const NuBlockQ5_1 *w, const Bytes32 *x) { return dot_fives(w->qs, w->qh, x); }
+static inline Levels32 levels_q4_0(const NuBlockQ4_0 *w) { return nibble_levels(w->qs); }
+static inline Levels32 levels_q4_1(const NuBlockQ4_1 *w) { return nibble_levels(w->qs); }
+static inline Levels32 levels_q5_0(const NuBlockQ5_0 *w) { return five_levels(w->qs, w->qh); }
+static inline Levels32 levels_q5_1(const NuBlockQ5_1 *w) { return five_levels(w->qs, w->qh); }
+
+static inline v128 dot_levels(Levels32 l, const Bytes32 *x) { return levels_dot32(l.lo, l.hi, x); }
+static inline v128 dot_q4_0(const NuBlockQ4_0 *w, const Bytes32 *x) { return dot_levels(levels_q4_0(w), x); }
+static inline v128 dot_q4_1(const NuBlockQ4_1 *w, const Bytes32 *x) { return dot_levels(levels_q4_1(w), x); }
+static inline v128 dot_q5_0(const NuBlockQ5_0 *w, const Bytes32 *x) { return dot_levels(levels_q5_0(w), x); }
+static inline v128 dot_q5_1(const NuBlockQ5_1 *w, const Bytes32 *x) { return dot_levels(levels_q5_1(w), x); }
 
 TERM4(q4_0, NuBlockQ4_0, NuBlockQ8_0, Bytes32, bytes32(a->qs, 3), SCALED4)
 TERM4(q5_0, NuBlockQ5_0, NuBlockQ8_0, Bytes32, bytes32(a->qs, 4), SCALED4)
 TERM4(q4_1, NuBlockQ4_1, NuBlockQ8_1, Bytes32, bytes32(a->qs, 0), SCALED4_M)
 TERM4(q5_1, NuBlockQ5_1, NuBlockQ8_1, Bytes32, bytes32(a->qs, 0), SCALED4_M)
+
+/* The batched product straight from the packed rows (no unpacked tile: the levels cost two to
+ * four instructions per 16 to find, against a byte dot product per input): block b of the four
+ * rows against two inputs, each row's levels found once for both, each (row, input) with
+ * term4_T's integer sums and float term. */
+#define TERM4X2(T, W, A, ACT, SCALE2)                                                                      \
+    static void term4x2_##T(const uint8_t *const r[4], int64_t b, const void *x0, const void *x1, v128 *t0, \
+                            v128 *t1) {                                                                   \
+        const A *a0 = (const A *)x0 + b, *a1 = (const A *)x1 + b;                                         \
+        const W *w0 = (const W *)(const void *)r[0] + b, *w1 = (const W *)(const void *)r[1] + b;         \
+        const W *w2 = (const W *)(const void *)r[2] + b, *w3 = (const W *)(const void *)r[3] + b;         \
+        Bytes32 xa0 = ACT(a0), xa1 = ACT(a1);                                                             \
+        Levels32 l0 = levels_##T(w0), l1 = levels_##T(w1), l2 = levels_##T(w2), l3 = levels_##T(w3);     \
+        v128 i0 = hsum4_i32x4(dot_levels(l0, &xa0), dot_levels(l1, &xa0), dot_levels(l2, &xa0), dot_levels(l3, &xa0)); \
+        v128 i1 = hsum4_i32x4(dot_levels(l0, &xa1), dot_levels(l1, &xa1), dot_levels(l2, &xa1), dot_levels(l3, &xa1)); \
+        SCALE2;                                                                                           \
+    }
+#define SCALED4X2 scaled4x2(i0, i1, w0->d, w1->d, w2->d, w3->d, a0->d, a1->d, t0, t1)
+#define SCALED4X2_M (*t0 = scaled4_m(i0, w0, w1, w2, w3, a0), *t1 = scaled4_m(i1, w0, w1, w2, w3, a1))
+#define ACT_Q4_0(a) bytes32((a)->qs, 3)
+#define ACT_Q5_0(a) bytes32((a)->qs, 4)
+#define ACT_Q8_1(a) bytes32((a)->qs, 0)
+TERM4X2(q4_0, NuBlockQ4_0, NuBlockQ8_0, ACT_Q4_0, SCALED4X2)
+TERM4X2(q5_0, NuBlockQ5_0, NuBlockQ8_0, ACT_Q5_0, SCALED4X2)
+TERM4X2(q4_1, NuBlockQ4_1, NuBlockQ8_1, ACT_Q8_1, SCALED4X2_M)
+TERM4X2(q5_1, NuBlockQ5_1, NuBlockQ8_1, ACT_Q8_1, SCALED4X2_M)
 
 #else
 
@@ -582,15 +629,9 @@ static void term4x2_q8_0(const uint8_t *const r[4], int64_t b, const void *x0, c
     const NuBlockQ8_0 *const w[4] = {(const NuBlockQ8_0 *)(const void *)r[0] + b, (const NuBlockQ8_0 *)(const void *)r[1] + b,
                                      (const NuBlockQ8_0 *)(const void *)r[2] + b, (const NuBlockQ8_0 *)(const void *)r[3] + b};
     const NuBlockQ8_0 *a0 = (const NuBlockQ8_0 *)x0 + b, *a1 = (const NuBlockQ8_0 *)x1 + b;
-    v128 i0, i1, dw, dx;
+    v128 i0, i1;
     q8_0_isum2(w, a0->qs, a1->qs, &i0, &i1);
-    /* the four rows' d_w and both inputs' d_x in one 8-half conversion, lanes 4-7 being
-     * d_x0, d_x0, d_x1, d_x1: scaled4's floats, for half its conversions */
-    f16x8_to_f32(u32x4_make(w[0]->d | (uint32_t)w[1]->d << 16, w[2]->d | (uint32_t)w[3]->d << 16, a0->d * 0x10001u,
-                            a1->d * 0x10001u),
-                 &dw, &dx);
-    *t0 = f32x4_mul(f32x4_mul(dw, i32x4_broadcast(dx, 0)), f32x4_convert_i32x4(i0));
-    *t1 = f32x4_mul(f32x4_mul(dw, i32x4_broadcast(dx, 2)), f32x4_convert_i32x4(i1));
+    scaled4x2(i0, i1, w[0]->d, w[1]->d, w[2]->d, w[3]->d, a0->d, a1->d, t0, t1);
 }
 
 void nu_q8_0_matmul(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, size_t x_stride,
@@ -604,6 +645,28 @@ void nu_q8_0_matmul(const void *w, size_t row_bytes, int64_t rows, int64_t cols,
     if (t < n)
         DRIVE(q8_0, w, row_bytes, rows, cols, (const uint8_t *)x + (size_t)t * x_stride, out + (size_t)t * out_stride, il);
 }
+
+#ifdef NU_RELAXED
+/* Q4_0, Q5_0, Q4_1, Q5_1 in the relaxed builds (types.c): the inputs two at a time over the
+ * packed rows (TERM4X2), an odd last one alone */
+#define MATMUL32(T)                                                                              \
+    void nu_##T##_matmul(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, \
+                         size_t x_stride, int n, float *out, size_t out_stride, int il) {        \
+        int t = 0;                                                                               \
+        for (; t + 2 <= n; t += 2) {                                                             \
+            const uint8_t *xt = (const uint8_t *)x + (size_t)t * x_stride;                       \
+            rows4_matmul2(w, row_bytes, rows, cols / NU_QK, xt, xt + x_stride, out + (size_t)t * out_stride, \
+                          out + (size_t)(t + 1) * out_stride, term4x2_##T, il);                  \
+        }                                                                                        \
+        if (t < n)                                                                               \
+            DRIVE(T, w, row_bytes, rows, cols, (const uint8_t *)x + (size_t)t * x_stride,        \
+                  out + (size_t)t * out_stride, il);                                             \
+    }
+MATMUL32(q4_0)
+MATMUL32(q5_0)
+MATMUL32(q4_1)
+MATMUL32(q5_1)
+#endif
 
 #else
 

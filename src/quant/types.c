@@ -18,6 +18,11 @@
     [NU_TYPE_##T] = {#NAME, BLOCK, BYTES, NU_TYPE_##DOT, nu_##NAME##_to_float, nu_##NAME##_from_float, MATVEC, \
                      MATVEC_IL, nu_##NAME##_from_float_input, NULL, 0, MATMUL}
 
+/* A type with its own batched product over its packed rows (the relaxed builds' 32-blocks). */
+#define ROW_MATMUL(T, NAME, BLOCK, BYTES, DOT)                                                       \
+    [NU_TYPE_##T] = {#NAME, BLOCK, BYTES, NU_TYPE_##DOT, nu_##NAME##_to_float, nu_##NAME##_from_float,      \
+                     nu_##NAME##_matvec, nu_##NAME##_matvec_il, NULL, NULL, 0, nu_##NAME##_matmul}
+
 /* A type the batched product unpacks (types.h, to_wide): to Q8_0 blocks (the terms are the
  * same, (d_w * d_x) * isum) or to NuBlockK16. */
 #define ROW_WIDE(T, NAME, BLOCK, BYTES, DOT, WIDE_BYTES, MATMUL)                                 \
@@ -28,10 +33,17 @@ static const NuTypeTraits table[NU_TYPE_COUNT] = {
     ROW(F32, f32, 1, 4, F32, nu_f32_matvec, NULL),
     ROW(F16, f16, 1, 2, F16, nu_f16_matvec, NULL),
     ROW(BF16, bf16, 1, 2, BF16, nu_bf16_matvec, NULL),
+#ifdef NU_RELAXED /* byte dot products over the packed rows */
+    ROW_MATMUL(Q4_0, q4_0, NU_QK, sizeof(NuBlockQ4_0), Q8_0),
+    ROW_MATMUL(Q4_1, q4_1, NU_QK, sizeof(NuBlockQ4_1), Q8_1),
+    ROW_MATMUL(Q5_0, q5_0, NU_QK, sizeof(NuBlockQ5_0), Q8_0),
+    ROW_MATMUL(Q5_1, q5_1, NU_QK, sizeof(NuBlockQ5_1), Q8_1),
+#else
     ROW_WIDE(Q4_0, q4_0, NU_QK, sizeof(NuBlockQ4_0), Q8_0, sizeof(NuBlockQ8_0), nu_q8_0_matmul),
     ROW(Q4_1, q4_1, NU_QK, sizeof(NuBlockQ4_1), Q8_1, nu_q4_1_matvec, nu_q4_1_matvec_il),
     ROW_WIDE(Q5_0, q5_0, NU_QK, sizeof(NuBlockQ5_0), Q8_0, sizeof(NuBlockQ8_0), nu_q8_0_matmul),
     ROW(Q5_1, q5_1, NU_QK, sizeof(NuBlockQ5_1), Q8_1, nu_q5_1_matvec, nu_q5_1_matvec_il),
+#endif
     ROW_INPUT(Q8_0, q8_0, NU_QK, sizeof(NuBlockQ8_0), Q8_0, nu_q8_0_matvec, nu_q8_0_matvec_il, nu_q8_0_matmul),
     ROW_INPUT(Q8_1, q8_1, NU_QK, sizeof(NuBlockQ8_1), Q8_1, NULL, NULL, NULL), /* activations only */
 #ifdef NU_RELAXED /* byte dot products: Q2_K-Q5_K unpack to NuBlockK8 */
