@@ -1288,15 +1288,7 @@ static void term4x2_k16_sym(const uint8_t *const r[4], int64_t b, const void *x0
 #define K16_MATMUL(T)                                                                            \
     void nu_##T##_matmul(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, \
                          size_t x_stride, int n, float *out, size_t out_stride, int il) {        \
-        int t = 0;                                                                               \
-        for (; t + 2 <= n; t += 2) {                                                             \
-            const uint8_t *xt = (const uint8_t *)x + (size_t)t * x_stride;                       \
-            rows4_matmul2(w, row_bytes, rows, cols / NU_QK_K, xt, xt + x_stride, out + (size_t)t * out_stride, \
-                          out + (size_t)(t + 1) * out_stride, term4x2_##T, il);                  \
-        }                                                                                        \
-        if (t < n)                                                                               \
-            DRIVE(T, w, row_bytes, rows, cols, (const uint8_t *)x + (size_t)t * x_stride,        \
-                  out + (size_t)t * out_stride, il);                                             \
+        rows4_matmul(w, row_bytes, rows, cols / NU_QK_K, x, x_stride, n, out, out_stride, term4x2_##T, term4_##T, il); \
     }
 
 #else
@@ -1320,9 +1312,10 @@ K16_MATMUL(k16_sym)
  * dot product (i16 pair sums), and the group's scale comes in with the i16 dot product that
  * widens them: two instructions per 16 multiply-adds and input, where NuBlockK16 takes two i16
  * dot products and their add; the unpacked rows are 60% the size, and Q2_K/Q3_K unpack with
- * vector code. Relaxed wasm, 2048 x 2048 against 32 inputs, GFLOP/s K16 -> K8: Q2_K 35 -> 76,
- * Q3_K 31 -> 78, Q4_K 71-78 -> 92, Q5_K 52 -> 84; Q6_K ran 75 -> 71 and stays K16. Exact
- * integers throughout, so every (row, input) gets the one-input kernel's sums and term. */
+ * vector code. Relaxed wasm, 2048 x 2048 against 64 inputs (make bench, section 2), GFLOP/s
+ * K16 -> K8: Q2_K 49 -> 74, Q3_K 45 -> 76, Q4_K 76 -> 87, Q5_K 64 -> 86; Q6_K ran no faster
+ * (75 -> 71 against 32) and stays K16. Exact integers throughout, so every (row, input) gets
+ * the one-input kernel's sums and term. */
 
 static NuBlockK8 *k8_begin(NuBlockK8 *y, float d, float dmin) {
     y->d = d;
@@ -1415,9 +1408,10 @@ static inline __attribute__((always_inline)) void k8_group(v128 q, v128 scale, v
 /* The i32x4 partials of sum over groups of scale_g * (levels . x) for four rows and one or two
  * inputs (x1 read only when `two`), groups of 32 under one scale with `pair`. Per-16 scales go
  * four rows at a time, each activation loaded once for them; `pair` goes two rows at a time,
- * its activations loaded per pair of rows: V8 keeps fewer values in registers than clang, and
- * in relaxed wasm (2048 x 2048 against 32 inputs) four rows ran Q2_K 1.3x faster than two,
- * two rows Q4_K and Q5_K 1.2x faster than four. */
+ * its activations loaded per pair of rows. V8 keeps fewer values in registers than clang: in
+ * relaxed wasm (2048 x 2048 against 32 inputs) four rows ran Q2_K 1.25x faster than two, two
+ * rows Q4_K and Q5_K 1.1-1.2x faster than four, and the group loops stay rolled (clang's full
+ * unrolling took the pair form from 88 to 55 GFLOP/s). */
 static inline __attribute__((always_inline)) void k8_isums(const NuBlockK8 *const w[4], const int8_t *x0,
                                                            const int8_t *x1, int two, int pair, v128 s0[4],
                                                            v128 s1[4]) {
@@ -1497,15 +1491,7 @@ static inline __attribute__((always_inline)) void k8_terms(const uint8_t *const 
     }                                                                                            \
     void nu_##T##_matmul(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, \
                          size_t x_stride, int n, float *out, size_t out_stride, int il) {        \
-        int t = 0;                                                                               \
-        for (; t + 2 <= n; t += 2) {                                                             \
-            const uint8_t *xt = (const uint8_t *)x + (size_t)t * x_stride;                       \
-            rows4_matmul2(w, row_bytes, rows, cols / NU_QK_K, xt, xt + x_stride, out + (size_t)t * out_stride, \
-                          out + (size_t)(t + 1) * out_stride, term4x2_##T, il);                  \
-        }                                                                                        \
-        if (t < n)                                                                               \
-            rows4_matvec(w, row_bytes, rows, cols / NU_QK_K, (const uint8_t *)x + (size_t)t * x_stride, \
-                         out + (size_t)t * out_stride, term4_##T, il);                           \
+        rows4_matmul(w, row_bytes, rows, cols / NU_QK_K, x, x_stride, n, out, out_stride, term4x2_##T, term4_##T, il); \
     }
 
 K8_MATMUL(k8, 0, 0)

@@ -636,14 +636,7 @@ static void term4x2_q8_0(const uint8_t *const r[4], int64_t b, const void *x0, c
 
 void nu_q8_0_matmul(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, size_t x_stride,
                     int n, float *out, size_t out_stride, int il) {
-    int t = 0;
-    for (; t + 2 <= n; t += 2) {
-        const uint8_t *xt = (const uint8_t *)x + (size_t)t * x_stride;
-        rows4_matmul2(w, row_bytes, rows, cols / NU_QK, xt, xt + x_stride, out + (size_t)t * out_stride,
-                      out + (size_t)(t + 1) * out_stride, term4x2_q8_0, il);
-    }
-    if (t < n)
-        DRIVE(q8_0, w, row_bytes, rows, cols, (const uint8_t *)x + (size_t)t * x_stride, out + (size_t)t * out_stride, il);
+    rows4_matmul(w, row_bytes, rows, cols / NU_QK, x, x_stride, n, out, out_stride, term4x2_q8_0, term4_q8_0, il);
 }
 
 #ifdef NU_RELAXED
@@ -652,15 +645,7 @@ void nu_q8_0_matmul(const void *w, size_t row_bytes, int64_t rows, int64_t cols,
 #define MATMUL32(T)                                                                              \
     void nu_##T##_matmul(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, \
                          size_t x_stride, int n, float *out, size_t out_stride, int il) {        \
-        int t = 0;                                                                               \
-        for (; t + 2 <= n; t += 2) {                                                             \
-            const uint8_t *xt = (const uint8_t *)x + (size_t)t * x_stride;                       \
-            rows4_matmul2(w, row_bytes, rows, cols / NU_QK, xt, xt + x_stride, out + (size_t)t * out_stride, \
-                          out + (size_t)(t + 1) * out_stride, term4x2_##T, il);                  \
-        }                                                                                        \
-        if (t < n)                                                                               \
-            DRIVE(T, w, row_bytes, rows, cols, (const uint8_t *)x + (size_t)t * x_stride,        \
-                  out + (size_t)t * out_stride, il);                                             \
+        rows4_matmul(w, row_bytes, rows, cols / NU_QK, x, x_stride, n, out, out_stride, term4x2_##T, term4_##T, il); \
     }
 MATMUL32(q4_0)
 MATMUL32(q5_0)

@@ -244,6 +244,23 @@ static inline __attribute__((always_inline)) void rows4_matmul2(const void *w, s
     }
 }
 
+/* A family's batched product (types.h, matmul) over n inputs x_stride bytes apart: two at a time
+ * through term2, an odd last one alone through term1. */
+static inline __attribute__((always_inline)) void rows4_matmul(const void *w, size_t row_bytes, int64_t rows,
+                                                               int64_t nb, const void *x, size_t x_stride, int n,
+                                                               float *out, size_t out_stride, BlockTerm4x2 term2,
+                                                               BlockTerm4 term1, int il) {
+    int t = 0;
+    for (; t + 2 <= n; t += 2) {
+        const uint8_t *xt = (const uint8_t *)x + (size_t)t * x_stride;
+        rows4_matmul2(w, row_bytes, rows, nb, xt, xt + x_stride, out + (size_t)t * out_stride,
+                      out + (size_t)(t + 1) * out_stride, term2, il);
+    }
+    if (t < n)
+        rows4_matvec(w, row_bytes, rows, nb, (const uint8_t *)x + (size_t)t * x_stride, out + (size_t)t * out_stride,
+                     term1, il);
+}
+
 #endif
 
 #endif
