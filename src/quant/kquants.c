@@ -536,7 +536,7 @@ static NuBlockK16 *k16_begin(NuBlockK16 *y, float d, float dmin) {
     return y;
 }
 
-#ifndef NU_RELAXED /* (relaxed builds unpack Q2_K-Q5_K to NuBlockK8: the end of this file) */
+#ifndef NU_SIMD /* (the SIMD forms are at the end of this file) */
 void nu_q2_K_to_wide(const void *src, void *dst, int64_t n) {
     const NuBlockQ2_K *b = src;
     for (int64_t i = 0; i < n / NU_QK_K; i++, b++) {
@@ -1174,7 +1174,54 @@ MATVEC(k16_sym)
 
 #ifdef NU_SIMD
 
+/* Q2_K and Q3_K: elements 128h + 32s + 16half .. + 15 (group 8h + 2s + half) are bits 2s of
+ * qs[32h + 16half ..], plus for Q3_K hmask[16half ..] bit 4h + s moved to bit 2 (the level + 4). */
+static inline v128 k2_levels(const uint8_t *qs, const uint8_t *hmask, int h, int s, int half) {
+    v128 q = v128_and(u16x8_shr(v128_load(qs + 32 * h + 16 * half), 2 * s), i8x16_splat(3));
+    return hmask ? v128_or(q, move_bit(v128_load(hmask + 16 * half), 4 * h + s, 2)) : q;
+}
+
 #ifndef NU_RELAXED
+/* Q2_K and Q3_K as NuBlockK16: each group's 16 levels less the offset (Q3_K's 4), times its
+ * scale */
+static void k2_to_k16(const uint8_t *qs, const uint8_t *hmask, const int16_t *scale, NuBlockK16 *y) {
+    const v128 offset = i8x16_splat(hmask ? 4 : 0);
+    for (int h = 0; h < 2; h++)
+        for (int s = 0; s < 4; s++)
+            for (int half = 0; half < 2; half++) {
+                int g = 8 * h + 2 * s + half;
+                v128 q = i8x16_sub(k2_levels(qs, hmask, h, s, half), offset), sc = i16x8_splat(scale[g]);
+                v128_store(y->qs + 16 * g, i16x8_mul(i16x8_extend_low_i8x16(q), sc));
+                v128_store(y->qs + 16 * g + 8, i16x8_mul(i16x8_extend_high_i8x16(q), sc));
+            }
+}
+
+void nu_q2_K_to_wide(const void *src, void *dst, int64_t n) {
+    const NuBlockQ2_K *b = src;
+    for (int64_t i = 0; i < n / NU_QK_K; i++, b++) {
+        NuBlockK16 *y = k16_begin((NuBlockK16 *)dst + i, nu_f16_to_f32(b->d), nu_f16_to_f32(b->dmin));
+        int16_t scale[16];
+        for (int g = 0; g < 16; g++) {
+            scale[g] = b->scales[g] & 15;
+            y->mins[g] = b->scales[g] >> 4;
+        }
+        k2_to_k16(b->qs, NULL, scale, y);
+    }
+}
+
+void nu_q3_K_to_wide(const void *src, void *dst, int64_t n) {
+    const NuBlockQ3_K *b = src;
+    for (int64_t i = 0; i < n / NU_QK_K; i++, b++) {
+        NuBlockK16 *y = k16_begin((NuBlockK16 *)dst + i, nu_f16_to_f32(b->d), 0.0f);
+        uint8_t sc[16];
+        int16_t scale[16];
+        q3_scales(b->scales, sc);
+        for (int g = 0; g < 16; g++)
+            scale[g] = (int16_t)(sc[g] - 32);
+        k2_to_k16(b->qs, b->hmask, scale, y);
+    }
+}
+
 /* Q4_K and Q5_K (has_qh 0 for Q4_K): group j = 2p + s is nibble s of qs[32p ..], plus qh
  * bit j moved to bit 4 for Q5_K, times the group's scale. */
 static void k4_to_wide(const uint8_t *blk, size_t stride, int has_qh, void *dst, int64_t n) {
@@ -1323,18 +1370,12 @@ static NuBlockK8 *k8_begin(NuBlockK8 *y, float d, float dmin) {
     return y;
 }
 
-/* Q2_K and Q3_K: element 128h + 32s + 16half + l is bits 2s of qs[32h + 16half + l], plus for
- * Q3_K hmask[16half + l] bit 4h + s moved to bit 2 (the level + 4). */
+/* Q2_K and Q3_K (k2_levels): the levels, Q3_K's offset still in */
 static void k2_to_k8(const uint8_t *qs, const uint8_t *hmask, NuBlockK8 *y) {
-    const v128 three = i8x16_splat(3);
     for (int h = 0; h < 2; h++)
         for (int s = 0; s < 4; s++)
-            for (int half = 0; half < 2; half++) {
-                v128 q = v128_and(u16x8_shr(v128_load(qs + 32 * h + 16 * half), 2 * s), three);
-                if (hmask)
-                    q = v128_or(q, move_bit(v128_load(hmask + 16 * half), 4 * h + s, 2));
-                v128_store(y->qs + 128 * h + 32 * s + 16 * half, q);
-            }
+            for (int half = 0; half < 2; half++)
+                v128_store(y->qs + 128 * h + 32 * s + 16 * half, k2_levels(qs, hmask, h, s, half));
 }
 
 void nu_q2_K_to_wide(const void *src, void *dst, int64_t n) {
