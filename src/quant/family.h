@@ -47,7 +47,7 @@ NU_FAMILY_CONVERT(iq4_xs) NU_FAMILY_MATVEC_IL(iq4_xs)
 /* The batched product's unpacking (types.h, to_wide): n elements into Q8_0 blocks of the
  * levels (the 32-element types against Q8_0), or into NuBlockK16 (kquants.h) for the K-quants
  * and IQ4_XS, which the K16 products multiply: with dmin (Q2_K, Q4_K, Q5_K) or without. The
- * relaxed builds (NU_RELAXED) unpack Q2_K-Q5_K to NuBlockK8 instead, for the K8 products. */
+ * relaxed builds (NU_RELAXED) unpack Q4_K and Q5_K to NuBlockK8 instead, for the K8 product. */
 void nu_q4_0_to_wide(const void *src, void *dst, int64_t n);
 void nu_q5_0_to_wide(const void *src, void *dst, int64_t n);
 void nu_iq4_nl_to_wide(const void *src, void *dst, int64_t n);
@@ -73,10 +73,7 @@ NU_FAMILY_MATMUL(q4_1)
 NU_FAMILY_MATMUL(q5_1)
 NU_FAMILY_MATMUL(k16)
 NU_FAMILY_MATMUL(k16_sym)
-/* NuBlockK8 rows (relaxed builds): with dmin and a scale per 16 (Q2_K) or per 32 (_pair: Q4_K,
- * Q5_K), or without dmin (_sym: Q3_K) */
+/* NuBlockK8 rows (relaxed builds: Q4_K, Q5_K) */
 NU_FAMILY_MATMUL(k8)
-NU_FAMILY_MATMUL(k8_pair)
-NU_FAMILY_MATMUL(k8_sym)
 
 #endif

@@ -1181,7 +1181,6 @@ static inline v128 k2_levels(const uint8_t *qs, const uint8_t *hmask, int h, int
     return hmask ? v128_or(q, move_bit(v128_load(hmask + 16 * half), 4 * h + s, 2)) : q;
 }
 
-#ifndef NU_RELAXED
 /* Q2_K and Q3_K as NuBlockK16: each group's 16 levels less the offset (Q3_K's 4), times its
  * scale */
 static void k2_to_k16(const uint8_t *qs, const uint8_t *hmask, const int16_t *scale, NuBlockK16 *y) {
@@ -1222,6 +1221,7 @@ void nu_q3_K_to_wide(const void *src, void *dst, int64_t n) {
     }
 }
 
+#ifndef NU_RELAXED /* (relaxed builds unpack Q4_K and Q5_K to NuBlockK8) */
 /* Q4_K and Q5_K (has_qh 0 for Q4_K): group j = 2p + s is nibble s of qs[32p ..], plus qh
  * bit j moved to bit 4 for Q5_K, times the group's scale. */
 static void k4_to_wide(const uint8_t *blk, size_t stride, int has_qh, void *dst, int64_t n) {
@@ -1355,53 +1355,19 @@ K16_MATMUL(k16_sym)
 
 #ifdef NU_RELAXED
 /* --- the relaxed-SIMD batched product: NuBlockK8 (kquants.h) ---------------------------------
- * Q2_K to Q5_K keep their levels as bytes, so 16 of them against 16 activations are one byte
- * dot product (i16 pair sums), and the group's scale comes in with the i16 dot product that
- * widens them: two instructions per 16 multiply-adds and input, where NuBlockK16 takes two i16
- * dot products and their add; the unpacked rows are 60% the size, and Q2_K/Q3_K unpack with
- * vector code. Relaxed wasm, 2048 x 2048 against 64 inputs (make bench, section 2), GFLOP/s
- * K16 -> K8: Q2_K 49 -> 74, Q3_K 45 -> 76, Q4_K 76 -> 87, Q5_K 64 -> 86; Q6_K ran no faster
- * (75 -> 71 against 32) and stays K16. Exact integers throughout, so every (row, input) gets
- * the one-input kernel's sums and term. */
+ * Q4_K and Q5_K keep their levels as bytes, so 32 of them against 32 activations are two byte
+ * dot products (i16 pair sums), and the group's scale comes in with the i16 dot product that
+ * widens them: about five instructions per 32 multiply-adds and input, where NuBlockK16 takes
+ * four i16 dot products and their adds; the unpacked rows are 60% the size. Relaxed wasm,
+ * 2048 x 2048 against 64 inputs (make bench, section 2), GFLOP/s K16 -> K8: Q4_K 79 -> 93,
+ * Q5_K 67 -> 91. The types with a scale per 16 gained nothing from it (Q6_K, levels to 63) or
+ * ran faster as K16 once that unpacked with SIMD (Q3_K 86 vs 75, Q2_K 79 vs 78). Exact integers
+ * throughout, so every (row, input) gets the one-input kernel's sums and term. */
 
 static NuBlockK8 *k8_begin(NuBlockK8 *y, float d, float dmin) {
     y->d = d;
     y->dmin = dmin;
     return y;
-}
-
-/* Q2_K and Q3_K (k2_levels): the levels, Q3_K's offset still in */
-static void k2_to_k8(const uint8_t *qs, const uint8_t *hmask, NuBlockK8 *y) {
-    for (int h = 0; h < 2; h++)
-        for (int s = 0; s < 4; s++)
-            for (int half = 0; half < 2; half++)
-                v128_store(y->qs + 128 * h + 32 * s + 16 * half, k2_levels(qs, hmask, h, s, half));
-}
-
-void nu_q2_K_to_wide(const void *src, void *dst, int64_t n) {
-    const NuBlockQ2_K *b = src;
-    for (int64_t i = 0; i < n / NU_QK_K; i++, b++) {
-        NuBlockK8 *y = k8_begin((NuBlockK8 *)dst + i, nu_f16_to_f32(b->d), nu_f16_to_f32(b->dmin));
-        for (int g = 0; g < 16; g++) {
-            y->scales[g] = b->scales[g] & 15;
-            y->mins[g] = b->scales[g] >> 4;
-        }
-        k2_to_k8(b->qs, NULL, y);
-    }
-}
-
-void nu_q3_K_to_wide(const void *src, void *dst, int64_t n) {
-    const NuBlockQ3_K *b = src;
-    for (int64_t i = 0; i < n / NU_QK_K; i++, b++) {
-        NuBlockK8 *y = k8_begin((NuBlockK8 *)dst + i, nu_f16_to_f32(b->d), 0.0f);
-        uint8_t sc[16];
-        q3_scales(b->scales, sc);
-        for (int g = 0; g < 16; g++) {
-            y->scales[g] = (int16_t)(sc[g] - 32);
-            y->mins[g] = (int16_t)(4 * (sc[g] - 32));
-        }
-        k2_to_k8(b->qs, b->hmask, y);
-    }
 }
 
 /* Q4_K and Q5_K (has_qh 0 for Q4_K): group j = 2p + s is nibble s of qs[32p ..], plus qh bit
@@ -1437,37 +1403,14 @@ void nu_q5_K_to_wide(const void *src, void *dst, int64_t n) {
     k4_to_k8(src, sizeof(NuBlockQ5_K), 1, dst, n);
 }
 
-/* scale * (q . a0) into *s0 and, with `two`, scale * (q . a1) into *s1: the 16 levels of a
- * group against both inputs' 16 activations */
-static inline __attribute__((always_inline)) void k8_group(v128 q, v128 scale, v128 a0, v128 a1, int two, v128 *s0,
-                                                           v128 *s1) {
-    *s0 = i32x4_add(*s0, i32x4_dot_i16x8(i16x8_dot_i8x16_i7x16(a0, q), scale));
-    if (two)
-        *s1 = i32x4_add(*s1, i32x4_dot_i16x8(i16x8_dot_i8x16_i7x16(a1, q), scale));
-}
-
 /* The i32x4 partials of sum over groups of scale_g * (levels . x) for four rows and one or two
- * inputs (x1 read only when `two`), groups of 32 under one scale with `pair`. Per-16 scales go
- * four rows at a time, each activation loaded once for them; `pair` goes two rows at a time,
- * its activations loaded per pair of rows. V8 keeps fewer values in registers than clang: in
- * relaxed wasm (2048 x 2048 against 32 inputs) four rows ran Q2_K 1.25x faster than two, two
- * rows Q4_K and Q5_K 1.1-1.2x faster than four, and the group loops stay rolled (clang's full
- * unrolling took the pair form from 88 to 55 GFLOP/s). */
+ * inputs (x1 read only when `two`). The levels are below 32, so the pair sums of both 16s of a
+ * group of 32 still fit i16 and one i16 dot product scales them. Two rows at a time, their
+ * activations loaded per pair of rows, and the group loop rolled: V8 keeps fewer values in
+ * registers than clang, and in relaxed wasm (2048 x 2048 against 32 inputs) four rows at a
+ * time ran 1.1-1.2x slower, clang's full unrolling 1.6x slower. */
 static inline __attribute__((always_inline)) void k8_isums(const NuBlockK8 *const w[4], const int8_t *x0,
-                                                           const int8_t *x1, int two, int pair, v128 s0[4],
-                                                           v128 s1[4]) {
-    if (!pair) {
-        for (int k = 0; k < 4; k++)
-            s0[k] = s1[k] = i32x4_splat(0);
-        _Pragma("GCC unroll 1") for (int g = 0; g < 16; g++) {
-            v128 a0 = v128_load(x0 + 16 * g), a1 = two ? v128_load(x1 + 16 * g) : a0;
-            _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++)
-                k8_group(v128_load(w[k]->qs + 16 * g), i16x8_splat(w[k]->scales[g]), a0, a1, two, &s0[k], &s1[k]);
-        }
-        return;
-    }
-    /* Q4_K, Q5_K: levels below 32, so the pair sums of both 16s of a group of 32 still fit i16
-     * and one i16 dot product scales them */
+                                                           const int8_t *x1, int two, v128 s0[4], v128 s1[4]) {
     _Pragma("GCC unroll 1") for (int k = 0; k < 4; k += 2) {
         v128 acc[2][2] = {{i32x4_splat(0), i32x4_splat(0)}, {i32x4_splat(0), i32x4_splat(0)}};
         _Pragma("GCC unroll 1") for (int g = 0; g < 16; g += 2) {
@@ -1499,44 +1442,35 @@ static inline v128 k8_imin(const NuBlockK8 *w, const NuBlockQ8_K *xb) {
                      i32x4_dot_i16x8(v128_load(w->mins + 8), v128_load(xb->bsums + 8)));
 }
 
-/* Block b of four NuBlockK8 rows against one or two inputs: the K-quant term (with dmin) or,
- * `sym` (Q3_K), the offset's sum taken off the levels' one. */
+/* Block b of four NuBlockK8 rows against one or two inputs: the K-quant term */
 static inline __attribute__((always_inline)) void k8_terms(const uint8_t *const r[4], int64_t b, const void *x0,
-                                                           const void *x1, int two, int pair, int sym, v128 *t0,
-                                                           v128 *t1) {
+                                                           const void *x1, int two, v128 *t0, v128 *t1) {
     const NuBlockK8 *const w[4] = {(const NuBlockK8 *)(const void *)r[0] + b, (const NuBlockK8 *)(const void *)r[1] + b,
                                    (const NuBlockK8 *)(const void *)r[2] + b, (const NuBlockK8 *)(const void *)r[3] + b};
     const NuBlockQ8_K *a[2] = {(const NuBlockQ8_K *)x0 + b, (const NuBlockQ8_K *)(two ? x1 : x0) + b};
     const float d[4] = {w[0]->d, w[1]->d, w[2]->d, w[3]->d}, dmin[4] = {w[0]->dmin, w[1]->dmin, w[2]->dmin, w[3]->dmin};
     v128 s[2][4];
-    k8_isums(w, a[0]->qs, a[1]->qs, two, pair, s[0], s[1]);
+    k8_isums(w, a[0]->qs, a[1]->qs, two, s[0], s[1]);
     for (int i = 0; i < 1 + two; i++) {
         v128 isum = hsum4_i32x4(s[i][0], s[i][1], s[i][2], s[i][3]);
         v128 imin = hsum4_i32x4(k8_imin(w[0], a[i]), k8_imin(w[1], a[i]), k8_imin(w[2], a[i]), k8_imin(w[3], a[i]));
-        v128 t = sym ? term_values_sym(v128_load(d), a[i]->d, i32x4_sub(isum, imin))
-                     : term_values(v128_load(d), v128_load(dmin), a[i]->d, isum, imin);
-        *(i ? t1 : t0) = t;
+        *(i ? t1 : t0) = term_values(v128_load(d), v128_load(dmin), a[i]->d, isum, imin);
     }
 }
 
-/* nu_k8[_pair|_sym]_matmul: the inputs two at a time (rows4_matmul2), an odd last one alone */
-#define K8_MATMUL(T, PAIR, SYM)                                                                  \
-    static v128 term4_##T(const uint8_t *const r[4], int64_t b, const void *x) {                 \
-        v128 t;                                                                                  \
-        k8_terms(r, b, x, x, 0, PAIR, SYM, &t, &t);                                              \
-        return t;                                                                                \
-    }                                                                                            \
-    static void term4x2_##T(const uint8_t *const r[4], int64_t b, const void *x0, const void *x1, v128 *t0, \
-                            v128 *t1) {                                                          \
-        k8_terms(r, b, x0, x1, 1, PAIR, SYM, t0, t1);                                            \
-    }                                                                                            \
-    void nu_##T##_matmul(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, \
-                         size_t x_stride, int n, float *out, size_t out_stride, int il) {        \
-        rows4_matmul(w, row_bytes, rows, cols / NU_QK_K, x, x_stride, n, out, out_stride, term4x2_##T, term4_##T, il); \
-    }
+static v128 term4_k8(const uint8_t *const r[4], int64_t b, const void *x) {
+    v128 t;
+    k8_terms(r, b, x, x, 0, &t, &t);
+    return t;
+}
 
-K8_MATMUL(k8, 0, 0)
-K8_MATMUL(k8_pair, 1, 0)
-K8_MATMUL(k8_sym, 0, 1)
+static void term4x2_k8(const uint8_t *const r[4], int64_t b, const void *x0, const void *x1, v128 *t0, v128 *t1) {
+    k8_terms(r, b, x0, x1, 1, t0, t1);
+}
+
+void nu_k8_matmul(const void *w, size_t row_bytes, int64_t rows, int64_t cols, const void *x, size_t x_stride, int n,
+                  float *out, size_t out_stride, int il) {
+    rows4_matmul(w, row_bytes, rows, cols / NU_QK_K, x, x_stride, n, out, out_stride, term4x2_k8, term4_k8, il);
+}
 
 #endif

@@ -105,17 +105,15 @@ typedef struct {
     int16_t qs[NU_QK_K];   /* scale_g * q */
 } NuBlockK16;
 
-/* Q2_K to Q5_K unpacked for the relaxed-SIMD batched product (to_wide in the builds with
- * NU_RELAXED, which multiply bytes): the levels as bytes in [0, 31], Q3_K's with its offset 4
- * still in; the group scales; and per group the integer the activations' group sum (bsums) is
- * taken times: min_g for the types with dmin (Q2_K, Q4_K, Q5_K), for Q3_K scale_g * 4, which
- * comes off the level sum. Its isum and imin are then the packed block's integers exactly, as
- * NuBlockK16's are. */
+/* Q4_K and Q5_K unpacked for the relaxed-SIMD batched product (to_wide in the builds with
+ * NU_RELAXED, which multiply bytes): the levels as bytes in [0, 31], the group scales and mins
+ * (repeated for both halves of a group of 32, as NuBlockK16's mins). Its isum and imin are the
+ * packed block's integers exactly, as NuBlockK16's are. */
 typedef struct {
-    float d, dmin;       /* dmin 0 for the types without mins */
+    float d, dmin;
     int16_t scales[16];  /* scale_g, repeated for both halves of a group of 32 */
-    int16_t mins[16];    /* min_g (repeated likewise), or scale_g * offset */
-    uint8_t qs[NU_QK_K]; /* levels, Q3_K's offset in */
+    int16_t mins[16];    /* min_g, likewise */
+    uint8_t qs[NU_QK_K]; /* levels */
 } NuBlockK8;
 
 _Static_assert(sizeof(NuBlockQ2_K) == 84, "Q2_K block must be 84 bytes");

@@ -8,7 +8,7 @@
 #include "quant.h"
 #include "quant/family.h"
 #include "quant/kquants.h"
-#include "simd.h" /* NU_RELAXED: the builds whose K-quants unpack to NuBlockK8 */
+#include "simd.h" /* NU_RELAXED: the builds whose Q4_K and Q5_K unpack to NuBlockK8 */
 
 #define ROW(T, NAME, BLOCK, BYTES, DOT, MATVEC, MATVEC_IL)                                           \
     [NU_TYPE_##T] = {#NAME, BLOCK, BYTES, NU_TYPE_##DOT, nu_##NAME##_to_float, nu_##NAME##_from_float, MATVEC, \
@@ -46,12 +46,12 @@ static const NuTypeTraits table[NU_TYPE_COUNT] = {
 #endif
     ROW_INPUT(Q8_0, q8_0, NU_QK, sizeof(NuBlockQ8_0), Q8_0, nu_q8_0_matvec, nu_q8_0_matvec_il, nu_q8_0_matmul),
     ROW_INPUT(Q8_1, q8_1, NU_QK, sizeof(NuBlockQ8_1), Q8_1, NULL, NULL, NULL), /* activations only */
-#ifdef NU_RELAXED /* byte dot products: Q2_K-Q5_K unpack to NuBlockK8 */
-    ROW_WIDE(Q2_K, q2_K, NU_QK_K, sizeof(NuBlockQ2_K), Q8_K, sizeof(NuBlockK8), nu_k8_matmul),
-    ROW_WIDE(Q3_K, q3_K, NU_QK_K, sizeof(NuBlockQ3_K), Q8_K, sizeof(NuBlockK8), nu_k8_sym_matmul),
-    ROW_WIDE(Q4_K, q4_K, NU_QK_K, sizeof(NuBlockQ4_K), Q8_K, sizeof(NuBlockK8), nu_k8_pair_matmul),
-    ROW_WIDE(Q5_K, q5_K, NU_QK_K, sizeof(NuBlockQ5_K), Q8_K, sizeof(NuBlockK8), nu_k8_pair_matmul),
-    /* (Q6_K's levels reach 63: one scale per 16, where K8 ran no faster than K16 in wasm) */
+#ifdef NU_RELAXED /* byte dot products: Q4_K and Q5_K unpack to NuBlockK8 */
+    ROW_WIDE(Q2_K, q2_K, NU_QK_K, sizeof(NuBlockQ2_K), Q8_K, sizeof(NuBlockK16), nu_k16_matmul),
+    ROW_WIDE(Q3_K, q3_K, NU_QK_K, sizeof(NuBlockQ3_K), Q8_K, sizeof(NuBlockK16), nu_k16_sym_matmul),
+    ROW_WIDE(Q4_K, q4_K, NU_QK_K, sizeof(NuBlockQ4_K), Q8_K, sizeof(NuBlockK8), nu_k8_matmul),
+    ROW_WIDE(Q5_K, q5_K, NU_QK_K, sizeof(NuBlockQ5_K), Q8_K, sizeof(NuBlockK8), nu_k8_matmul),
+    /* (the types with a scale per 16 ran as fast or faster as NuBlockK16) */
     ROW_WIDE(Q6_K, q6_K, NU_QK_K, sizeof(NuBlockQ6_K), Q8_K, sizeof(NuBlockK16), nu_k16_sym_matmul),
 #else
     ROW_WIDE(Q2_K, q2_K, NU_QK_K, sizeof(NuBlockQ2_K), Q8_K, sizeof(NuBlockK16), nu_k16_matmul),
