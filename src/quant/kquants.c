@@ -1181,6 +1181,14 @@ static inline v128 k2_levels(const uint8_t *qs, const uint8_t *hmask, int h, int
     return hmask ? v128_or(q, move_bit(v128_load(hmask + 16 * half), 4 * h + s, 2)) : q;
 }
 
+/* Q4_K and Q5_K: the 16 levels of half `half` of group j = 2p + s, nibble s of qs[32p ..], plus
+ * for Q5_K (qh not NULL) qh bit j moved to bit 4 */
+static inline v128 k4_levels(const uint8_t *qs, const uint8_t *qh, int j, int half) {
+    v128 q = v128_load(qs + 32 * (j / 2) + 16 * half);
+    q = j % 2 ? u8x16_shr4(q) : v128_and(q, i8x16_splat(15));
+    return qh ? v128_or(q, move_bit(v128_load(qh + 16 * half), j, 4)) : q;
+}
+
 /* Q2_K and Q3_K as NuBlockK16: each group's 16 levels less the offset (Q3_K's 4), times its
  * scale */
 static void k2_to_k16(const uint8_t *qs, const uint8_t *hmask, const int16_t *scale, NuBlockK16 *y) {
@@ -1222,14 +1230,12 @@ void nu_q3_K_to_wide(const void *src, void *dst, int64_t n) {
 }
 
 #ifndef NU_RELAXED /* (relaxed builds unpack Q4_K and Q5_K to NuBlockK8) */
-/* Q4_K and Q5_K (has_qh 0 for Q4_K): group j = 2p + s is nibble s of qs[32p ..], plus qh
- * bit j moved to bit 4 for Q5_K, times the group's scale. */
+/* Q4_K and Q5_K (has_qh 0 for Q4_K): the levels (k4_levels) times the group's scale. */
 static void k4_to_wide(const uint8_t *blk, size_t stride, int has_qh, void *dst, int64_t n) {
-    const v128 low = i8x16_splat(15);
     for (int64_t i = 0; i < n / NU_QK_K; i++, blk += stride) {
         const NuBlockQ4_K *b4 = (const void *)blk;
         const NuBlockQ5_K *b5 = (const void *)blk;
-        const uint8_t *qs = has_qh ? b5->qs : b4->qs;
+        const uint8_t *qs = has_qh ? b5->qs : b4->qs, *qh = has_qh ? b5->qh : NULL;
         NuBlockK16 *y = k16_begin((NuBlockK16 *)dst + i, nu_f16_to_f32(b4->d), nu_f16_to_f32(b4->dmin));
         uint8_t sm[16];
         k4_unpack(b4->scales, sm);
@@ -1238,10 +1244,7 @@ static void k4_to_wide(const uint8_t *blk, size_t stride, int has_qh, void *dst,
         for (int j = 0; j < 8; j++) {
             v128 sc = i16x8_splat((int16_t)sm[j]);
             for (int half = 0; half < 2; half++) {
-                v128 q = v128_load(qs + 32 * (j / 2) + 16 * half);
-                q = j % 2 ? u8x16_shr4(q) : v128_and(q, low);
-                if (has_qh)
-                    q = v128_or(q, move_bit(v128_load(b5->qh + 16 * half), j, 4));
+                v128 q = k4_levels(qs, qh, j, half);
                 v128_store(y->qs + 32 * j + 16 * half, i16x8_mul(i16x8_extend_low_i8x16(q), sc));
                 v128_store(y->qs + 32 * j + 16 * half + 8, i16x8_mul(i16x8_extend_high_i8x16(q), sc));
             }
@@ -1370,27 +1373,20 @@ static NuBlockK8 *k8_begin(NuBlockK8 *y, float d, float dmin) {
     return y;
 }
 
-/* Q4_K and Q5_K (has_qh 0 for Q4_K): group j = 2p + s is nibble s of qs[32p ..], plus qh bit
- * j moved to bit 4 for Q5_K; one scale and min per 32. */
+/* Q4_K and Q5_K (has_qh 0 for Q4_K): the levels (k4_levels); one scale and min per 32. */
 static void k4_to_k8(const uint8_t *blk, size_t stride, int has_qh, void *dst, int64_t n) {
-    const v128 low = i8x16_splat(15);
     for (int64_t i = 0; i < n / NU_QK_K; i++, blk += stride) {
         const NuBlockQ4_K *b4 = (const void *)blk;
         const NuBlockQ5_K *b5 = (const void *)blk;
-        const uint8_t *qs = has_qh ? b5->qs : b4->qs;
+        const uint8_t *qs = has_qh ? b5->qs : b4->qs, *qh = has_qh ? b5->qh : NULL;
         NuBlockK8 *y = k8_begin((NuBlockK8 *)dst + i, nu_f16_to_f32(b4->d), nu_f16_to_f32(b4->dmin));
         uint8_t sm[16];
         k4_unpack(b4->scales, sm);
         for (int j = 0; j < 8; j++) {
             y->scales[2 * j] = y->scales[2 * j + 1] = sm[j];
             y->mins[2 * j] = y->mins[2 * j + 1] = sm[8 + j];
-            for (int half = 0; half < 2; half++) {
-                v128 q = v128_load(qs + 32 * (j / 2) + 16 * half);
-                q = j % 2 ? u8x16_shr4(q) : v128_and(q, low);
-                if (has_qh)
-                    q = v128_or(q, move_bit(v128_load(b5->qh + 16 * half), j, 4));
-                v128_store(y->qs + 32 * j + 16 * half, q);
-            }
+            for (int half = 0; half < 2; half++)
+                v128_store(y->qs + 32 * j + 16 * half, k4_levels(qs, qh, j, half));
         }
     }
 }

@@ -416,6 +416,26 @@ static inline v128 scaled4_m(v128 isum, const void *b0, const void *b1, const vo
 
 TERM4(q8_0, NuBlockQ8_0, NuBlockQ8_0, Wide32, widen32(a->qs), SCALED4)
 
+/* A block's 32 levels: elements 0-15 in lo, 16-31 in hi */
+typedef struct {
+    v128 lo, hi;
+} Levels32;
+
+static inline Levels32 nibble_levels(const uint8_t *qs) {
+    v128 q = v128_load(qs);
+    return (Levels32){low_nibbles(q), u8x16_shr4(q)};
+}
+
+static inline Levels32 five_levels(const uint8_t *qs, const uint8_t *qh_bytes) {
+    v128 q = v128_load(qs);
+    uint32_t qh = load_qh(qh_bytes);
+    return (Levels32){v128_or(low_nibbles(q), q5_bit4(qh, 0)), v128_or(u8x16_shr4(q), q5_bit4(qh, 16))};
+}
+
+static inline Levels32 levels_q4_0(const NuBlockQ4_0 *w) { return nibble_levels(w->qs); }
+static inline Levels32 levels_q5_0(const NuBlockQ5_0 *w) { return five_levels(w->qs, w->qh); }
+static inline Levels32 levels_q5_1(const NuBlockQ5_1 *w) { return five_levels(w->qs, w->qh); }
+
 #ifdef NU_RELAXED
 
 /* Relaxed SIMD (simd.h): the levels, all in [0, 31], are the i7 operands of byte dot products
@@ -439,26 +459,8 @@ static inline v128 levels_dot32(v128 lo, v128 hi, const Bytes32 *x) {
     return i32x4_dot_i16x8(i16x8_sub(p, x->bias), i16x8_splat(1));
 }
 
-/* A block's 32 levels: elements 0-15 in lo, 16-31 in hi */
-typedef struct {
-    v128 lo, hi;
-} Levels32;
-
-static inline Levels32 nibble_levels(const uint8_t *qs) {
-    v128 q = v128_load(qs);
-    return (Levels32){low_nibbles(q), u8x16_shr4(q)};
-}
-
-static inline Levels32 five_levels(const uint8_t *qs, const uint8_t *qh_bytes) {
-    v128 q = v128_load(qs);
-    uint32_t qh = load_qh(qh_bytes);
-    return (Levels32){v128_or(low_nibbles(q), q5_bit4(qh, 0)), v128_or(u8x16_shr4(q), q5_bit4(qh, 16))};
-}
-
-static inline Levels32 levels_q4_0(const NuBlockQ4_0 *w) { return nibble_levels(w->qs); }
+/* (Q4_1's levels only here: the SIMD128 kernel reads its nibbles as i16 lanes) */
 static inline Levels32 levels_q4_1(const NuBlockQ4_1 *w) { return nibble_levels(w->qs); }
-static inline Levels32 levels_q5_0(const NuBlockQ5_0 *w) { return five_levels(w->qs, w->qh); }
-static inline Levels32 levels_q5_1(const NuBlockQ5_1 *w) { return five_levels(w->qs, w->qh); }
 
 static inline v128 dot_levels(Levels32 l, const Bytes32 *x) { return levels_dot32(l.lo, l.hi, x); }
 static inline v128 dot_q4_0(const NuBlockQ4_0 *w, const Bytes32 *x) { return dot_levels(levels_q4_0(w), x); }
@@ -533,17 +535,14 @@ static inline v128 dot_q4_0(const NuBlockQ4_0 *w, const Nib32 *x) { return nib_d
 static inline v128 dot_q4_1(const NuBlockQ4_1 *w, const Nib32 *x) { return nib_dot(v128_load(w->qs), x); }
 
 static inline v128 dot_q5_0(const NuBlockQ5_0 *w, const Wide32 *x) {
-    v128 q = v128_load(w->qs), sixteen = i8x16_splat(16);
-    uint32_t qh = load_qh(w->qh);
-    v128 lo = i8x16_sub(v128_or(low_nibbles(q), q5_bit4(qh, 0)), sixteen);
-    v128 hi = i8x16_sub(v128_or(u8x16_shr4(q), q5_bit4(qh, 16)), sixteen);
-    return wide_dot32(lo, hi, x);
+    Levels32 l = levels_q5_0(w);
+    v128 sixteen = i8x16_splat(16);
+    return wide_dot32(i8x16_sub(l.lo, sixteen), i8x16_sub(l.hi, sixteen), x);
 }
 
 static inline v128 dot_q5_1(const NuBlockQ5_1 *w, const Wide32 *x) {
-    v128 q = v128_load(w->qs);
-    uint32_t qh = load_qh(w->qh);
-    return wide_dot32(v128_or(low_nibbles(q), q5_bit4(qh, 0)), v128_or(u8x16_shr4(q), q5_bit4(qh, 16)), x);
+    Levels32 l = levels_q5_1(w);
+    return wide_dot32(l.lo, l.hi, x);
 }
 
 #define NIB_SCALED4 scaled4(i32x4_shr(isum, 8), w0->d, w1->d, w2->d, w3->d, a->d)
@@ -561,7 +560,7 @@ TERM4(q5_1, NuBlockQ5_1, NuBlockQ8_1, Wide32, widen32(a->qs), SCALED4_M)
 #endif
 
 /* --- unpacked to Q8_0 (the batched product: types.h, to_wide): the levels less their offset,
- * 32 signed bytes a block; the SIMD builds unpack 16 at a time as the matvec terms do ------- */
+ * 32 signed bytes a block; the SIMD builds find them as the matvec terms do (Levels32) ------ */
 
 void nu_q4_0_to_wide(const void *src, void *dst, int64_t n) {
     const NuBlockQ4_0 *blk = src;
@@ -569,9 +568,9 @@ void nu_q4_0_to_wide(const void *src, void *dst, int64_t n) {
     for (int64_t b = 0; b < n / NU_QK; b++) {
         out[b].d = blk[b].d;
 #ifdef NU_SIMD
-        v128 q = v128_load(blk[b].qs), eight = i8x16_splat(8);
-        v128_store(out[b].qs, i8x16_sub(low_nibbles(q), eight));
-        v128_store(out[b].qs + 16, i8x16_sub(u8x16_shr4(q), eight));
+        Levels32 l = levels_q4_0(&blk[b]);
+        v128_store(out[b].qs, i8x16_sub(l.lo, i8x16_splat(8)));
+        v128_store(out[b].qs + 16, i8x16_sub(l.hi, i8x16_splat(8)));
 #else
         for (int j = 0; j < NU_QK / 2; j++) {
             out[b].qs[j] = (int8_t)((blk[b].qs[j] & 15) - 8);
@@ -585,13 +584,13 @@ void nu_q5_0_to_wide(const void *src, void *dst, int64_t n) {
     const NuBlockQ5_0 *blk = src;
     NuBlockQ8_0 *out = dst;
     for (int64_t b = 0; b < n / NU_QK; b++) {
-        uint32_t qh = load_qh(blk[b].qh);
         out[b].d = blk[b].d;
 #ifdef NU_SIMD
-        v128 q = v128_load(blk[b].qs), sixteen = i8x16_splat(16);
-        v128_store(out[b].qs, i8x16_sub(v128_or(low_nibbles(q), q5_bit4(qh, 0)), sixteen));
-        v128_store(out[b].qs + 16, i8x16_sub(v128_or(u8x16_shr4(q), q5_bit4(qh, 16)), sixteen));
+        Levels32 l = levels_q5_0(&blk[b]);
+        v128_store(out[b].qs, i8x16_sub(l.lo, i8x16_splat(16)));
+        v128_store(out[b].qs + 16, i8x16_sub(l.hi, i8x16_splat(16)));
 #else
+        uint32_t qh = load_qh(blk[b].qh);
         for (int j = 0; j < NU_QK; j++)
             out[b].qs[j] = (int8_t)(q5_level(blk[b].qs, qh, j) - 16);
 #endif

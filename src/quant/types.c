@@ -29,6 +29,16 @@
     [NU_TYPE_##T] = {#NAME, BLOCK, BYTES, NU_TYPE_##DOT, nu_##NAME##_to_float, nu_##NAME##_from_float,      \
                      nu_##NAME##_matvec, nu_##NAME##_matvec_il, NULL, nu_##NAME##_to_wide, WIDE_BYTES, MATMUL}
 
+/* Q4_K's and Q5_K's unpacked form and its product: bytes in the relaxed builds (NuBlockK8; the
+ * types with a scale per 16 ran as fast or faster as NuBlockK16), else NuBlockK16. */
+#ifdef NU_RELAXED
+#define K4_WIDE_BYTES sizeof(NuBlockK8)
+#define K4_MATMUL nu_k8_matmul
+#else
+#define K4_WIDE_BYTES sizeof(NuBlockK16)
+#define K4_MATMUL nu_k16_matmul
+#endif
+
 static const NuTypeTraits table[NU_TYPE_COUNT] = {
     ROW(F32, f32, 1, 4, F32, nu_f32_matvec, NULL),
     ROW(F16, f16, 1, 2, F16, nu_f16_matvec, NULL),
@@ -46,20 +56,11 @@ static const NuTypeTraits table[NU_TYPE_COUNT] = {
 #endif
     ROW_INPUT(Q8_0, q8_0, NU_QK, sizeof(NuBlockQ8_0), Q8_0, nu_q8_0_matvec, nu_q8_0_matvec_il, nu_q8_0_matmul),
     ROW_INPUT(Q8_1, q8_1, NU_QK, sizeof(NuBlockQ8_1), Q8_1, NULL, NULL, NULL), /* activations only */
-#ifdef NU_RELAXED /* byte dot products: Q4_K and Q5_K unpack to NuBlockK8 */
     ROW_WIDE(Q2_K, q2_K, NU_QK_K, sizeof(NuBlockQ2_K), Q8_K, sizeof(NuBlockK16), nu_k16_matmul),
     ROW_WIDE(Q3_K, q3_K, NU_QK_K, sizeof(NuBlockQ3_K), Q8_K, sizeof(NuBlockK16), nu_k16_sym_matmul),
-    ROW_WIDE(Q4_K, q4_K, NU_QK_K, sizeof(NuBlockQ4_K), Q8_K, sizeof(NuBlockK8), nu_k8_matmul),
-    ROW_WIDE(Q5_K, q5_K, NU_QK_K, sizeof(NuBlockQ5_K), Q8_K, sizeof(NuBlockK8), nu_k8_matmul),
-    /* (the types with a scale per 16 ran as fast or faster as NuBlockK16) */
+    ROW_WIDE(Q4_K, q4_K, NU_QK_K, sizeof(NuBlockQ4_K), Q8_K, K4_WIDE_BYTES, K4_MATMUL),
+    ROW_WIDE(Q5_K, q5_K, NU_QK_K, sizeof(NuBlockQ5_K), Q8_K, K4_WIDE_BYTES, K4_MATMUL),
     ROW_WIDE(Q6_K, q6_K, NU_QK_K, sizeof(NuBlockQ6_K), Q8_K, sizeof(NuBlockK16), nu_k16_sym_matmul),
-#else
-    ROW_WIDE(Q2_K, q2_K, NU_QK_K, sizeof(NuBlockQ2_K), Q8_K, sizeof(NuBlockK16), nu_k16_matmul),
-    ROW_WIDE(Q3_K, q3_K, NU_QK_K, sizeof(NuBlockQ3_K), Q8_K, sizeof(NuBlockK16), nu_k16_sym_matmul),
-    ROW_WIDE(Q4_K, q4_K, NU_QK_K, sizeof(NuBlockQ4_K), Q8_K, sizeof(NuBlockK16), nu_k16_matmul),
-    ROW_WIDE(Q5_K, q5_K, NU_QK_K, sizeof(NuBlockQ5_K), Q8_K, sizeof(NuBlockK16), nu_k16_matmul),
-    ROW_WIDE(Q6_K, q6_K, NU_QK_K, sizeof(NuBlockQ6_K), Q8_K, sizeof(NuBlockK16), nu_k16_sym_matmul),
-#endif
     ROW(Q8_K, q8_K, NU_QK_K, sizeof(NuBlockQ8_K), Q8_K, NULL, NULL), /* activations only */
     ROW_WIDE(IQ4_NL, iq4_nl, NU_QK, sizeof(NuBlockIQ4_NL), Q8_0, sizeof(NuBlockQ8_0), nu_q8_0_matmul),
     ROW_WIDE(IQ4_XS, iq4_xs, NU_QK_K, sizeof(NuBlockIQ4_XS), Q8_K, sizeof(NuBlockK16), nu_k16_sym_matmul),
