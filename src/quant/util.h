@@ -144,9 +144,7 @@ typedef struct {
 } Wide32;
 
 static inline Wide32 widen32(const int8_t *qs) {
-    v128 x0 = v128_load(qs), x1 = v128_load(qs + 16);
-    return (Wide32){{i16x8_extend_low_i8x16(x0), i16x8_extend_high_i8x16(x0), i16x8_extend_low_i8x16(x1),
-                     i16x8_extend_high_i8x16(x1)}};
+    return (Wide32){{i16x8_load8x8(qs), i16x8_load8x8(qs + 8), i16x8_load8x8(qs + 16), i16x8_load8x8(qs + 24)}};
 }
 
 /* The i32x4 partial sums of lo . x[0..15] + hi . x[16..31], lo and hi 16 signed bytes each. */
