@@ -5,88 +5,17 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { loadBenchWasm, root, timeLoop } from './lib.js';
+import { loadBenchWasm, root } from './lib.js';
+import { BATCHED, ROUNDS, batchedRows, benchTypes, fastestRounds, matvecRows } from './kernels_core.js';
 
-// [rows, cols] for the issue's in x out shapes 288x768, 768x288, 768x2048, 2048x768, 288x32000
-// (the same list, in the same order, as bench_native.c's). A type whose blocks do not divide
-// a shape's columns (the 256-element K-quants and 288) skips that shape, in both.
-export const SHAPES = [[768, 288], [288, 768], [2048, 768], [768, 2048], [32000, 288]];
-
-/** The C string at ptr in the module's memory. */
-function cString(e, ptr) {
-  const bytes = new Uint8Array(e.memory.buffer, ptr);
-  return new TextDecoder().decode(bytes.subarray(0, bytes.indexOf(0)));
-}
-
-/** Every type the table can write and multiply, by ggml id, with its name and block size. */
-function benchTypes(e) {
-  const types = [];
-  for (let t = 0; t < e.bench_type_count(); t++) {
-    if (e.bench_type_benchable(t)) types.push({ id: t, name: cString(e, e.bench_type_name(t)).toUpperCase(), block: e.bench_type_block_size(t) });
-  }
-  return types;
-}
-
-// The host shares its caches and cores with other machines, and a single timing can move by
-// 1.5x from one second to the next; so every cell is timed ROUNDS times, the modules and cells
-// in turn, and keeps its fastest round (the one least disturbed).
-const ROUNDS = 3;
-
-/** Times run(iters) ROUNDS times, the rounds of all `runs` interleaved: the fastest of each. */
-function fastestRounds(runs) {
-  const best = runs.map(() => Infinity);
-  for (let round = 0; round < ROUNDS; round++) {
-    runs.forEach((run, i) => {
-      best[i] = Math.min(best[i], timeLoop(run, 0, { warmMs: round ? 30 : 150, batches: 5 }));
-    });
-  }
-  return best;
-}
-
-/** Every type and shape in each module: { [file]: rows }, each row the fastest round. */
+/** Every type and shape in each module (files, loaded in this Node): { [file]: rows }. */
 export async function wasmKernels(files) {
-  const modules = await Promise.all(files.map((f) => loadBenchWasm(f)));
-  const cells = [];
-  for (const type of benchTypes(modules[0])) {
-    SHAPES.forEach(([r, c], seed) => {
-      if (c % type.block) return;
-      const mats = modules.map((e, k) => {
-        const m = e.bench_matvec_new(type.id, r, c, seed);
-        if (!m) throw new Error(`${files[k]}: cannot make a ${r}x${c} ${type.name} matrix`);
-        return m;
-      });
-      cells.push({ type, r, c, mats, bytes: modules[0].bench_matvec_weight_bytes(mats[0]) });
-    });
-  }
-  const us = fastestRounds(cells.flatMap((cell) => modules.map((e, k) => (i) => e.bench_matvec_loop(cell.mats[k], i))));
-  const out = Object.fromEntries(files.map((f, k) => [f, cells.map((cell, i) => ({
-    type: cell.type.id, name: cell.type.name, rows: cell.r, cols: cell.c, bytes: cell.bytes, us: us[i * files.length + k],
-  }))]));
-  for (const cell of cells) cell.mats.forEach((m, k) => modules[k].bench_matvec_free(m));
-  return out;
+  return matvecRows(await Promise.all(files.map((f) => loadBenchWasm(f))), files);
 }
 
-// The batched product as a prompt runs it: one chunk (NU_BATCH, src/model.h) of distinct inputs
-// against a Llama 3.2 1B-sized projection, each weight tile unpacked once for the chunk.
-export const BATCHED = { rows: 2048, cols: 2048, inputs: 64 };
-
-/** Per type, nu_matmul over BATCHED in each module, the fastest round: { [file]: [{ name, us }] }. */
+/** Per type, nu_matmul over BATCHED in each module (files): { [file]: [{ name, us }] }. */
 export async function wasmBatched(files) {
-  const modules = await Promise.all(files.map((f) => loadBenchWasm(f)));
-  const cells = [];
-  for (const type of benchTypes(modules[0])) {
-    if (BATCHED.cols % type.block) continue;
-    const mats = modules.map((e, k) => {
-      const m = e.bench_matvec_new(type.id, BATCHED.rows, BATCHED.cols, 7);
-      if (!m || e.bench_matmul_inputs(m, BATCHED.inputs, 7) !== 0) throw new Error(`${files[k]}: cannot make the ${type.name} batched product`);
-      return m;
-    });
-    cells.push({ type, mats });
-  }
-  const us = fastestRounds(cells.flatMap((cell) => modules.map((e, k) => (i) => e.bench_matmul_loop(cell.mats[k], i))));
-  const out = Object.fromEntries(files.map((f, k) => [f, cells.map((cell, i) => ({ name: cell.type.name, us: us[i * files.length + k] }))]));
-  for (const cell of cells) cell.mats.forEach((m, k) => modules[k].bench_matvec_free(m));
-  return out;
+  return batchedRows(await Promise.all(files.map((f) => loadBenchWasm(f))), files);
 }
 
 // Decode's regime: copies of a stories110M-shaped layer past the last-level cache (32 MiB on the
@@ -146,6 +75,17 @@ function wasmRuns() {
   };
 }
 
+/** The SIMD128 and relaxed modules' rows timed in headless Chromium (bench/kernels_chromium.js),
+ * pinned as the rest: { chromium, simd, relaxed }, or { error } when the browser cannot run. */
+function chromiumKernels() {
+  try {
+    const { chromium, rows } = JSON.parse(pinned(process.execPath, ['bench/kernels_chromium.js']));
+    return { chromium, simd: rows['build/bench-simd.wasm'], relaxed: rows['build/bench-relaxed.wasm'] };
+  } catch (error) {
+    return { error: `Chromium could not run the kernels: ${error.message.split('\n')[0]}` };
+  }
+}
+
 function nativeKernels() {
   return pinned(root + 'build/bench_native', ['kernels']).trim().split('\n').map((line) => JSON.parse(line));
 }
@@ -163,22 +103,29 @@ export function clockMHz() {
 export async function runKernels() {
   const { simd, relaxed, scalar, batchedSimd, batchedRelaxed, streamedSimd, streamedRelaxed } = wasmRuns();
   const native = nativeKernels();
+  const browser = chromiumKernels();
   const mhz = clockMHz();
-  // Time per weight byte against Q8_0's on the same shape (SIMD): the kernels' speed target
-  // is at most 1.5.
-  const q8Of = (rs) => new Map(rs.filter((s) => s.name === 'Q8_0').map((s) => [`${s.rows}x${s.cols}`, s.us / s.bytes]));
-  const q8 = q8Of(simd), q8Relaxed = q8Of(relaxed);
+  // Time per weight byte against Q8_0's on the same shape in the same build and engine: the
+  // kernels' speed target is at most 1.5.
+  const perByteOf = (rs) => {
+    const q8 = new Map(rs.filter((s) => s.name === 'Q8_0').map((s) => [`${s.rows}x${s.cols}`, s.us / s.bytes]));
+    return rs.map((s) => (q8.has(`${s.rows}x${s.cols}`) ? s.us / s.bytes / q8.get(`${s.rows}x${s.cols}`) : null));
+  };
+  const [perByte, perByteRelaxed] = [perByteOf(simd), perByteOf(relaxed)];
+  const [perByteChromium, perByteChromiumRelaxed] = browser.error ? [] : [perByteOf(browser.simd), perByteOf(browser.relaxed)];
   const rows = simd.map((s, i) => {
     const flops = 2 * s.rows * s.cols;
     const at = (r) => ({ us: r.us, gflops: flops / r.us / 1e3, gbs: r.bytes / r.us / 1e3 });
-    const q8PerByte = q8.get(`${s.rows}x${s.cols}`), q8RelaxedPerByte = q8Relaxed.get(`${s.rows}x${s.cols}`);
     const r = relaxed[i];
     return {
       type: s.name, shape: `${s.cols}x${s.rows}`, rows: s.rows, cols: s.cols, weightBytes: s.bytes,
       simd: at(s), relaxed: at(r), scalar: at(scalar[i]), native: at(native[i]),
       simdOverScalar: scalar[i].us / s.us, simdOverNative: native[i].us / s.us, relaxedOverSimd: s.us / r.us,
-      perByteVsQ8_0: q8PerByte ? s.us / s.bytes / q8PerByte : null,
-      perByteVsQ8_0Relaxed: q8RelaxedPerByte ? r.us / r.bytes / q8RelaxedPerByte : null,
+      perByteVsQ8_0: perByte[i], perByteVsQ8_0Relaxed: perByteRelaxed[i],
+      ...(browser.error ? {} : {
+        chromium: { simd: at(browser.simd[i]), relaxed: at(browser.relaxed[i]) },
+        perByteVsQ8_0Chromium: perByteChromium[i], perByteVsQ8_0ChromiumRelaxed: perByteChromiumRelaxed[i],
+      }),
     };
   });
   // streamed: GB/s and time per byte against Q8_0's, in each build
@@ -199,10 +146,19 @@ export async function runKernels() {
   });
   // A SIMD128 core at best issues one 4-lane f32 multiply and one add per cycle (no FMA in wasm).
   const peak = mhz ? { mhz, gflops: (4 * 2 * mhz) / 1000, formula: '4 f32 lanes x 2 ops (mul + add) x clock' } : null;
-  return { rows, batched, batchedShape: BATCHED, streamed, streamMiB: STREAM_MIB, pinnedCore: PIN ? Number(PIN[1]) : null, peak };
+  return {
+    rows, chromium: browser.chromium ?? null, chromiumError: browser.error ?? null, batched, batchedShape: BATCHED,
+    streamed, streamMiB: STREAM_MIB, pinnedCore: PIN ? Number(PIN[1]) : null, peak,
+  };
 }
 
-export function printKernels({ rows, batched, batchedShape, streamed, streamMiB, pinnedCore, peak }) {
+// the builds and engines whose time per weight byte against Q8_0's the section reports
+export const PER_BYTE = [
+  ['perByteVsQ8_0', 'SIMD128'], ['perByteVsQ8_0Relaxed', 'relaxed SIMD'],
+  ['perByteVsQ8_0Chromium', 'SIMD128 in Chromium'], ['perByteVsQ8_0ChromiumRelaxed', 'relaxed SIMD in Chromium'],
+];
+
+export function printKernels({ rows, chromium, chromiumError, batched, batchedShape, streamed, streamMiB, pinnedCore, peak }) {
   console.log(`\n2. Kernels: nu_matvec, us per call (the fastest of ${ROUNDS} interleaved rounds of every module, type and shape, each the median of 5 batches; GFLOP/s, GB/s of weights read); in x out shapes; ${pinnedCore == null ? 'not pinned (no taskset)' : `all on core ${pinnedCore} (taskset)`}`);
   if (peak) console.log(`   SIMD128 peak for context: ${peak.formula} = 4 x 2 x ${(peak.mhz / 1000).toFixed(2)} GHz = ${peak.gflops.toFixed(1)} GFLOP/s per core`);
   console.log('   relaxed: the relaxed-SIMD build (Chrome 114+, Node 22+; here Node with --experimental-wasm-relaxed-simd)');
@@ -219,8 +175,21 @@ export function printKernels({ rows, batched, batchedShape, streamed, streamMiB,
       ` ${r.perByteVsQ8_0Relaxed == null ? '-' : r.perByteVsQ8_0Relaxed.toFixed(2).padStart(7)}`,
     );
   }
+  if (chromiumError) console.log(`   ${chromiumError}`);
+  else {
+    console.log(`   the SIMD128 and relaxed modules again in headless Chromium ${chromium ?? ''} (what the page runs), same core, same rounds`);
+    console.log('type   shape      | SIMD us  GFLOP/s  GB/s  per byte vs Q8_0 | relaxed us  GFLOP/s  GB/s  per byte vs Q8_0');
+    for (const r of rows) {
+      const { simd: s, relaxed: x } = r.chromium;
+      console.log(
+        `${r.type.padEnd(6)} ${r.shape.padEnd(10)} | ${s.us.toFixed(1).padStart(7)} ${s.gflops.toFixed(2).padStart(8)} ${s.gbs.toFixed(2).padStart(5)} ${r.perByteVsQ8_0Chromium == null ? '-' : r.perByteVsQ8_0Chromium.toFixed(2).padStart(17)} |` +
+        ` ${x.us.toFixed(1).padStart(10)} ${x.gflops.toFixed(2).padStart(8)} ${x.gbs.toFixed(2).padStart(5)} ${r.perByteVsQ8_0ChromiumRelaxed == null ? '-' : r.perByteVsQ8_0ChromiumRelaxed.toFixed(2).padStart(17)}`,
+      );
+    }
+  }
   // each type's worst shape, the figure the per-byte target reads
-  for (const [key, build] of [['perByteVsQ8_0', 'SIMD128'], ['perByteVsQ8_0Relaxed', 'relaxed SIMD']]) {
+  for (const [key, build] of PER_BYTE) {
+    if (!rows.some((r) => r[key] != null)) continue;
     const types = [...new Set(rows.filter((r) => r.type !== 'Q8_0').map((r) => r.type))];
     const worst = types.map((t) => `${t} ${Math.max(...rows.filter((r) => r.type === t).map((r) => r[key])).toFixed(2)}`);
     console.log(`   per byte vs Q8_0, worst shape (${build}): ${worst.join(', ')}`);

@@ -1,39 +1,16 @@
-// Helpers shared by the bench sections: medians, the bench wasm modules, warmed-up timing.
+// Helpers shared by the bench sections in Node: the bench wasm modules, and (from timing.js)
+// medians and warmed-up timing.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { instantiateBench } from './timing.js';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 
-export function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1];
-}
+export { median, timeLoop } from './timing.js';
 
 /** build/bench-simd.wasm or build/bench.wasm: the library plus the bench loops, no imports but one. */
 export async function loadBenchWasm(file) {
-  const bytes = readFileSync(root + file);
-  const { instance } = await WebAssembly.instantiate(bytes, { env: { emscripten_notify_memory_growth() {} } });
-  instance.exports._initialize?.();
-  return instance.exports;
-}
-
-/**
- * Median microseconds per call of run(iters) over `batches` batches. V8 first runs wasm in its
- * baseline compiler and tiers hot functions up only after a while, so each case first runs
- * for warmMs; iters = 0 picks a batch of about 20 ms from the warm-up's pace.
- */
-export function timeLoop(run, iters = 0, { warmMs = 200, batches = 9 } = {}) {
-  let calls = 0;
-  const start = performance.now();
-  while (performance.now() - start < warmMs) calls += (run(1), 1);
-  if (!iters) iters = Math.max(1, Math.round(20 / ((performance.now() - start) / calls)));
-  const times = [];
-  for (let b = 0; b < batches; b++) {
-    const t = performance.now();
-    run(iters);
-    times.push(((performance.now() - t) * 1000) / iters);
-  }
-  return median(times);
+  return instantiateBench(readFileSync(root + file));
 }
 
 export const pad = (value, width) => String(value).padStart(width);

@@ -1,8 +1,8 @@
 // The bench's static server: 127.0.0.1 only, fixed mounts, no path traversal. It serves the
 // demo page (with the demo server's own security headers, so the page runs as it does live),
-// the JS package, the generated models, the bench pages, and wllama's files from node_modules
-// (its worker starts from a blob: URL, which the demo's policy would refuse, so the bench
-// pages get no Content-Security-Policy). Nothing is fetched from outside this machine.
+// the JS package, the generated models, the bench pages and wasm modules, and wllama's files
+// from node_modules (its worker starts from a blob: URL, which the demo's policy would refuse,
+// so the bench pages get no Content-Security-Policy). Nothing is fetched from outside this machine.
 import { createServer } from 'node:http';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -22,6 +22,7 @@ const MOUNTS = [
   { prefix: '/web/', dir: 'web', headers: SECURITY_HEADERS },
   { prefix: '/models/', dir: 'models', headers: SECURITY_HEADERS },
   { prefix: '/bench/', dir: 'bench', headers: ISOLATION },
+  { prefix: '/build/', dir: 'build', headers: ISOLATION }, // the bench wasm modules (section 2)
   { prefix: '/wllama/', dir: 'node_modules/@wllama/wllama/esm', headers: ISOLATION },
 ];
 const MIME = {
