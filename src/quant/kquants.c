@@ -923,6 +923,34 @@ static inline v128 term_values_sym(v128 dw, float dx, v128 isum) {
     }                                                                                            \
     v128 isum = hsum4_i32x4(s[0], s[1], s[2], s[3]);
 
+/* CHUNKS_OF by pairs of chunks (FIRST(p) and FIRST(p) + GAP, p = 0..3) that read the same
+ * packed bytes, so that each row loads them once for both */
+#define CHUNK_PAIRS(CHUNK, WIDEN, FIRST, GAP)                                                    \
+    v128 s[4] = {i32x4_splat(0), i32x4_splat(0), i32x4_splat(0), i32x4_splat(0)};              \
+    _Pragma("GCC unroll 4") for (int p = 0; p < 4; p++) {                                        \
+        const int c0 = FIRST(p);                                                                 \
+        __typeof__(WIDEN(xb->qs)) xw0 = WIDEN(xb->qs + 32 * c0), xw1 = WIDEN(xb->qs + 32 * (c0 + GAP)); \
+        _Pragma("GCC unroll 1") for (int k = 0; k < 4; k++) {                                    \
+            v128 t0, t1;                                                                         \
+            {                                                                                    \
+                const int c = c0;                                                                \
+                __typeof__(xw0) xw = xw0;                                                        \
+                t0 = CHUNK(k);                                                                   \
+            }                                                                                    \
+            {                                                                                    \
+                const int c = c0 + GAP;                                                          \
+                __typeof__(xw0) xw = xw1;                                                        \
+                t1 = CHUNK(k);                                                                   \
+            }                                                                                    \
+            s[k] = i32x4_add(s[k], i32x4_add(t0, t1));                                           \
+        }                                                                                        \
+    }                                                                                            \
+    v128 isum = hsum4_i32x4(s[0], s[1], s[2], s[3]);
+/* the pairs: chunks 2p and 2p + 1 (Q5_K: the two nibbles of qs[32p ..]; Q2_K, Q3_K: two
+ * shifts of qs[32 (p / 2) ..]); Q6_K's c and c + 2 (the two nibbles of ql) */
+#define PAIR_NEXT(p) (2 * (p))
+#define Q6_FIRST(p) (4 * ((p) / 2) + (p) % 2)
+
 #define BLOCKS(Block)                                                                            \
     const Block *w[4] = {(const Block *)r[0] + b, (const Block *)r[1] + b, (const Block *)r[2] + b, \
                          (const Block *)r[3] + b};                                               \
@@ -956,7 +984,7 @@ static v128 term4_q2_K(const uint8_t *const r[4], int64_t b, const void *x) {
     const v128 three = i8x16_splat(3);
     BLOCKS(NuBlockQ2_K)
     Q2_SCALES
-    CHUNKS(Q2_CHUNK)
+    CHUNK_PAIRS(Q2_CHUNK, CHUNK_ACT_I8, PAIR_NEXT, 1)
     v128 bs0 = v128_load(xb->bsums), bs1 = v128_load(xb->bsums + 8);
     v128 imin = hsum4_i32x4(q2_mins(w[0], bs0, bs1), q2_mins(w[1], bs0, bs1), q2_mins(w[2], bs0, bs1),
                             q2_mins(w[3], bs0, bs1));
@@ -985,7 +1013,7 @@ static v128 term4_q3_K(const uint8_t *const r[4], int64_t b, const void *x) {
     for (int k = 0; k < 4; k++)
         q3_scales(w[k]->scales, sc[k]);
     Q3_SCALES
-    CHUNKS_OF(Q3_CHUNK, CHUNK_ACT)
+    CHUNK_PAIRS(Q3_CHUNK, CHUNK_ACT, PAIR_NEXT, 1)
     v128 bs0 = v128_load(xb->bsums), bs1 = v128_load(xb->bsums + 8);
     v128 bias = hsum4_i32x4(bsums_dot16(i8x16_sub(v128_load(sc[0]), bias32), bs0, bs1),
                             bsums_dot16(i8x16_sub(v128_load(sc[1]), bias32), bs0, bs1),
@@ -1015,7 +1043,7 @@ static v128 term4_q5_K(const uint8_t *const r[4], int64_t b, const void *x) {
     BLOCKS(NuBlockQ5_K)
     K4_SCALES
     Q5_SCALES
-    CHUNKS_OF(Q5_CHUNK, CHUNK_ACT)
+    CHUNK_PAIRS(Q5_CHUNK, CHUNK_ACT, PAIR_NEXT, 1)
     return term_values(HALVES(d), HALVES(dmin), xb->d, isum, k4_mins(sm, xb));
 }
 
@@ -1109,7 +1137,7 @@ static v128 term4_q6_K(const uint8_t *const r[4], int64_t b, const void *x) {
     const v128 low = i8x16_splat(15), top = i8x16_splat(0x30);
     BLOCKS(NuBlockQ6_K)
     Q6_SCALES
-    CHUNKS_OF(Q6_CHUNK, CHUNK_ACT)
+    CHUNK_PAIRS(Q6_CHUNK, CHUNK_ACT, Q6_FIRST, 2)
     v128 bs0 = v128_load(xb->bsums), bs1 = v128_load(xb->bsums + 8);
     v128 bias = hsum4_i32x4(bsums_dot16(v128_load(w[0]->scales), bs0, bs1), bsums_dot16(v128_load(w[1]->scales), bs0, bs1),
                             bsums_dot16(v128_load(w[2]->scales), bs0, bs1), bsums_dot16(v128_load(w[3]->scales), bs0, bs1));
