@@ -907,24 +907,13 @@ static inline v128 term_values_sym(v128 dw, float dx, v128 isum) {
     return f32x4_mul(f32x4_mul(dw, f32x4_splat(dx)), f32x4_convert_i32x4(isum));
 }
 
-
-/* The chunk loop: CHUNK(k) is row k's scaled partial for chunk c, xw its activations. The
- * chunks are unrolled (c is then a constant in the shifts and selects); the rows stay a loop,
- * since V8 spilled registers in the fully unrolled body (wasm Q4_K 836 -> 142 us at 2048x768;
- * clang unrolled the smaller Q6_K body on its own: Q6_K 167 -> 424 us, hence the pragma). */
-#define CHUNKS(CHUNK) CHUNKS_OF(CHUNK, CHUNK_ACT_I8)
-/* ... with the chunk's activations prepared by WIDEN (widen32, evenodd32 or bytes32) */
-#define CHUNKS_OF(CHUNK, WIDEN)                                                                  \
-    v128 s[4] = {i32x4_splat(0), i32x4_splat(0), i32x4_splat(0), i32x4_splat(0)};              \
-    _Pragma("GCC unroll 8") for (int c = 0; c < 8; c++) {                                        \
-        __typeof__(WIDEN(xb->qs)) xw = WIDEN(xb->qs + 32 * c);                                   \
-        _Pragma("GCC unroll 1") for (int k = 0; k < 4; k++)                                      \
-            s[k] = i32x4_add(s[k], CHUNK(k));                                                    \
-    }                                                                                            \
-    v128 isum = hsum4_i32x4(s[0], s[1], s[2], s[3]);
-
-/* CHUNKS_OF by pairs of chunks (FIRST(p) and FIRST(p) + GAP, p = 0..3) that read the same
- * packed bytes, so that each row loads them once for both */
+/* The chunk loop: CHUNK(k) is row k's scaled partial for chunk c, xw its activations (as WIDEN
+ * prepares them: widen32, evenodd32 or bytes32). The chunks go in pairs that read the same
+ * packed bytes (FIRST(p) and FIRST(p) + GAP, p = 0..3), so that each row loads them once for
+ * both, and are unrolled (c is then a constant in the shifts and selects); the rows stay a
+ * loop, since V8 spilled registers in the fully unrolled body (wasm Q4_K 836 -> 142 us at
+ * 2048x768; clang unrolled the smaller Q6_K body on its own: Q6_K 167 -> 424 us, hence the
+ * pragma). */
 #define CHUNK_PAIRS(CHUNK, WIDEN, FIRST, GAP)                                                    \
     v128 s[4] = {i32x4_splat(0), i32x4_splat(0), i32x4_splat(0), i32x4_splat(0)};              \
     _Pragma("GCC unroll 4") for (int p = 0; p < 4; p++) {                                        \
@@ -948,7 +937,7 @@ static inline v128 term_values_sym(v128 dw, float dx, v128 isum) {
     v128 isum = hsum4_i32x4(s[0], s[1], s[2], s[3]);
 /* the pairs: chunks 2p and 2p + 1 (Q5_K: the two nibbles of qs[32p ..]; Q2_K, Q3_K: two
  * shifts of qs[32 (p / 2) ..]); Q6_K's c and c + 2 (the two nibbles of ql) */
-#define PAIR_NEXT(p) (2 * (p))
+#define EVEN_FIRST(p) (2 * (p))
 #define Q6_FIRST(p) (4 * ((p) / 2) + (p) % 2)
 
 #define BLOCKS(Block)                                                                            \
@@ -984,7 +973,7 @@ static v128 term4_q2_K(const uint8_t *const r[4], int64_t b, const void *x) {
     const v128 three = i8x16_splat(3);
     BLOCKS(NuBlockQ2_K)
     Q2_SCALES
-    CHUNK_PAIRS(Q2_CHUNK, CHUNK_ACT_I8, PAIR_NEXT, 1)
+    CHUNK_PAIRS(Q2_CHUNK, CHUNK_ACT_I8, EVEN_FIRST, 1)
     v128 bs0 = v128_load(xb->bsums), bs1 = v128_load(xb->bsums + 8);
     v128 imin = hsum4_i32x4(q2_mins(w[0], bs0, bs1), q2_mins(w[1], bs0, bs1), q2_mins(w[2], bs0, bs1),
                             q2_mins(w[3], bs0, bs1));
@@ -1013,7 +1002,7 @@ static v128 term4_q3_K(const uint8_t *const r[4], int64_t b, const void *x) {
     for (int k = 0; k < 4; k++)
         q3_scales(w[k]->scales, sc[k]);
     Q3_SCALES
-    CHUNK_PAIRS(Q3_CHUNK, CHUNK_ACT, PAIR_NEXT, 1)
+    CHUNK_PAIRS(Q3_CHUNK, CHUNK_ACT, EVEN_FIRST, 1)
     v128 bs0 = v128_load(xb->bsums), bs1 = v128_load(xb->bsums + 8);
     v128 bias = hsum4_i32x4(bsums_dot16(i8x16_sub(v128_load(sc[0]), bias32), bs0, bs1),
                             bsums_dot16(i8x16_sub(v128_load(sc[1]), bias32), bs0, bs1),
@@ -1043,7 +1032,7 @@ static v128 term4_q5_K(const uint8_t *const r[4], int64_t b, const void *x) {
     BLOCKS(NuBlockQ5_K)
     K4_SCALES
     Q5_SCALES
-    CHUNK_PAIRS(Q5_CHUNK, CHUNK_ACT, PAIR_NEXT, 1)
+    CHUNK_PAIRS(Q5_CHUNK, CHUNK_ACT, EVEN_FIRST, 1)
     return term_values(HALVES(d), HALVES(dmin), xb->d, isum, k4_mins(sm, xb));
 }
 
