@@ -14,6 +14,26 @@ export const BROWSER_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
+
+/**
+ * run(context, url) in headless Debian Chromium on a fresh profile, with the bench server
+ * (bench/server.js) at url; the browser, server and profile are gone when it settles.
+ */
+export async function withBenchChromium(run, { args = BROWSER_ARGS, name = 'chromium' } = {}) {
+  const { server, url } = await startBenchServer();
+  const profile = mkdtempSync(join(tmpdir(), `nucleus-bench-${name}-`));
+  try {
+    const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args });
+    try {
+      return await run(context, url);
+    } finally {
+      await context.close();
+    }
+  } finally {
+    server.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
 const PROMPT = 'Once upon a time';
 const TOKENS = 128;
 const REPEATS = 5;
@@ -166,12 +186,9 @@ async function sliderRepaint(page, url, moves = 30) {
   };
 }
 
-export async function runBrowser(log = () => {}) {
-  const { server, url } = await startBenchServer();
-  const profile = mkdtempSync(join(tmpdir(), 'nucleus-bench-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: BROWSER_ARGS });
-  const result = { chromium: context.browser()?.version() ?? null, ours: {}, wllama: {}, wllamaError: null };
-  try {
+export function runBrowser(log = () => {}) {
+  return withBenchChromium(async (context, url) => {
+    const result = { chromium: context.browser()?.version() ?? null, ours: {}, wllama: {}, wllamaError: null };
     const page = await context.newPage();
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.goto(url + 'bench/blank.html');
@@ -194,12 +211,8 @@ export async function runBrowser(log = () => {}) {
         await peer.close();
       }
     }
-  } finally {
-    await context.close();
-    server.close();
-    rmSync(profile, { recursive: true, force: true });
-  }
-  return result;
+    return result;
+  });
 }
 
 export function printBrowser(r) {

@@ -5,20 +5,11 @@
 // 1.5x as long in Chromium 156 as in Node until its bytes were loaded with load8x8). Run by
 // bench/kernels.js on the pinned core (the browser inherits the affinity); prints one JSON
 // line: { chromium, rows: { [file]: rows } } (rows as matvecRows gives them).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { CHROMIUM } from '../wasm_tests/browser.js';
-import { BROWSER_ARGS } from './browser.js';
-import { startBenchServer } from './server.js';
+import { withBenchChromium } from './browser.js';
 
 const CHROMIUM_FILES = ['build/bench-simd.wasm', 'build/bench-relaxed.wasm'];
 
-const { server, url } = await startBenchServer();
-const profile = mkdtempSync(join(tmpdir(), 'nucleus-bench-kernels-'));
-const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: BROWSER_ARGS });
-try {
+await withBenchChromium(async (context, url) => {
   const page = await context.newPage();
   await page.goto(url + 'bench/blank.html');
   const rows = await page.evaluate(async (files) => {
@@ -33,8 +24,4 @@ try {
     return matvecRows(modules, files);
   }, CHROMIUM_FILES);
   console.log(JSON.stringify({ chromium: context.browser()?.version() ?? null, rows }));
-} finally {
-  await context.close();
-  server.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+}, { name: 'kernels' });

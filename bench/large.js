@@ -6,8 +6,7 @@
 //   node bench/large.js node   prints the Node figures as JSON (run.js starts it as a child, so
 //                              the 1 GB module goes away with it)
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { root } from './lib.js';
 
@@ -116,14 +115,9 @@ async function libraryPage(page, url, file) {
 }
 
 async function browserFigures(file, log) {
-  const [{ chromium }, { CHROMIUM }, { startBenchServer }] = await Promise.all([
-    import('playwright-core'), import('../wasm_tests/browser.js'), import('./server.js'),
-  ]);
-  const { server, url } = await startBenchServer();
-  const profile = mkdtempSync(join(tmpdir(), 'nucleus-bench-large-'));
+  const { withBenchChromium } = await import('./browser.js');
   const args = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'];
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args });
-  try {
+  return withBenchChromium(async (context, url) => {
     log('   Chromium: the demo page, file input...');
     const demo = await demoPage(await context.newPage(), url, file);
     log('   Chromium: the library on a page...');
@@ -131,11 +125,7 @@ async function browserFigures(file, log) {
     const library = await libraryPage(page, url, file);
     const chromiumVersion = await page.evaluate(() => navigator.userAgent.match(/Chrom(e|ium)\/([\d.]+)/)?.[2] ?? null);
     return { chromium: chromiumVersion, demo, library };
-  } finally {
-    await context.close();
-    server.close();
-    rmSync(profile, { recursive: true, force: true });
-  }
+  }, { args, name: 'large' });
 }
 
 /** The section: { skipped } when the model file is missing, else { node, browser }. */

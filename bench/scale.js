@@ -11,16 +11,11 @@
 // limit: weight bytes read per token x tok/s against the machine's copy bandwidth; under each
 // model, what two cores give at all (coreCeiling), the bound of the 2-thread / 1-thread ratios.
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { CHROMIUM } from '../wasm_tests/browser.js';
 import { loadTokenizer } from '../web/index.js';
-import { BROWSER_ARGS } from './browser.js';
+import { withBenchChromium } from './browser.js';
 import { median, root } from './lib.js';
-import { startBenchServer } from './server.js';
 import { weightBytesPerToken } from './weights.js';
 
 const execFileAsync = promisify(execFile);
@@ -188,12 +183,9 @@ async function wllamaInBrowser(page, model, threads, prompt) {
   }, { model, threads, prompt, tokens: TOKENS, runs: WLLAMA_RUNS });
 }
 
-async function browserRuns(prompts, log) {
-  const { server, url } = await startBenchServer();
-  const profile = mkdtempSync(join(tmpdir(), 'nucleus-bench-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: BROWSER_ARGS });
-  const out = { ours: {}, wllama: {}, errors: [] };
-  try {
+function browserRuns(prompts, log) {
+  return withBenchChromium(async (context, url) => {
+    const out = { ours: {}, wllama: {}, errors: [] };
     for (const model of SCALE_MODELS) {
       out.wllama[model] = {};
       const jobs = [['ours', null, oursInBrowser], ...THREADS.map((t) => ['wllama', t, wllamaInBrowser])];
@@ -211,12 +203,8 @@ async function browserRuns(prompts, log) {
         }
       }
     }
-  } finally {
-    await context.close();
-    server.close();
-    rmSync(profile, { recursive: true, force: true });
-  }
-  return out;
+    return out;
+  });
 }
 
 export async function runScale(log = () => {}) {
