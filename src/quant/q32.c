@@ -365,9 +365,8 @@ static inline v128 q5_bit4(uint32_t qh, int first) {
 }
 
 static inline v128 dot_q8_0(const NuBlockQ8_0 *w, const Wide32 *x) {
-    v128 a = i32x4_add(i32x4_dot_i16x8(i16x8_load8x8(w->qs), x->x[0]), i32x4_dot_i16x8(i16x8_load8x8(w->qs + 8), x->x[1]));
-    v128 b = i32x4_add(i32x4_dot_i16x8(i16x8_load8x8(w->qs + 16), x->x[2]), i32x4_dot_i16x8(i16x8_load8x8(w->qs + 24), x->x[3]));
-    return i32x4_add(a, b);
+    Wide32 q = widen32(w->qs);
+    return wide32_dot(&q, x);
 }
 
 /* (d_w * d_x) * isum for the four rows: their halves d_w and the activations' d_x become

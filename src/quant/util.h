@@ -147,13 +147,18 @@ static inline Wide32 widen32(const int8_t *qs) {
     return (Wide32){{i16x8_load8x8(qs), i16x8_load8x8(qs + 8), i16x8_load8x8(qs + 16), i16x8_load8x8(qs + 24)}};
 }
 
+/* The i32x4 partial sums of q . x, both widened. */
+static inline v128 wide32_dot(const Wide32 *q, const Wide32 *x) {
+    v128 a = i32x4_add(i32x4_dot_i16x8(q->x[0], x->x[0]), i32x4_dot_i16x8(q->x[1], x->x[1]));
+    v128 b = i32x4_add(i32x4_dot_i16x8(q->x[2], x->x[2]), i32x4_dot_i16x8(q->x[3], x->x[3]));
+    return i32x4_add(a, b);
+}
+
 /* The i32x4 partial sums of lo . x[0..15] + hi . x[16..31], lo and hi 16 signed bytes each. */
 static inline v128 wide_dot32(v128 lo, v128 hi, const Wide32 *x) {
-    v128 a = i32x4_add(i32x4_dot_i16x8(i16x8_extend_low_i8x16(lo), x->x[0]),
-                       i32x4_dot_i16x8(i16x8_extend_high_i8x16(lo), x->x[1]));
-    v128 b = i32x4_add(i32x4_dot_i16x8(i16x8_extend_low_i8x16(hi), x->x[2]),
-                       i32x4_dot_i16x8(i16x8_extend_high_i8x16(hi), x->x[3]));
-    return i32x4_add(a, b);
+    Wide32 q = {{i16x8_extend_low_i8x16(lo), i16x8_extend_high_i8x16(lo), i16x8_extend_low_i8x16(hi),
+                 i16x8_extend_high_i8x16(hi)}};
+    return wide32_dot(&q, x);
 }
 
 /* The starts of rows r .. r + 3 of a matrix of `rows` rows of nb blocks (r a multiple of 4),
